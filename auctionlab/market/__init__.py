@@ -1,0 +1,1 @@
+"""Markets: the relay double auction (TASC) and the combinatorial exchange (ICE). No Mesa here except model.py."""

@@ -1,0 +1,89 @@
+"""The outcome of one relay double auction, shared by TASC and every baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from auctionlab._validate import as_float_array
+from auctionlab.market.relay.network import RelayNetwork
+
+
+@dataclass(frozen=True, eq=False)
+class RelayOutcome:
+    """Who trades, with whom, and at what price.
+
+    ``sigma`` is the assignment the mechanism worked from (phase 1 for TASC, the VCG
+    matching for VCG); only pairs whose buyer wins actually trade (``traded``).
+    Payments are zero for losers. ``profit`` = Σ buyer payments − Σ seller payments
+    (the auctioneer's surplus; negative is a deficit). ``boundary`` is the
+    (buyer, seller) pair that set uniform prices, when the rule has one, and ``k`` the
+    number of candidate pairs with bid ≥ ask. For TASC, ``ranking`` holds the sorted
+    candidate buyers S and sellers R, and ``boundary_candidates`` the two boundary pairs
+    (s_{i_α}, r_{j_k}) and (s_{i_k}, r_{j_β}) step 5 chose between, for inspection.
+    """
+
+    buyer_wins: np.ndarray
+    seller_wins: np.ndarray
+    sigma: np.ndarray
+    buyer_payments: np.ndarray
+    seller_payments: np.ndarray
+    profit: float
+    rule: str
+    k: int = 0
+    boundary: tuple[int, int] | None = None
+    buyer_price: float | None = None
+    seller_price: float | None = None
+    ranking: tuple[np.ndarray, np.ndarray] | None = None
+    boundary_candidates: tuple[tuple[int, int], tuple[int, int]] | None = None
+
+    @property
+    def n(self) -> int:
+        return self.buyer_wins.shape[0]
+
+    @property
+    def m(self) -> int:
+        return self.seller_wins.shape[0]
+
+    @property
+    def traded(self) -> np.ndarray:
+        """The relay each source actually uses after the auction (−1 = direct transmission)."""
+        return np.where(self.buyer_wins, self.sigma, -1)
+
+    @property
+    def n_trades(self) -> int:
+        return int(np.count_nonzero(self.buyer_wins))
+
+    def utilities(self, values, costs) -> tuple[np.ndarray, np.ndarray]:
+        """Buyer utilities (n,) and seller utilities (m,) under true ``values`` (n, m) and ``costs`` (m,)."""
+        values = as_float_array(values, "values", (self.n, self.m))
+        costs = as_float_array(costs, "costs", (self.m,))
+        win = np.flatnonzero(self.buyer_wins)
+        ub = np.zeros(self.n)
+        ub[win] = values[win, self.sigma[win]] - self.buyer_payments[win]
+        us = np.where(self.seller_wins, self.seller_payments - costs, 0.0)
+        return ub, us
+
+    @classmethod
+    def no_trade(cls, n: int, m: int, sigma: np.ndarray, rule: str, k: int = 0) -> "RelayOutcome":
+        return cls(
+            buyer_wins=np.zeros(n, dtype=bool),
+            seller_wins=np.zeros(m, dtype=bool),
+            sigma=sigma,
+            buyer_payments=np.zeros(n),
+            seller_payments=np.zeros(m),
+            profit=0.0,
+            rule=rule,
+            k=k,
+        )
+
+
+def efficiency(network: RelayNetwork, outcome: RelayOutcome) -> dict[str, float]:
+    """System efficiency of an outcome: total capacity, number of relayed trades, min capacity."""
+    cap = network.capacities(outcome.traded)
+    return {
+        "total_capacity": float(cap.sum()),
+        "trades": float(outcome.n_trades),
+        "min_capacity": float(cap.min()),
+    }

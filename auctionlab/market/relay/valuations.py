@@ -1,0 +1,32 @@
+"""Private types for the relay market: buyers' valuations over relays, sellers' costs.
+
+The paper's model (SPEC A7): a buyer values each useful relay uniformly on (0, Vmax] and
+every other relay at 0; a seller's cost is uniform on (0, 1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from auctionlab._validate import check_positive_float
+from auctionlab.errors import ConfigError
+from auctionlab.market.relay.network import RelayNetwork
+
+
+def _open_low(gen: np.random.Generator, lo: float, hi: float, size) -> np.ndarray:
+    """Uniform on (lo, hi]: Generator.uniform gives [lo, hi), so reflect it."""
+    return hi - gen.uniform(0.0, hi - lo, size=size)
+
+
+def uniform_valuations(
+    network: RelayNetwork, *, rng, vmax: float = 4.0, cost_range: tuple[float, float] = (0.0, 1.0)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values (n, m) uniform on (0, vmax] on useful pairs (0 elsewhere) and costs (m,) on (lo, hi]."""
+    vmax = check_positive_float(vmax, "vmax")
+    lo, hi = (float(c) for c in cost_range)
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0.0 <= lo < hi):
+        raise ConfigError(f"cost_range must be (lo, hi) with 0 <= lo < hi, got {cost_range!r}")
+    gen = np.random.default_rng(rng)
+    values = np.where(network.useful, _open_low(gen, 0.0, vmax, network.useful.shape), 0.0)
+    costs = _open_low(gen, lo, hi, network.m)
+    return values, costs
