@@ -2,17 +2,20 @@
 
 The TASC entry point lives in its module: ``from auctionlab.market.relay.tasc import tasc``
 (it is not re-exported here, so that ``auctionlab.market.relay.tasc`` stays the module).
+The Mesa model, :mod:`auctionlab.market.relay.model`, is not imported here either: the
+mechanisms stay importable without Mesa.
 """
 
 from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS, mm, mwm, ora
 from auctionlab.market.relay.baselines import k_double_auction, mcafee, pure_assignment, vcg_double_auction
 from auctionlab.market.relay.network import RelayNetwork, random_network
 from auctionlab.market.relay.outcome import RelayOutcome, efficiency
+from auctionlab.market.relay.mechanisms import MECHANISMS, RelayRound
 from auctionlab.market.relay.tasc import assign, clear, trade_reduction
-from auctionlab.market.relay.valuations import uniform_valuations
+from auctionlab.market.relay.valuations import capacity_valuations, uniform_valuations
 
 __all__ = [
-    "ASSIGNMENT_ALGORITHMS", "RelayNetwork", "RelayOutcome", "assign", "clear", "efficiency",
-    "k_double_auction", "mcafee", "mm", "mwm", "ora", "pure_assignment", "random_network",
+    "ASSIGNMENT_ALGORITHMS", "MECHANISMS", "RelayNetwork", "RelayOutcome", "RelayRound", "assign",
+    "capacity_valuations", "clear", "efficiency", "k_double_auction", "mcafee", "mm", "mwm", "ora", "pure_assignment", "random_network",
     "trade_reduction", "uniform_valuations", "vcg_double_auction",
 ]

@@ -30,3 +30,26 @@ def uniform_valuations(
     values = np.where(network.useful, _open_low(gen, 0.0, vmax, network.useful.shape), 0.0)
     costs = _open_low(gen, lo, hi, network.m)
     return values, costs
+
+
+def capacity_valuations(
+    network: RelayNetwork, *, rng, vmax: float = 4.0, cost_range: tuple[float, float] = (0.0, 1.0)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values proportional to capacity gain, costs uniform on (lo, hi].
+
+    V_i^j = vmax · g_ij / max_j' g_ij' with g = c_R − c_D on useful pairs (0 elsewhere):
+    each buyer values its best relay at ``vmax`` and the others in proportion to the
+    capacity they add. The normalisation is per buyer because gains span orders of
+    magnitude across a network (path loss d^-4): one global scale would leave most values
+    near zero. Buyers with no useful relay value every relay at 0. Only the costs are random.
+    """
+    vmax = check_positive_float(vmax, "vmax")
+    lo, hi = (float(c) for c in cost_range)
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0.0 <= lo < hi):
+        raise ConfigError(f"cost_range must be (lo, hi) with 0 <= lo < hi, got {cost_range!r}")
+    gen = np.random.default_rng(rng)
+    gain = network.gain
+    best = gain.max(axis=1, keepdims=True)
+    values = vmax * np.divide(gain, best, out=np.zeros_like(gain), where=best > 0)
+    costs = _open_low(gen, lo, hi, network.m)
+    return values, costs

@@ -1,0 +1,430 @@
+"""ICE: the iterative combinatorial exchange as an explicit round-based state machine
+(SPEC B5–B8, paper §5).
+
+Each round t:
+
+1. bidders submit revised bounds (:meth:`IterativeExchange.submit`, through proxies);
+   from round 1 on, each submission is checked by the revealed-preference rule at the
+   previous round's prices p^{t−1}; a bidder may revise and re-query; a bidder whose last
+   check failed is penalised when the round closes;
+2. :meth:`IterativeExchange.close_round` computes PP, PO, αeff, αthresh, the α-valuation,
+   the provisional trade λ^t = WD(v^α), provisional prices p^t (ACC → FAIR → BAL) and
+   the closing rule; when it fires, the next round is the last-and-final one;
+3. after the last-and-final round the trade is WD(v̲) and payments are Threshold
+   payments at v̲.
+
+One :class:`~auctionlab.market.exchange.mip.WDModel` is built for the whole run and
+re-bound to each round's bounds; the price LP's trade pool Λ_i persists across rounds.
+The history is data (:attr:`IterativeExchange.history`), convertible to pandas.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from auctionlab.errors import ConfigError, InvalidInputError, RevisionError
+from auctionlab.market.exchange.activity import TOL, RPResult, node_prices, revealed_preference
+from auctionlab.market.exchange.bidder import BidderModel
+from auctionlab.market.exchange.closing import (
+    alpha_eff,
+    alpha_thresh,
+    check_cutoff,
+    gamma_eff,
+    gamma_thresh,
+    payment_gap,
+    should_close,
+)
+from auctionlab.market.exchange.instance import Exchange
+from auctionlab.market.exchange.mip import Allocation, WDModel
+from auctionlab.market.exchange.payments import compute_payments
+from auctionlab.market.exchange.pricing import PriceResult, TradePool, linear_prices
+from auctionlab.market.exchange.proxies import Feedback, Proxy
+
+
+@dataclass(frozen=True, eq=False)
+class BidderRound:
+    """One bidder in one round."""
+
+    bidder: str
+    lower: np.ndarray
+    upper: np.ndarray
+    rp: RPResult | None
+    queries: int
+    penalized: bool
+    trade: np.ndarray  # provisional trade λ^t_i
+    accuracy_error: float
+    fairness_error: float
+
+
+@dataclass(frozen=True, eq=False)
+class RoundRecord:
+    """Everything the exchange computed in one round."""
+
+    round: int
+    final: bool
+    pp: float
+    po: float
+    gamma_eff: float
+    alpha_eff: float
+    gamma_thresh: float
+    alpha_thresh: float
+    payment_gap: float
+    n_active: int
+    optimistic_trade: bool
+    provisional_value: float  # v^α value of λ^t
+    trade: np.ndarray  # λ^t (n, m)
+    prices: np.ndarray | None  # p^t (None in the last-and-final round)
+    closing: bool  # the closing rule fired this round
+    bidders: tuple[BidderRound, ...]
+    efficiency: float | None  # true value of λ^t / efficient true value, when truth is known
+    timing: dict[str, float]
+    price_stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class ICEResult:
+    """The final outcome: trade WD(v̲), Threshold payments at v̲, and the history."""
+
+    allocation: Allocation
+    payments: dict[str, float]
+    rounds: int
+    closed_by: str  # "cutoffs", "no_optimistic_trade" or "max_rounds"
+    history: list[RoundRecord]
+    utilities: dict[str, float] | None = None
+    efficiency: float | None = None
+
+    @property
+    def budget_surplus(self) -> float:
+        return math.fsum(self.payments.values())
+
+
+class IterativeExchange:
+    """The ICE state machine. ``exchange`` gives the bid-tree structure, endowments and the
+    initial bounds; ``truth`` (optional, same structure, exact values) is used only to
+    report efficiency and utilities — the mechanism never reads it.
+    """
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        *,
+        cutoff_eff: float = 0.95,
+        cutoff_thresh: float = 0.9,
+        max_rounds: int = 100,
+        max_queries: int = 50,
+        rp_tol: float = TOL,
+        price_eps: float = 1e-6,
+        truth: Exchange | None = None,
+    ) -> None:
+        if not isinstance(exchange, Exchange):
+            raise ConfigError(f"exchange must be an Exchange, got {type(exchange).__name__}")
+        self.cutoff_eff = check_cutoff(cutoff_eff, "cutoff_eff")
+        self.cutoff_thresh = check_cutoff(cutoff_thresh, "cutoff_thresh")
+        for name, v in (("max_rounds", max_rounds), ("max_queries", max_queries)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        if truth is not None:
+            if not isinstance(truth, Exchange) or not exchange.same_structure(truth):
+                raise InvalidInputError("truth must be an Exchange with the same structure as the exchange")
+        self.max_rounds, self.max_queries = max_rounds, max_queries
+        self.rp_tol, self.price_eps = rp_tol, price_eps
+        self.truth = truth
+        self.exchange = exchange  # current bounds
+        self.model = WDModel(exchange)
+        self.bidder_models = [BidderModel.for_bidder(exchange, i) for i in range(exchange.n_bidders)]
+        self._truth_model = WDModel(truth) if truth is not None else None
+        self._true_optimum = self._truth_model.solve_wd("lower").value if truth is not None else None
+        self.pool = TradePool(exchange.n_goods, [b.tree.n_nodes for b in exchange.bidders])
+        self.round = 0
+        self.final = False  # the current round is the last-and-final one
+        self.done = False
+        self.closed_by: str | None = None
+        self.prices: np.ndarray | None = None
+        self.trade: np.ndarray | None = None
+        self._satisfied: list[np.ndarray] | None = None
+        self.history: list[RoundRecord] = []
+        self._result: ICEResult | None = None
+        self._start_round()
+
+    # ------------------------------------------------------------------ bidding phase
+    def _start_round(self) -> None:
+        n = self.exchange.n_bidders
+        self._rp: list[RPResult | None] = [None] * n
+        self._queries = [0] * n
+        self._activity_time = 0.0
+
+    def bounds(self, bidder: str | int) -> tuple[np.ndarray, np.ndarray]:
+        i = self._index(bidder)
+        off = self.exchange.node_offset
+        return self.exchange.lower[off[i] : off[i + 1]].copy(), self.exchange.upper[off[i] : off[i + 1]].copy()
+
+    def feedback(self, bidder: str | int) -> Feedback:
+        """What the bidder's proxy sees now (αeff is deliberately not part of it)."""
+        i = self._index(bidder)
+        lo, hi = self.bounds(i)
+        return Feedback(
+            round=self.round,
+            final=self.final,
+            lower=lo,
+            upper=hi,
+            prices=None if self.prices is None else self.prices.copy(),
+            trade=None if self.trade is None else self.trade[i].copy(),
+            satisfied=None if self._satisfied is None else self._satisfied[i].copy(),
+            rp=self._rp[i],
+            queries=self._queries[i],
+        )
+
+    def submit(self, bidder: str | int, lower, upper) -> RPResult | None:
+        """Revise one bidder's bounds and run the activity rule on them.
+
+        Raises :class:`RevisionError` (state unchanged) when the revision changes the tree
+        shape, lowers a lower bound, raises an upper bound or crosses lower > upper.
+        Returns the RP result (None in round 0, where there is no check).
+        """
+        if self.done:
+            raise RevisionError("the exchange has closed; no more revisions")
+        i = self._index(bidder)
+        name = self.exchange.names[i]
+        try:
+            new = self.exchange.with_bounds(
+                lower={name: np.asarray(lower, dtype=float)}, upper={name: np.asarray(upper, dtype=float)},
+                narrowing=True,
+            )
+        except RevisionError:
+            raise
+        except InvalidInputError as exc:  # shape / non-finite / lower > upper
+            raise RevisionError(f"bidder {name!r}: {exc}") from None
+        self.exchange = new
+        if self.round == 0 or self.prices is None:
+            return None
+        t0 = time.perf_counter()
+        lo, hi = self.bounds(i)
+        res = revealed_preference(self.bidder_models[i], self.prices, lo, hi, tol=self.rp_tol)
+        self._activity_time += time.perf_counter() - t0
+        self._rp[i] = res
+        self._queries[i] += 1
+        return res
+
+    def bid(self, bidder: str | int, proxy: Proxy) -> RPResult | None:
+        """Let ``proxy`` act for ``bidder`` this round: revise, check, re-query on failure
+        until RP passes, the proxy stops revising, or ``max_queries`` checks were made."""
+        i = self._index(bidder)
+        fb = self.feedback(i)
+        lo, hi = proxy.revise(fb)
+        res = self.submit(i, lo, hi)
+        while res is not None and not res.passed and self._queries[i] < self.max_queries:
+            fb = self.feedback(i)
+            lo, hi = proxy.revise(fb)
+            if np.array_equal(lo, fb.lower) and np.array_equal(hi, fb.upper):
+                break  # the proxy gives up: penalty at the close of the round
+            res = self.submit(i, lo, hi)
+        return res
+
+    # ------------------------------------------------------------------ closing a round
+    def _penalize(self, i: int) -> None:
+        """Failing RP: upper_β ← min(v̄_β, max(price_β, v̲_β)) at the provisional prices."""
+        lo, hi = self.bounds(i)
+        x0 = self.exchange.endowments[i]
+        price = node_prices(self.exchange.bidders[i].tree, x0, self.exchange.endowments.sum(axis=0) - x0, self.prices)
+        new_hi = np.minimum(hi, np.maximum(price, lo))
+        name = self.exchange.names[i]
+        self.exchange = self.exchange.with_bounds(upper={name: new_hi}, narrowing=True)
+
+    def close_round(self) -> RoundRecord:
+        """Close the bidding phase: penalties, closing quantities, provisional trade and
+        prices, closing rule; or, after the last-and-final round, the final outcome."""
+        if self.done:
+            raise RevisionError("the exchange has already closed")
+        timing = {"activity": self._activity_time, "wd": 0.0, "payments": 0.0, "pricing": 0.0}
+        ex = self.exchange
+        n = ex.n_bidders
+        t0 = time.perf_counter()
+        penalized = [self._rp[i] is not None and not self._rp[i].passed for i in range(n)]
+        for i in np.flatnonzero(penalized):
+            self._penalize(int(i))
+        ex = self.exchange
+        timing["activity"] += time.perf_counter() - t0
+        model = self.model
+        model.rebind(ex)
+
+        # Threshold payments at each bound profile, at that profile's own efficient trade;
+        # their allocations are λ*_l (PP) and λ*_u (PO).
+        t0 = time.perf_counter()
+        thr_lo = compute_payments(ex, "threshold", "lower", model=model)
+        thr_up = compute_payments(ex, "threshold", "upper", model=model)
+        timing["payments"] += time.perf_counter() - t0
+        low, up = thr_lo.allocation, thr_up.allocation
+        t0 = time.perf_counter()
+        pp = max(low.value, 0.0)
+        with model.scope():
+            model.fix_trades(up.trade_matrix)
+            po = model.solve("lower").value_of(ex.lower)
+        optimistic = bool(np.any(up.trade_matrix != 0))
+        timing["wd"] += time.perf_counter() - t0
+        active = low.traders
+        gap = payment_gap(thr_up.payments, thr_lo.payments, active)
+        a_eff = alpha_eff(pp, po)
+        a_thr = alpha_thresh(pp, gap, len(active))
+
+        prices = None
+        pres: PriceResult | None = None
+        if self.final:
+            alloc = low
+        else:
+            # provisional trade λ^t = WD(v^α) and the VCG discounts at v^α (for FAIR)
+            t0 = time.perf_counter()
+            vcg = compute_payments(ex, "vcg", a_eff, model=model)
+            timing["payments"] += time.perf_counter() - t0
+            alloc = vcg.allocation
+            t0 = time.perf_counter()
+            pres = self._prices(ex, a_eff, alloc, vcg.vcg_discounts)
+            prices = pres.prices
+            timing["pricing"] += time.perf_counter() - t0
+        trade = alloc.trade_matrix
+
+        eff = None
+        if self._truth_model is not None:
+            t0 = time.perf_counter()
+            eff = self._true_value(trade) / self._true_optimum if self._true_optimum > TOL else 1.0
+            timing["wd"] += time.perf_counter() - t0
+
+        closing = (not self.final) and should_close(a_eff, a_thr, self.cutoff_eff, self.cutoff_thresh, optimistic)
+        acc = pres.accuracy if pres is not None else np.zeros(n)
+        fair = pres.fairness if pres is not None else np.zeros(n)
+        bidders = tuple(
+            BidderRound(
+                bidder=ex.names[i],
+                lower=self.bounds(i)[0],
+                upper=self.bounds(i)[1],
+                rp=self._rp[i],
+                queries=self._queries[i],
+                penalized=bool(penalized[i]),
+                trade=trade[i].copy(),
+                accuracy_error=float(acc[i]),
+                fairness_error=float(fair[i]),
+            )
+            for i in range(n)
+        )
+        record = RoundRecord(
+            round=self.round,
+            final=self.final,
+            pp=float(pp),
+            po=float(po),
+            gamma_eff=gamma_eff(pp, po),
+            alpha_eff=a_eff,
+            gamma_thresh=gamma_thresh(pp, gap, len(active)),
+            alpha_thresh=a_thr,
+            payment_gap=gap,
+            n_active=len(active),
+            optimistic_trade=optimistic,
+            provisional_value=float(alloc.value),
+            trade=trade.copy(),
+            prices=None if prices is None else prices.copy(),
+            closing=closing,
+            bidders=bidders,
+            efficiency=eff,
+            timing=timing,
+            price_stats={} if pres is None else {
+                "lp_solves": pres.lp_solves, "rwd_solves": pres.rwd_solves, "constraints": pres.constraints},
+        )
+        self.history.append(record)
+
+        if self.final:
+            self._finish(low, thr_lo.payments)
+        else:
+            self.prices, self.trade = prices, trade
+            self._satisfied = [alloc.satisfied[b] for b in ex.names]
+            if closing or self.round + 1 >= self.max_rounds:
+                self.final = True
+                self.closed_by = (
+                    "max_rounds" if not closing else ("no_optimistic_trade" if not optimistic else "cutoffs")
+                )
+            self.round += 1
+            self._start_round()
+        return record
+
+    def _prices(self, ex: Exchange, alpha, alloc: Allocation, discounts: Mapping[str, float]) -> PriceResult:
+        off = ex.node_offset
+        vals = ex.node_values(alpha)
+        node_values = [vals[off[i] : off[i + 1]] for i in range(ex.n_bidders)]
+        models = self.bidder_models
+
+        def best_response(i: int, p: np.ndarray):
+            surplus, trade, sat = models[i].best(node_values[i], p)
+            return trade, sat, surplus + float(p @ trade)
+
+        return linear_prices(
+            provisional=alloc.trade_matrix,
+            prov_values=np.array([alloc.bidder_values[b] for b in ex.names]),
+            vcg_discounts=np.array([discounts[b] for b in ex.names]),
+            node_values=node_values,
+            pool=self.pool,
+            best_response=best_response,
+            eps=self.price_eps,
+        )
+
+    def _true_value(self, trade: np.ndarray) -> float:
+        m = self._truth_model
+        with m.scope():
+            m.fix_trades(trade)
+            return m.solve("lower").value_of(self.truth.lower)
+
+    def _finish(self, alloc: Allocation, payments: Mapping[str, float]) -> None:
+        self.done = True
+        utilities = None
+        eff = None
+        if self.truth is not None:
+            utilities = {}
+            for i, b in enumerate(self.truth.bidders):
+                with self._truth_model.scope():
+                    self._truth_model.fix_trades(alloc.trade_matrix)
+                    sol = self._truth_model.solve("lower")
+                utilities[b.name] = sol.value_of(self.truth.lower, i) - payments[b.name]
+            eff = self._true_value(alloc.trade_matrix) / self._true_optimum if self._true_optimum > TOL else 1.0
+        self._result = ICEResult(
+            allocation=alloc,
+            payments=dict(payments),
+            rounds=len(self.history),
+            closed_by=self.closed_by or "cutoffs",
+            history=self.history,
+            utilities=utilities,
+            efficiency=eff,
+        )
+
+    def result(self) -> ICEResult:
+        if self._result is None:
+            raise RevisionError("the exchange has not closed yet")
+        return self._result
+
+    def _index(self, bidder: str | int) -> int:
+        if isinstance(bidder, str):
+            return self.exchange.index(bidder)
+        i = int(bidder)
+        if not 0 <= i < self.exchange.n_bidders:
+            raise InvalidInputError(f"bidder index {bidder} out of range 0..{self.exchange.n_bidders - 1}")
+        return i
+
+    # ------------------------------------------------------------------ running it
+    def step(self, proxies: Mapping[str, Proxy]) -> RoundRecord:
+        """One whole round: every bidder's proxy bids (in bidder order), then close."""
+        for name in self.exchange.names:
+            self.bid(name, proxies[name])
+        return self.close_round()
+
+    def run(self, proxies: Mapping[str, Proxy]) -> ICEResult:
+        missing = [b for b in self.exchange.names if b not in proxies]
+        if missing:
+            raise ConfigError(f"no proxy for bidders {missing}")
+        while not self.done:
+            self.step(proxies)
+        return self.result()
+
+
+def run_ice(exchange: Exchange, proxies: Mapping[str, Proxy], **params) -> ICEResult:
+    """Run ICE to the end with the given proxies; ``params`` go to :class:`IterativeExchange`."""
+    return IterativeExchange(exchange, **params).run(proxies)

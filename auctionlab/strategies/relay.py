@@ -1,0 +1,322 @@
+"""Relay-market strategies: deviations for buyers (sources) and sellers (relays).
+
+Types and reports (SPEC A2): a buyer's true type is its value vector over the m relays,
+``np.ndarray`` of shape (m,), zero on relays that are not useful to it; its report is a bid
+vector of the same shape. A seller's true type is its cost (a float) and its report an ask.
+Every strategy returns a new object (never mutates the type) and keeps reports finite and
+non-negative. Vectors: operations that would turn a zero entry (a relay the buyer does not
+value, usually a useless one) into a positive bid leave zeros alone — a misreport is about
+*how much* a buyer bids, not about bidding on relays that cannot serve it.
+
+Deviations are :class:`~auctionlab.strategies.base.Wrapper` subclasses applied to their
+``base`` strategy's report (default truthful), so ``Scale(0.8, base=OwnRelayOnly())`` is
+"truthful except shade by 20%" and ``OwnRelayOnly(base=Scale(0.8))`` is "shade only the
+bid on the relay phase 1 assigned to me".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from auctionlab.errors import ConfigError
+from auctionlab.strategies._checks import check_finite, check_grid, is_vector
+from auctionlab.strategies.base import Observation, Strategy, Truthful, Wrapper
+
+__all__ = [
+    "BestResponse", "DropRelays", "Noise", "OthersOnly", "OwnRelayOnly", "Scale", "Shift", "Truthful",
+]
+
+
+def _require_vector(x: Any, who: str) -> np.ndarray:
+    if not is_vector(x):
+        raise ConfigError(f"{who} applies to buyers only (a value vector over relays), got {type(x).__name__}")
+    return x
+
+
+class Scale(Wrapper):
+    """Multiply the report by θ ≥ 0: θ < 1 shades (buyers' classic manipulation), θ > 1
+    inflates (sellers' classic manipulation); θ = 1 is truthful."""
+
+    name = "scale"
+    deviation = "scale"
+
+    def __init__(self, theta: float = 0.9, base: Strategy | None = None) -> None:
+        self.theta = check_finite(theta, "theta", self.name, lo=0.0)
+        super().__init__(base)
+
+    def is_identity(self) -> bool:
+        return self.theta == 1.0
+
+    def transform(self, report: Any, true_type: Any, obs: Observation) -> Any:
+        return report * self.theta if is_vector(report) else float(report) * self.theta
+
+
+class Shift(Wrapper):
+    """Add δ to the report, clipped at 0. For a bid vector only positive entries shift
+    (zeros — relays the buyer does not value — stay zero)."""
+
+    name = "shift"
+    deviation = "shift"
+
+    def __init__(self, delta: float = -0.1, base: Strategy | None = None) -> None:
+        self.delta = check_finite(delta, "delta", self.name)
+        super().__init__(base)
+
+    def is_identity(self) -> bool:
+        return self.delta == 0.0
+
+    def transform(self, report: Any, true_type: Any, obs: Observation) -> Any:
+        if is_vector(report):
+            return np.where(report > 0, np.maximum(report + self.delta, 0.0), report)
+        return max(float(report) + self.delta, 0.0)
+
+
+class Noise(Wrapper):
+    """Random perturbation with scale σ ≥ 0, redrawn every round.
+
+    ``mode="multiplicative"`` (default): report × exp(σ·Z), Z ~ N(0, 1) — log-normal,
+    median-preserving, never negative, keeps zeros at zero. ``mode="additive"``:
+    max(report + σ·Z, 0), applied to positive entries only for bid vectors. A vector draws
+    one Z per relay (all m, whatever the values, so the stream does not depend on them).
+    """
+
+    name = "noise"
+    deviation = "noise"
+    classifier = {**Strategy.classifier, "stochastic": True}
+    MODES = ("multiplicative", "additive")
+
+    def __init__(
+        self, sigma: float = 0.1, mode: str = "multiplicative", base: Strategy | None = None, rng: Any = None
+    ) -> None:
+        self.sigma = check_finite(sigma, "sigma", self.name, lo=0.0)
+        if mode not in self.MODES:
+            raise ConfigError(f"{self.name}: mode must be one of {self.MODES}, got {mode!r}")
+        self.mode = mode
+        super().__init__(base)
+        if rng is not None:
+            self.seed(rng)
+
+    def is_identity(self) -> bool:
+        return self.sigma == 0.0
+
+    def transform(self, report: Any, true_type: Any, obs: Observation) -> Any:
+        vec = is_vector(report)
+        z = self.rng.standard_normal(report.shape) if vec else float(self.rng.standard_normal())
+        if self.mode == "multiplicative":
+            return report * np.exp(self.sigma * z) if vec else float(report) * math.exp(self.sigma * z)
+        if vec:
+            return np.where(report > 0, np.maximum(report + self.sigma * z, 0.0), report)
+        return max(float(report) + self.sigma * z, 0.0)
+
+
+class DropRelays(Wrapper):
+    """Buyers: bid zero on some relays. Exactly one of
+
+    - ``relays``: a fixed set of relay indices;
+    - ``fraction``: each round, a uniformly random ``round(fraction · p)`` of the ``p``
+      positive entries (stochastic);
+    - ``keep_top``: keep the ``keep_top`` highest bids (ties: lower index), zero the rest.
+    """
+
+    name = "drop_relays"
+    deviation = "drop_relays"
+    classifier = {**Strategy.classifier, "role": "buyer"}
+
+    def __init__(
+        self,
+        relays: Sequence[int] | None = None,
+        fraction: float | None = None,
+        keep_top: int | None = None,
+        base: Strategy | None = None,
+        rng: Any = None,
+    ) -> None:
+        given = [x is not None for x in (relays, fraction, keep_top)]
+        if sum(given) == 0:
+            keep_top = 1
+        elif sum(given) > 1:
+            raise ConfigError(f"{self.name}: give exactly one of relays, fraction, keep_top")
+        self.relays = None
+        self.fraction = None
+        self.keep_top = None
+        if relays is not None:
+            try:
+                idx = np.asarray(relays, dtype=np.int64).ravel()
+            except (TypeError, ValueError):
+                raise ConfigError(f"{self.name}: relays must be integer indices, got {relays!r}") from None
+            if np.any(idx < 0):
+                raise ConfigError(f"{self.name}: relay indices must be >= 0, got {relays!r}")
+            self.relays = np.unique(idx)
+        elif fraction is not None:
+            self.fraction = check_finite(fraction, "fraction", self.name, lo=0.0)
+            if self.fraction > 1.0:
+                raise ConfigError(f"{self.name}: fraction must be in [0, 1], got {fraction!r}")
+        else:
+            if isinstance(keep_top, bool) or not isinstance(keep_top, (int, np.integer)) or keep_top < 0:
+                raise ConfigError(f"{self.name}: keep_top must be a non-negative integer, got {keep_top!r}")
+            self.keep_top = int(keep_top)
+        super().__init__(base)
+        self.classifier["stochastic"] = bool(self.fraction is not None or self.base.flag("stochastic"))
+        if rng is not None:
+            self.seed(rng)
+
+    def is_identity(self) -> bool:
+        return (self.relays is not None and self.relays.size == 0) or self.fraction == 0.0
+
+    @property
+    def params(self) -> dict[str, Any]:
+        p = {k: v for k, v in super().params.items() if k not in ("relays", "fraction", "keep_top")}
+        if self.relays is not None:
+            return {"relays": self.relays.tolist(), **p}
+        if self.fraction is not None:
+            return {"fraction": self.fraction, **p}
+        return {"keep_top": self.keep_top, **p}
+
+    def transform(self, report: Any, true_type: Any, obs: Observation) -> Any:
+        rep = _require_vector(report, self.name).copy()
+        if self.relays is not None:
+            idx = self.relays[self.relays < rep.size]
+            rep[idx] = 0.0
+        elif self.fraction is not None:
+            pos = np.flatnonzero(rep > 0)
+            k = int(round(self.fraction * pos.size))
+            if k:
+                rep[self.rng.choice(pos, size=k, replace=False)] = 0.0
+        else:
+            order = np.argsort(-rep, kind="stable")
+            rep[order[self.keep_top:]] = 0.0
+        return rep
+
+
+class OwnRelayOnly(Wrapper):
+    """Buyers: apply the base deviation only to the bid on the relay phase 1 assigned to
+    me (``obs.assigned``; the assignment is bid-independent, so the market may reveal it);
+    every other bid stays truthful. Without an assigned relay the report is truthful."""
+
+    name = "own_relay_only"
+    deviation = "own_relay_only"
+    classifier = {**Strategy.classifier, "role": "buyer"}
+
+    def __init__(self, base: Strategy | None = None) -> None:
+        super().__init__(base if base is not None else Scale(0.9))
+
+    def is_identity(self) -> bool:
+        return bool(self.base.flag("truthful"))
+
+    def transform(self, report: Any, true_type: Any, obs: Observation) -> Any:
+        out = np.array(_require_vector(true_type, self.name), dtype=np.float64)
+        a = obs.assigned
+        if a >= 0:
+            out[a] = report[a]
+        return out
+
+
+class OthersOnly(Wrapper):
+    """Buyers: apply the base deviation to every bid *except* the one on my assigned relay,
+    which stays truthful (TASC, trade reduction and k-DA read only that bid, VCG reads all)."""
+
+    name = "others_only"
+    deviation = "others_only"
+    classifier = {**Strategy.classifier, "role": "buyer"}
+
+    def __init__(self, base: Strategy | None = None) -> None:
+        super().__init__(base if base is not None else Scale(0.9))
+
+    def is_identity(self) -> bool:
+        return bool(self.base.flag("truthful"))
+
+    def transform(self, report: Any, true_type: Any, obs: Observation) -> Any:
+        out = np.array(_require_vector(report, self.name), dtype=np.float64)
+        a = obs.assigned
+        if a >= 0:
+            out[a] = true_type[a]
+        return out
+
+
+DEFAULT_BR_THETAS = tuple(np.round(np.linspace(0.0, 3.0, 61), 6).tolist())  # step 0.05
+DEFAULT_BR_SHIFTS = (-1.0, -0.5, -0.2, -0.1, -0.05, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+class BestResponse(Strategy):
+    """The omniscient manipulator: try a rich grid of reports through the oracle, play the best.
+
+    Grid, in this order (truthful first, so ties and gains ≤ ``tol`` keep the truth and the
+    measured gain is never negative):
+
+    1. the true type;
+    2. θ · type for every θ in ``thetas`` (default 0, 0.05, …, 3);
+    3. type + δ on positive entries, clipped at 0, for δ in ``shifts``;
+    4. when ``use_candidates`` and the market offers ``obs.info["candidates"]`` (report
+       levels where the outcome can change — the other agents' reports), the scalar that
+       matters set to each level c and to c ± ``eps`` (clipped at 0): a seller's ask, or a
+       buyer's bid on its assigned relay (``obs.assigned``); plus that bid at 0.
+
+    The chosen report and its gain over truth are kept in ``last_report`` / ``last_gain``.
+    Cost: one oracle call per grid point (about 70 + 3·|candidates| per round).
+    """
+
+    name = "best_response"
+    classifier = {**Strategy.classifier, "deviation": "best_response", "needs_oracle": True}
+
+    def __init__(
+        self,
+        thetas: Sequence[float] = DEFAULT_BR_THETAS,
+        shifts: Sequence[float] = DEFAULT_BR_SHIFTS,
+        use_candidates: bool = True,
+        eps: float = 1e-7,
+        tol: float = 1e-12,
+    ) -> None:
+        self.thetas = check_grid(thetas, "thetas", self.name, lo=0.0)
+        self.shifts = check_grid(shifts, "shifts", self.name)
+        self.use_candidates = bool(use_candidates)
+        self.eps = check_finite(eps, "eps", self.name, lo=0.0)
+        self.tol = check_finite(tol, "tol", self.name, lo=0.0)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.last_gain = 0.0
+        self.last_report: Any = None
+        self.last_utility = math.nan
+
+    def grid(self, true_type: Any, obs: Observation) -> list[Any]:
+        """The candidate reports, truthful first."""
+        vec = is_vector(true_type)
+        t = np.asarray(true_type, dtype=np.float64) if vec else float(true_type)
+        out: list[Any] = [t]
+        out += [t * th for th in self.thetas if th != 1.0]
+        for d in self.shifts:
+            out.append(np.where(t > 0, np.maximum(t + d, 0.0), t) if vec else max(t + d, 0.0))
+        cand = obs.info.get("candidates") if self.use_candidates else None
+        if vec and obs.assigned < 0:
+            cand = None  # only the assigned relay's bid is a scalar worth sweeping
+        if cand is not None:
+            c = np.asarray(cand, dtype=np.float64).ravel()
+            levels = np.unique(np.concatenate([[0.0], c, c + self.eps, np.maximum(c - self.eps, 0.0)]))
+            if vec:
+                a = obs.assigned
+                for x in levels:
+                    r = t.copy()
+                    r[a] = x
+                    out.append(r)
+            else:
+                out += [float(x) for x in levels]
+        return out
+
+    def report(self, true_type: Any, obs: Observation) -> Any:
+        oracle = obs.require_oracle(self.name)
+        grid = self.grid(true_type, obs)
+        utils = np.fromiter((oracle(r) for r in grid), dtype=np.float64, count=len(grid))
+        best = int(np.argmax(utils))
+        if utils[best] <= utils[0] + self.tol:
+            best = 0
+        self.last_gain = float(utils[best] - utils[0])
+        self.last_utility = float(utils[best])
+        self.last_report = grid[best]
+        return grid[best]
+
+
+# Truthful is re-exported for convenience (``from auctionlab.strategies.relay import *``).
+_ = Truthful
