@@ -31,7 +31,6 @@ import numpy as np
 
 from auctionlab.errors import ConfigError
 
-ROLES = ("buyer", "seller", "any")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 Oracle = Callable[[Any], float]
@@ -83,12 +82,13 @@ class Strategy:
     ``classifier`` keys: ``truthful`` (reports its type unchanged), ``deviation`` (name of
     the misreport family or None), ``stochastic`` (draws random numbers), ``learning``
     (changes with :meth:`update`), ``needs_oracle`` (calls ``obs.oracle``), ``role``
-    ("buyer", "seller" or "any"). Instances may refine the class dict (a wrapper inherits
-    flags from its base; ``Scale(1.0)`` is truthful).
+    (the market role it is written for — "buyer" or "seller" in the relay market, a
+    market-specific name such as "bidder" elsewhere — or "any"). Instances may refine the
+    class dict (a wrapper inherits flags from its base; ``Scale(1.0)`` is truthful).
 
     Randomness: a stochastic strategy draws only from ``self.rng``, a
     ``numpy.random.Generator`` given by ``rng=`` or :meth:`seed` (the market model seeds
-    each strategy with its own child of ``model.rng``). An unseeded stochastic strategy
+    each strategy with its own Generator, seeded from a draw of ``model.rng``). An unseeded stochastic strategy
     uses ``default_rng(0)`` so that runs are always reproducible.
     """
 
@@ -222,12 +222,6 @@ class Truthful(Strategy):
 
     def report(self, true_type: Any, obs: Observation) -> Any:
         return true_type
-
-
-def check_role(role: str, who: str) -> str:
-    if role not in ROLES:
-        raise ConfigError(f"{who}: role must be one of {ROLES}, got {role!r}")
-    return role
 
 
 def combine_roles(own: str, base: str, who: str) -> str:

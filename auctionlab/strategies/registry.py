@@ -42,10 +42,13 @@ def make_strategy(name: str, **params: Any) -> Strategy:
     if not isinstance(name, str):
         raise ConfigError(f"strategy name must be a string, got {name!r}")
     cls = STRATEGIES[name]
-    try:
-        sig = inspect.signature(cls.__init__)
-    except (TypeError, ValueError):  # builtins/odd callables: let the constructor decide
-        sig = None
+    if cls.__init__ is object.__init__:  # no __init__ of its own: no parameters
+        sig = inspect.Signature([inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)])
+    else:
+        try:
+            sig = inspect.signature(cls.__init__)
+        except (TypeError, ValueError):  # builtins/odd callables: let the constructor decide
+            sig = None
     if sig is not None and not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
         accepted = [p for p in sig.parameters if p != "self"]
         unknown = sorted(set(params) - set(accepted))

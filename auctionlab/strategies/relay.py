@@ -316,7 +316,3 @@ class BestResponse(Strategy):
         self.last_utility = float(utils[best])
         self.last_report = grid[best]
         return grid[best]
-
-
-# Truthful is re-exported for convenience (``from auctionlab.strategies.relay import *``).
-_ = Truthful

@@ -198,3 +198,17 @@ def test_input_errors():
         lam = np.zeros((5, 4), dtype=int)
         lam[1, 2] = -1
         m.fix_trades(lam)
+
+
+def test_model_size_is_linear_in_the_trees():
+    ex = random_exchange(60, 20, rng=4)
+    m = WDModel(ex)
+    assert m.n_cols <= ex.n_bidders * ex.n_goods + ex.n_nodes  # λ per (bidder, good) + one sat per node
+    leaf_goods = int(np.count_nonzero(ex.flat.trade))
+    assert m.n_base_rows <= ex.n_goods + leaf_goods + 2 * ex.n_nodes  # (2), (4), (5)
+
+
+def test_time_limit_raises_solver_error_with_status():
+    ex = random_exchange(40, 20, rng=1)
+    with pytest.raises(SolverError, match="Time limit reached"):
+        WDModel(ex, time_limit=0.02).solve_wd()

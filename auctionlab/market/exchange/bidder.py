@@ -14,6 +14,7 @@ same row builder as the full model (:func:`~auctionlab.market.exchange.mip._tree
 from __future__ import annotations
 
 import math
+import time
 
 import highspy
 import numpy as np
@@ -84,6 +85,7 @@ class BidderModel:
         self.h = h
         self.base_rows = blk.n_rows
         self.solves = 0
+        self.highs_time = 0.0  # seconds inside HiGHS, cumulative
 
     @classmethod
     def for_bidder(cls, exchange, i: int) -> "BidderModel":
@@ -93,7 +95,9 @@ class BidderModel:
     def _run(self, cost: np.ndarray, allow_infeasible: bool = False) -> np.ndarray | None:
         h = self.h
         h.changeColsCost(self.m + self.n, np.arange(self.m + self.n, dtype=np.int32), cost)
+        t0 = time.perf_counter()
         h.run()
+        self.highs_time += time.perf_counter() - t0
         self.solves += 1
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kInfeasible and allow_infeasible:

@@ -198,7 +198,8 @@ class IterativeExchange:
         except RevisionError:
             raise
         except InvalidInputError as exc:  # shape / non-finite / lower > upper
-            raise RevisionError(f"bidder {name!r}: {exc}") from None
+            msg = str(exc)
+            raise RevisionError(msg if name in msg else f"bidder {name!r}: {msg}") from None
         self.exchange = new
         if self.round == 0 or self.prices is None:
             return None
@@ -428,3 +429,52 @@ class IterativeExchange:
 def run_ice(exchange: Exchange, proxies: Mapping[str, Proxy], **params) -> ICEResult:
     """Run ICE to the end with the given proxies; ``params`` go to :class:`IterativeExchange`."""
     return IterativeExchange(exchange, **params).run(proxies)
+
+
+def rounds_frame(history: list[RoundRecord], goods: tuple[str, ...] | None = None):
+    """One row per round: closing quantities, prices (one column per good), timings."""
+    import pandas as pd
+
+    rows = []
+    for r in history:
+        row = {
+            "round": r.round, "final": r.final, "pp": r.pp, "po": r.po,
+            "gamma_eff": r.gamma_eff, "alpha_eff": r.alpha_eff,
+            "gamma_thresh": r.gamma_thresh, "alpha_thresh": r.alpha_thresh,
+            "payment_gap": r.payment_gap, "n_active": r.n_active,
+            "optimistic_trade": r.optimistic_trade, "provisional_value": r.provisional_value,
+            "closing": r.closing, "efficiency": r.efficiency,
+            "penalized": sum(b.penalized for b in r.bidders),
+            "rp_failures": sum(b.rp is not None and not b.rp.passed for b in r.bidders),
+            "queries": sum(b.queries for b in r.bidders),
+            "max_accuracy_error": max((b.accuracy_error for b in r.bidders), default=0.0),
+            "max_fairness_error": max((b.fairness_error for b in r.bidders), default=0.0),
+        }
+        if r.prices is not None:
+            names = goods or tuple(f"g{j}" for j in range(len(r.prices)))
+            row.update({f"price_{g}": float(p) for g, p in zip(names, r.prices)})
+        row.update({f"time_{k}": v for k, v in r.timing.items()})
+        row.update(r.price_stats)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def bidders_frame(history: list[RoundRecord]):
+    """One row per (round, bidder): RP outcome, penalty, bound widths, provisional trade size."""
+    import pandas as pd
+
+    rows = []
+    for r in history:
+        for b in r.bidders:
+            rows.append({
+                "round": r.round, "bidder": b.bidder,
+                "rp_checked": b.rp is not None,
+                "rp_passed": None if b.rp is None else b.rp.passed,
+                "pi_lower": None if b.rp is None else b.rp.pi_lower,
+                "pi_upper": None if b.rp is None else b.rp.pi_upper,
+                "queries": b.queries, "penalized": b.penalized,
+                "width_total": float(np.sum(b.upper - b.lower)),
+                "units_traded": int(np.abs(b.trade).sum()),
+                "accuracy_error": b.accuracy_error, "fairness_error": b.fairness_error,
+            })
+    return pd.DataFrame(rows)

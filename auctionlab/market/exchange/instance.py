@@ -21,9 +21,8 @@ forest the MIP is built from) and only swaps the ``lower``/``upper`` arrays.
 from __future__ import annotations
 
 import json
-import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -372,7 +371,7 @@ class Exchange:
                     path = self.bidders[i].tree.paths[g - int(self.node_offset[i])]
                     verb = "falls" if word == "lower" else "rises"
                     raise RevisionError(
-                        f"bidder {self.bidders[i].name!r} node {path}: {word} bound {verb} from {old[g]!r} to {arr[g]!r}"
+                        f"bidder {self.bidders[i].name!r} node {path}: {word} bound {verb} from {float(old[g])} to {float(arr[g])}"
                     )
         new_bidders = []
         off = self.node_offset
@@ -417,6 +416,3 @@ def check_same_bidders(a: Exchange, b: Exchange, what: str = "exchange") -> None
     if a.goods != b.goods or a.names != b.names:
         raise InvalidInputError(f"{what} must have the same goods and bidders as the reported exchange")
 
-
-def _finite(x: float) -> bool:
-    return math.isfinite(x)

@@ -620,6 +620,8 @@ class WDModel:
 
     def reset(self) -> None:
         """Back to the base model (objective at the construction values, no extra rows)."""
+        if self._scopes:
+            raise InvalidInputError("reset() inside model.scope(): leave the scope instead")
         self._restore(self._base)
 
     def _sync(self) -> None:
@@ -717,6 +719,9 @@ def solve_wd(exchange: Exchange, values: ValuesArg = "lower", *, model: WDModel 
     """Efficient trade λ* at the given node values (SPEC B3): ``Allocation``.
 
     ``values`` is ``"lower"``, ``"upper"`` or α (α·lower + (1−α)·upper node by node).
+    The trade is canonical (:func:`canonical_trades`): every bidder gets exactly what its
+    satisfied leaves need and disposed units go back to their sellers, so each good's
+    units balance. Ties between optimal trades are broken by HiGHS, deterministically.
     Pass ``model`` to reuse a built :class:`WDModel` (its exchange must have the same
     structure; bounds may differ).
     """

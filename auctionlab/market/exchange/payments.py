@@ -54,9 +54,9 @@ class PaymentResult:
 def threshold_c(vcg: np.ndarray, budget: float) -> float:
     """Smallest C ≥ 0 with Σ max(0, vcg_i − C) ≤ budget, exactly, by sorting.
 
-    For d sorted non-increasing, C* = max(0, max_k (d_1 + … + d_k − budget)/k): every
-    term is ≤ C* (the top k lose at least k·C*… at most budget) and the k that counts
-    the discounts above C* attains it.
+    With d sorted non-increasing, C* = max(0, max_k (d_1 + … + d_k − budget)/k). Why:
+    at C*, d_1 + … + d_k − k·C* ≤ Σ max(0, d_i − C*) ≤ budget for every k, so no term
+    exceeds C*; and for k = #{d_i > C*} the middle inequality is an equality.
     """
     d = np.sort(np.asarray(vcg, dtype=float))[::-1]
     if d.size == 0 or math.fsum(np.clip(d, 0, None)) <= budget:

@@ -23,8 +23,9 @@ constraint that is not violated is harmless. Λ_i persists across stages and rou
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -76,7 +77,7 @@ class PriceResult:
     lp_solves: int = 0
     rwd_solves: int = 0
     constraints: int = 0
-    stats: dict = field(default_factory=dict)
+    highs_time: float = 0.0  # seconds inside HiGHS for the price LPs
 
 
 class _PriceLP:
@@ -89,6 +90,7 @@ class _PriceLP:
         self.best_response = best_response
         self.eps, self.tol = eps, tol
         self.lp_solves = self.rwd_solves = 0
+        self.highs_time = 0.0
         self._cache: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray, float]] = {}
         n, m = self.n, self.m
         self.P = np.arange(m)
@@ -148,7 +150,9 @@ class _PriceLP:
 
     # ---------------------------------------------------------------- solving
     def _run(self) -> tuple[np.ndarray, np.ndarray]:
+        t0 = time.perf_counter()
         self.h.run()
+        self.highs_time += time.perf_counter() - t0
         self.lp_solves += 1
         status = self.h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
@@ -256,4 +260,5 @@ def linear_prices(
         lp_solves=lp.lp_solves,
         rwd_solves=lp.rwd_solves,
         constraints=pool.size(),
+        highs_time=lp.highs_time,
     )

@@ -21,6 +21,10 @@ Semantics (eq. 4-6), kept literally:
   ``x·sat_β ≤ Σ_children sat ≤ y·sat_β`` at every internal node (5).
 * ``v(λ) = max over valid sat of Σ v_β·sat_β`` (6); −inf when no valid sat exists.
 
+Quantities are integers (an integral float such as ``1.0`` is accepted and stored as 1).
+The canonical plain form (what ``to_dict`` writes) uses lists for ``ic`` and intervals;
+a value omitted on input stays omitted.
+
 (4) makes every valuation monotone in λ (receiving more, or selling less, never hurts):
 a sell leaf may be satisfied without selling, and a good the tree never mentions can be
 received (disposed of) but never sold.
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from numbers import Integral, Real
@@ -438,11 +442,11 @@ class BidTree:
                 raise ShapeError(f"{name} bounds have shape {a.shape}, expected ({self.n_nodes},)")
             if not np.all(np.isfinite(a)):
                 bad = int(np.flatnonzero(~np.isfinite(a))[0])
-                raise BidTreeError(f"node {self.paths[bad]}: {name} bound {a[bad]!r} is not finite")
+                raise BidTreeError(f"node {self.paths[bad]}: {name} bound {float(a[bad])} is not finite")
         bad_nodes = np.flatnonzero(lo > hi)
         if bad_nodes.size:
             k = int(bad_nodes[0])
-            raise BidTreeError(f"node {self.paths[k]}: lower value {lo[k]!r} > upper value {hi[k]!r}")
+            raise BidTreeError(f"node {self.paths[k]}: lower value {float(lo[k])} > upper value {float(hi[k])}")
         if lo is not self.lower:
             lo = _readonly(lo)
         if hi is not self.upper:
@@ -571,7 +575,3 @@ def value(tree: Any, trade: Mapping[str, int] | np.ndarray, values: ValuesArg = 
 
     return tree_value(tree, lam, tree.values(values))
 
-
-def iter_nodes(tree: BidTree) -> Iterable[tuple[int, str]]:
-    """(id, path) pairs in preorder."""
-    return enumerate(tree.paths)

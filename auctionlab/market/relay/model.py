@@ -14,8 +14,10 @@ Phases of a step:
    it never reads reports, so it is reused across steps on a static channel and across
    counterfactuals within a step).
 3. *settle* — utilities under the true types; learners (``classifier["learning"]``)
-   are updated with their realised utility, an oracle for that round and the public
-   outcome in ``obs.info`` (``won``, ``payment``, ``buyer_price``, ``seller_price``).
+   are updated with their realised utility and the public outcome in ``obs.info``
+   (``won``, ``payment``, ``buyer_price``, ``seller_price``), plus the round's oracle and
+   candidate levels when their classifier says ``needs_oracle`` (a bandit learner such
+   as EXP3 gets no oracle: the information each rule uses is enforced, not trusted).
 
 Then the DataCollector records. Model reporters (per step): ``total_capacity``,
 ``trades``, ``min_capacity``, their ratios to the pure assignment with the same
@@ -172,8 +174,11 @@ class RelayMarket(mesa.Model):
       capacity gain, per-buyer normalised so the best relay is worth vmax — see
       :func:`~auctionlab.market.relay.valuations.capacity_valuations`; costs uniform).
     - ``types``: ``"redraw"`` (new private types every step: repeated auctions with i.i.d.
-      types — the default) or ``"fixed"`` (drawn once). Default ``"fixed"`` when
-      ``values``/``costs`` are given.
+      types — the default) or ``"fixed"`` (drawn once; with ``channel="redraw"`` they are
+      redrawn with each new network anyway, since values live on its useful pairs).
+      Default ``"fixed"`` when ``values``/``costs`` are given. With
+      ``valuation="capacity"`` values are a function of the network, so redrawing types
+      redraws only the costs.
     - ``population``: strategies per role, see :func:`parse_population`; default all truthful.
     - ``network``, ``values``, ``costs``: a given instance instead of random draws.
     - ``collect_agents``: record the agent table (default True).
@@ -417,8 +422,8 @@ class RelayMarket(mesa.Model):
             ("buyer", out.buyer_wins, out.buyer_payments, ub),
             ("seller", out.seller_wins, out.seller_payments, us),
         ):
-            for a in self._learners[role]:
-                obs = self._observation(a, self.round)
+            for a in self._learners[role]:  # the oracle only for strategies that declare they need one
+                obs = self._observation(a, self.round if a.strategy.flag("needs_oracle") else None)
                 obs.info.update(
                     won=bool(wins[a.index]), payment=float(pay[a.index]),
                     buyer_price=self.buyer_price, seller_price=self.seller_price,

@@ -1,0 +1,132 @@
+"""The iterative exchange: golden rounds from the paper, revision rules, convergence."""
+
+import numpy as np
+import pytest
+
+from auctionlab.errors import ConfigError, RevisionError
+from auctionlab.market.exchange import AND, OR, XOR, Exchange, leaf, random_exchange
+from auctionlab.market.exchange.ice import IterativeExchange, bidders_frame, rounds_frame, run_ice
+from auctionlab.market.exchange.proxies import Proxy, StraightforwardProxy
+
+
+def example2():
+    return Exchange.from_dict({
+        "goods": ["A", "B", "C", "D"],
+        "bidders": {
+            "seller": {"endowment": {"A": 1, "B": 1, "C": 1, "D": 1},
+                       "tree": OR(leaf({"A": -1}), leaf({"B": -1}), leaf({"C": -1}), leaf({"D": -1}))},
+            "buyer1": {"tree": AND(leaf({"A": 1}), leaf({"B": 1}), value=6)},
+            "buyer2": {"tree": XOR(leaf({"A": 1}), leaf({"B": 1}), value=4)},
+            "buyer3": {"tree": AND(leaf({"C": 1}), leaf({"D": 1}), value=3)},
+            "buyer4": {"tree": XOR(leaf({"C": 1}), leaf({"D": 1}), value=2)},
+        },
+    })
+
+
+def fig1(buyer=(8, 15), seller=(-6, -2)):
+    return Exchange.from_dict({
+        "goods": ["A", "B"],
+        "bidders": {
+            "buyer": {"tree": AND(leaf({"A": 1}, list(buyer)), leaf({"B": 1}, list(buyer)))},
+            "seller": {"endowment": {"A": 1, "B": 1},
+                       "tree": AND(leaf({"A": -1}, list(seller)), leaf({"B": -1}, list(seller)))},
+        },
+    })
+
+
+def keep_all(ex):
+    return {b: Proxy() for b in ex.names}
+
+
+def test_example2_exact_bids_prices_then_threshold_outcome():
+    ex = example2()
+    ice = IterativeExchange(ex, cutoff_eff=1.0, cutoff_thresh=1.0)
+    r0 = ice.step(keep_all(ex))
+    assert r0.alpha_eff == 1.0 and r0.alpha_thresh == 1.0 and r0.closing
+    assert r0.prices == pytest.approx([10 / 3, 10 / 3, 5 / 3, 5 / 3], abs=1e-5)
+    acc = {b.bidder: b.accuracy_error for b in r0.bidders}
+    assert acc == pytest.approx({"seller": 0, "buyer1": 2 / 3, "buyer2": 2 / 3, "buyer3": 1 / 3, "buyer4": 1 / 3}, abs=1e-5)
+    assert ice.final and not ice.done
+    last = ice.step(keep_all(ex))
+    assert last.final and ice.done
+    res = ice.result()
+    assert res.allocation.value == pytest.approx(9)
+    assert res.allocation.trades["buyer1"] == {"A": 1, "B": 1, "C": 0, "D": 0}
+    assert res.allocation.trades["buyer3"] == {"A": 0, "B": 0, "C": 1, "D": 1}
+    assert res.payments == pytest.approx({"seller": -8, "buyer1": 5, "buyer2": 0, "buyer3": 3, "buyer4": 0})
+    assert res.closed_by == "cutoffs" and res.rounds == 2
+
+
+def test_example1_fig1_round_zero():
+    ex = fig1()
+    ice = IterativeExchange(ex, cutoff_eff=1.0, cutoff_thresh=0.5)
+    r0 = ice.step(keep_all(ex))
+    assert (r0.pp, r0.po, r0.alpha_eff) == pytest.approx((4, 4, 1))
+    assert r0.alpha_thresh == pytest.approx(2 / 5) and r0.gamma_thresh == pytest.approx(5 / 2)
+    assert r0.prices == pytest.approx([7, 7], abs=1e-5)  # ACC 12..16, FAIR 14, BAL 7 / 7
+    assert {b.bidder: b.fairness_error for b in r0.bidders} == pytest.approx({"buyer": 2, "seller": 2}, abs=1e-5)
+    assert not r0.closing  # αthresh 0.4 < 0.5
+
+
+def test_straightforward_proxies_close_example1():
+    ex, truth = fig1(), fig1((10, 10), (-5, -5))
+    proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
+    res = run_ice(ex, proxies, cutoff_eff=0.9, cutoff_thresh=0.9, truth=truth)
+    alphas = [r.alpha_thresh for r in res.history]
+    assert alphas[:4] == pytest.approx([0.4, 0.7, 0.85, 0.925])  # the gap halves each round
+    assert res.closed_by == "cutoffs" and res.efficiency == 1.0
+    assert res.payments["buyer"] + res.payments["seller"] == pytest.approx(0)
+    assert res.utilities["buyer"] >= 0 and res.utilities["seller"] >= 0
+
+
+def test_revisions_are_validated_and_leave_state_untouched():
+    ex = fig1()
+    ice = IterativeExchange(ex)
+    lo, hi = ice.bounds("buyer")
+    before = ice.exchange
+    with pytest.raises(RevisionError, match=r"bidder 'buyer' node root/0: lower bound falls from 8.0 to 7.0"):
+        ice.submit("buyer", lo - np.array([0, 1, 0]), hi)
+    with pytest.raises(RevisionError, match="upper bound rises"):
+        ice.submit("buyer", lo, hi + 1)
+    with pytest.raises(RevisionError, match="shape"):
+        ice.submit("buyer", lo[:2], hi[:2])
+    with pytest.raises(RevisionError, match="lower value 14.0 > upper value 9.0"):
+        ice.submit("buyer", np.array([0, 14, 8.0]), np.array([0, 9, 15.0]))
+    with pytest.raises(RevisionError, match="not finite"):
+        ice.submit("buyer", np.array([0, np.nan, 8.0]), hi)
+    assert ice.exchange is before
+    ice.submit("buyer", lo + np.array([0, 1, 1]), hi - np.array([0, 1, 0]))
+    assert ice.bounds("buyer")[0].tolist() == [0, 9, 9]
+
+
+def test_bad_configuration():
+    ex = fig1()
+    for kw, words in ((dict(cutoff_eff=0.0), "cutoff_eff"), (dict(cutoff_thresh=1.5), "cutoff_thresh"),
+                      (dict(max_rounds=0), "max_rounds"), (dict(truth=example2()), "same structure")):
+        with pytest.raises((ConfigError, Exception), match=words):
+            IterativeExchange(ex, **kw)
+    with pytest.raises(ConfigError, match="step"):
+        StraightforwardProxy(np.zeros(3), step=0)
+    with pytest.raises(ConfigError, match="no proxy for bidders"):
+        run_ice(ex, {"buyer": Proxy()})
+
+
+@pytest.mark.parametrize("n, m, seed", [(5, 3, 0), (6, 3, 1), (8, 4, 2)])
+def test_convergence_with_straightforward_proxies(n, m, seed):
+    pair = random_exchange(n, m, rng=seed, bound_width=0.5)
+    ex, truth = pair.bounded, pair.truth
+    proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
+    res = run_ice(ex, proxies, cutoff_eff=0.95, cutoff_thresh=0.9, max_rounds=30, truth=truth)
+    assert res.closed_by in ("cutoffs", "no_optimistic_trade")
+    assert res.efficiency >= 0.99
+    assert res.budget_surplus >= -1e-6
+    frame = rounds_frame(res.history)
+    assert len(frame) == res.rounds and frame["alpha_eff"].between(0, 1).all()
+    assert frame["alpha_thresh"].iloc[-2] >= 0.9 - 1e-9 or res.closed_by == "no_optimistic_trade"
+    # bounds never widen across rounds
+    b = bidders_frame(res.history)
+    widths = b.pivot(index="round", columns="bidder", values="width_total")
+    assert (widths.diff().dropna() <= 1e-9).all().all()
+    for r0, r1 in zip(res.history, res.history[1:]):
+        for a, c in zip(r0.bidders, r1.bidders):
+            assert (c.lower >= a.lower - 1e-12).all() and (c.upper <= a.upper + 1e-12).all()
