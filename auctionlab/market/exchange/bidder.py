@@ -95,6 +95,7 @@ class BidderModel:
     def _run(self, cost: np.ndarray, allow_infeasible: bool = False) -> np.ndarray | None:
         h = self.h
         h.changeColsCost(self.m + self.n, np.arange(self.m + self.n, dtype=np.int32), cost)
+        h.clearSolver()  # no basis carried over: the optimum chosen among ties depends on the model only
         t0 = time.perf_counter()
         h.run()
         self.highs_time += time.perf_counter() - t0

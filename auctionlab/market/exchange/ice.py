@@ -157,6 +157,7 @@ class IterativeExchange:
         self._rp: list[RPResult | None] = [None] * n
         self._queries = [0] * n
         self._activity_time = 0.0
+        self._activity_highs = 0.0  # HiGHS time of this round's RP checks (before close_round)
 
     def bounds(self, bidder: str | int) -> tuple[np.ndarray, np.ndarray]:
         i = self._index(bidder)
@@ -205,8 +206,11 @@ class IterativeExchange:
             return None
         t0 = time.perf_counter()
         lo, hi = self.bounds(i)
-        res = revealed_preference(self.bidder_models[i], self.prices, lo, hi, tol=self.rp_tol)
+        bm = self.bidder_models[i]
+        h0 = bm.highs_time
+        res = revealed_preference(bm, self.prices, lo, hi, tol=self.rp_tol)
         self._activity_time += time.perf_counter() - t0
+        self._activity_highs += bm.highs_time - h0
         self._rp[i] = res
         self._queries[i] += 1
         return res
@@ -242,6 +246,7 @@ class IterativeExchange:
         if self.done:
             raise RevisionError("the exchange has already closed")
         timing = {"activity": self._activity_time, "wd": 0.0, "payments": 0.0, "pricing": 0.0}
+        highs_before = self._highs_time()
         ex = self.exchange
         n = ex.n_bidders
         t0 = time.perf_counter()
@@ -277,9 +282,13 @@ class IterativeExchange:
         if self.final:
             alloc = low
         else:
-            # provisional trade λ^t = WD(v^α) and the VCG discounts at v^α (for FAIR)
+            # provisional trade λ^t = WD(v^α) and the VCG discounts at v^α (for FAIR);
+            # at αeff = 1 (or 0) v^α is the lower (upper) profile: reuse those solves
             t0 = time.perf_counter()
-            vcg = compute_payments(ex, "vcg", a_eff, model=model)
+            if a_eff in (0.0, 1.0):
+                vcg = thr_lo if a_eff == 1.0 else thr_up
+            else:
+                vcg = compute_payments(ex, "vcg", a_eff, model=model)
             timing["payments"] += time.perf_counter() - t0
             alloc = vcg.allocation
             t0 = time.perf_counter()
@@ -294,6 +303,8 @@ class IterativeExchange:
             eff = self._true_value(trade) / self._true_optimum if self._true_optimum > TOL else 1.0
             timing["wd"] += time.perf_counter() - t0
 
+        timing["highs"] = self._highs_time() - highs_before + self._activity_highs + (
+            pres.highs_time if pres is not None else 0.0)
         closing = (not self.final) and should_close(a_eff, a_thr, self.cutoff_eff, self.cutoff_thresh, optimistic)
         acc = pres.accuracy if pres is not None else np.zeros(n)
         fair = pres.fairness if pres is not None else np.zeros(n)
@@ -348,6 +359,11 @@ class IterativeExchange:
             self.round += 1
             self._start_round()
         return record
+
+    def _highs_time(self) -> float:
+        """Seconds spent inside HiGHS so far by the WD and bidder models (not the price LPs)."""
+        t = self.model.highs_time + sum(b.highs_time for b in self.bidder_models)
+        return t + (self._truth_model.highs_time if self._truth_model is not None else 0.0)
 
     def _prices(self, ex: Exchange, alpha, alloc: Allocation, discounts: Mapping[str, float]) -> PriceResult:
         off = ex.node_offset

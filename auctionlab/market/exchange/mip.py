@@ -390,6 +390,7 @@ class WDModel:
         self._pushed = self._snapshot()
         self.build_time = time.perf_counter() - t0
         self.last_extract_time = 0.0
+        self.highs_time = 0.0  # seconds inside HiGHS over all solves (for benchmarks)
 
     # ---- layout
     def bidder_index(self, bidder: BidderRef) -> int:
@@ -655,6 +656,7 @@ class WDModel:
         t0 = h.getRunTime()
         run_status = h.run()
         run_time = h.getRunTime() - t0
+        self.highs_time += run_time
         t1 = time.perf_counter()
         ms = h.getModelStatus()
         if ms == highspy.HighsModelStatus.kInfeasible and allow_infeasible:

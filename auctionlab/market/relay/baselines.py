@@ -49,24 +49,9 @@ def vcg_double_auction(bids, asks, useful=None) -> RelayOutcome:
     buyers = np.flatnonzero(sigma >= 0)
     sellers = sigma[buyers]
     w_star = float(w[buyers, sellers].sum())
-    buyer_payments = np.zeros(n)
-    seller_payments = np.zeros(m)
-    for i, j in zip(buyers, sellers):
-        buyer_payments[i] = bids[i, j] - (w_star - _matching_value(np.delete(w, i, axis=0)))
-        seller_payments[j] = asks[j] + (w_star - _matching_value(np.delete(w, j, axis=1)))
-    buyer_wins = sigma >= 0
-    seller_wins = np.zeros(m, dtype=bool)
-    seller_wins[sellers] = True
-    return RelayOutcome(
-        buyer_wins=buyer_wins,
-        seller_wins=seller_wins,
-        sigma=sigma,
-        buyer_payments=buyer_payments,
-        seller_payments=seller_payments,
-        profit=float(buyer_payments.sum() - seller_payments.sum()),
-        rule="vcg",
-        k=int(buyers.size),
-    )
+    buyer_pay = [bids[i, j] - (w_star - _matching_value(np.delete(w, i, axis=0))) for i, j in zip(buyers, sellers)]
+    seller_pay = [asks[j] + (w_star - _matching_value(np.delete(w, j, axis=1))) for j in sellers]
+    return RelayOutcome.from_trades(sigma, m, buyers, buyer_pay, seller_pay, "vcg", k=int(buyers.size))
 
 
 def mcafee(bids, asks) -> RelayOutcome:
@@ -100,21 +85,9 @@ def mcafee(bids, asks) -> RelayOutcome:
         trades, pb, ps = k - 1, float(bs[k - 1]), float(as_[k - 1])
         boundary = (int(ob[k - 1]), int(oa[k - 1]))
     sigma[ob[:trades]] = oa[:trades]
-    buyer_wins = sigma >= 0
-    seller_wins = np.zeros(m, dtype=bool)
-    seller_wins[oa[:trades]] = True
-    return RelayOutcome(
-        buyer_wins=buyer_wins,
-        seller_wins=seller_wins,
-        sigma=sigma,
-        buyer_payments=np.where(buyer_wins, pb, 0.0),
-        seller_payments=np.where(seller_wins, ps, 0.0),
-        profit=trades * (pb - ps),
-        rule="mcafee",
-        k=k,
-        boundary=boundary,
-        buyer_price=float(pb),
-        seller_price=float(ps),
+    return RelayOutcome.from_trades(
+        sigma, m, ob[:trades], pb, ps, "mcafee",
+        k=k, boundary=boundary, buyer_price=float(pb), seller_price=float(ps),
     )
 
 
@@ -133,25 +106,8 @@ def k_double_auction(bids, asks, sigma, k: float = 0.5) -> RelayOutcome:
     b = bids[cand, sigma[cand]]
     a = asks[sigma[cand]]
     ok = b >= a
-    price = a + k * (b - a)
-    buyer_payments = np.zeros(n)
-    seller_payments = np.zeros(m)
-    buyer_payments[cand[ok]] = price[ok]
-    seller_payments[sigma[cand[ok]]] = price[ok]
-    buyer_wins = np.zeros(n, dtype=bool)
-    buyer_wins[cand[ok]] = True
-    seller_wins = np.zeros(m, dtype=bool)
-    seller_wins[sigma[cand[ok]]] = True
-    return RelayOutcome(
-        buyer_wins=buyer_wins,
-        seller_wins=seller_wins,
-        sigma=sigma,
-        buyer_payments=buyer_payments,
-        seller_payments=seller_payments,
-        profit=0.0,
-        rule="kda",
-        k=int(ok.sum()),
-    )
+    price = (a + k * (b - a))[ok]
+    return RelayOutcome.from_trades(sigma, m, cand[ok], price, price, "kda", k=int(ok.sum()))
 
 
 def pure_assignment(network: RelayNetwork, algorithm="mwm") -> RelayOutcome:
@@ -161,17 +117,5 @@ def pure_assignment(network: RelayNetwork, algorithm="mwm") -> RelayOutcome:
     against it.
     """
     sigma = assign(network, algorithm)
-    n, m = network.n, network.m
-    buyer_wins = sigma >= 0
-    seller_wins = np.zeros(m, dtype=bool)
-    seller_wins[sigma[buyer_wins]] = True
-    return RelayOutcome(
-        buyer_wins=buyer_wins,
-        seller_wins=seller_wins,
-        sigma=sigma,
-        buyer_payments=np.zeros(n),
-        seller_payments=np.zeros(m),
-        profit=0.0,
-        rule="pure",
-        k=int(buyer_wins.sum()),
-    )
+    buyers = np.flatnonzero(sigma >= 0)
+    return RelayOutcome.from_trades(sigma, network.m, buyers, 0.0, 0.0, "pure", k=int(buyers.size))

@@ -66,6 +66,23 @@ class RelayOutcome:
         return ub, us
 
     @classmethod
+    def from_trades(cls, sigma: np.ndarray, m: int, buyers, buyer_pay, seller_pay, rule: str, **extra) -> "RelayOutcome":
+        """The outcome in which ``buyers`` trade with their relays ``sigma[buyers]`` at the
+        given payments (scalars for uniform prices, or one entry per trade)."""
+        buyers = np.asarray(buyers, dtype=np.intp)
+        sellers = sigma[buyers]
+        buyer_wins = np.zeros(sigma.shape[0], dtype=bool)
+        buyer_wins[buyers] = True
+        seller_wins = np.zeros(m, dtype=bool)
+        seller_wins[sellers] = True
+        bp = np.zeros(sigma.shape[0])
+        bp[buyers] = buyer_pay
+        sp = np.zeros(m)
+        sp[sellers] = seller_pay
+        return cls(buyer_wins=buyer_wins, seller_wins=seller_wins, sigma=sigma, buyer_payments=bp,
+                   seller_payments=sp, profit=float(bp.sum() - sp.sum()), rule=rule, **extra)
+
+    @classmethod
     def no_trade(cls, n: int, m: int, sigma: np.ndarray, rule: str, k: int = 0) -> "RelayOutcome":
         return cls(
             buyer_wins=np.zeros(n, dtype=bool),

@@ -96,19 +96,8 @@ def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str) ->
         )
     win = (pos_b < x - 1) & (pos_a < y - 1)
     pb, ps = float(bs[x - 1]), float(as_[y - 1])
-    buyers, sellers = cand[win], rel[win]
-    buyer_wins = np.zeros(n, dtype=bool)
-    buyer_wins[buyers] = True
-    seller_wins = np.zeros(m, dtype=bool)
-    seller_wins[sellers] = True
-    return RelayOutcome(
-        buyer_wins=buyer_wins,
-        seller_wins=seller_wins,
-        sigma=sigma,
-        buyer_payments=np.where(buyer_wins, pb, 0.0),
-        seller_payments=np.where(seller_wins, ps, 0.0),
-        profit=buyers.size * (pb - ps),
-        rule=rule,
+    return RelayOutcome.from_trades(
+        sigma, m, cand[win], pb, ps, rule,
         k=k,
         boundary=(int(cand[by_bid[x - 1]]), int(rel[by_ask[y - 1]])),
         buyer_price=pb,
