@@ -106,23 +106,31 @@ class RelayNetwork:
         g = check_positive_float(path_loss, "path_loss")
         N0 = check_positive_float(noise, "noise")
 
-        d_sd = np.linalg.norm(src - dst, axis=1)
-        d_sr = np.linalg.norm(src[:, None, :] - rel[None, :, :], axis=2)
-        d_rd = np.linalg.norm(rel[None, :, :] - dst[:, None, :], axis=2)
+        # squared distances (no sqrt): SNR = P/N0 · (d²)^(−γ/2)
+        d_sd = ((src - dst) ** 2).sum(axis=1)
+        d_sr = _sq_dist(src, rel)
+        d_rd = _sq_dist(dst, rel)
         for name, d in (("source-destination", d_sd), ("source-relay", d_sr), ("relay-destination", d_rd)):
             if np.any(d == 0):
                 idx = tuple(int(i) for i in np.argwhere(d == 0)[0])
                 raise NetworkError(f"{name} distance is zero at {list(idx)}: coincident nodes have infinite SNR")
-        k = P / N0
-        snr_sd = k * d_sd**-g
-        snr_sr = k * d_sr**-g
-        snr_rd = k * d_rd**-g
+        k, e = P / N0, -g / 2.0
+        snr_sd = k * d_sd**e
+        snr_sr = k * d_sr**e
+        snr_rd = k * d_rd**e
         direct = W * np.log2(1.0 + snr_sd)
         if mode == "DF":
             relayed = (W / 2) * np.minimum(np.log2(1.0 + snr_sr), np.log2(1.0 + snr_sd[:, None] + snr_rd))
         else:  # AF
             relayed = (W / 2) * np.log2(1.0 + snr_sd[:, None] + snr_sr * snr_rd / (snr_sr + snr_rd + 1.0))
         return cls(direct=direct, relayed=relayed, mode=mode, sources=src, destinations=dst, relays=rel)
+
+
+def _sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances between the rows of ``a`` (k, 2) and ``b`` (l, 2): (k, l)."""
+    dx = a[:, 0, None] - b[None, :, 0]
+    dy = a[:, 1, None] - b[None, :, 1]
+    return dx * dx + dy * dy
 
 
 def random_network(
