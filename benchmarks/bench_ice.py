@@ -16,7 +16,7 @@ import time
 
 from auctionlab.market.exchange import random_exchange
 from auctionlab.market.exchange.ice import IterativeExchange, rounds_frame
-from auctionlab.market.exchange.proxies import StraightforwardProxy
+from auctionlab.strategies.exchange import StraightforwardProxy
 
 SIZES = {"small": (8, 4), "medium": (20, 8), "large": (50, 16)}
 

@@ -1,14 +1,22 @@
-"""How much can one agent gain by deviating, everyone else's report held fixed?
+"""How much can one agent gain by deviating, everyone else's behaviour held fixed?
 
-The measurement runs on a *counterfactual round*: any object with
+Two kinds of counterfactual source, both reached only through a protocol (this module
+never imports a mechanism):
 
-- ``round`` (int), ``players() -> [(role, index), ...]``,
-- ``true_type(role, index)``, ``utility_if(role, index, report) -> float``,
-- ``oracle(role, index) -> (report -> float)`` and ``info(role, index, omniscient=...) -> dict``.
+- a *counterfactual round* (one-shot markets): any object with ``round`` (int),
+  ``players() -> [(role, index), ...]``, ``true_type(role, index)``,
+  ``utility_if(role, index, report) -> float``, ``oracle(role, index) -> (report -> float)``
+  and ``info(role, index, omniscient=...) -> dict``. The relay market's
+  :class:`~auctionlab.market.relay.mechanisms.RelayRound` is one; a deviation is asked
+  once for a report, which is then evaluated with every other report fixed.
+- a *counterfactual run* (iterative markets): ``round``, ``reference`` (the benchmark
+  strategy), ``players()`` and ``utility_with(role, index, strategy) -> float`` — the
+  player's final utility when it plays ``strategy`` throughout and everyone else keeps
+  theirs. The exchange market's
+  :class:`~auctionlab.market.exchange.model.ExchangeCounterfactual` is one: a deviation
+  in ICE is a whole proxy policy, so each row reruns the exchange.
 
-The relay market's :class:`~auctionlab.market.relay.mechanisms.RelayRound` is one; a
-market model offers its last round through ``counterfactual_round()``; the exchange
-market will provide the same protocol. This module never imports a mechanism.
+A market model offers its source through ``counterfactual_round()``.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import pandas as pd
 
 from auctionlab.errors import ConfigError
 from auctionlab.strategies.base import Observation, Strategy
+from auctionlab.strategies.exchange import LateRevealer, Lazy, Misreport, Stubborn
 from auctionlab.strategies.registry import strategy_from_spec
 from auctionlab.strategies.relay import BestResponse, Scale, Shift
 
@@ -34,6 +43,15 @@ class CounterfactualRound(Protocol):
     def utility_if(self, role: str, index: int, report: Any) -> float: ...
     def oracle(self, role: str, index: int) -> Any: ...
     def info(self, role: str, index: int, *, omniscient: bool = False) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class CounterfactualRun(Protocol):
+    round: int
+    reference: Strategy
+
+    def players(self) -> list[tuple[str, int]]: ...
+    def utility_with(self, role: str, index: int, strategy: Strategy) -> float: ...
 
 
 COLUMNS = [
@@ -55,10 +73,20 @@ def default_deviations() -> dict[str, Strategy]:
     return devs
 
 
-def _as_round(source: Any) -> CounterfactualRound:
+def default_exchange_deviations() -> dict[str, Strategy]:
+    """The exchange's standard set: misreports of three strengths, lazy (both fallbacks),
+    stubborn, and late revealers that answer lazily or not at all."""
+    devs: dict[str, Strategy] = {}
+    for s in (Misreport(0.1), Misreport(0.25), Misreport(0.5), Lazy(), Lazy(fallback="penalty"), Stubborn(),
+              LateRevealer(), LateRevealer(Stubborn())):
+        devs[s.label] = s
+    return devs
+
+
+def _as_round(source: Any) -> CounterfactualRound | CounterfactualRun:
     if hasattr(source, "counterfactual_round"):
         return source.counterfactual_round()
-    if isinstance(source, CounterfactualRound):
+    if isinstance(source, (CounterfactualRun, CounterfactualRound)):
         return source
     raise ConfigError(
         f"manipulation_gain needs a market model or a counterfactual round, got {type(source).__name__}"
@@ -123,11 +151,18 @@ def manipulation_gain(
     the full-information observation (oracle and candidate levels). Deviations restricted
     to another role (e.g. buyer-only ones for sellers) are skipped.
 
+    With a counterfactual *run* (the exchange), each deviation replaces the player's
+    strategy for the whole run (others keep theirs) and ``truthful_utility`` is the
+    utility under the run's ``reference`` strategy (straightforward by default); the
+    default deviations are :func:`default_exchange_deviations`. Each row costs one run.
+
     Returns a tidy DataFrame, one row per (player, deviation), columns :data:`COLUMNS`;
     ``gain = deviating_utility − truthful_utility``.
     """
     rnd = _as_round(source)
     players = _players(rnd, agent)
+    if isinstance(rnd, CounterfactualRun):
+        return _run_gains(rnd, players, _deviations(default_exchange_deviations() if deviations is None else deviations))
     devs = _deviations(deviations)
     rows: list[tuple] = []
     for role, idx in players:
@@ -145,6 +180,21 @@ def manipulation_gain(
             u = float(rnd.utility_if(role, idx, rep))
             params = ", ".join(f"{k}={v}" for k, v in s.params.items())
             rows.append((int(rnd.round), f"{role}:{idx}", role, idx, name, s.label, params, u_truth, u, u - u_truth))
+    df = pd.DataFrame.from_records(rows, columns=COLUMNS)
+    return df.astype({"index": np.int64, "round": np.int64}) if len(df) else df
+
+
+def _run_gains(rnd: CounterfactualRun, players: list[tuple[str, int]], devs: list[tuple[str, Strategy]]) -> pd.DataFrame:
+    rows: list[tuple] = []
+    for role, idx in players:
+        u_ref = float(rnd.utility_with(role, idx, rnd.reference.clone()))
+        for name, dev in devs:
+            if not _role_ok(dev, role):
+                continue
+            s = dev.clone()
+            u = float(rnd.utility_with(role, idx, s))
+            params = ", ".join(f"{k}={v}" for k, v in s.params.items())
+            rows.append((int(rnd.round), f"{role}:{idx}", role, idx, name, s.label, params, u_ref, u, u - u_ref))
     df = pd.DataFrame.from_records(rows, columns=COLUMNS)
     return df.astype({"index": np.int64, "round": np.int64}) if len(df) else df
 

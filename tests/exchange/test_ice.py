@@ -6,7 +6,8 @@ import pytest
 from auctionlab.errors import ConfigError, RevisionError
 from auctionlab.market.exchange import AND, OR, XOR, Exchange, leaf, random_exchange
 from auctionlab.market.exchange.ice import IterativeExchange, bidders_frame, rounds_frame, run_ice
-from auctionlab.market.exchange.proxies import Proxy, StraightforwardProxy
+from auctionlab.market.exchange.proxies import Proxy
+from auctionlab.strategies.exchange import StraightforwardProxy
 
 
 def example2():
@@ -130,3 +131,32 @@ def test_convergence_with_straightforward_proxies(n, m, seed):
     for r0, r1 in zip(res.history, res.history[1:]):
         for a, c in zip(r0.bidders, r1.bidders):
             assert (c.lower >= a.lower - 1e-12).all() and (c.upper <= a.upper + 1e-12).all()
+
+
+def test_penalty_for_failing_the_activity_rule():
+    """A bidder that fails RP and stops revising keeps trading, but its upper bounds fall
+    to max(node price, lower bound) at the provisional prices (SPEC B7)."""
+    from auctionlab.market.exchange.activity import node_prices
+
+    ex = Exchange.from_dict({
+        "goods": ["A", "B"],
+        "bidders": {
+            "seller": {"endowment": {"A": 1, "B": 1}, "tree": OR(leaf({"A": -1}, -1), leaf({"B": -1}, -1))},
+            "buyer": {"tree": XOR(leaf({"A": 1}, [2, 10]), leaf({"B": 1}, 6))},
+            "rival": {"tree": leaf({"B": 1}, [3, 4])},
+        },
+    })
+    ice = IterativeExchange(ex, max_rounds=5)
+    ice.step(keep_all(ex))
+    p = ice.prices.copy()
+    lo, hi = ice.bounds("buyer")
+    r1 = ice.step(keep_all(ex))
+    rec = {b.bidder: b for b in r1.bidders}
+    assert rec["buyer"].rp is not None and not rec["buyer"].rp.passed
+    assert rec["buyer"].penalized and rec["buyer"].queries == 1
+    tree = ex.bidder("buyer").tree
+    x0 = ex.endowments[1]
+    price = node_prices(tree, x0, ex.endowments.sum(axis=0) - x0, p)
+    assert rec["buyer"].upper == pytest.approx(np.minimum(hi, np.maximum(price, lo)))
+    assert rec["buyer"].upper[1] < hi[1]  # the uncertain +A node was capped
+    assert (rec["buyer"].lower == lo).all()

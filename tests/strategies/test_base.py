@@ -8,6 +8,8 @@ from auctionlab.strategies import STRATEGIES, Observation, Scale, Strategy, Trut
 from auctionlab.strategies.base import Wrapper
 from auctionlab.strategies.relay import DropRelays, Noise, OwnRelayOnly
 
+from .instances import EXCHANGE_LOWER, EXCHANGE_TRUTH, EXCHANGE_UPPER, exchange_script, feedback
+
 CLASSIFIER_KEYS = {"truthful", "deviation", "stochastic", "learning", "needs_oracle", "role"}
 
 
@@ -24,8 +26,21 @@ def scripted_types(role, rounds=6):
     return [float(gen.uniform(0.05, 1.0)) for _ in range(rounds)]
 
 
+def play_exchange(strategy):
+    """Bounds reported over a scripted exchange run (each report becomes the next bounds)."""
+    out = []
+    lo, hi = EXCHANGE_LOWER.copy(), EXCHANGE_UPPER.copy()
+    for t, final, res, q in exchange_script():
+        fb = feedback(lo, hi, round=t, final=final, rp_result=res, queries=q)
+        lo, hi = strategy.report(EXCHANGE_TRUTH, Observation(t, "bidder", 0, info={"feedback": fb}))
+        out += [np.array(lo), np.array(hi)]
+    return out
+
+
 def play(strategy, role):
     """Reports and learned summaries over a scripted sequence of rounds."""
+    if role == "bidder":
+        return play_exchange(strategy)
     out = []
     for t, ty in enumerate(scripted_types(role)):
         obs = Observation(t, role, 0, oracle, {"assigned": 2, "candidates": np.array([0.3, 0.7, 1.5])})
@@ -47,7 +62,7 @@ def test_every_registered_strategy_has_a_full_classifier(name):
     cls = STRATEGIES[name]
     assert cls.name == name
     assert CLASSIFIER_KEYS <= set(cls.classifier)
-    assert cls.classifier["role"] in ("buyer", "seller", "any")
+    assert cls.classifier["role"] in ("buyer", "seller", "any", "bidder")
     inst = make_strategy(name)
     assert CLASSIFIER_KEYS <= set(inst.classifier)
     assert isinstance(inst.label, str) and inst.label.startswith(name)

@@ -135,9 +135,7 @@ class IterativeExchange:
         self.rp_tol, self.price_eps = rp_tol, price_eps
         self.truth = truth
         self.exchange = exchange  # current bounds
-        self.model = WDModel(exchange)
-        self.bidder_models = [BidderModel.for_bidder(exchange, i) for i in range(exchange.n_bidders)]
-        self._truth_model = WDModel(truth) if truth is not None else None
+        self._build_models()
         self._true_optimum = self._truth_model.solve_wd("lower").value if truth is not None else None
         self.pool = TradePool(exchange.n_goods, [b.tree.n_nodes for b in exchange.bidders])
         self.round = 0
@@ -150,6 +148,27 @@ class IterativeExchange:
         self.history: list[RoundRecord] = []
         self._result: ICEResult | None = None
         self._start_round()
+
+    # ------------------------------------------------------------------ models and pickling
+    def _build_models(self) -> None:
+        """The HiGHS models: one WD model, one restricted model per bidder, one for the truth.
+
+        They depend only on the exchange's structure (every solve clears HiGHS's state
+        first), so they are rebuilt rather than pickled.
+        """
+        self.model = WDModel(self.exchange)
+        self.bidder_models = [BidderModel.for_bidder(self.exchange, i) for i in range(self.exchange.n_bidders)]
+        self._truth_model = WDModel(self.truth) if self.truth is not None else None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for key in ("model", "bidder_models", "_truth_model"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._build_models()
 
     # ------------------------------------------------------------------ bidding phase
     def _start_round(self) -> None:

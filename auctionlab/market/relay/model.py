@@ -35,7 +35,7 @@ types. Same ``rng`` → identical DataFrames.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import mesa
@@ -52,6 +52,7 @@ from auctionlab.market.relay.outcome import RelayOutcome
 from auctionlab.market.relay.tasc import assign
 from auctionlab.market.relay.valuations import capacity_valuations, uniform_valuations
 from auctionlab.strategies.base import Observation, Strategy, Truthful
+from auctionlab.strategies.population import population_list
 from auctionlab.strategies.registry import strategy_from_spec
 
 CHANNELS = ("static", "redraw")
@@ -69,16 +70,6 @@ PopulationSpec = Mapping[str, Any]
 
 
 # ---------------------------------------------------------------------- population
-def _largest_remainder(shares: Sequence[float], size: int) -> list[int]:
-    """Integer counts summing to ``size``, proportional to ``shares`` (ties: earlier entry)."""
-    raw = [s * size for s in shares]
-    counts = [math.floor(r) for r in raw]
-    order = sorted(range(len(raw)), key=lambda k: (-(raw[k] - counts[k]), k))
-    for k in order[: size - sum(counts)]:
-        counts[k] += 1
-    return counts
-
-
 def _role_strategy(spec: Any, role: str, where: str) -> Strategy:
     s = strategy_from_spec(spec)
     r = s.flag("role")
@@ -107,44 +98,10 @@ def parse_population(population: PopulationSpec | None, n: int, m: int) -> dict[
     if unknown:
         raise ConfigError(f"population roles must be among {ROLES}, got {sorted(map(str, unknown))}")
     for role, spec in population.items():
-        size = sizes[role]
-        where = f"population[{role!r}]"
-        if spec is None:
-            continue
-        if isinstance(spec, (str, Strategy)) or isinstance(spec, Mapping):
-            if isinstance(spec, Mapping) and "share" in spec:
-                spec = [spec]
-            else:
-                proto = _role_strategy(spec, role, where)
-                out[role] = [proto.clone() for _ in range(size)]
-                continue
-        if not isinstance(spec, Sequence):
-            raise ConfigError(f"{where} must be a spec or a list of specs, got {type(spec).__name__}")
-        entries = list(spec)
-        with_share = [isinstance(e, Mapping) and "share" in e for e in entries]
-        if entries and all(with_share):
-            shares = []
-            for k, e in enumerate(entries):
-                try:
-                    f = float(e["share"])
-                except (TypeError, ValueError):
-                    raise ConfigError(f"{where}[{k}]: share must be a number, got {e['share']!r}") from None
-                if not (math.isfinite(f) and 0.0 <= f <= 1.0):
-                    raise ConfigError(f"{where}[{k}]: share must be in [0, 1], got {e['share']!r}")
-                shares.append(f)
-            if abs(sum(shares) - 1.0) > 1e-9:
-                raise ConfigError(f"{where}: shares must sum to 1, got {sum(shares)!r}")
-            protos = [_role_strategy(e, role, f"{where}[{k}]") for k, e in enumerate(entries)]
-            counts = _largest_remainder(shares, size)
-            out[role] = [p.clone() for p, c in zip(protos, counts) for _ in range(c)]
-        elif any(with_share):
-            raise ConfigError(f"{where}: give a share for every entry or for none")
-        else:
-            if len(entries) != size:
-                raise ConfigError(
-                    f"{where}: an explicit per-agent list needs exactly {size} entries, got {len(entries)}"
-                )
-            out[role] = [_role_strategy(e, role, f"{where}[{k}]") for k, e in enumerate(entries)]
+        if spec is not None:
+            out[role] = population_list(
+                spec, sizes[role], f"population[{role!r}]", lambda e, w, role=role: _role_strategy(e, role, w)
+            )
     return out
 
 

@@ -1,0 +1,123 @@
+"""The Mesa agent of the combinatorial exchange: a bidder with a true TBBL valuation and a proxy strategy.
+
+An :class:`ExchangeBidder` is thin: its private type is its true node values (one per
+node of its bid tree), its decision is its strategy's, and it keeps books. It *is* the
+proxy the ICE engine calls — :meth:`ExchangeBidder.revise` turns the engine's feedback
+into an observation and asks the strategy — so the market model simply lets the engine
+query each agent (``IterativeExchange.bid(name, agent)``).
+
+Bookkeeping, filled by the market after each round (:meth:`ExchangeBidder.record_round`):
+the RP checks made, how many failed and whether the round ended in a penalty (the engine
+stops querying at the first passed check, so every check but the round's last failed);
+the bound width; the provisional utility (true value of the provisional trade minus its
+price at the provisional linear prices) and, after the last-and-final round, the Threshold
+payment and realised utility. Attributes read by the DataCollector are listed in
+:data:`AGENT_REPORTERS`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import mesa
+import numpy as np
+
+from auctionlab.errors import ConfigError
+from auctionlab.strategies.base import Strategy
+from auctionlab.strategies.exchange import (
+    ExchangeStrategy,
+    check_truth,
+    exchange_observation,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from auctionlab.market.exchange.proxies import Feedback
+
+AGENT_REPORTERS = (
+    "bidder", "index", "strategy_name", "strategy_label",
+    "rp_checked", "rp_passed", "queries", "penalized", "rp_checks", "rp_failures", "penalties",
+    "width", "provisional_utility", "payment", "utility",
+)
+
+
+class ExchangeBidder(mesa.Agent):
+    """A bidder ``name`` with true node values ``truth`` bidding through ``strategy``.
+
+    ``index`` is the bidder's position in the exchange (default: looked up by name in
+    ``model.exchange``).
+    """
+
+    role: ClassVar[str] = "bidder"
+
+    def __init__(self, model: mesa.Model, name: str, truth: Any, strategy: Strategy, *, index: int | None = None) -> None:
+        if not isinstance(strategy, ExchangeStrategy):
+            raise ConfigError(
+                f"bidder {name!r}: an exchange bidder needs an exchange strategy (role 'bidder'), "
+                f"got {getattr(strategy, 'label', strategy)!r}"
+            )
+        truth = check_truth(truth)
+        if index is None:
+            ex = getattr(model, "exchange", None)
+            if ex is None:
+                raise ConfigError(f"bidder {name!r}: give index= when the model has no exchange")
+            index = ex.index(name)
+        super().__init__(model)
+        self.bidder = str(name)
+        self.index = int(index)
+        self.truth = truth
+        self.strategy = strategy
+        self.strategy_name = strategy.name
+        self.strategy_label = strategy.label
+        # last round
+        self.rp_checked = False
+        self.rp_passed: bool | None = None
+        self.queries = 0
+        self.penalized = False
+        self.width = math.nan
+        self.provisional_utility = math.nan
+        # cumulative
+        self.rp_checks = 0
+        self.rp_failures = 0
+        self.penalties = 0
+        self.utility_history: list[float] = []
+        # the end
+        self.payment = math.nan
+        self.utility = math.nan
+
+    @property
+    def true_type(self) -> np.ndarray:
+        return self.truth
+
+    # ------------------------------------------------------------------ the decision
+    def revise(self, feedback: Feedback) -> tuple[np.ndarray, np.ndarray]:
+        """New bounds for the engine: the strategy's answer to this query."""
+        return self.strategy.report(self.truth, exchange_observation(feedback, self.index, self.bidder))
+
+    # ------------------------------------------------------------------ books
+    def record_round(
+        self,
+        *,
+        rp_passed: bool | None,
+        queries: int,
+        penalized: bool,
+        width: float,
+        provisional_utility: float,
+        payment: float | None = None,
+        utility: float | None = None,
+    ) -> None:
+        """Enter one round's outcome (called by the market after the round closes)."""
+        self.rp_checked = rp_passed is not None
+        self.rp_passed = rp_passed
+        self.queries = int(queries)
+        self.penalized = bool(penalized)
+        self.rp_checks += self.queries
+        self.rp_failures += self.queries - (1 if rp_passed else 0)
+        self.penalties += int(self.penalized)
+        self.width = float(width)
+        self.provisional_utility = float(provisional_utility)
+        self.utility_history.append(self.provisional_utility)
+        if payment is not None:
+            self.payment = float(payment)
+        if utility is not None:
+            self.utility = float(utility)
