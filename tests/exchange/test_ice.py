@@ -160,3 +160,12 @@ def test_penalty_for_failing_the_activity_rule():
     assert rec["buyer"].upper == pytest.approx(np.minimum(hi, np.maximum(price, lo)))
     assert rec["buyer"].upper[1] < hi[1]  # the uncertain +A node was capped
     assert (rec["buyer"].lower == lo).all()
+
+
+def test_vcg_payment_rule_for_comparison():
+    ex = example2()
+    res = run_ice(ex, keep_all(ex), cutoff_eff=1.0, cutoff_thresh=1.0, payment_rule="vcg")
+    assert res.payments == pytest.approx({"seller": -9, "buyer1": 4, "buyer2": 0, "buyer3": 2, "buyer4": 0})
+    assert res.budget_surplus == pytest.approx(-3)  # the VCG deficit of SPEC B4
+    with pytest.raises(ConfigError, match="payment_rule"):
+        IterativeExchange(ex, payment_rule="pay-as-bid")

@@ -106,7 +106,8 @@ class ICEResult:
 class IterativeExchange:
     """The ICE state machine. ``exchange`` gives the bid-tree structure, endowments and the
     initial bounds; ``truth`` (optional, same structure, exact values) is used only to
-    report efficiency and utilities — the mechanism never reads it.
+    report efficiency and utilities — the mechanism never reads it. ``payment_rule``
+    chooses the final payments at v̲: "threshold" (ICE's rule) or "vcg" (for comparison).
     """
 
     def __init__(
@@ -120,6 +121,7 @@ class IterativeExchange:
         rp_tol: float = TOL,
         price_eps: float = 1e-6,
         truth: Exchange | None = None,
+        payment_rule: str = "threshold",
     ) -> None:
         if not isinstance(exchange, Exchange):
             raise ConfigError(f"exchange must be an Exchange, got {type(exchange).__name__}")
@@ -134,6 +136,9 @@ class IterativeExchange:
         self.max_rounds, self.max_queries = max_rounds, max_queries
         self.rp_tol, self.price_eps = rp_tol, price_eps
         self.truth = truth
+        if payment_rule not in ("threshold", "vcg"):
+            raise ConfigError(f"payment_rule must be 'threshold' or 'vcg', got {payment_rule!r}")
+        self.payment_rule = payment_rule
         self.exchange = exchange  # current bounds
         self._build_models()
         self._true_optimum = self._truth_model.solve_wd("lower").value if truth is not None else None
@@ -366,7 +371,9 @@ class IterativeExchange:
         self.history.append(record)
 
         if self.final:
-            self._finish(low, thr_lo.payments)
+            # final payments at v̲: Threshold (the design) or VCG (for comparison; a deficit)
+            discounts = thr_lo.vcg_discounts if self.payment_rule == "vcg" else thr_lo.discounts
+            self._finish(low, {b: low.bidder_values[b] - discounts[b] for b in ex.names})
         else:
             self.prices, self.trade = prices, trade
             self._satisfied = [alloc.satisfied[b] for b in ex.names]
