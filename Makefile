@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine with Python 3.11 and make:
-#   make run   - create .venv, install auctionlab, run the main job
+#   make run   - create .venv, install auctionlab, run the main job (auctionlab reproduce -> results/report.html)
 #   make test  - create .venv with the dev extras, run the whole test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -20,7 +20,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(BIN)/auctionlab demo
+	$(BIN)/auctionlab reproduce
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n 2 -q

@@ -1,16 +1,36 @@
-"""Command line: ``auctionlab demo`` (and, as the experiment layer grows, run/report/reproduce)."""
+"""Command line: ``auctionlab list | run | report | reproduce | demo``.
+
+- ``auctionlab list`` — the experiment catalog (and ``--kinds``: the run kinds and their parameters);
+- ``auctionlab run SPEC|NAME [--out DIR] [--workers N] [--scheduler ADDR]`` — run or resume one
+  experiment (a spec file or a catalog name) into ``DIR`` (default ``results/<name>``);
+- ``auctionlab report DIR`` — figures, tables and ``report.html`` from stored results only;
+- ``auctionlab reproduce`` — the TASC paper's §6 at paper scale plus a small ICE run, then the
+  report (``results/report.html``);
+- ``auctionlab demo`` — TASC with every assignment algorithm on one random network.
+
+Errors raised on purpose by auctionlab (bad spec, unknown name, damaged results directory,
+failed run) print as one line ``auctionlab: error: ...`` with exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
+DEFAULT_RESULTS = Path("results")
 
-def demo(n: int = 100, m: int = 150, seed: int = 0, vmax: float = 4.0, out=sys.stdout) -> None:
+
+def demo(n: int = 100, m: int = 150, seed: int = 0, vmax: float = 4.0, out=None) -> None:
     """Run TASC (as written and trade reduction) with every assignment algorithm on one
     random network and compare with the pure assignment and the VCG double auction."""
+    out = sys.stdout if out is None else out
     from auctionlab.market.relay import (
         ASSIGNMENT_ALGORITHMS, efficiency, pure_assignment, random_network,
         uniform_valuations, vcg_double_auction,
@@ -48,23 +68,173 @@ def demo(n: int = 100, m: int = 150, seed: int = 0, vmax: float = 4.0, out=sys.s
           f"{e['total_capacity'] / 1e6:>15.2f}{'':>9}{e['min_capacity'] / 1e6:>14.3f}", file=out)
 
 
+# ---------------------------------------------------------------------- executors
+@contextlib.contextmanager
+def make_executor(workers: int | None, scheduler: str | None) -> Iterator:
+    """None (serial), a local process pool, or a Dask executor; cleaned up on exit.
+
+    ``scheduler``: ``"local"`` starts a Dask ``LocalCluster`` on this machine (``workers``
+    processes, one thread each); ``"tcp://host:port"`` connects to a running scheduler.
+    """
+    from auctionlab.errors import ConfigError
+
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    if scheduler:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ConfigError("--scheduler needs dask[distributed]: pip install 'dask[distributed]'") from None
+        with contextlib.ExitStack() as stack:
+            if scheduler == "local":
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address=None))
+                client = stack.enter_context(Client(cluster))
+            else:
+                try:
+                    client = stack.enter_context(Client(scheduler, timeout=20))
+                except (OSError, TimeoutError) as exc:
+                    raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+            yield client.get_executor()
+        return
+    if workers is None or workers == 1:
+        yield None
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as ex:
+        yield ex
+
+
+# ---------------------------------------------------------------------- commands
+def cmd_list(args) -> None:
+    from auctionlab.experiments.catalog import CATALOG, catalog_spec
+    from auctionlab.experiments.kinds import RUN_KINDS
+
+    if args.kinds:
+        for name in sorted(RUN_KINDS):
+            k = RUN_KINDS[name]
+            print(f"{name}: {k.description}")
+            if k.defaults:
+                print("    params: " + ", ".join(f"{p}={v!r}" for p, v in k.defaults.items()))
+            if k.metrics:
+                print("    metrics: " + ", ".join(k.metrics))
+        return
+    width = max(map(len, CATALOG))
+    for name in CATALOG:
+        s = catalog_spec(name)
+        print(f"{name:<{width}}  {s.n_runs:>6} runs  {s.description}")
+
+
+def cmd_run(args) -> None:
+    from auctionlab.experiments.runner import run_experiment
+    from auctionlab.experiments.spec import load_spec
+
+    spec = load_spec(args.spec)
+    changes = {k: v for k, v in (("replications", args.replications), ("master_seed", args.seed)) if v is not None}
+    if changes:
+        spec = spec.with_(**changes)
+    out = Path(args.out) if args.out else DEFAULT_RESULTS / spec.name
+    with make_executor(args.workers, args.scheduler) as ex:
+        summary = run_experiment(spec, out, executor=ex, progress=args.progress, chunk=args.chunk)
+    print(summary)
+
+
+def cmd_report(args) -> None:
+    from auctionlab.analysis.report import build_report
+
+    t0 = time.perf_counter()
+    path = build_report(args.dir, args.out)
+    print(f"report: {path} ({time.perf_counter() - t0:.1f} s)")
+
+
+def cmd_reproduce(args) -> None:
+    from auctionlab.analysis.report import build_report
+    from auctionlab.errors import ConfigError
+    from auctionlab.experiments.catalog import REPRODUCE, catalog_spec
+    from auctionlab.experiments.runner import run_experiment
+
+    names = args.only or list(REPRODUCE)
+    bad = [n for n in names if n not in REPRODUCE]
+    if bad:
+        raise ConfigError(f"unknown experiment(s) {bad}; reproduce runs: {', '.join(REPRODUCE)}")
+    specs = [catalog_spec(n) for n in names]  # every spec is checked before any work starts
+    if args.replications is not None:
+        specs = [s.with_(replications=min(s.replications, args.replications)) for s in specs]
+    out = Path(args.out)
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    t0 = time.perf_counter()
+    with make_executor(workers, args.scheduler) as ex:
+        for spec in specs:
+            summary = run_experiment(spec, out / spec.name, executor=ex, progress=args.progress)
+            print(summary, flush=True)
+    t_run = time.perf_counter() - t0
+    path = build_report(out, title="auctionlab: reproducing the TASC paper (§6) and an ICE convergence run")
+    total = time.perf_counter() - t0
+    print(f"report: {path}  (simulations {t_run:.1f} s, report {total - t_run:.1f} s, total {total:.1f} s)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="auctionlab", description=__doc__)
+    parser = argparse.ArgumentParser(prog="auctionlab", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+
     p = sub.add_parser("demo", help="TASC with every assignment algorithm on one random network")
     p.add_argument("--n", type=int, default=100)
     p.add_argument("--m", type=int, default=150)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vmax", type=float, default=4.0)
+
+    p = sub.add_parser("list", help="the experiment catalog")
+    p.add_argument("--kinds", action="store_true", help="list run kinds (models) with their parameters instead")
+
+    def execution(p, default_workers: str) -> None:
+        p.add_argument("--workers", type=int, default=None, help=f"local worker processes (default {default_workers})")
+        p.add_argument("--scheduler", default=None,
+                       help="Dask scheduler address tcp://host:port, or 'local' for a LocalCluster")
+        p.add_argument("--replications", type=int, default=None, help="override the spec's replications")
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show progress")
+        g.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
+
+    p = sub.add_parser("run", help="run (or resume) one experiment: a spec file or a catalog name")
+    p.add_argument("spec", help="a .toml/.yaml/.json/.py spec file or a catalog name (see `auctionlab list`)")
+    p.add_argument("--out", default=None, help="results directory (default results/<name>)")
+    execution(p, "1: serial")
+    p.add_argument("--seed", type=int, default=None, help="override the spec's master seed")
+    p.add_argument("--chunk", type=int, default=None, help="runs per task (scheduling only)")
+
+    p = sub.add_parser("report", help="figures and an HTML report from stored results (no re-simulation)")
+    p.add_argument("dir", help="an experiment directory, or a directory of them")
+    p.add_argument("--out", default=None, help="HTML file (default DIR/report.html)")
+
+    p = sub.add_parser("reproduce", help="the TASC paper's experiments at paper scale + ICE, then the report")
+    p.add_argument("--out", default=str(DEFAULT_RESULTS), help="results directory (default results)")
+    execution(p, "all cores")
+    p.add_argument("--only", nargs="+", default=None, help="run only these catalog experiments")
+
     args = parser.parse_args(argv)
-    from auctionlab.errors import InvalidInputError
+    from auctionlab.errors import AuctionlabError
 
     try:
         if args.command == "demo":
             demo(args.n, args.m, args.seed, args.vmax)
-    except InvalidInputError as exc:
-        print(f"auctionlab: error: {exc}", file=sys.stderr)
+        elif args.command == "list":
+            cmd_list(args)
+        elif args.command == "run":
+            cmd_run(args)
+        elif args.command == "report":
+            cmd_report(args)
+        elif args.command == "reproduce":
+            cmd_reproduce(args)
+    except AuctionlabError as exc:
+        msg = " ".join(str(exc).split())  # one line
+        print(f"auctionlab: error: {msg}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("auctionlab: interrupted; finished runs are stored — rerun the same command to resume", file=sys.stderr)
+        return 130
     return 0
 
 

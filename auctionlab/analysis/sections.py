@@ -1,0 +1,126 @@
+"""Report sections: one per stored experiment, built from its tables alone.
+
+A section builder is ``build(store, figdir) -> Section``; builders are looked up by the
+spec's ``analysis`` name (default: the experiment's name) in :data:`SECTIONS`, falling
+back to :func:`generic_section` (means with CIs of every metric per grid point).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from auctionlab.analysis.metrics import group_mean_ci
+from auctionlab.analysis.plots import band, new_figure, save
+from auctionlab.experiments.store import ResultStore
+from auctionlab.registry import Registry
+
+ID_COLUMNS = ("run_id", "point", "replication", "seed_entropy", "seed_spawn_key")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A qualitative result of the paper and whether this reproduction agrees, with numbers."""
+
+    statement: str
+    verdict: str  # "agrees", "partly", "disagrees", "holds", "fails", "n/a"
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    caption: str
+    png: Path
+    svg: Path
+
+
+@dataclass
+class Section:
+    name: str
+    title: str
+    description: str
+    settings: dict[str, Any]
+    figures: list[Figure] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: list[tuple[str, pd.DataFrame]] = field(default_factory=list)  # long tables (CSV only)
+
+
+SectionBuilder = Callable[[ResultStore, Path], Section]
+SECTIONS: Registry[SectionBuilder] = Registry("report section")
+
+
+def settings_of(store: ResultStore) -> dict[str, Any]:
+    spec = store.spec
+    m = store.manifest
+    grids = "; ".join(", ".join(f"{k} = {list(v)}" for k, v in g.items()) for g in spec.grids if g) or "none"
+    return {
+        "model": m["spec"]["model"], "replications": spec.replications, "grid": grids,
+        "runs stored": f"{len(store.done_runs())} of {m['n_runs']}",
+        "master seed": spec.master_seed,
+        "params": ", ".join(f"{k} = {v}" for k, v in spec.params.items()) or "defaults",
+    }
+
+
+def build_section(store: ResultStore, figdir: Path) -> Section:
+    """The section for one experiment directory (its registered builder or the generic one)."""
+    name = store.spec.analysis_name
+    builder = SECTIONS[name] if name in SECTIONS else generic_section
+    return builder(store, figdir)
+
+
+def generic_section(store: ResultStore, figdir: Path) -> Section:
+    """Mean ± 95% CI of every numeric metric per grid point (and per variant column), and
+    the first few metrics plotted against the first numeric grid key."""
+    spec = store.spec
+    runs = store.table("runs")
+    sec = Section(store.name, store.name, spec.description, settings_of(store))
+    if runs.empty:
+        sec.notes.append("No runs are stored yet.")
+        return sec
+    keys = [k for k in spec.grid_keys if k in runs.columns]
+    variants = [c for c in runs.columns if c not in ID_COLUMNS and c not in keys
+                and (runs[c].dtype == object or pd.api.types.is_string_dtype(runs[c]) or runs[c].dtype == bool)
+                and runs[c].nunique() <= 12]
+    metrics = [c for c in runs.columns if c not in ID_COLUMNS and c not in keys and c not in variants
+               and pd.api.types.is_numeric_dtype(runs[c])]
+    by = keys + variants
+    rows = []
+    for mname in metrics:
+        s = group_mean_ci(runs.assign(_all="all") if not by else runs, by or ["_all"], mname)
+        s.insert(0, "metric", mname)
+        rows.append(s)
+    if rows:
+        table = pd.concat(rows, ignore_index=True)
+        sec.tables.append(("Mean and 95% CI of every metric per grid point", table))
+    xkey = next((k for k in keys if pd.api.types.is_numeric_dtype(runs[k]) and runs[k].nunique() > 1), None)
+    if xkey is not None and metrics:
+        shown = metrics[:4]
+        fig, axes = new_figure(1, len(shown))
+        for ax, mname in zip(axes[0], shown):
+            group = [v for v in variants]
+            parts = runs.groupby(group, sort=True) if group else [(("all",), runs)]
+            for key, sub in parts:
+                s = group_mean_ci(sub, [xkey], mname)
+                band(ax, s, xkey, marker="o", name=", ".join(map(str, key if isinstance(key, tuple) else (key,))))
+            ax.set_xlabel(xkey)
+            ax.set_ylabel(mname)
+            if group:
+                ax.legend(fontsize=7)
+        png, svg = save(fig, figdir, store.name)
+        sec.figures.append(Figure(store.name, f"{', '.join(shown)} vs {xkey} (mean, 95% CI)", png, svg))
+    return sec
+
+
+def claim_verdict(ok: bool, partly: bool = False) -> str:
+    return "agrees" if ok else ("partly" if partly else "disagrees")
+
+
+# builders for the catalog register themselves
+from auctionlab.analysis import paper  # noqa: E402,F401

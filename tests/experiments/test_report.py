@@ -1,0 +1,78 @@
+"""Reports are built from stored tables alone: figures (PNG + SVG), tables, verdicts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from auctionlab.analysis.metrics import group_mean_ci, trend
+from auctionlab.analysis.report import build_report
+from auctionlab.errors import ConfigError
+from auctionlab.experiments.catalog import catalog_spec
+from auctionlab.experiments.runner import run_experiment
+from auctionlab.experiments.spec import parse_spec
+
+
+def tiny(name: str, **params):
+    spec = catalog_spec(name)
+    return spec.with_(replications=3, params={**spec.params, **params})
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """The four TASC catalog experiments at toy size (same code as paper scale)."""
+    root = tmp_path_factory.mktemp("results")
+    run_experiment(tiny("tasc-truthfulness", n=15, m=15, bid_points=9, ask_points=9), root / "tasc-truthfulness")
+    for name in ("tasc-profit", "tasc-efficiency", "tasc-runtime"):
+        spec = tiny(name, n=20)
+        grids = tuple({k: (v if k != "m" else (10, 20, 30)) for k, v in g.items()} for g in spec.grids)
+        run_experiment(spec.with_(grids=grids), root / name)
+    return root
+
+
+def test_report_from_stored_results(stored, monkeypatch):
+    import auctionlab.experiments.runner as runner
+
+    def no_simulation(*a, **k):
+        raise AssertionError("the report must not simulate")
+
+    monkeypatch.setattr(runner, "execute_chunk", no_simulation)
+    path = build_report(stored)
+    html = path.read_text()
+    assert path == stored / "report.html"
+    for name in ("tasc-truthfulness", "tasc-profit", "tasc-efficiency", "tasc-runtime"):
+        assert (stored / "figures" / f"{name}.png").stat().st_size > 1000
+        assert (stored / "figures" / f"{name}.svg").read_text().lstrip().startswith("<?xml")
+        assert f"id='{name}'" in html
+    assert html.count("data:image/png;base64,") == 4
+    for words in ("Fig. 8", "Fig. 9", "Fig. 10", "Fig. 11", "Profit is small", "degradation decreases as Vmax grows",
+                  "levels off once m", "Summary of the paper"):
+        assert words in html
+    verdicts = re.findall(r"<td class='(agrees|partly|disagrees)'>", html)
+    assert len(verdicts) >= 8
+    assert list((stored / "tables").glob("*.csv"))
+
+
+def test_single_experiment_directory_and_generic_section(tmp_path):
+    spec = parse_spec({"name": "custom", "model": "tasc", "replications": 4, "params": {"n": 10, "algorithms": ["mm"]},
+                       "grid": {"m": [5, 10]}, "metrics": ["profit", "trades"]})
+    run_experiment(spec, tmp_path / "custom")
+    path = build_report(tmp_path / "custom")
+    html = path.read_text()
+    assert "Mean and 95% CI of every metric" in html and (tmp_path / "custom" / "figures" / "custom.png").exists()
+    with pytest.raises(ConfigError, match="no stored experiments"):
+        build_report(tmp_path / "custom" / "runs")
+
+
+def test_mean_ci_and_trend():
+    import numpy as np
+    import pandas as pd
+
+    df = pd.DataFrame({"g": [0, 0, 0, 1, 1, 1], "x": [1.0, 2.0, 3.0, 5.0, 5.0, 5.0]})
+    s = group_mean_ci(df, ["g"], "x")
+    assert s["mean"].tolist() == [2.0, 5.0] and s["n"].tolist() == [3, 3]
+    assert s["half_width"].iloc[0] == pytest.approx(4.302652729911275 * 1 / np.sqrt(3))
+    assert s["half_width"].iloc[1] == 0
+    t = trend([1, 2, 3, 4], [2, 4, 6, 8.5])
+    assert t.increasing and not t.decreasing and t.slope == pytest.approx(2.15)
