@@ -86,7 +86,7 @@ def mcafee(bids, asks) -> RelayOutcome:
         boundary = (int(ob[k - 1]), int(oa[k - 1]))
     sigma[ob[:trades]] = oa[:trades]
     return RelayOutcome.from_trades(
-        sigma, m, ob[:trades], pb, ps, "mcafee",
+        sigma, m, ob[:trades], pb, ps, "mcafee", profit=trades * (pb - ps),
         k=k, boundary=boundary, buyer_price=float(pb), seller_price=float(ps),
     )
 
@@ -107,7 +107,7 @@ def k_double_auction(bids, asks, sigma, k: float = 0.5) -> RelayOutcome:
     a = asks[sigma[cand]]
     ok = b >= a
     price = (a + k * (b - a))[ok]
-    return RelayOutcome.from_trades(sigma, m, cand[ok], price, price, "kda", k=int(ok.sum()))
+    return RelayOutcome.from_trades(sigma, m, cand[ok], price, price, "kda", profit=0.0, k=int(ok.sum()))
 
 
 def pure_assignment(network: RelayNetwork, algorithm="mwm") -> RelayOutcome:

@@ -66,9 +66,11 @@ class RelayOutcome:
         return ub, us
 
     @classmethod
-    def from_trades(cls, sigma: np.ndarray, m: int, buyers, buyer_pay, seller_pay, rule: str, **extra) -> "RelayOutcome":
+    def from_trades(cls, sigma: np.ndarray, m: int, buyers, buyer_pay, seller_pay, rule: str,
+                    profit: float | None = None, **extra) -> "RelayOutcome":
         """The outcome in which ``buyers`` trade with their relays ``sigma[buyers]`` at the
-        given payments (scalars for uniform prices, or one entry per trade)."""
+        given payments (scalars for uniform prices, or one entry per trade). ``profit``
+        defaults to Σ buyer payments − Σ seller payments; pass it when it is known exactly."""
         buyers = np.asarray(buyers, dtype=np.intp)
         sellers = sigma[buyers]
         buyer_wins = np.zeros(sigma.shape[0], dtype=bool)
@@ -80,7 +82,8 @@ class RelayOutcome:
         sp = np.zeros(m)
         sp[sellers] = seller_pay
         return cls(buyer_wins=buyer_wins, seller_wins=seller_wins, sigma=sigma, buyer_payments=bp,
-                   seller_payments=sp, profit=float(bp.sum() - sp.sum()), rule=rule, **extra)
+                   seller_payments=sp, profit=float(bp.sum() - sp.sum()) if profit is None else float(profit),
+                   rule=rule, **extra)
 
     @classmethod
     def no_trade(cls, n: int, m: int, sigma: np.ndarray, rule: str, k: int = 0) -> "RelayOutcome":

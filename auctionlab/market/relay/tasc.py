@@ -98,6 +98,7 @@ def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str) ->
     pb, ps = float(bs[x - 1]), float(as_[y - 1])
     return RelayOutcome.from_trades(
         sigma, m, cand[win], pb, ps, rule,
+        profit=int(win.sum()) * (pb - ps),
         k=k,
         boundary=(int(cand[by_bid[x - 1]]), int(rel[by_ask[y - 1]])),
         buyer_price=pb,
