@@ -191,49 +191,45 @@ class DropRelays(Wrapper):
         return rep
 
 
-class OwnRelayOnly(Wrapper):
-    """Buyers: apply the base deviation only to the bid on the relay phase 1 assigned to
-    me (``obs.assigned``; the assignment is bid-independent, so the market may reveal it);
-    every other bid stays truthful. Without an assigned relay the report is truthful."""
+class _AssignedRelaySplit(Wrapper):
+    """Buyers: the base deviation on one side of the split "bid on my assigned relay" /
+    "bids on the other relays", the truth on the other side (``obs.assigned``: phase 1 is
+    bid-independent, so the market may reveal it). ``own`` says which side deviates."""
+
+    own: bool
+    classifier = {**Strategy.classifier, "role": "buyer"}
+
+    def __init__(self, base: Strategy | None = None) -> None:
+        super().__init__(base if base is not None else Scale(0.9))
+
+    def is_identity(self) -> bool:
+        return bool(self.base.flag("truthful"))
+
+    def transform(self, report: Any, true_type: Any, obs: Observation) -> Any:
+        outside, inside = (true_type, report) if self.own else (report, true_type)
+        out = np.array(_require_vector(outside, self.name), dtype=np.float64)
+        a = obs.assigned
+        if a >= 0:
+            out[a] = inside[a]
+        return out
+
+
+class OwnRelayOnly(_AssignedRelaySplit):
+    """Buyers: deviate only on the bid on my assigned relay; every other bid is truthful.
+    Without an assigned relay the report is truthful."""
 
     name = "own_relay_only"
     deviation = "own_relay_only"
-    classifier = {**Strategy.classifier, "role": "buyer"}
-
-    def __init__(self, base: Strategy | None = None) -> None:
-        super().__init__(base if base is not None else Scale(0.9))
-
-    def is_identity(self) -> bool:
-        return bool(self.base.flag("truthful"))
-
-    def transform(self, report: Any, true_type: Any, obs: Observation) -> Any:
-        out = np.array(_require_vector(true_type, self.name), dtype=np.float64)
-        a = obs.assigned
-        if a >= 0:
-            out[a] = report[a]
-        return out
+    own = True
 
 
-class OthersOnly(Wrapper):
-    """Buyers: apply the base deviation to every bid *except* the one on my assigned relay,
-    which stays truthful (TASC, trade reduction and k-DA read only that bid, VCG reads all)."""
+class OthersOnly(_AssignedRelaySplit):
+    """Buyers: deviate on every bid *except* the one on my assigned relay, which stays
+    truthful (TASC, trade reduction and k-DA read only that bid, VCG reads all)."""
 
     name = "others_only"
     deviation = "others_only"
-    classifier = {**Strategy.classifier, "role": "buyer"}
-
-    def __init__(self, base: Strategy | None = None) -> None:
-        super().__init__(base if base is not None else Scale(0.9))
-
-    def is_identity(self) -> bool:
-        return bool(self.base.flag("truthful"))
-
-    def transform(self, report: Any, true_type: Any, obs: Observation) -> Any:
-        out = np.array(_require_vector(report, self.name), dtype=np.float64)
-        a = obs.assigned
-        if a >= 0:
-            out[a] = true_type[a]
-        return out
+    own = False
 
 
 DEFAULT_BR_THETAS = tuple(np.round(np.linspace(0.0, 3.0, 61), 6).tolist())  # step 0.05

@@ -15,6 +15,8 @@ from auctionlab.market.exchange.closing import (
 )
 from auctionlab.market.exchange.mip import WDModel, tree_value
 
+from .examples import fig1
+
 
 def with_seller(buyer_tree):
     return Exchange.from_dict({
@@ -69,17 +71,6 @@ def test_rp_fails_with_lemma2_feedback():
     # narrowing A's upper bound to 6 makes the bidder pass (ties are weak preference)
     ex2 = ex.with_bounds(upper={"buyer": np.array([0.0, 6.0, 6.0])}, narrowing=True)
     assert rp(ex2, "buyer", [3, 3]).passed
-
-
-def fig1(buyer=(8, 15), seller=(-6, -2)):
-    return Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "buyer": {"tree": AND(leaf({"A": 1}, list(buyer)), leaf({"B": 1}, list(buyer)))},
-            "seller": {"endowment": {"A": 1, "B": 1},
-                       "tree": AND(leaf({"A": -1}, list(seller)), leaf({"B": -1}, list(seller)))},
-        },
-    })
 
 
 def closing_numbers(ex):

@@ -24,17 +24,7 @@ from auctionlab.strategies import (
 )
 from auctionlab.strategies.measure import COLUMNS, manipulation_gain, max_gain
 
-
-def fig1(buyer=(8, 15), seller=(-6, -2)):
-    return Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "buyer": {"tree": AND(leaf({"A": 1}, list(buyer)), leaf({"B": 1}, list(buyer)))},
-            "seller": {"endowment": {"A": 1, "B": 1},
-                       "tree": AND(leaf({"A": -1}, list(seller)), leaf({"B": -1}, list(seller)))},
-        },
-    })
-
+from .examples import fig1
 
 FIG1 = dict(exchange=fig1(), truth=fig1((10, 10), (-5, -5)), cutoff_eff=0.9, cutoff_thresh=0.9)
 SMALL = dict(n_bidders=3, n_goods=2, nodes=6, max_rounds=8)

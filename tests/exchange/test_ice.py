@@ -4,35 +4,12 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError, RevisionError
-from auctionlab.market.exchange import AND, OR, XOR, Exchange, leaf, random_exchange
+from auctionlab.market.exchange import OR, XOR, Exchange, leaf, random_exchange
 from auctionlab.market.exchange.ice import IterativeExchange, bidders_frame, rounds_frame, run_ice
 from auctionlab.market.exchange.proxies import Proxy
 from auctionlab.strategies.exchange import StraightforwardProxy
 
-
-def example2():
-    return Exchange.from_dict({
-        "goods": ["A", "B", "C", "D"],
-        "bidders": {
-            "seller": {"endowment": {"A": 1, "B": 1, "C": 1, "D": 1},
-                       "tree": OR(leaf({"A": -1}), leaf({"B": -1}), leaf({"C": -1}), leaf({"D": -1}))},
-            "buyer1": {"tree": AND(leaf({"A": 1}), leaf({"B": 1}), value=6)},
-            "buyer2": {"tree": XOR(leaf({"A": 1}), leaf({"B": 1}), value=4)},
-            "buyer3": {"tree": AND(leaf({"C": 1}), leaf({"D": 1}), value=3)},
-            "buyer4": {"tree": XOR(leaf({"C": 1}), leaf({"D": 1}), value=2)},
-        },
-    })
-
-
-def fig1(buyer=(8, 15), seller=(-6, -2)):
-    return Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "buyer": {"tree": AND(leaf({"A": 1}, list(buyer)), leaf({"B": 1}, list(buyer)))},
-            "seller": {"endowment": {"A": 1, "B": 1},
-                       "tree": AND(leaf({"A": -1}, list(seller)), leaf({"B": -1}, list(seller)))},
-        },
-    })
+from .examples import example2, fig1
 
 
 def keep_all(ex):
