@@ -146,3 +146,22 @@ def test_vcg_payment_rule_for_comparison():
     assert res.budget_surplus == pytest.approx(-3)  # the VCG deficit of SPEC B4
     with pytest.raises(ConfigError, match="payment_rule"):
         IterativeExchange(ex, payment_rule="pay-as-bid")
+
+
+def test_parallel_payments_give_identical_results():
+    from concurrent.futures import ProcessPoolExecutor
+
+    pair = random_exchange(5, 3, rng=3, bound_width=0.5)
+    ex, truth = pair.bounded, pair.truth
+
+    def run(executor):
+        proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
+        return run_ice(ex, proxies, cutoff_eff=0.95, cutoff_thresh=0.9, max_rounds=20, truth=truth, executor=executor)
+
+    serial = run(None)
+    with ProcessPoolExecutor(2) as pool:
+        parallel = run(pool)
+    assert parallel.payments == serial.payments and parallel.rounds == serial.rounds
+    a, b = rounds_frame(serial.history), rounds_frame(parallel.history)
+    cols = [c for c in a.columns if not c.startswith("time_")]
+    assert a[cols].equals(b[cols])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,6 +109,7 @@ class IterativeExchange:
     initial bounds; ``truth`` (optional, same structure, exact values) is used only to
     report efficiency and utilities — the mechanism never reads it. ``payment_rule``
     chooses the final payments at v̲: "threshold" (ICE's rule) or "vcg" (for comparison).
+    ``executor`` (e.g. a ``ProcessPoolExecutor``) parallelises the payments' V_{−i} solves.
     """
 
     def __init__(
@@ -122,6 +124,7 @@ class IterativeExchange:
         price_eps: float = 1e-6,
         truth: Exchange | None = None,
         payment_rule: str = "threshold",
+        executor: Executor | None = None,
     ) -> None:
         if not isinstance(exchange, Exchange):
             raise ConfigError(f"exchange must be an Exchange, got {type(exchange).__name__}")
@@ -139,6 +142,7 @@ class IterativeExchange:
         if payment_rule not in ("threshold", "vcg"):
             raise ConfigError(f"payment_rule must be 'threshold' or 'vcg', got {payment_rule!r}")
         self.payment_rule = payment_rule
+        self.executor = executor  # runs the V_{−i} solves of the payments in parallel when given
         self.exchange = exchange  # current bounds
         self._build_models()
         self._true_optimum = self._truth_model.solve_wd("lower").value if truth is not None else None
@@ -169,6 +173,7 @@ class IterativeExchange:
         state = self.__dict__.copy()
         for key in ("model", "bidder_models", "_truth_model"):
             state.pop(key, None)
+        state["executor"] = None  # executors do not pickle; the copy runs serially
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -285,8 +290,8 @@ class IterativeExchange:
         # Threshold payments at each bound profile, at that profile's own efficient trade;
         # their allocations are λ*_l (PP) and λ*_u (PO).
         t0 = time.perf_counter()
-        thr_lo = compute_payments(ex, "threshold", "lower", model=model)
-        thr_up = compute_payments(ex, "threshold", "upper", model=model)
+        thr_lo = compute_payments(ex, "threshold", "lower", model=model, executor=self.executor)
+        thr_up = compute_payments(ex, "threshold", "upper", model=model, executor=self.executor)
         timing["payments"] += time.perf_counter() - t0
         low, up = thr_lo.allocation, thr_up.allocation
         t0 = time.perf_counter()
@@ -312,7 +317,7 @@ class IterativeExchange:
             if a_eff in (0.0, 1.0):
                 vcg = thr_lo if a_eff == 1.0 else thr_up
             else:
-                vcg = compute_payments(ex, "vcg", a_eff, model=model)
+                vcg = compute_payments(ex, "vcg", a_eff, model=model, executor=self.executor)
             timing["payments"] += time.perf_counter() - t0
             alloc = vcg.allocation
             t0 = time.perf_counter()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,10 +78,32 @@ def threshold_discounts(vcg: Mapping[str, float] | np.ndarray, budget: float) ->
     return np.maximum(0.0, d - threshold_c(d, budget))
 
 
+def _value_without(exchange: Exchange, node_values: np.ndarray, i: int) -> float:
+    """V_{−i} on a model built in this process (used by executors; models don't pickle).
+
+    Every solve clears HiGHS's state first, so a fresh model answers exactly as the
+    caller's model would."""
+    model = WDModel(exchange)
+    model.set_node_values(node_values)
+    model.exclude(i)
+    sol = model.solve()
+    assert sol is not None
+    return sol.value_of(node_values)
+
+
 def vcg_discount_array(
-    exchange: Exchange, values: ValuesArg = "lower", *, model: WDModel | None = None, skip_idle: bool = True
+    exchange: Exchange,
+    values: ValuesArg = "lower",
+    *,
+    model: WDModel | None = None,
+    skip_idle: bool = True,
+    executor: Executor | None = None,
 ) -> tuple[Allocation, np.ndarray, int]:
-    """(λ*, Δvcg per bidder in order, number of WD solves) with one reused model."""
+    """(λ*, Δvcg per bidder in order, number of WD solves) with one reused model.
+
+    With an ``executor`` (e.g. a ``ProcessPoolExecutor``) the V_{−i} solves run in
+    parallel, each on a model built in the worker; results are identical to serial.
+    """
     model = _model_for(exchange, model)
     with model.scope():
         model.rebind(exchange)
@@ -89,20 +112,27 @@ def vcg_discount_array(
         v_star = alloc.value
         scale = 1.0 + abs(v_star)
         disc = np.zeros(exchange.n_bidders)
-        solves = 1
-        for i, b in enumerate(exchange.bidders):
-            if skip_idle and np.all(alloc.trade_matrix[i] >= 0) and alloc.bidder_values[b.name] <= 0.0:
-                continue
-            with model.scope():
-                model.exclude(i)
-                sol = model.solve()
-            solves += 1
-            assert sol is not None
-            v_minus = sol.value_of(vals)
-            if v_minus > v_star + 1e-6 * scale:
-                raise SolverError(f"V_-{b.name} = {v_minus} exceeds V* = {v_star}: the first solve was not optimal")
-            disc[i] = max(0.0, v_star - v_minus)
-    return alloc, disc, solves
+        todo = [
+            i for i, b in enumerate(exchange.bidders)
+            if not (skip_idle and np.all(alloc.trade_matrix[i] >= 0) and alloc.bidder_values[b.name] <= 0.0)
+        ]
+        if executor is None:
+            v_minus = []
+            for i in todo:
+                with model.scope():
+                    model.exclude(i)
+                    sol = model.solve()
+                assert sol is not None
+                v_minus.append(sol.value_of(vals))
+        else:
+            v_minus = list(executor.map(_value_without, *zip(*[(exchange, vals, i) for i in todo]))) if todo else []
+        for i, vm in zip(todo, v_minus):
+            if vm > v_star + 1e-6 * scale:
+                raise SolverError(
+                    f"V_-{exchange.names[i]} = {vm} exceeds V* = {v_star}: the first solve was not optimal"
+                )
+            disc[i] = max(0.0, v_star - vm)
+    return alloc, disc, 1 + len(todo)
 
 
 def compute_payments(
@@ -112,11 +142,12 @@ def compute_payments(
     *,
     model: WDModel | None = None,
     skip_idle: bool = True,
+    executor: Executor | None = None,
 ) -> PaymentResult:
     """Efficient trade and payments under ``rule`` ("threshold" or "vcg")."""
     if rule not in RULES:
         raise ConfigError(f"unknown payment rule {rule!r}; available: {', '.join(RULES)}")
-    alloc, vcg, solves = vcg_discount_array(exchange, values, model=model, skip_idle=skip_idle)
+    alloc, vcg, solves = vcg_discount_array(exchange, values, model=model, skip_idle=skip_idle, executor=executor)
     names = exchange.names
     if rule == "vcg":
         disc, c = vcg, None
