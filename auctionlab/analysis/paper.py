@@ -377,58 +377,7 @@ def runtime_section(store: ResultStore, figdir: Path) -> Section:
     return sec
 
 
-# ---------------------------------------------------------------------- ICE
-def ice_section(store: ResultStore, figdir: Path) -> Section:
-    spec = store.spec
-    runs, rounds = store.table("runs"), store.table("rounds")
-    sec = Section(store.name, "ICE convergence with straightforward proxies", spec.description, settings_of(store))
-    if runs.empty:
-        sec.notes.append("No runs are stored yet.")
-        return sec
-    fig, axes = new_figure(1, 3, width=3.8)
-    for col, ax, title in (("alpha_eff", axes[0][0], "(a) αeff"), ("alpha_thresh", axes[0][1], "(b) αthresh"),
-                           ("efficiency", axes[0][2], "(c) efficiency of the provisional trade")):
-        for rid, g in rounds.groupby("run_id"):
-            ax.plot(g["round"], g[col].astype(float), marker="o", markersize=3, label=f"instance {rid}")
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("round")
-        ax.set_ylim(-0.02, 1.05)
-    p = spec.params
-    for ax, key in ((axes[0][0], "cutoff_eff"), (axes[0][1], "cutoff_thresh")):
-        if key in p:
-            ax.axhline(p[key], color="grey", linestyle=":", linewidth=1)
-    axes[0][0].legend(fontsize=7)
-    png, svg = save(fig, figdir, store.name)
-    sec.figures.append(Figure(store.name, (
-        f"ICE rounds on {len(runs)} generated exchanges ({p.get('n_bidders', '?')} bidders × {p.get('n_goods', '?')} "
-        f"goods), straightforward proxies with step ρ = {p.get('step', '?')}; dotted: closing cutoffs. The last "
-        "round is the last-and-final one."), png, svg))
-    cols = [c for c in ("run_id", "rounds", "closed_by", "efficiency", "budget_surplus", "final_alpha_eff",
-                        "final_alpha_thresh", "total_utility", "traded_units", "time_total_s") if c in runs]
-    sec.tables.append(("One row per instance", runs[cols]))
-    keep = [c for c in ("run_id", "round", "final", "pp", "po", "alpha_eff", "alpha_thresh", "efficiency",
-                        "rp_failures", "penalized") if c in rounds]
-    sec.data.append(("ice_rounds", rounds[keep]))
-    closed = runs["closed_by"].isin(["cutoffs", "no_optimistic_trade"])
-    sec.claims.append(Claim(
-        "ICE closes through its closing rule (αeff, αthresh above the cutoffs) rather than the round limit (SPEC B8)",
-        "holds" if closed.all() else "fails",
-        f"{int(closed.sum())} of {len(runs)} instances closed by the rule, after {fmt(runs['rounds'].mean())} rounds "
-        f"on average ({int(runs['rounds'].min())}–{int(runs['rounds'].max())})."))
-    sec.claims.append(Claim(
-        "Threshold payments are budget balanced: Σ payments ≥ 0 (SPEC B4)",
-        "holds" if bool((runs["budget_surplus"] >= -1e-6).all()) else "fails",
-        f"budget surplus per instance: {', '.join(fmt(x) for x in runs['budget_surplus'])}."))
-    sec.claims.append(Claim(
-        "Straightforward bidding reaches an efficient final trade",
-        "holds" if bool((runs["efficiency"] >= 0.99).all()) else "fails",
-        f"efficiency of the final trade (true value / efficient true value): "
-        f"{', '.join(fmt(x) for x in runs['efficiency'])}."))
-    return sec
-
-
 SECTIONS.register("tasc-truthfulness", truthfulness_section)
 SECTIONS.register("tasc-profit", profit_section)
 SECTIONS.register("tasc-efficiency", efficiency_section)
 SECTIONS.register("tasc-runtime", runtime_section)
-SECTIONS.register("ice-convergence", ice_section)

@@ -124,3 +124,5 @@ def claim_verdict(ok: bool, partly: bool = False) -> str:
 
 # builders for the catalog register themselves
 from auctionlab.analysis import paper  # noqa: E402,F401
+from auctionlab.analysis import ice_studies  # noqa: E402,F401  (ICE convergence, manipulation, tournament)
+from auctionlab.analysis import relay_studies as _relay_studies  # noqa: E402,F401  (relay manipulation, tournament, equilibrium)

@@ -152,7 +152,7 @@ def cmd_report(args) -> None:
 def cmd_reproduce(args) -> None:
     from auctionlab.analysis.report import build_report
     from auctionlab.errors import ConfigError
-    from auctionlab.experiments.catalog import REPRODUCE, catalog_spec
+    from auctionlab.experiments.catalog import REPRODUCE, REPRODUCE_CAPS, catalog_spec
     from auctionlab.experiments.runner import run_experiment
 
     names = args.only or list(REPRODUCE)
@@ -160,8 +160,9 @@ def cmd_reproduce(args) -> None:
     if bad:
         raise ConfigError(f"unknown experiment(s) {bad}; reproduce runs: {', '.join(REPRODUCE)}")
     specs = [catalog_spec(n) for n in names]  # every spec is checked before any work starts
-    if args.replications is not None:
-        specs = [s.with_(replications=min(s.replications, args.replications)) for s in specs]
+    caps = [min(c for c in (REPRODUCE_CAPS[s.name], args.replications) if c is not None)
+            if REPRODUCE_CAPS[s.name] is not None or args.replications is not None else None for s in specs]
+    specs = [s if c is None else s.with_(replications=min(s.replications, c)) for s, c in zip(specs, caps)]
     out = Path(args.out)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     t0 = time.perf_counter()
@@ -170,7 +171,7 @@ def cmd_reproduce(args) -> None:
             summary = run_experiment(spec, out / spec.name, executor=ex, progress=args.progress)
             print(summary, flush=True)
     t_run = time.perf_counter() - t0
-    path = build_report(out, title="auctionlab: reproducing the TASC paper (§6) and an ICE convergence run")
+    path = build_report(out, title="auctionlab: reproducing the TASC paper (§6), and strategic studies of TASC and ICE")
     total = time.perf_counter() - t0
     print(f"report: {path}  (simulations {t_run:.1f} s, report {total - t_run:.1f} s, total {total:.1f} s)")
 

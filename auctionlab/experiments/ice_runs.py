@@ -5,7 +5,16 @@ Each run draws an instance with :func:`~auctionlab.market.exchange.generators.ra
 straightforward proxy with step ρ, and runs the exchange to its close. Tables: ``rounds``
 = :func:`~auctionlab.market.exchange.ice.rounds_frame` (αeff, αthresh, efficiency of the
 provisional trade, prices, timings per round); ``agents`` = one row per bidder with its
-final trade size, payment and true utility; ``runs`` = one row per run.
+final trade size, payment, true utility and the payment it would make in the truthful
+one-shot exchange; ``runs`` = one row per run, including how far the final Threshold
+payments sit from the truthful one-shot Threshold payments (``threshold_payments`` at the
+true values): their root-mean-square and largest absolute difference over all bidders.
+
+``common_instances = true`` draws the instance from the replication index alone
+(``SeedSequence(entropy, spawn_key=(COMMON_STREAM, replication))``), so every grid point
+of a sweep runs on the same instances and differences between points (cutoffs, ρ) are
+paired comparisons (common random numbers). Points with different sizes still get
+different instances, since the generator's output depends on the size.
 """
 
 from __future__ import annotations
@@ -23,10 +32,31 @@ from auctionlab.strategies.exchange import StraightforwardProxy
 ICE_DEFAULTS: dict[str, Any] = {
     "n_bidders": 6, "n_goods": 3, "nodes": 15, "max_units": 3, "bound_width": 0.5,
     "step": 0.5, "reveal": "all", "final": "rp",
-    "cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 30,
+    "cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 30, "common_instances": False,
 }
 ICE_METRICS = ("rounds", "closed_by", "efficiency", "budget_surplus", "final_alpha_eff", "final_alpha_thresh",
-               "rounds_to_alpha_eff", "rounds_to_alpha_thresh", "total_utility", "traded_units", "time_total_s")
+               "rounds_to_alpha_eff", "rounds_to_alpha_thresh", "rounds_to_efficient", "total_utility",
+               "traded_units", "payment_rms_vs_truth", "payment_max_vs_truth", "truthful_payment_rms",
+               "truthful_value", "time_total_s")
+#: first spawn-key entry of common instances: far above any grid point index
+COMMON_STREAM = 4_000_000_000
+
+
+def instance_rng(p: dict[str, Any], seed: np.random.SeedSequence) -> np.random.Generator:
+    """The generator an instance is drawn from: the run's own stream, or with
+    ``common_instances`` one shared by every grid point with the same replication index."""
+    if p.get("common_instances"):
+        rep = seed.spawn_key[-1] if seed.spawn_key else 0
+        return np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(COMMON_STREAM, rep)))
+    return np.random.default_rng(seed)
+
+
+def payment_distance(payments: dict[str, float], reference: dict[str, float]) -> tuple[float, float]:
+    """(root-mean-square, largest absolute) difference of two payment vectors over all bidders."""
+    d = np.array([float(payments.get(b, 0.0)) - float(reference[b]) for b in reference])
+    if d.size == 0:
+        return 0.0, 0.0
+    return float(np.sqrt(np.mean(d * d))), float(np.max(np.abs(d)))
 
 
 def check_ice(p: dict[str, Any]) -> None:
@@ -46,14 +76,17 @@ def check_ice(p: dict[str, Any]) -> None:
     unit_float(p, "cutoff_thresh")
     choice(p, "reveal", ("rp", "provisional", "all"))
     choice(p, "final", ("rp", "truth"))
+    if not isinstance(p["common_instances"], bool):
+        raise ConfigError(f"common_instances must be true or false, got {p['common_instances']!r}")
 
 
 def run_ice_instance(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
     """Generate one bounded exchange and run ICE to the close with straightforward proxies."""
     from auctionlab.market.exchange.generators import random_exchange
     from auctionlab.market.exchange.ice import rounds_frame, run_ice
+    from auctionlab.market.exchange.payments import compute_payments
 
-    gen = np.random.default_rng(seed)
+    gen = instance_rng(p, seed)
     pair = random_exchange(int(p["n_bidders"]), int(p["n_goods"]), rng=gen, nodes=int(p["nodes"]),
                            max_units=int(p["max_units"]), bound_width=float(p["bound_width"]))
     ex, truth = pair.bounded, pair.truth
@@ -63,6 +96,8 @@ def run_ice_instance(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     res = run_ice(ex, proxies, cutoff_eff=float(p["cutoff_eff"]), cutoff_thresh=float(p["cutoff_thresh"]),
                   max_rounds=int(p["max_rounds"]), truth=truth)
     wall = time.perf_counter() - t0
+    truthful = compute_payments(truth, "threshold", "lower")  # the one-shot exchange at the truth
+    rms, worst = payment_distance(res.payments, truthful.payments)
     rounds = rounds_frame(res.history, tuple(ex.goods))
     ae, at = rounds["alpha_eff"].to_numpy(), rounds["alpha_thresh"].to_numpy()
 
@@ -79,6 +114,7 @@ def run_ice_instance(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
         "payment": [float(res.payments.get(b, 0.0)) for b in ex.names],
         "utility": [float(utilities.get(b, np.nan)) for b in ex.names],
         "units_traded": [int(np.abs(trade[i]).sum()) for i in range(len(ex.names))],
+        "truthful_payment": [float(truthful.payments[b]) for b in ex.names],
     })
     row = {
         "n_bidders": int(p["n_bidders"]), "n_goods": int(p["n_goods"]),
@@ -88,8 +124,12 @@ def run_ice_instance(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
         "final_alpha_eff": float(ae[-1]), "final_alpha_thresh": float(at[-1]),
         "rounds_to_alpha_eff": first_round(ae, float(p["cutoff_eff"])),
         "rounds_to_alpha_thresh": first_round(at, float(p["cutoff_thresh"])),
+        "rounds_to_efficient": first_round(rounds["efficiency"].astype(float).to_numpy(), 1.0 - 1e-9),
         "total_utility": float(np.nansum(agents["utility"])),
         "traded_units": int(agents["units_traded"].sum()),
+        "payment_rms_vs_truth": rms, "payment_max_vs_truth": worst,
+        "truthful_payment_rms": float(np.sqrt(np.mean(np.square(list(truthful.payments.values()))))),
+        "truthful_value": float(truthful.allocation.value),
         "time_total_s": wall,
     }
     return RunOutput(runs=[row], agents=agents, rounds=rounds)

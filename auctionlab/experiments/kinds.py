@@ -192,3 +192,5 @@ def choice(p: Mapping[str, Any], key: str, allowed: Sequence[str]) -> str:
 
 # Built-in kinds register themselves on import (kept at the bottom: they import this module).
 from auctionlab.experiments import ice_runs, mesa_runs, relay_runs  # noqa: E402,F401
+from auctionlab.experiments import ice_studies  # noqa: E402,F401  (ice-manipulation, ice-tournament)
+from auctionlab.experiments import relay_studies  # noqa: E402,F401

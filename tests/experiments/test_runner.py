@@ -206,7 +206,7 @@ def test_serial_executor_is_an_executor():
 
 
 def test_ice_kind_runs_and_stores_rounds(tmp_path):
-    spec = catalog_spec("ice-convergence").with_(replications=1, params={
+    spec = catalog_spec("ice-convergence").with_(replications=1, grids=({},), params={
         **catalog_spec("ice-convergence").params, "n_bidders": 4, "n_goods": 2})
     run_experiment(spec, tmp_path / "ice")
     t = tables(tmp_path / "ice")
