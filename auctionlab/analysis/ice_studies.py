@@ -34,7 +34,9 @@ import pandas as pd
 from auctionlab.analysis.games import replicator_trajectory
 from auctionlab.analysis.metrics import fmt, group_mean_ci, trend
 from auctionlab.analysis.plots import band, new_figure, save
-from auctionlab.analysis.sections import SECTIONS, Claim, Figure, Section, claim_verdict, settings_of
+from auctionlab.analysis.sections import (
+    SECTIONS, Claim, Figure, Section, analysis_rng, ci_text, empty_section, claim_verdict, settings_of
+)
 from auctionlab.analysis.stats import bootstrap_ci, gain_ci
 from auctionlab.errors import ConfigError, InvalidInputError
 from auctionlab.experiments.store import ResultStore
@@ -45,19 +47,6 @@ TOL = 1e-6
 CLOSED_BY_RULE = ("cutoffs", "no_optimistic_trade")
 REPLICATOR_STEPS, REPLICATOR_DT, REPLICATOR_BOOT = 1500, 0.1, 100
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-
-
-def _rng(store: ResultStore) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(store.spec.master_seed, spawn_key=(ANALYSIS_STREAM,)))
-
-
-def _ci_text(est: float, lo: float, hi: float) -> str:
-    return f"{fmt(est)} [{fmt(lo)}, {fmt(hi)}]"
-
-
-def _empty(sec: Section) -> Section:
-    sec.notes.append("No runs are stored yet.")
-    return sec
 
 
 # ====================================================================== convergence
@@ -109,7 +98,7 @@ def convergence_section(store: ResultStore, figdir: Path) -> Section:
     sec = Section(store.name, "ICE convergence: αeff, αthresh, efficiency, rounds to close", spec.description,
                   settings_of(store))
     if runs.empty or rounds.empty:
-        return _empty(sec)
+        return empty_section(sec)
     runs = runs.copy()
     for k, v in (("cutoff_eff", spec.params.get("cutoff_eff", 0.95)),
                  ("cutoff_thresh", spec.params.get("cutoff_thresh", 0.9)), ("step", spec.params.get("step", 0.5))):
@@ -321,8 +310,8 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
     sec = Section(store.name, "ICE manipulation: what a deviating proxy gains against straightforward bidders",
                   spec.description, settings_of(store))
     if runs.empty:
-        return _empty(sec)
-    gen = _rng(store)
+        return empty_section(sec)
+    gen = analysis_rng(store, ANALYSIS_STREAM)
     devs = _order_deviations(runs["deviation"])
     inst = _instance_means(runs, ["gain_threshold", "gain_vcg", "efficiency_loss", "rounds", "baseline_rounds"])
     rows = []
@@ -423,7 +412,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
             claim_verdict(thr_bb and bool(vcg_def.all()), partly=thr_bb and bool(vcg_def.any())),
             f"{len(traded)} baseline instances with trade: Threshold surplus ≥ 0 on "
             f"{int((traded['baseline_surplus_threshold'] >= -TOL).sum())}; VCG deficit on {int(vcg_def.sum())}, "
-            f"mean VCG surplus {_ci_text(*est)}."))
+            f"mean VCG surplus {ci_text(*est)}."))
     shade = table[table["deviation"].str.startswith("misreport")]
     if not shade.empty:
         smaller = shade["thr_minus_vcg_hi"] < 0
@@ -431,8 +420,8 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
         sec.claims.append(Claim(
             "Shading gains under Threshold are smaller than under VCG",
             claim_verdict(bool(smaller.all()), partly=bool(smaller.any())),
-            "; ".join(f"{r.deviation}: Threshold {_ci_text(r.gain_threshold, r.gain_threshold_lo, r.gain_threshold_hi)}"
-                      f" vs VCG {_ci_text(r.gain_vcg, r.gain_vcg_lo, r.gain_vcg_hi)}, paired difference CI "
+            "; ".join(f"{r.deviation}: Threshold {ci_text(r.gain_threshold, r.gain_threshold_lo, r.gain_threshold_hi)}"
+                      f" vs VCG {ci_text(r.gain_vcg, r.gain_vcg_lo, r.gain_vcg_hi)}, paired difference CI "
                       f"[{fmt(r.thr_minus_vcg_lo)}, {fmt(r.thr_minus_vcg_hi)}]" for r in shade.itertuples())
             + f". Threshold gains significantly larger for {int(larger.sum())} of {len(shade)} strengths. "
               "(Theory expects the reverse: in the one-shot exchange VCG makes truthful bidding dominant, and "
@@ -444,7 +433,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
         "ICE with Threshold payments is not ex-post truthful: some deviation gains on average (95% CI above 0) "
         "(SPEC B9)",
         "holds" if len(sig) else "fails",
-        ("significant mean gains: " + ", ".join(f"{r.deviation} {_ci_text(r.gain_threshold, r.gain_threshold_lo, r.gain_threshold_hi)}"
+        ("significant mean gains: " + ", ".join(f"{r.deviation} {ci_text(r.gain_threshold, r.gain_threshold_lo, r.gain_threshold_hi)}"
                                                  for r in sig.itertuples()))
         if len(sig) else f"no deviation's CI lies above 0; largest mean gain {fmt(float(devs_only['gain_threshold'].max()))}."))
     sig_v = devs_only[devs_only["gain_vcg_lo"] > 0]
@@ -452,7 +441,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
         "Under VCG payments no deviation gains on average (no 95% CI above 0)",
         "holds" if sig_v.empty else "fails",
         ("largest mean VCG gain " + fmt(float(devs_only["gain_vcg"].max())) + "." if sig_v.empty else
-         "significant: " + ", ".join(f"{r.deviation} {_ci_text(r.gain_vcg, r.gain_vcg_lo, r.gain_vcg_hi)}"
+         "significant: " + ", ".join(f"{r.deviation} {ci_text(r.gain_vcg, r.gain_vcg_lo, r.gain_vcg_hi)}"
                                      for r in sig_v.itertuples())
          + ". VCG rewards a bidder with the reported welfare of the trade; a straightforward proxy's final "
            "report is its lower bounds, below its values, so a proxy that ends closer to its values (a late "
@@ -465,7 +454,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
         "efficiency-loss CI below 0)",
         "holds" if gains_eff.empty else "fails",
         "mean loss per deviation: " + ", ".join(
-            f"{r.deviation} {_ci_text(r.efficiency_loss, r.efficiency_loss_lo, r.efficiency_loss_hi)}"
+            f"{r.deviation} {ci_text(r.efficiency_loss, r.efficiency_loss_lo, r.efficiency_loss_hi)}"
             for r in devs_only.itertuples())
         + f"; {int(better.sum())} of {len(dev_rows)} single cases end more efficient than their baseline (the "
           "straightforward final trade is WD at the lower bounds, which may differ from the efficient one)."))
@@ -476,7 +465,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
             "Proxies that reveal only what the activity rule demands (lazy, late revealer, stubborn) slow the "
             "exchange down",
             claim_verdict(bool(ok.all()), partly=bool(ok.any())),
-            "; ".join(f"{r.deviation}: {_ci_text(r.extra_rounds, r.extra_rounds_lo, r.extra_rounds_hi)} extra "
+            "; ".join(f"{r.deviation}: {ci_text(r.extra_rounds, r.extra_rounds_lo, r.extra_rounds_hi)} extra "
                       f"rounds, {r.share_max_rounds:.0%} hit max_rounds" for r in slow.itertuples()) + "."))
     n_none = int((base["baseline_traded_units"] == 0).sum())
     sec.notes.append("Gains are measured for the deviating bidder only, in the same instance and from the same "
@@ -516,8 +505,8 @@ def tournament_section(store: ResultStore, figdir: Path) -> Section:
     sec = Section(store.name, "Tournament of exchange proxies: leaderboard, payoff matrix, replicator dynamics",
                   spec.description, settings_of(store))
     if runs.empty:
-        return _empty(sec)
-    gen = _rng(store)
+        return empty_section(sec)
+    gen = analysis_rng(store, ANALYSIS_STREAM)
     strategies, u = payoff_samples(runs)
     k, n_inst = len(strategies), u.shape[0]
     if n_inst == 0:
@@ -619,7 +608,7 @@ def tournament_section(store: ResultStore, figdir: Path) -> Section:
             if i == j:
                 continue
             g = gain_ci(u[:, i, j], u[:, j, j], paired=True, n_boot=N_BOOT, rng=gen)
-            parts.append(f"{s}: {_ci_text(*g)}")
+            parts.append(f"{s}: {ci_text(*g)}")
             if g[1] > 0:
                 sig.append(s)
             if g[0] > TOL:

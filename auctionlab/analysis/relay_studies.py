@@ -39,7 +39,9 @@ import pandas as pd
 from auctionlab.analysis.games import SOLVERS, EmpiricalGame, pure_equilibria, replicator_trajectory, solve
 from auctionlab.analysis.metrics import fmt
 from auctionlab.analysis.plots import band, new_figure, save
-from auctionlab.analysis.sections import SECTIONS, Claim, Figure, Section, settings_of
+from auctionlab.analysis.sections import (
+    SECTIONS, Claim, Figure, Section, analysis_rng, ci_text, empty_section, settings_of
+)
 from auctionlab.analysis.stats import bootstrap_table, resample_means
 from auctionlab.experiments.store import ResultStore
 
@@ -68,19 +70,6 @@ def _vcolor(variant: str) -> str | None:
     """One hue per mechanism, a different shade per assignment algorithm."""
     mech, _, alg = variant.partition("/")
     return ALG_SHADE.get(mech, {}).get(alg, MECH_COLOR.get(mech))
-
-
-def _rng(store: ResultStore) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(store.spec.master_seed, spawn_key=(ANALYSIS_STREAM,)))
-
-
-def _ci(est: float, lo: float, hi: float) -> str:
-    return f"{fmt(est)} [{fmt(lo)}, {fmt(hi)}]"
-
-
-def _empty(sec: Section) -> Section:
-    sec.notes.append("No runs are stored yet.")
-    return sec
 
 
 def _order(values, preferred) -> list:
@@ -183,8 +172,8 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
     sec = Section(store.name, "Manipulating relay double auctions: TASC, trade reduction, k-DA, VCG, McAfee",
                   spec.description, settings_of(store))
     if runs.empty or agents.empty:
-        return _empty(sec)
-    gen = _rng(store)
+        return empty_section(sec)
+    gen = analysis_rng(store, ANALYSIS_STREAM)
     variants = _order(runs["variant"].unique(), VARIANT_ORDER)
     inst = per_instance_gains(runs, agents)
     n_inst = runs["run_id"].nunique()
@@ -399,7 +388,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
         rate = float(t["profitable"].mean())
         per = ", ".join(
             f"{_vlabel(v)}: " + "; ".join(
-                f"{r['role']}s {_ci(r['share_profitable'], r['share_lo'], r['share_hi'])}"
+                f"{r['role']}s {ci_text(r['share_profitable'], r['share_lo'], r['share_hi'])}"
                 for _, r in summary[summary["variant"] == v].iterrows())
             for v in variants if v.startswith("tasc/"))
         verdict = "holds" if 0 < rate < RARE else "partly"
@@ -425,7 +414,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
         sec.claims.append(Claim("VCG double auction runs a deficit (profit < 0 in most instances, SPEC A6)",
                                 "holds" if share_def > 0.5 else "fails",
                                 f"deficit in {share_def:.1%} of {len(v)} instances; mean profit "
-                                f"{_ci(r['profit'], r['profit_lo'], r['profit_hi'])}."))
+                                f"{ci_text(r['profit'], r['profit_lo'], r['profit_hi'])}."))
     bb = runs[runs["mechanism"].isin(["tasc", "trade_reduction", "kda", "mcafee", "mcafee_homogeneous"])]
     if not bb.empty:
         worst = float(bb["profit"].min())
@@ -510,8 +499,8 @@ def tournament_section(store: ResultStore, figdir: Path) -> Section:
     sec = Section(store.name, "Tournament of relay strategies: leaderboard and replicator dynamics",
                   spec.description, settings_of(store))
     if runs.empty:
-        return _empty(sec)
-    gen = _rng(store)
+        return empty_section(sec)
+    gen = analysis_rng(store, ANALYSIS_STREAM)
     mechs = _order(runs["mechanism"].unique(), ["kda", "tasc", "trade_reduction", "vcg", "mcafee"])
     league = runs[runs["part"] == "league"]
     labels = list(dict.fromkeys(league["strategy"]))
@@ -623,8 +612,8 @@ def tournament_section(store: ResultStore, figdir: Path) -> Section:
             for role in ("buyer", "seller"):
                 br, tr = d.loc[(role, "best_response")], d.loc[(role, "truthful")]
                 ok &= bool(br["mean_utility"] >= tr["mean_utility"])
-                parts.append(f"{role}s: best response {_ci(br['mean_utility'], br['lo'], br['hi'])} vs truthful "
-                             f"{_ci(tr['mean_utility'], tr['lo'], tr['hi'])}")
+                parts.append(f"{role}s: best response {ci_text(br['mean_utility'], br['lo'], br['hi'])} vs truthful "
+                             f"{ci_text(tr['mean_utility'], tr['lo'], tr['hi'])}")
             sec.claims.append(Claim("Under the k-double auction the best response earns at least as much as truthful "
                                     "reporting (league)", "holds" if ok else "fails", "; ".join(parts) + "."))
     for mech in ("trade_reduction", "vcg"):
@@ -700,8 +689,8 @@ def equilibrium_section(store: ResultStore, figdir: Path) -> Section:
     sec = Section(store.name, "Empirical games and learning in the relay market: shading × inflation",
                   spec.description, settings_of(store))
     if runs.empty:
-        return _empty(sec)
-    gen = _rng(store)
+        return empty_section(sec)
+    gen = analysis_rng(store, ANALYSIS_STREAM)
     game = runs[runs["part"] == "game"]
     mechs = _order(game["mechanism"].unique(), ["kda", "tasc", "trade_reduction", "vcg", "mcafee"]) if len(game) else []
     solver_rows, truth_rows, eq_rows = [], [], []
@@ -845,23 +834,23 @@ def equilibrium_section(store: ResultStore, figdir: Path) -> Section:
             sec.claims.append(Claim(
                 f"{MECH_LABEL[mech]}: truthful reporting is an equilibrium against unilateral deviations "
                 "(regret of (1, 1) ≤ 1e-9)", "holds" if r["unilateral_regret"] <= TOL else "fails",
-                f"unilateral regret {_ci(r['unilateral_regret'], r['unilateral_lo'], r['unilateral_hi'])}; "
-                f"role-game regret (whole role deviating) {_ci(r['role_game_regret'], r['role_game_lo'], r['role_game_hi'])}."))
+                f"unilateral regret {ci_text(r['unilateral_regret'], r['unilateral_lo'], r['unilateral_hi'])}; "
+                f"role-game regret (whole role deviating) {ci_text(r['role_game_regret'], r['role_game_lo'], r['role_game_hi'])}."))
     if "kda" in tr.index and "unilateral_regret" in tr:
         r = tr.loc["kda"]
         sec.claims.append(Claim(
             "k-double auction: truthful reporting is not an equilibrium (unilateral regret of (1, 1) with CI above 0)",
             "holds" if r["unilateral_lo"] > 0 else "fails",
-            f"unilateral regret {_ci(r['unilateral_regret'], r['unilateral_lo'], r['unilateral_hi'])} "
+            f"unilateral regret {ci_text(r['unilateral_regret'], r['unilateral_lo'], r['unilateral_hi'])} "
             f"(best deviation {r['best_unilateral']}); role-game regret "
-            f"{_ci(r['role_game_regret'], r['role_game_lo'], r['role_game_hi'])}."))
+            f"{ci_text(r['role_game_regret'], r['role_game_lo'], r['role_game_hi'])}."))
     if "tasc" in tr.index and "unilateral_regret" in tr:
         r = tr.loc["tasc"]
         sec.claims.append(Claim(
             "TASC as written: no uniform shading or inflation level pays on average against truthful others "
             "(unilateral regret of (1, 1) ≤ 1e-9; its flaw needs instance-specific deviations)",
             "holds" if r["unilateral_regret"] <= TOL else "fails",
-            f"unilateral regret {_ci(r['unilateral_regret'], r['unilateral_lo'], r['unilateral_hi'])}"
+            f"unilateral regret {ci_text(r['unilateral_regret'], r['unilateral_lo'], r['unilateral_hi'])}"
             + (f" (best deviation {r['best_unilateral']})" if r["unilateral_regret"] > 0 else "") + "."))
     if solver_rows:
         sv = pd.DataFrame(solver_rows)

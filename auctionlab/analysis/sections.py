@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from auctionlab.analysis.metrics import group_mean_ci
+from auctionlab.analysis.metrics import fmt, group_mean_ci
 from auctionlab.analysis.plots import band, new_figure, save
 from auctionlab.experiments.store import ResultStore
 from auctionlab.registry import Registry
@@ -115,6 +116,22 @@ def generic_section(store: ResultStore, figdir: Path) -> Section:
                 ax.legend(fontsize=7)
         png, svg = save(fig, figdir, store.name)
         sec.figures.append(Figure(store.name, f"{', '.join(shown)} vs {xkey} (mean, 95% CI)", png, svg))
+    return sec
+
+
+def analysis_rng(store: ResultStore, stream: int) -> np.random.Generator:
+    """The report's own generator for one section (bootstraps): seeded from the experiment's
+    master seed on a spawn key ``stream`` that no run uses, so reports are reproducible."""
+    return np.random.default_rng(np.random.SeedSequence(store.spec.master_seed, spawn_key=(stream,)))
+
+
+def ci_text(est: float, lo: float, hi: float) -> str:
+    """``estimate [lo, hi]`` for claim evidence."""
+    return f"{fmt(est)} [{fmt(lo)}, {fmt(hi)}]"
+
+
+def empty_section(sec: Section) -> Section:
+    sec.notes.append("No runs are stored yet.")
     return sec
 
 

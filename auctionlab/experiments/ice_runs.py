@@ -20,6 +20,7 @@ different instances, since the generator's output depends on the size.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,8 @@ def payment_distance(payments: dict[str, float], reference: dict[str, float]) ->
     return float(np.sqrt(np.mean(d * d))), float(np.max(np.abs(d)))
 
 
-def check_ice(p: dict[str, Any]) -> None:
+def check_instance_params(p: Mapping[str, Any]) -> None:
+    """The generated-instance and closing-rule parameters shared by every ICE run kind."""
     n = positive_int(p, "n_bidders", maximum=500)
     if n < 2:
         raise ConfigError(f"n_bidders must be at least 2 (a buyer and a seller), got {n}")
@@ -71,13 +73,17 @@ def check_ice(p: dict[str, Any]) -> None:
     w = p["bound_width"]
     if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < 10:
         raise ConfigError(f"bound_width must be a number in [0, 10), got {w!r}")
-    unit_float(p, "step")
     unit_float(p, "cutoff_eff")
     unit_float(p, "cutoff_thresh")
-    choice(p, "reveal", ("rp", "provisional", "all"))
-    choice(p, "final", ("rp", "truth"))
     if not isinstance(p["common_instances"], bool):
         raise ConfigError(f"common_instances must be true or false, got {p['common_instances']!r}")
+
+
+def check_ice(p: dict[str, Any]) -> None:
+    check_instance_params(p)
+    unit_float(p, "step")
+    choice(p, "reveal", ("rp", "provisional", "all"))
+    choice(p, "final", ("rp", "truth"))
 
 
 def run_ice_instance(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:

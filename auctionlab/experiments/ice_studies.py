@@ -54,8 +54,8 @@ import numpy as np
 import pandas as pd
 
 from auctionlab.errors import ConfigError
-from auctionlab.experiments.ice_runs import instance_rng
-from auctionlab.experiments.kinds import RUN_KINDS, RunKind, RunOutput, choice, positive_int, unit_float
+from auctionlab.experiments.ice_runs import check_instance_params, instance_rng
+from auctionlab.experiments.kinds import RUN_KINDS, RunKind, RunOutput, choice, positive_int
 from auctionlab.strategies.base import Strategy
 from auctionlab.strategies.exchange import ExchangeStrategy
 from auctionlab.strategies.registry import strategy_from_spec
@@ -128,26 +128,8 @@ def _strategy_table(p: Mapping[str, Any], key: str) -> dict[str, Strategy]:
     return out
 
 
-def _check_instance_params(p: Mapping[str, Any]) -> None:
-    n = positive_int(p, "n_bidders", maximum=200)
-    if n < 2:
-        raise ConfigError(f"n_bidders must be at least 2 (a buyer and a seller), got {n}")
-    positive_int(p, "n_goods", maximum=100)
-    if positive_int(p, "nodes", maximum=1000) < 3:
-        raise ConfigError("nodes must be at least 3")
-    positive_int(p, "max_units", maximum=100)
-    positive_int(p, "max_rounds", maximum=10_000)
-    w = p["bound_width"]
-    if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < 10:
-        raise ConfigError(f"bound_width must be a number in [0, 10), got {w!r}")
-    unit_float(p, "cutoff_eff")
-    unit_float(p, "cutoff_thresh")
-    if not isinstance(p["common_instances"], bool):
-        raise ConfigError(f"common_instances must be true or false, got {p['common_instances']!r}")
-
-
 def check_manipulation(p: dict[str, Any]) -> None:
-    _check_instance_params(p)
+    check_instance_params(p)
     _exchange_strategy(p["reference"], "reference")
     _strategy_table(p, "deviations")
     positive_int(p, "deviators", maximum=200)
@@ -157,7 +139,7 @@ def check_manipulation(p: dict[str, Any]) -> None:
 
 
 def check_tournament(p: dict[str, Any]) -> None:
-    _check_instance_params(p)
+    check_instance_params(p)
     _exchange_strategy(p["reference"], "reference")
     if len(_strategy_table(p, "strategies")) < 2:
         raise ConfigError("strategies needs at least two entries for a tournament")
