@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from auctionlab.analysis.games import SOLVERS, EmpiricalGame, pure_equilibria, replicator_trajectory, solve
-from auctionlab.analysis.metrics import fmt
+from auctionlab.analysis.metrics import fmt, group_mean_ci
 from auctionlab.analysis.plots import band, new_figure, save
 from auctionlab.analysis.sections import (
     SECTIONS, Claim, Figure, Section, analysis_rng, ci_text, empty_section, settings_of
@@ -796,9 +796,7 @@ def equilibrium_section(store: ResultStore, figdir: Path) -> Section:
         fig, axes = new_figure(1, 2, width=4.8, height=3.4)
         for ax, role in zip(axes[0], ("buyer", "seller")):
             for (mech, learner), g in lr.groupby(["mechanism", "learner"], sort=False):
-                s = g.groupby("step")[f"theta_{role}"].agg(["mean", "std", "count"]).reset_index()
-                half = 1.96 * s["std"].fillna(0) / np.sqrt(s["count"].clip(lower=1))
-                s = s.assign(ci_low=s["mean"] - half, ci_high=s["mean"] + half)
+                s = group_mean_ci(g, ["step"], f"theta_{role}")
                 band(ax, s, "step", color=MECH_COLOR.get(mech), linestyle="-" if learner == "hedge" else "--",
                      name=f"{MECH_LABEL.get(mech, mech)}, {learner}")
             ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
