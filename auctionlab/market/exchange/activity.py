@@ -3,8 +3,9 @@
 A bid tree satisfies RP at prices p when some feasible trade is a best response for every
 valuation consistent with the bounds. Proposition 1 tests it with three variants of the
 winner-determination MIP restricted to the bidder
-(:class:`~auctionlab.market.exchange.bidder.BidderModel`; every other bidder only defines
-feasibility):
+(:class:`~auctionlab.market.exchange.bidder.BidderModel`, or the same problems over the
+tree's enumerated patterns, :class:`~auctionlab.market.exchange.patterns.PatternModel`;
+every other bidder only defines feasibility):
 
 - RP1: π*_l = max v̲_i(λ) − p·λ;
 - RP2: among trades reaching π*_l, maximise the uncertainty v̄_i − v̲_i (one sat vector
@@ -26,6 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from auctionlab.market.exchange.bidder import BidderModel, subtree_forest
+from auctionlab.market.exchange.patterns import (
+    DEFAULT_LIMIT,
+    PatternModel,
+    SubtreePrices,
+    check_limit,
+    subtree_patterns,
+)
 from auctionlab.market.exchange.tbbl import BidTree
 
 TOL = 1e-6
@@ -47,7 +55,7 @@ class RPResult:
 
 
 def revealed_preference(
-    model: BidderModel, prices: np.ndarray, lower: np.ndarray, upper: np.ndarray, *, tol: float = TOL
+    model: BidderModel | PatternModel, prices: np.ndarray, lower: np.ndarray, upper: np.ndarray, *, tol: float = TOL
 ) -> RPResult:
     """Proposition 1 at ``prices`` for a bidder with node bounds ``lower``/``upper``."""
     p = np.asarray(prices, dtype=float)
@@ -73,13 +81,19 @@ def revealed_preference(
     )
 
 
-def node_prices(tree: BidTree, x0: np.ndarray, avail: np.ndarray, prices: np.ndarray) -> np.ndarray:
+def node_prices(
+    tree: BidTree, x0: np.ndarray, avail: np.ndarray, prices: np.ndarray, *, limit: int = DEFAULT_LIMIT
+) -> np.ndarray:
     """price_β for every node: the minimum total price, at ``prices``, of a feasible trade
     satisfying the subtree rooted at β (paper §5.3, footnote 8); +inf if none exists.
 
     Only the subtree's own constraints count (ancestors and siblings are ignored); the
     trade may buy at most ``avail`` (what the others own) and sell at most ``x0``.
+    Subtrees with at most ``limit`` satisfaction patterns are answered by enumerating
+    them (:mod:`~auctionlab.market.exchange.patterns`), the others by a one-bidder MIP on
+    the subtree (same values); ``limit=0`` uses the MIP everywhere.
     """
-    return np.array([
-        BidderModel(subtree_forest(tree, k), x0, avail).min_price(prices) for k in range(tree.n_nodes)
-    ])
+    out = SubtreePrices(tree, x0, avail, subtree_patterns(tree, check_limit(limit)))(prices)
+    for k in np.flatnonzero(np.isnan(out)):  # subtrees above the limit
+        out[k] = BidderModel(subtree_forest(tree, int(k)), x0, avail).min_price(prices)
+    return out
