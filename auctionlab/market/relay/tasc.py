@@ -26,7 +26,7 @@ from auctionlab._validate import as_float_array, check_nonnegative_finite
 from auctionlab.errors import ConfigError, InvalidAssignmentError, ShapeError
 from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS, mm, mwm, ora
 from auctionlab.market.relay.network import RelayNetwork
-from auctionlab.market.relay.outcome import RelayOutcome
+from auctionlab.market.relay.outcome import AgentOutcomes, RelayOutcome
 
 
 def check_reports(bids, asks) -> tuple[np.ndarray, np.ndarray]:
@@ -60,40 +60,65 @@ def check_sigma(sigma, n: int, m: int) -> np.ndarray:
     return arr
 
 
+def _rank(B: np.ndarray, A: np.ndarray, perm: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Steps 1–3 of phase 2 on K report profiles at once (K = 1 for a single auction).
+
+    ``B``, ``A``: (K, l) bids of the candidate buyers on their own relays and asks of those
+    relays, columns in candidate order (increasing buyer index); ``perm`` sorts the
+    candidates by relay index, the sellers' tie order. Returns the sort orders ``by_bid``,
+    ``by_ask`` (column indices), the sorted ``bs``, ``as_`` and ``k`` (K,) = the number of
+    sorted pairs with bid ≥ ask (bs − as_ is non-increasing, so this is max{t}).
+    """
+    rows = np.arange(B.shape[0])[:, None]
+    by_bid = np.argsort(-B, axis=1, kind="stable")  # ties: lower buyer index first
+    by_ask = perm[np.argsort(A[:, perm], axis=1, kind="stable")]  # ties: lower relay index first
+    bs, as_ = B[rows, by_bid], A[rows, by_ask]
+    return by_bid, by_ask, bs, as_, np.count_nonzero(bs >= as_, axis=1)
+
+
+def _boundary(by_bid, by_ask, bs, as_, k, rule: str) -> tuple[np.ndarray, ...]:
+    """Steps 4–5 on the output of :func:`_rank`: each candidate's rank (``pos_b``,
+    ``pos_a``), the boundary ranks ``x``, ``y`` (K,) and, for TASC as written, the two
+    candidate boundary indices ``alpha``, ``beta`` (None under trade reduction)."""
+    K, l = bs.shape
+    rows = np.arange(K)[:, None]
+    ar = np.broadcast_to(np.arange(l), (K, l))
+    pos_b = np.empty((K, l), dtype=np.intp)
+    pos_b[rows, by_bid] = ar
+    pos_a = np.empty((K, l), dtype=np.intp)
+    pos_a[rows, by_ask] = ar
+    if rule == "trade_reduction":
+        return pos_b, pos_a, k, k, None, None
+    r = rows[:, 0]
+    km1 = np.maximum(k - 1, 0)
+    alpha = np.count_nonzero(bs >= as_[r, km1][:, None], axis=1)
+    beta = np.count_nonzero(as_ <= bs[r, km1][:, None], axis=1)
+    # |Σ(S_{x−1}, R_{y−1})| for the two candidate boundary pairs (α, k) and (k, β).
+    n1 = np.count_nonzero((pos_b < (alpha - 1)[:, None]) & (pos_a < (k - 1)[:, None]), axis=1)
+    n2 = np.count_nonzero((pos_b < (k - 1)[:, None]) & (pos_a < (beta - 1)[:, None]), axis=1)
+    # Tie rule (the paper gives none): on equal counts the second pair, (s_{i_k}, r_{j_β}).
+    # In SPEC A4′'s seller instance the deviating ask equals a bid, α counts it (≥), and
+    # the counts tie 1–1; this rule is the one under which the stated gain appears.
+    first = n1 > n2
+    return pos_b, pos_a, np.where(first, alpha, k), np.where(first, k, beta), alpha, beta
+
+
 def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str) -> RelayOutcome:
     """Phase 2 on inputs already checked by :func:`check_reports` and :func:`check_sigma`."""
     n, m = bids.shape
     cand = np.flatnonzero(sigma >= 0)  # increasing buyer index
     rel = sigma[cand]
-    b = bids[cand, rel]
-    a = asks[rel]
-    by_bid = np.argsort(-b, kind="stable")  # ties: lower buyer index first
-    by_ask = np.lexsort((rel, a))  # ties: lower relay index first
-    bs, as_ = b[by_bid], a[by_ask]
-    k = int(np.count_nonzero(bs >= as_))  # bs − as_ is non-increasing, so this is max{t}
+    by_bid, by_ask, bs, as_, k = _rank(bids[cand, rel][None, :], asks[rel][None, :], np.argsort(rel, kind="stable"))
+    k = int(k[0])
     if k < 2:
         return RelayOutcome.no_trade(n, m, sigma, rule, k)
-    pos_b = np.empty_like(by_bid)
-    pos_b[by_bid] = np.arange(by_bid.size)
-    pos_a = np.empty_like(by_ask)
-    pos_a[by_ask] = np.arange(by_ask.size)
-    if rule == "trade_reduction":
-        x = y = k
-        pairs = None
-    else:
-        alpha = int(np.count_nonzero(bs >= as_[k - 1]))
-        beta = int(np.count_nonzero(as_ <= bs[k - 1]))
-        # |Σ(S_{x−1}, R_{y−1})| for the two candidate boundary pairs (α, k) and (k, β).
-        n1 = int(np.count_nonzero((pos_b < alpha - 1) & (pos_a < k - 1)))
-        n2 = int(np.count_nonzero((pos_b < k - 1) & (pos_a < beta - 1)))
-        # Tie rule (the paper gives none): on equal counts the second pair, (s_{i_k}, r_{j_β}).
-        # In SPEC A4′'s seller instance the deviating ask equals a bid, α counts it (≥), and
-        # the counts tie 1–1; this rule is the one under which the stated gain appears.
-        x, y = (alpha, k) if n1 > n2 else (k, beta)
-        pairs = (
-            (int(cand[by_bid[alpha - 1]]), int(rel[by_ask[k - 1]])),
-            (int(cand[by_bid[k - 1]]), int(rel[by_ask[beta - 1]])),
-        )
+    pos_b, pos_a, x, y, alpha, beta = _boundary(by_bid, by_ask, bs, as_, np.array([k]), rule)
+    by_bid, by_ask, bs, as_, pos_b, pos_a = by_bid[0], by_ask[0], bs[0], as_[0], pos_b[0], pos_a[0]
+    x, y = int(x[0]), int(y[0])
+    pairs = None
+    if alpha is not None:
+        a, b = int(alpha[0]), int(beta[0])
+        pairs = ((int(cand[by_bid[a - 1]]), int(rel[by_ask[k - 1]])), (int(cand[by_bid[k - 1]]), int(rel[by_ask[b - 1]])))
     win = (pos_b < x - 1) & (pos_a < y - 1)
     pb, ps = float(bs[x - 1]), float(as_[y - 1])
     return RelayOutcome.from_trades(
@@ -106,6 +131,34 @@ def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str) ->
         ranking=(cand[by_bid], rel[by_ask]),
         boundary_candidates=pairs,
     )
+
+
+def phase2_responses(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str, role: str, index: int,
+                     reports: np.ndarray) -> AgentOutcomes:
+    """Phase 2 for K counterfactual reports of one agent, every other report fixed, in one
+    vectorised pass (the same steps as a single auction, row by row).
+
+    ``reports`` (K,) is the number phase 2 reads from that agent: a buyer's bid on its
+    assigned relay, a seller's ask. An agent without a phase-1 partner never trades.
+    Inputs are taken as checked.
+    """
+    x = np.asarray(reports, dtype=np.float64).ravel()
+    K = x.size
+    cand = np.flatnonzero(sigma >= 0)
+    rel = sigma[cand]
+    col = np.flatnonzero(cand == index if role == "buyer" else rel == index)
+    if col.size == 0 or cand.size < 2:
+        return AgentOutcomes.none(K)
+    c = int(col[0])
+    B = np.repeat(bids[cand, rel][None, :], K, axis=0)
+    A = np.repeat(asks[rel][None, :], K, axis=0)
+    (B if role == "buyer" else A)[:, c] = x
+    by_bid, by_ask, bs, as_, k = _rank(B, A, np.argsort(rel, kind="stable"))
+    pos_b, pos_a, xb, ya, _, _ = _boundary(by_bid, by_ask, bs, as_, k, rule)
+    wins = (pos_b[:, c] < xb - 1) & (pos_a[:, c] < ya - 1) & (k >= 2)
+    r = np.arange(K)
+    price = bs[r, np.maximum(xb - 1, 0)] if role == "buyer" else as_[r, np.maximum(ya - 1, 0)]
+    return AgentOutcomes(wins, np.where(wins, price, 0.0), np.where(wins, int(rel[c]), -1))
 
 
 def clear(bids, asks, sigma) -> RelayOutcome:
