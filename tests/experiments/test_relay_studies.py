@@ -161,6 +161,23 @@ def test_a_registered_mechanism_class_appears_in_the_studies():
         del MECHANISMS[CappedKDA.name]
 
 
+def test_report_reads_labels_colours_and_claims_from_the_mechanism_objects():
+    from auctionlab.analysis import relay_studies as A
+
+    assert A.mech_label("trade_reduction") == "trade reduction" and A.mech_label("not_registered") == "not_registered"
+    assert A.mech_color("kda") == KDA.color and A.mech_color("not_registered") in A.PALETTE
+    assert A._vlabel("kda/mm") == "k-DA / MM" and A._vcolor("kda/mwm") == KDA.color
+    assert len({A._vcolor(f"tasc/{alg}") for alg in ("mwm", "mm", "ora")}) == 3  # one hue, three shades
+    assert A.variant_order(["vcg", "kda/mwm", "tasc/mm", "kda/ora", "tasc/mwm"]) == [
+        "vcg", "kda/mwm", "kda/ora", "tasc/mm", "tasc/mwm"]  # grouped by mechanism, in run order
+    MECHANISMS.register(CappedKDA.name, CappedKDA)
+    try:  # a registered class brings its label, its colour (inherited) and its declared properties
+        assert A.mech_label(CappedKDA.name) == "capped k-DA" and A.mech_color(CappedKDA.name) == KDA.color
+        assert not A._has(CappedKDA.name, "truthful") and A._has(CappedKDA.name, "budget_balanced")
+    finally:
+        del MECHANISMS[CappedKDA.name]
+
+
 def _tiny_tournament_params(**kw):
     return {"n": 8, "m": 8, "league_rounds": 15, "matrix_instances": 2, "matrix_agents": 8,
             "mechanisms": ["kda", "trade_reduction"], **kw}
@@ -271,18 +288,22 @@ def test_report_sections_from_stored_runs(stored, monkeypatch):
                 "tournament-replicator", "equilibrium-regret", "equilibrium-learning"):
         assert (stored / "figures" / f"{fig}.png").stat().st_size > 1000
         assert (stored / "figures" / f"{fig}.svg").exists()
-    for words in ("Trade reduction (SPEC A4′): no agent gains", "VCG double auction runs a deficit",
+    for words in ("Trade reduction: no agent gains", "VCG double auction runs a deficit",
                   "k-double auction: profitable deviations are common", "price of truthfulness",
-                  "Leaderboard", "Replicator dynamics", "each find an approximate equilibrium"):
+                  "Leaderboard", "Replicator dynamics", "each find an approximate equilibrium",
+                  "Under the k-double auction the best response earns at least as much",  # strategies found by object
+                  "Under trade reduction no strategy beats truthful reporting"):
         assert words in html, words
     import re
 
     verdicts = re.findall(r"<td class='(holds|fails|partly)'>", html)
     assert len(verdicts) >= 15
     # the claims that hold by theorem hold on the stored runs
-    for statement in ("Trade reduction (SPEC A4′): no agent gains by deviating",
-                      "VCG double auction: no agent gains by deviating",
-                      "TASC, trade reduction, k-DA and McAfee never run a deficit",
+    for statement in ("Trade reduction: no agent gains by deviating, for MWM, MM and ORA",
+                      "VCG: no agent gains by deviating",
+                      "McAfee (homogeneous): no agent gains by deviating",
+                      "TASC, trade reduction, k-DA, McAfee (max-bid reduction) and McAfee (homogeneous) never run a "
+                      "deficit",
                       "Trade reduction trades the same or fewer pairs"):
         i = html.index(statement)
         assert html[i:i + 400].count("class='holds'") >= 1, statement
