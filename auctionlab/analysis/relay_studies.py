@@ -32,9 +32,11 @@ test fixed here in advance:
 from __future__ import annotations
 
 from pathlib import Path
+from string import ascii_lowercase
 
 import numpy as np
 import pandas as pd
+from matplotlib.colors import to_hex, to_rgb
 
 from auctionlab.analysis.games import SOLVERS, EmpiricalGame, pure_equilibria, replicator_trajectory, solve
 from auctionlab.analysis.metrics import fmt, group_mean_ci
@@ -43,7 +45,20 @@ from auctionlab.analysis.sections import (
     SECTIONS, Claim, Figure, Section, analysis_rng, ci_text, empty_section, settings_of
 )
 from auctionlab.analysis.stats import bootstrap_table, resample_means
+from auctionlab.errors import ConfigError
 from auctionlab.experiments.store import ResultStore
+from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS
+from auctionlab.market.relay.mechanisms import (
+    KDA,
+    MECHANISMS,
+    TASC,
+    VCG,
+    McAfee,
+    McAfeeHomogeneous,
+    RelayMechanism,
+    TradeReduction,
+    mechanism_class,
+)
 
 TOL = 1e-9
 RARE = 0.10
@@ -55,31 +70,86 @@ ANALYSIS_STREAM = 1_000_007  # spawn key of the report's bootstrap generator (ap
 REPLICATOR_STEPS, REPLICATOR_DT, REPLICATOR_BOOT = 1000, 0.2, 30
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
-MECH_LABEL = {"tasc": "TASC", "trade_reduction": "trade reduction", "kda": "k-DA", "vcg": "VCG",
-              "mcafee": "McAfee (max-bid reduction)", "mcafee_homogeneous": "McAfee (homogeneous)"}
-VARIANT_ORDER = ("tasc/mwm", "tasc/mm", "tasc/ora", "trade_reduction/mwm", "trade_reduction/mm",
-                 "trade_reduction/ora", "kda/mwm", "kda/mm", "kda/ora", "vcg", "mcafee", "mcafee_homogeneous")
-MECH_COLOR = {"tasc": "#1f77b4", "trade_reduction": "#2ca02c", "kda": "#d62728", "vcg": "#9467bd",
-              "mcafee": "#8c564b", "mcafee_homogeneous": "#e377c2"}
 ALG_STYLE = {"mwm": "-", "mm": "--", "ora": ":", "-": "-"}
-ALG_SHADE = {"tasc": {"mm": "#17becf", "ora": "#08306b"}, "trade_reduction": {"mm": "#98df8a", "ora": "#00441b"},
-             "kda": {"mm": "#ff9896", "ora": "#67000d"}}
 
 
-def _vcolor(variant: str) -> str | None:
-    """One hue per mechanism, a different shade per assignment algorithm."""
+# ---------------------------------------------------------------------- what the mechanism objects say
+def mechanism_of(name: str) -> type[RelayMechanism] | None:
+    """The registered class of a stored mechanism name (None: a plain callable, or a name
+    not registered in this process)."""
+    return mechanism_class(name) if name in MECHANISMS else None
+
+
+def mech_label(name: str) -> str:
+    cls = mechanism_of(name)
+    return cls.label if cls is not None else name
+
+
+def mech_color(name: str) -> str:
+    """The mechanism's own colour, else a palette entry fixed by its place in the registry."""
+    cls = mechanism_of(name)
+    if cls is not None and cls.color:
+        return cls.color
+    names = list(MECHANISMS)
+    return PALETTE[(names.index(name) if name in names else len(names)) % len(PALETTE)]
+
+
+def mech_order(names) -> list[str]:
+    """Mechanism names in the order the study ran them (first appearance in the stored
+    runs, i.e. the spec's order): the report follows the spec, with no list of names here."""
+    return list(dict.fromkeys(names))
+
+
+def _has(name: str, prop: str) -> bool:
+    cls = mechanism_of(name)
+    return bool(cls is not None and getattr(cls, prop))
+
+
+def _split(variant: str) -> tuple[str, str]:
     mech, _, alg = variant.partition("/")
-    return ALG_SHADE.get(mech, {}).get(alg, MECH_COLOR.get(mech))
+    return mech, alg
+
+
+def variant_order(variants) -> list[str]:
+    """Variants grouped by mechanism (in :func:`mech_order`), each mechanism's algorithms in
+    the order they were run."""
+    variants = list(dict.fromkeys(variants))
+    ranks = {m: i for i, m in enumerate(mech_order(_split(v)[0] for v in variants))}
+    return sorted(variants, key=lambda v: ranks[_split(v)[0]])  # stable: run order within a mechanism
+
+
+def _vcolor(variant: str) -> str:
+    """One hue per mechanism, a lighter / darker shade for the second / third assignment algorithm."""
+    mech, alg = _split(variant)
+    base = np.array(to_rgb(mech_color(mech)))
+    algs = list(ASSIGNMENT_ALGORITHMS)
+    k = algs.index(alg) if alg in algs else 0
+    if k == 0:
+        return to_hex(base)
+    return to_hex(base + (1 - base) * 0.5 if k % 2 else base * 0.45)
+
+
+def _vlabel(variant: str) -> str:
+    mech, alg = _split(variant)
+    return mech_label(mech) + (f" / {alg.upper()}" if alg else "")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _panel(i: int) -> str:
+    """Panel letter i: a, b, ..., z, aa, bb, ..."""
+    return ascii_lowercase[i % 26] * (i // 26 + 1)
 
 
 def _order(values, preferred) -> list:
     vals = list(dict.fromkeys(values))
     return [v for v in preferred if v in vals] + sorted(v for v in vals if v not in preferred)
-
-
-def _vlabel(variant: str) -> str:
-    mech, _, alg = variant.partition("/")
-    return MECH_LABEL.get(mech, mech) + (f" / {alg.upper()}" if alg else "")
 
 
 def _boot(df: pd.DataFrame, value: str, by: list[str], gen: np.random.Generator, n_boot: int = N_BOOT) -> pd.DataFrame:
@@ -114,8 +184,8 @@ def per_instance_gains(runs: pd.DataFrame, agents: pd.DataFrame) -> pd.DataFrame
 def price_of_truthfulness(runs: pd.DataFrame) -> pd.DataFrame:
     """Per run and algorithm: what trade reduction gives up against TASC as written
     (trades, welfare share, capacity-gain share; positive = TASC as written has more)."""
-    t = runs[runs["mechanism"] == "tasc"].set_index(["run_id", "algorithm"])
-    r = runs[runs["mechanism"] == "trade_reduction"].set_index(["run_id", "algorithm"])
+    t = runs[runs["mechanism"] == TASC.name].set_index(["run_id", "algorithm"])
+    r = runs[runs["mechanism"] == TradeReduction.name].set_index(["run_id", "algorithm"])
     common = t.index.intersection(r.index)
     if common.empty:
         return pd.DataFrame()
@@ -174,7 +244,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
     if runs.empty or agents.empty:
         return empty_section(sec)
     gen = analysis_rng(store, ANALYSIS_STREAM)
-    variants = _order(runs["variant"].unique(), VARIANT_ORDER)
+    variants = variant_order(runs["variant"].unique())
     inst = per_instance_gains(runs, agents)
     n_inst = runs["run_id"].nunique()
 
@@ -305,7 +375,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
     # ---------------- figure 3: how the answers move with n, m, Vmax
     points = runs.groupby(["n", "m", "vmax"])["run_id"].nunique().rename("runs").reset_index()
     slices = _slices(points)
-    shown = [v for v in variants if v.startswith(("tasc/", "kda/mwm")) or v == "mcafee"]
+    shown = [v for v in variants if not _has(_split(v)[0], "truthful")]  # truthful ones are 0 everywhere
     if slices:
         fig, axes = new_figure(2, len(slices), width=4.2, height=3.2)
         for c, (xkey, fixed) in enumerate(slices):
@@ -324,7 +394,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
                     band(ax, s, xkey, color=_vcolor(v), linestyle=ALG_STYLE.get(alg or "-", "-"),
                          marker="o", name=_vlabel(v))
                 fx = ", ".join(f"{k2} = {v2 if isinstance(v2, str) else fmt(float(v2))}" for k2, v2 in fixed.items())
-                ax.set_title(f"({'abcdef'[r * len(slices) + c]}) {role}s vs {xkey} ({fx})", fontsize=9)
+                ax.set_title(f"({_panel(r * len(slices) + c)}) {role}s vs {xkey} ({fx})", fontsize=9)
                 ax.set_xlabel(xkey)
                 ax.set_ylabel("share with a profitable deviation")
                 if c == 0 and r == 0:
@@ -332,13 +402,14 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
         png, svg = save(fig, figdir, f"{store.name}-grid")
         sec.figures.append(Figure(f"{store.name}-grid", (
             "How the share of agents with a profitable deviation moves with n, m and Vmax (the other two fixed as "
-            "shown); mean over instances with 95% bootstrap bands. Trade reduction, VCG and homogeneous McAfee are "
-            "0 everywhere and not drawn."), png, svg))
+            "shown); mean over instances with 95% bootstrap bands. Mechanisms declared truthful ("
+            + _and([mech_label(m) for m in mech_order(_split(v)[0] for v in variants) if _has(m, "truthful")] or ["none"])
+            + ") should be 0 everywhere and are not drawn."), png, svg))
 
     # ---------------- figure 4: efficiency and the price of truthfulness
     fig, axes = new_figure(1, 3, width=4.0, height=3.6)
     e = eff.set_index("variant").reindex(variants)
-    cols = [MECH_COLOR.get(v.partition("/")[0]) for v in variants]
+    cols = [mech_color(_split(v)[0]) for v in variants]
     axes[0][0].bar(x, e["welfare_share"], color=cols)
     axes[0][0].set_title("(a) welfare / optimal welfare", fontsize=10)
     axes[0][1].bar(x, e["profit"], yerr=[e["profit"] - e["profit_lo"], e["profit_hi"] - e["profit"]], color=cols,
@@ -364,39 +435,38 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
         "(b) profit with 95% bootstrap CI (VCG runs a deficit), (c) the trades trade reduction gives up against TASC "
         "as written, per assignment algorithm."), png, svg))
 
-    # ---------------- claims
-    def role_stats(prefix: str) -> pd.DataFrame:
-        return agents[agents["variant"].str.startswith(prefix)]
+    # ---------------- claims: by the properties the mechanism objects declare, and about named ones
+    present = mech_order(runs["mechanism"].unique())
 
-    def zero_claim(prefix: str, statement: str) -> None:
-        d = role_stats(prefix)
+    def of(cls: type[RelayMechanism]) -> pd.DataFrame:
+        return agents[agents["mechanism"] == cls.name]
+
+    for mech in (m for m in present if _has(m, "truthful")):
+        d = agents[agents["mechanism"] == mech]
         if d.empty:
-            return
+            continue
+        algs = [a.upper() for a in dict.fromkeys(d["algorithm"]) if a != "-"]
         top = float(d["max_gain"].max())
-        ok = top <= TOL
         by = ", ".join(f"{role}s {int((d['role'] == role).sum())}" for role in ("buyer", "seller"))
-        sec.claims.append(Claim(statement, "holds" if ok else "fails",
-                                f"{len(d)} best-response searches ({by}) on {d['run_id'].nunique()} instances; "
-                                f"largest gain {fmt(top)}; profitable in {int(d['profitable'].sum())}."))
-
-    zero_claim("trade_reduction", "Trade reduction (SPEC A4′): no agent gains by deviating, for MWM, MM and ORA "
-                                  "(max gain ≤ 1e-9)")
-    zero_claim("vcg", "VCG double auction: no agent gains by deviating (max gain ≤ 1e-9)")
-    zero_claim("mcafee_homogeneous", "McAfee where it applies (a homogeneous market): no agent gains by deviating")
-    t = role_stats("tasc/")
+        sec.claims.append(Claim(
+            f"{_cap(mech_label(mech))}: no agent gains by deviating{', for ' + _and(algs) if algs else ''} "
+            "(max gain ≤ 1e-9; the mechanism is declared truthful)", "holds" if top <= TOL else "fails",
+            f"{len(d)} best-response searches ({by}) on {d['run_id'].nunique()} instances; "
+            f"largest gain {fmt(top)}; profitable in {int(d['profitable'].sum())}."))
+    t = of(TASC)
     if not t.empty:
         rate = float(t["profitable"].mean())
         per = ", ".join(
             f"{_vlabel(v)}: " + "; ".join(
                 f"{r['role']}s {ci_text(r['share_profitable'], r['share_lo'], r['share_hi'])}"
                 for _, r in summary[summary["variant"] == v].iterrows())
-            for v in variants if v.startswith("tasc/"))
+            for v in variants if _split(v)[0] == TASC.name)
         verdict = "holds" if 0 < rate < RARE else "partly"
         sec.claims.append(Claim(
             "TASC as written (SPEC A4′): profitable deviations exist but are rare (some agent gains; < 10% of agents)",
             verdict, f"{int(t['profitable'].sum())} of {len(t)} sampled agents ({rate:.2%}) can gain; largest gain "
                      f"{fmt(float(t['max_gain'].max()))}; per variant {per}."))
-    k = role_stats("kda/")
+    k = of(KDA)
     if not k.empty:
         tr = k[k["trades_truthfully"].astype(bool)]
         by = tr.groupby("role")["profitable"].mean()
@@ -407,23 +477,24 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
             "among agents that trade under truthful reports: " + ", ".join(f"{r}s {v:.1%}" for r, v in by.items())
             + f"; among all sampled agents {float(k['profitable'].mean()):.1%}; mean maximum gain "
               f"{fmt(float(k['max_gain'].mean()))}, largest {fmt(float(k['max_gain'].max()))}."))
-    v = runs[runs["mechanism"] == "vcg"]
+    v = runs[runs["mechanism"] == VCG.name]
     if not v.empty:
         share_def = float((v["profit"] < -1e-9).mean())
-        r = eff.set_index("variant").loc["vcg"]
+        r = eff.set_index("variant").loc[VCG.name]
         sec.claims.append(Claim("VCG double auction runs a deficit (profit < 0 in most instances, SPEC A6)",
                                 "holds" if share_def > 0.5 else "fails",
                                 f"deficit in {share_def:.1%} of {len(v)} instances; mean profit "
                                 f"{ci_text(r['profit'], r['profit_lo'], r['profit_hi'])}."))
-    bb = runs[runs["mechanism"].isin(["tasc", "trade_reduction", "kda", "mcafee", "mcafee_homogeneous"])]
+    balanced = [m for m in present if _has(m, "budget_balanced")]
+    bb = runs[runs["mechanism"].isin(balanced)]
     if not bb.empty:
         worst = float(bb["profit"].min())
-        sec.claims.append(Claim("TASC, trade reduction, k-DA and McAfee never run a deficit (budget balance)",
-                                "holds" if worst >= -1e-9 else "fails",
+        sec.claims.append(Claim(f"{_and([mech_label(m) for m in balanced])} never run a deficit (budget balance, "
+                                "as declared)", "holds" if worst >= -1e-9 else "fails",
                                 f"smallest profit over {len(bb)} (instance, variant) pairs: {fmt(worst)}."))
-    mc = runs[runs["mechanism"] == "mcafee"]
+    mc = runs[runs["mechanism"] == McAfee.name]
     if not mc.empty:
-        mca = agents[agents["variant"] == "mcafee"]
+        mca = of(McAfee)
         ir = float((mc["ir_violations"] > 0).mean())
         sec.claims.append(Claim(
             "McAfee applied to relays through the max-bid reduction is neither IR nor truthful (it ignores who can "
@@ -431,7 +502,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
             f"instances with an agent at negative utility under truthful reports: {ir:.1%}; sampled agents with a "
             f"profitable deviation: {float(mca['profitable'].mean()):.1%}; welfare share "
             f"{fmt(float(mc['welfare_share'].mean()))} (homogeneous market: "
-            f"{fmt(float(runs.loc[runs['mechanism'] == 'mcafee_homogeneous', 'welfare_share'].mean()))})."))
+            f"{fmt(float(runs.loc[runs['mechanism'] == McAfeeHomogeneous.name, 'welfare_share'].mean()))})."))
     if not pot.empty:
         worst = float(pot["delta_trades"].min())
         parts = "; ".join(f"{r['algorithm'].upper()}: {fmt(r['delta_trades'])} trades {r.get('delta_trades_ci', '')} "
@@ -501,7 +572,8 @@ def tournament_section(store: ResultStore, figdir: Path) -> Section:
     if runs.empty:
         return empty_section(sec)
     gen = analysis_rng(store, ANALYSIS_STREAM)
-    mechs = _order(runs["mechanism"].unique(), ["kda", "tasc", "trade_reduction", "vcg", "mcafee"])
+    mechs = mech_order(runs["mechanism"].unique())
+    truthful_label, br_label = tournament_roles(store)
     league = runs[runs["part"] == "league"]
     labels = list(dict.fromkeys(league["strategy"]))
     n_runs = runs["run_id"].nunique()
@@ -522,7 +594,7 @@ def tournament_section(store: ResultStore, figdir: Path) -> Section:
             ax.bar(xs, d["mean_utility"], yerr=[d["mean_utility"] - d["lo"], d["hi"] - d["mean_utility"]],
                    color=[PALETTE[i % len(PALETTE)] for i in range(len(labels))], capsize=2)
             ax.set_xticks(xs, labels, rotation=60, ha="right", fontsize=7)
-            ax.set_title(f"({'abcdefghij'[r * len(mechs) + c]}) {MECH_LABEL.get(mech, mech)}, {role}s", fontsize=9)
+            ax.set_title(f"({_panel(r * len(mechs) + c)}) {mech_label(mech)}, {role}s", fontsize=9)
             ax.set_ylabel("mean utility per round")
     png, svg = save(fig, figdir, f"{store.name}-leaderboard")
     sec.figures.append(Figure(f"{store.name}-leaderboard", (
@@ -563,7 +635,7 @@ def tournament_section(store: ResultStore, figdir: Path) -> Section:
                                "final_share": float(traj[-1, i]),
                                "final_lo": float(np.quantile([x[-1, i] for x in boots], 0.025)) if boots else np.nan,
                                "final_hi": float(np.quantile([x[-1, i] for x in boots], 0.975)) if boots else np.nan})
-            ax.set_title(f"({'abcdef'[c]}) {MECH_LABEL.get(mech, mech)}", fontsize=10)
+            ax.set_title(f"({_panel(c)}) {mech_label(mech)}", fontsize=10)
             ax.set_xlabel("time (replicator units)")
             ax.set_ylabel("population share")
             if c == 0:
@@ -577,7 +649,7 @@ def tournament_section(store: ResultStore, figdir: Path) -> Section:
         for mech, res in mats.items():
             if "mixed" in res:
                 t = res["mixed"].reset_index().rename(columns={"strategy": "focal \\ background"})
-                sec.tables.append((f"Payoff matrix A (role-weighted), {MECH_LABEL.get(mech, mech)}: mean utility of "
+                sec.tables.append((f"Payoff matrix A (role-weighted), {mech_label(mech)}: mean utility of "
                                    "a focal agent playing the row when everyone else plays the column", t))
         if finals:
             sec.tables.append(("Replicator dynamics: final population shares (95% bootstrap interval over runs)",
@@ -592,8 +664,8 @@ def tournament_section(store: ResultStore, figdir: Path) -> Section:
                 s = g.groupby("step")["mean_theta"].agg(["mean", "std", "count"]).reset_index()
                 half = 1.96 * s["std"].fillna(0) / np.sqrt(s["count"].clip(lower=1))
                 s = s.assign(ci_low=s["mean"] - half, ci_high=s["mean"] + half)
-                band(ax, s, "step", color=MECH_COLOR.get(mech), linestyle="-" if strat == "hedge" else "--",
-                     name=f"{MECH_LABEL.get(mech, mech)}, {strat}")
+                band(ax, s, "step", color=mech_color(mech), linestyle="-" if strat == "hedge" else "--",
+                     name=f"{mech_label(mech)}, {strat}")
             ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
             ax.set_title(f"({'ab'[role == 'seller']}) learners' expected θ, {role}s", fontsize=10)
             ax.set_xlabel("league round")
@@ -604,39 +676,41 @@ def tournament_section(store: ResultStore, figdir: Path) -> Section:
             "Learners in the league: mean expected θ (their mixed strategy's mean multiplier on the truth) over "
             "rounds; band = 95% CI over runs."), png, svg))
 
-    # ---------------- claims
-    if "kda" in mechs:
-        d = lb[lb["mechanism"] == "kda"].set_index(["role", "strategy"])
-        if {("buyer", "best_response"), ("buyer", "truthful")} <= set(d.index):
+    # ---------------- claims: selected by mechanism object (and property) and by strategy object
+    T, BR = truthful_label, br_label
+    if KDA.name in mechs and T is not None and BR is not None:
+        d = lb[lb["mechanism"] == KDA.name].set_index(["role", "strategy"])
+        if {("buyer", BR), ("buyer", T)} <= set(d.index):
             parts, ok = [], True
             for role in ("buyer", "seller"):
-                br, tr = d.loc[(role, "best_response")], d.loc[(role, "truthful")]
+                br, tr = d.loc[(role, BR)], d.loc[(role, T)]
                 ok &= bool(br["mean_utility"] >= tr["mean_utility"])
                 parts.append(f"{role}s: best response {ci_text(br['mean_utility'], br['lo'], br['hi'])} vs truthful "
                              f"{ci_text(tr['mean_utility'], tr['lo'], tr['hi'])}")
             sec.claims.append(Claim("Under the k-double auction the best response earns at least as much as truthful "
                                     "reporting (league)", "holds" if ok else "fails", "; ".join(parts) + "."))
-    for mech in ("trade_reduction", "vcg"):
+    for mech in (m for m in mechs if _has(m, "truthful")):
         res = mats.get(mech)
-        if res and "truthful" in (res.get("buyer", pd.DataFrame()).columns):
+        if T is not None and res and T in (res.get("buyer", pd.DataFrame()).columns):
             parts, ok = [], True
             for role in ("buyer", "seller"):
-                col = res[role]["truthful"]
-                gain = float((col - col["truthful"]).max())
-                best = str((col - col["truthful"]).idxmax())
+                col = res[role][T]
+                gain = float((col - col[T]).max())
+                best = str((col - col[T]).idxmax())
                 ok &= gain <= TOL
                 parts.append(f"{role}s: largest gain over truthful {fmt(gain)} ({best})")
-            sec.claims.append(Claim(f"Under {MECH_LABEL[mech]} no strategy beats truthful reporting against a "
+            sec.claims.append(Claim(f"Under {mech_label(mech)} no strategy beats truthful reporting against a "
                                     "truthful population (payoff matrix, paired)", "holds" if ok else "fails",
                                     "; ".join(parts) + "."))
     fin = pd.DataFrame(finals)
-    if not fin.empty and "truthful" in set(fin["strategy"]):
-        for mech, expect_down in (("kda", True), ("trade_reduction", False)):
+    if not fin.empty and T is not None and T in set(fin["strategy"]):
+        for mech in [KDA.name] * (KDA.name in mechs) + [m for m in mechs if _has(m, "truthful")]:
+            expect_down = mech == KDA.name
             f = fin[fin["mechanism"] == mech].set_index("strategy")
             if f.empty:
                 continue
-            share = float(f.loc["truthful", "final_share"])
-            init = float(f.loc["truthful", "initial_share"])
+            share = float(f.loc[T, "final_share"])
+            init = float(f.loc[T, "initial_share"])
             winner = str(f["final_share"].idxmax())
             if expect_down:
                 sec.claims.append(Claim(
@@ -645,13 +719,33 @@ def tournament_section(store: ResultStore, figdir: Path) -> Section:
                     f"truthful share {init:.3f} → {share:.3f}; largest final share: {winner} "
                     f"({float(f['final_share'].max()):.3f})."))
             else:
-                tb = share + (float(f.loc["best_response", "final_share"]) if "best_response" in f.index else 0.0)
+                tb = share + (float(f.loc[BR, "final_share"]) if BR in f.index else 0.0)
                 sec.claims.append(Claim(
-                    "Under trade reduction truthful reporting (and the best response, which coincides with it) is not "
-                    "driven out by replicator dynamics", "holds" if share >= init else "fails",
+                    f"Under {mech_label(mech)} truthful reporting (and the best response, which coincides with it) "
+                    "is not driven out by replicator dynamics", "holds" if share >= init else "fails",
                     f"truthful share {init:.3f} → {share:.3f}; truthful + best response {tb:.3f}; largest final "
                     f"share: {winner} ({float(f['final_share'].max()):.3f})."))
     return sec
+
+
+def tournament_roles(store: ResultStore) -> tuple[str | None, str | None]:
+    """The tournament's labels of the truthful strategy and of the best response, found from
+    the strategy objects the spec builds (not from their labels): the first label whose
+    buyer and seller strategies are both deterministic truthful, and the first whose are
+    both best responses."""
+    from auctionlab.experiments.kinds import RUN_KINDS
+    from auctionlab.experiments.relay_studies import _tournament_strategies
+
+    try:
+        protos = _tournament_strategies(RUN_KINDS["relay-tournament"].full_params(store.spec.params))
+    except (ConfigError, KeyError):  # strategies this version cannot build: no claims that need the roles
+        return None, None
+
+    def first(test) -> str | None:
+        return next((lab for lab, roles in protos.items() if all(test(s) for s in roles.values())), None)
+
+    truthful = first(lambda s: bool(s.flag("truthful")) and not s.flag("stochastic") and not s.flag("learning"))
+    return truthful, first(lambda s: s.flag("deviation") == "best_response")
 
 
 # ====================================================================== equilibrium
@@ -692,7 +786,7 @@ def equilibrium_section(store: ResultStore, figdir: Path) -> Section:
         return empty_section(sec)
     gen = analysis_rng(store, ANALYSIS_STREAM)
     game = runs[runs["part"] == "game"]
-    mechs = _order(game["mechanism"].unique(), ["kda", "tasc", "trade_reduction", "vcg", "mcafee"]) if len(game) else []
+    mechs = mech_order(game["mechanism"].unique()) if len(game) else []
     solver_rows, truth_rows, eq_rows = [], [], []
     heat: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     for mech in mechs:
@@ -777,7 +871,7 @@ def equilibrium_section(store: ResultStore, figdir: Path) -> Section:
                 ax.scatter(eq[:, 1], eq[:, 0], marker="*", color="white", s=60, label="equilibrium")
                 ax.scatter([ts.index(1.0)], [tb.index(1.0)], marker="o", facecolors="none", edgecolors="red", s=60,
                            label="truthful")
-                ax.set_title(f"({'abcdefgh'[r * len(heat) + c]}) {MECH_LABEL.get(mech, mech)}: {what} regret",
+                ax.set_title(f"({_panel(r * len(heat) + c)}) {mech_label(mech)}: {what} regret",
                              fontsize=9)
                 fig.colorbar(im, ax=ax, fraction=0.046)
                 if c == 0 and r == 0:
@@ -797,8 +891,8 @@ def equilibrium_section(store: ResultStore, figdir: Path) -> Section:
         for ax, role in zip(axes[0], ("buyer", "seller")):
             for (mech, learner), g in lr.groupby(["mechanism", "learner"], sort=False):
                 s = group_mean_ci(g, ["step"], f"theta_{role}")
-                band(ax, s, "step", color=MECH_COLOR.get(mech), linestyle="-" if learner == "hedge" else "--",
-                     name=f"{MECH_LABEL.get(mech, mech)}, {learner}")
+                band(ax, s, "step", color=mech_color(mech), linestyle="-" if learner == "hedge" else "--",
+                     name=f"{mech_label(mech)}, {learner}")
             ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
             ax.set_xscale("log")
             ax.set_xlabel("round (log)")
@@ -826,24 +920,24 @@ def equilibrium_section(store: ResultStore, figdir: Path) -> Section:
 
     # ---------------- claims
     tr = pd.DataFrame(truth_rows).set_index("mechanism") if truth_rows else pd.DataFrame()
-    for mech in ("trade_reduction", "vcg"):
+    for mech in (m for m in mechs if _has(m, "truthful")):
         if mech in tr.index and "unilateral_regret" in tr:
             r = tr.loc[mech]
             sec.claims.append(Claim(
-                f"{MECH_LABEL[mech]}: truthful reporting is an equilibrium against unilateral deviations "
+                f"{_cap(mech_label(mech))}: truthful reporting is an equilibrium against unilateral deviations "
                 "(regret of (1, 1) ≤ 1e-9)", "holds" if r["unilateral_regret"] <= TOL else "fails",
                 f"unilateral regret {ci_text(r['unilateral_regret'], r['unilateral_lo'], r['unilateral_hi'])}; "
                 f"role-game regret (whole role deviating) {ci_text(r['role_game_regret'], r['role_game_lo'], r['role_game_hi'])}."))
-    if "kda" in tr.index and "unilateral_regret" in tr:
-        r = tr.loc["kda"]
+    if KDA.name in tr.index and "unilateral_regret" in tr:
+        r = tr.loc[KDA.name]
         sec.claims.append(Claim(
             "k-double auction: truthful reporting is not an equilibrium (unilateral regret of (1, 1) with CI above 0)",
             "holds" if r["unilateral_lo"] > 0 else "fails",
             f"unilateral regret {ci_text(r['unilateral_regret'], r['unilateral_lo'], r['unilateral_hi'])} "
             f"(best deviation {r['best_unilateral']}); role-game regret "
             f"{ci_text(r['role_game_regret'], r['role_game_lo'], r['role_game_hi'])}."))
-    if "tasc" in tr.index and "unilateral_regret" in tr:
-        r = tr.loc["tasc"]
+    if TASC.name in tr.index and "unilateral_regret" in tr:
+        r = tr.loc[TASC.name]
         sec.claims.append(Claim(
             "TASC as written: no uniform shading or inflation level pays on average against truthful others "
             "(unilateral regret of (1, 1) ≤ 1e-9; its flaw needs instance-specific deviations)",
@@ -853,7 +947,7 @@ def equilibrium_section(store: ResultStore, figdir: Path) -> Section:
     if solver_rows:
         sv = pd.DataFrame(solver_rows)
         good = sv["regret_share_of_range"] < SOLVER_TOL
-        parts = "; ".join(f"{MECH_LABEL.get(m, m)}: " + ", ".join(
+        parts = "; ".join(f"{mech_label(m)}: " + ", ".join(
             f"{r['solver']} {r['regret_share_of_range']:.2%}" for _, r in g.iterrows()) for m, g in sv.groupby(
             "mechanism", sort=False))
         sec.claims.append(Claim(
@@ -864,15 +958,15 @@ def equilibrium_section(store: ResultStore, figdir: Path) -> Section:
         lt_i = lt.set_index(["mechanism", "learner"])
         for (mech, learner), r in lt_i.iterrows():
             b, s = r["final_theta_buyer"], r["final_theta_seller"]
-            if mech == "kda":
+            if mech == KDA.name:
                 ok = b < 0.95 and s > 1.05
                 sec.claims.append(Claim(f"k-double auction, {learner} learners: buyers learn to shade and sellers to "
                                         "inflate (final mean θ < 0.95 / > 1.05)", "holds" if ok else "fails",
                                         f"final mean θ: buyers {fmt(b)} {r['final_theta_buyer_ci']}, sellers {fmt(s)} "
                                         f"{r['final_theta_seller_ci']}."))
-            elif mech in ("trade_reduction", "vcg"):
+            elif _has(mech, "truthful"):
                 ok = abs(b - 1) <= NEAR_TRUTH and abs(s - 1) <= NEAR_TRUTH
-                sec.claims.append(Claim(f"{MECH_LABEL[mech]}, {learner} learners stay near truthful (|θ − 1| ≤ 0.1, "
+                sec.claims.append(Claim(f"{_cap(mech_label(mech))}, {learner} learners stay near truthful (|θ − 1| ≤ 0.1, "
                                         "both roles)", "holds" if ok else "fails",
                                         f"final mean θ: buyers {fmt(b)} {r['final_theta_buyer_ci']}, sellers {fmt(s)} "
                                         f"{r['final_theta_seller_ci']}."))

@@ -56,12 +56,13 @@ Agents whose report a mechanism never reads (a source or relay without a phase-1
 partner under TASC, trade reduction, k-DA) have gain 0 by construction and are not
 searched. A deviation is *profitable* when its gain exceeds ``tol`` (1e-9).
 
-Speed: counterfactuals go through :class:`FastRound`, which evaluates a whole batch of
-reports of one agent per NumPy call (TASC's phase 2 vectorised over rows; McAfee and
-k-DA in closed form; VCG with one assignment problem per report, since W*_{−i} does not
-depend on i's own report). Its results equal
-:meth:`~auctionlab.market.relay.mechanisms.RelayRound.utility_if` exactly (the tests
-compare them report by report).
+Mechanisms are objects (:mod:`auctionlab.market.relay.mechanisms`) and every study reads
+what it needs from them: whether a mechanism clears on the phase-1 assignment (one variant
+per algorithm), whether it is built for a homogeneous market, which number it reads from
+a buyer (:class:`~auctionlab.market.relay.mechanisms.ScalarMechanism`) and at which levels
+that number matters. Any registered mechanism can be studied. Counterfactuals go through
+:meth:`~auctionlab.market.relay.mechanisms.RelayRound.utilities_if`: one call of the
+mechanism's vectorised ``responses`` per batch of one agent's reports.
 """
 
 from __future__ import annotations
@@ -73,7 +74,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.kinds import (
@@ -86,37 +86,37 @@ from auctionlab.experiments.kinds import (
     positive_float,
     positive_int,
 )
-from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS, max_weight_matching
-from auctionlab.market.relay.baselines import mcafee
-from auctionlab.market.relay.mechanisms import resolve_mechanism
+from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS
+from auctionlab.market.relay.baselines import _matching_value
+from auctionlab.market.relay.mechanisms import (
+    KDA,
+    MECHANISMS,
+    RelayMechanism,
+    RelayRound,
+    ScalarMechanism,
+    resolve_mechanism,
+)
 from auctionlab.market.relay.network import MODES, RelayNetwork, random_network
-from auctionlab.market.relay.outcome import RelayOutcome
 from auctionlab.market.relay.tasc import assign
 from auctionlab.market.relay.valuations import uniform_valuations
 from auctionlab.strategies.base import Observation, Strategy
 from auctionlab.strategies.learning import DEFAULT_THETAS
 from auctionlab.strategies.registry import strategy_from_spec
-from auctionlab.strategies.relay import DEFAULT_BR_SHIFTS, DEFAULT_BR_THETAS
+from auctionlab.strategies.relay import (
+    DEFAULT_BR_SHIFTS,
+    DEFAULT_BR_THETAS,
+    KIND_NAMES,
+    scalar_grid,
+    vector_grid,
+)
 
 MAX_NODES = 1000
-PHASE1_MECHANISMS = ("tasc", "trade_reduction", "kda")  # clear on the phase-1 assignment: one variant per algorithm
-STUDY_MECHANISMS = PHASE1_MECHANISMS + ("vcg", "mcafee", "mcafee_homogeneous")
 TOL = 1e-9
-EPS = 1e-7
-VCG_OWN_FACTORS = (0.0, 0.5, 0.8, 0.9, 1.1, 1.25, 1.5, 2.0)
-VCG_KEEP_TOP = (1, 2, 3)
 
 
-def mcafee_homogeneous_mechanism(network: RelayNetwork, bids, asks, sigma) -> RelayOutcome:
-    """McAfee on a homogeneous relay market: buyer i's single bid is its highest bid on *any*
-    relay (every relay is taken to serve every buyer equally). Truthful, IR and budget
-    balanced when values are homogeneous (v_i the same on every relay); module-level so
-    it pickles. Not registered in ``MECHANISMS``: on a real network it is not IR."""
-    return mcafee(np.asarray(bids, dtype=np.float64).max(axis=1), asks)
-
-
-def _mechanism_fn(name: str, kda_k: float):
-    return mcafee_homogeneous_mechanism if name == "mcafee_homogeneous" else resolve_mechanism(name, kda_k=kda_k)
+def study_mechanism(name: str, p: Mapping[str, Any]) -> RelayMechanism:
+    """The mechanism object a study runs for ``name``, its parameters (``kda_k``, ...) read from ``p``."""
+    return resolve_mechanism(name, **p)
 
 
 def homogeneous_values(values: np.ndarray, useful: np.ndarray) -> np.ndarray:
@@ -132,345 +132,51 @@ def draw_instance(gen: np.random.Generator, p: Mapping[str, Any]) -> tuple[Relay
     return net, values, costs
 
 
-def _matching_value(w: np.ndarray) -> float:
-    """Optimum of the maximum-weight matching on non-negative weights (as the VCG baseline computes it)."""
-    if w.size == 0:
-        return 0.0
-    r, c = linear_sum_assignment(w, maximize=True)
-    return float(w[r, c].sum())
-
-
-# ====================================================================== fast counterfactuals
-def _phase2_batch(B: np.ndarray, A: np.ndarray, perm: np.ndarray, rule: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """TASC phase 2 (``rule`` "tasc" or "trade_reduction") on K report profiles at once.
-
-    ``B``, ``A``: (K, l) bids of the candidate buyers on their own relays and asks of those
-    relays, columns in candidate order (increasing buyer index); ``perm`` sorts the
-    candidates by relay index (the sellers' tie order). Returns ``win`` (K, l) and the
-    uniform prices ``pb``, ``ps`` (K,), exactly as :func:`auctionlab.market.relay.tasc._phase2`.
-    """
-    K, l = B.shape
-    rows = np.arange(K)
-    by_bid = np.argsort(-B, axis=1, kind="stable")  # ties: lower buyer index first
-    by_ask = perm[np.argsort(A[:, perm], axis=1, kind="stable")]  # ties: lower relay index first
-    bs = np.take_along_axis(B, by_bid, axis=1)
-    as_ = np.take_along_axis(A, by_ask, axis=1)
-    k = np.count_nonzero(bs >= as_, axis=1)
-    ar = np.broadcast_to(np.arange(l), (K, l))
-    pos_b = np.empty((K, l), dtype=np.intp)
-    np.put_along_axis(pos_b, by_bid, ar, axis=1)
-    pos_a = np.empty((K, l), dtype=np.intp)
-    np.put_along_axis(pos_a, by_ask, ar, axis=1)
-    km1 = np.maximum(k - 1, 0)
-    if rule == "trade_reduction":
-        x = y = k
-    else:
-        alpha = np.count_nonzero(bs >= as_[rows, km1][:, None], axis=1)
-        beta = np.count_nonzero(as_ <= bs[rows, km1][:, None], axis=1)
-        n1 = np.count_nonzero((pos_b < (alpha - 1)[:, None]) & (pos_a < (k - 1)[:, None]), axis=1)
-        n2 = np.count_nonzero((pos_b < (k - 1)[:, None]) & (pos_a < (beta - 1)[:, None]), axis=1)
-        first = n1 > n2  # tie rule of tasc.py: the second pair on equal counts
-        x = np.where(first, alpha, k)
-        y = np.where(first, k, beta)
-    win = (pos_b < (x - 1)[:, None]) & (pos_a < (y - 1)[:, None]) & (k >= 2)[:, None]
-    pb = bs[rows, np.maximum(x - 1, 0)]
-    ps = as_[rows, np.maximum(y - 1, 0)]
-    return win, pb, ps
-
-
-def _mcafee_batch(Bs: np.ndarray, As: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """McAfee on K profiles: ``Bs`` (K, n) scalar bids, ``As`` (K, m) asks.
-
-    Returns ``ob``, ``oa`` (the sorted orders), ``trades`` (K,), ``pb``, ``ps`` (K,), as
-    :func:`auctionlab.market.relay.baselines.mcafee` computes them.
-    """
-    K, n = Bs.shape
-    m = As.shape[1]
-    rows = np.arange(K)
-    ob = np.argsort(-Bs, axis=1, kind="stable")
-    oa = np.argsort(As, axis=1, kind="stable")
-    bs = np.take_along_axis(Bs, ob, axis=1)
-    as_ = np.take_along_axis(As, oa, axis=1)
-    L = min(n, m)
-    k = np.count_nonzero(bs[:, :L] >= as_[:, :L], axis=1)
-    kk = np.minimum(k, L - 1)
-    with np.errstate(invalid="ignore"):
-        t = np.where(k < L, (bs[rows, kk] + as_[rows, kk]) / 2, np.inf)
-    km1 = np.maximum(k - 1, 0)
-    bk, ak = bs[rows, km1], as_[rows, km1]
-    full = (ak <= t) & (t <= bk)
-    trades = np.where(k == 0, 0, np.where(full, k, k - 1))
-    pb = np.where(full, t, bk)
-    ps = np.where(full, t, ak)
-    return ob, oa, trades, pb, ps
-
-
-class FastRound:
-    """Utilities of one agent for a batch of its own reports, every other report fixed.
-
-    Equal to :meth:`RelayRound.utility_if` (same mechanism, same phase-1 ``sigma``) report
-    by report, but one vectorised evaluation per batch. ``mechanism`` is a name in
-    :data:`STUDY_MECHANISMS`. Buyers' reports are vectors (K, m) in :meth:`buyer`; for the
-    mechanisms that read one number of a buyer (:attr:`scalar_buyers`) :meth:`buyer_scalar`
-    takes that number directly (own-relay bid, or McAfee's single bid).
-    """
-
-    def __init__(self, network: RelayNetwork, values: np.ndarray, costs: np.ndarray, bids: np.ndarray,
-                 asks: np.ndarray, sigma: np.ndarray, mechanism: str, kda_k: float = 0.5) -> None:
-        if mechanism not in STUDY_MECHANISMS:
-            raise ConfigError(f"mechanism must be one of {STUDY_MECHANISMS}, got {mechanism!r}")
-        self.network, self.values, self.costs = network, values, costs
-        self.bids, self.asks, self.sigma = bids, asks, sigma
-        self.mechanism, self.kda_k = mechanism, float(kda_k)
-        n, m = bids.shape
-        self.n, self.m = n, m
-        self.partner = np.full(m, -1, dtype=np.intp)
-        on = np.flatnonzero(sigma >= 0)
-        self.partner[sigma[on]] = on
-        self.scalar_buyers = mechanism != "vcg"
-        if mechanism in ("tasc", "trade_reduction"):
-            self._cand = on
-            self._rel = sigma[on]
-            self._colb = np.full(n, -1, dtype=np.intp)
-            self._colb[on] = np.arange(on.size)
-            self._cols = np.full(m, -1, dtype=np.intp)
-            self._cols[self._rel] = np.arange(on.size)
-            self._B = bids[on, self._rel]
-            self._A = asks[self._rel]
-            self._perm = np.argsort(self._rel, kind="stable")
-        elif mechanism in ("mcafee", "mcafee_homogeneous"):
-            mask = network.useful if mechanism == "mcafee" else np.ones((n, m), dtype=bool)
-            self._mask = mask
-            self._sb = np.where(mask, bids, 0.0).max(axis=1)
-        elif mechanism == "vcg":
-            surplus = bids - asks[None, :]
-            self._allowed_base = network.useful
-            self._w = np.where((surplus > 0) & network.useful, surplus, 0.0)
-            self._wminus_b: dict[int, float] = {}
-            self._wminus_s: dict[int, float] = {}
-
-    # ------------------------------------------------------------------ who matters
-    def relevant(self, role: str, index: int) -> bool:
-        """Whether this agent's report can change anything (False: utility 0 whatever it reports)."""
-        if self.mechanism in PHASE1_MECHANISMS:
-            return bool(self.sigma[index] >= 0) if role == "buyer" else bool(self.partner[index] >= 0)
-        return True
-
-    def scalar_of(self, index: int, report: np.ndarray) -> np.ndarray:
-        """The number(s) a scalar-reading mechanism takes from buyer reports (K, m) -> (K,)."""
-        R = np.atleast_2d(np.asarray(report, dtype=np.float64))
-        if self.mechanism in PHASE1_MECHANISMS:
-            j = self.sigma[index]
-            return R[:, j] if j >= 0 else np.zeros(R.shape[0])
-        if self.mechanism in ("mcafee", "mcafee_homogeneous"):
-            return np.where(self._mask[index], R, 0.0).max(axis=1)
-        raise ConfigError("VCG reads whole bid vectors")
-
-    def levels(self, role: str) -> np.ndarray:
-        """Report levels at which the outcome can change (other agents' reports), as
-        :attr:`RelayRound.candidates` offers them to omniscient strategies."""
-        if self.mechanism in PHASE1_MECHANISMS:
-            on = np.flatnonzero(self.sigma >= 0)
-            return np.unique(np.concatenate([self.bids[on, self.sigma[on]], self.asks]))
-        if self.mechanism in ("mcafee", "mcafee_homogeneous"):
-            return np.unique(np.concatenate([self._sb, self.asks]))
-        return np.unique(self.asks) if role == "seller" else np.empty(0)
-
-    # ------------------------------------------------------------------ buyers
-    def buyer(self, i: int, reports: np.ndarray) -> np.ndarray:
-        """Buyer ``i``'s true utility for each bid vector in ``reports`` (K, m)."""
-        R = np.atleast_2d(np.asarray(reports, dtype=np.float64))
-        if self.scalar_buyers:
-            return self.buyer_scalar(i, self.scalar_of(i, R))
-        return np.array([self._vcg_buyer(i, r) for r in R])
-
-    def buyer_scalar(self, i: int, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64).ravel()
-        K = x.size
-        mech = self.mechanism
-        if mech in ("tasc", "trade_reduction"):
-            c = self._colb[i]
-            if c < 0 or self._cand.size < 2:
-                return np.zeros(K)
-            B = np.repeat(self._B[None, :], K, axis=0)
-            B[:, c] = x
-            A = np.broadcast_to(self._A, (K, self._A.size))
-            win, pb, _ = _phase2_batch(B, A, self._perm, mech)
-            return np.where(win[:, c], self.values[i, self.sigma[i]] - pb, 0.0)
-        if mech == "kda":
-            j = self.sigma[i]
-            if j < 0:
-                return np.zeros(K)
-            a, k = self.asks[j], self.kda_k
-            return np.where(x >= a, self.values[i, j] - (a + k * (x - a)), 0.0)
-        if mech in ("mcafee", "mcafee_homogeneous"):
-            Bs = np.repeat(self._sb[None, :], K, axis=0)
-            Bs[:, i] = x
-            As = np.repeat(self.asks[None, :], K, axis=0)
-            ob, oa, trades, pb, _ = _mcafee_batch(Bs, As)
-            pos = np.argmax(ob == i, axis=1)
-            wins = pos < trades
-            relay = np.take_along_axis(oa, np.minimum(pos, self.m - 1)[:, None], axis=1)[:, 0]
-            return np.where(wins, self.values[i, relay] - pb, 0.0)
-        raise ConfigError("VCG buyers report vectors: use buyer()")
-
-    def _vcg_buyer(self, i: int, row: np.ndarray) -> float:
-        """VCG utility of buyer i bidding ``row``: one assignment problem (W*_{−i} is cached)."""
-        if i not in self._wminus_b:
-            self._wminus_b[i] = _matching_value(np.delete(self._w, i, axis=0))
-        surplus_i = row - self.asks
-        allowed_i = (surplus_i > 0) & self._allowed_base[i]
-        w = self._w.copy()
-        w[i] = np.where(allowed_i, surplus_i, 0.0)
-        allowed = w > 0
-        allowed[i] = allowed_i
-        sigma = max_weight_matching(w, allowed)
-        j = sigma[i]
-        if j < 0:
-            return 0.0
-        buyers = np.flatnonzero(sigma >= 0)
-        w_star = float(w[buyers, sigma[buyers]].sum())
-        pay = row[j] - (w_star - self._wminus_b[i])
-        return float(self.values[i, j] - pay)
-
-    # ------------------------------------------------------------------ sellers
-    def seller(self, j: int, x: np.ndarray) -> np.ndarray:
-        """Seller ``j``'s true utility for each ask in ``x`` (K,)."""
-        x = np.asarray(x, dtype=np.float64).ravel()
-        K = x.size
-        mech = self.mechanism
-        if mech in ("tasc", "trade_reduction"):
-            c = self._cols[j]
-            if c < 0 or self._cand.size < 2:
-                return np.zeros(K)
-            A = np.repeat(self._A[None, :], K, axis=0)
-            A[:, c] = x
-            B = np.broadcast_to(self._B, (K, self._B.size))
-            win, _, ps = _phase2_batch(B, A, self._perm, mech)
-            return np.where(win[:, c], ps - self.costs[j], 0.0)
-        if mech == "kda":
-            i = self.partner[j]
-            if i < 0:
-                return np.zeros(K)
-            b, k = self.bids[i, j], self.kda_k
-            return np.where(b >= x, (x + k * (b - x)) - self.costs[j], 0.0)
-        if mech in ("mcafee", "mcafee_homogeneous"):
-            Bs = np.repeat(self._sb[None, :], K, axis=0)
-            As = np.repeat(self.asks[None, :], K, axis=0)
-            As[:, j] = x
-            _, oa, trades, _, ps = _mcafee_batch(Bs, As)
-            pos = np.argmax(oa == j, axis=1)
-            return np.where(pos < trades, ps - self.costs[j], 0.0)
-        return np.array([self._vcg_seller(j, float(a)) for a in x])
-
-    def _vcg_seller(self, j: int, ask: float) -> float:
-        if j not in self._wminus_s:
-            self._wminus_s[j] = _matching_value(np.delete(self._w, j, axis=1))
-        surplus_j = self.bids[:, j] - ask
-        allowed_j = (surplus_j > 0) & self._allowed_base[:, j]
-        w = self._w.copy()
-        w[:, j] = np.where(allowed_j, surplus_j, 0.0)
-        allowed = w > 0
-        allowed[:, j] = allowed_j
-        sigma = max_weight_matching(w, allowed)
-        hit = np.flatnonzero(sigma == j)
-        if hit.size == 0:
-            return 0.0
-        buyers = np.flatnonzero(sigma >= 0)
-        w_star = float(w[buyers, sigma[buyers]].sum())
-        pay = ask + (w_star - self._wminus_s[j])
-        return float(pay - self.costs[j])
-
-    def utilities(self, role: str, index: int, reports: Any) -> np.ndarray:
-        return self.buyer(index, reports) if role == "buyer" else self.seller(index, reports)
+def study_sigma(mech: RelayMechanism, net: RelayNetwork, algorithm: str) -> np.ndarray:
+    """The phase-1 assignment a mechanism clears on (all −1 for one that makes its own)."""
+    return assign(net, algorithm) if mech.uses_assignment else np.full(net.n, -1, dtype=np.intp)
 
 
 # ====================================================================== best responses
-def _scalar_grid(t: float, levels: np.ndarray, thetas: Sequence[float], shifts: Sequence[float],
-                 buyer: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """BestResponse's grid on one number: truth, θ·t, t + δ, and the levels c, c ± EPS, 0.
-    Returns reports, kind codes (0 truth, 1 theta, 2 shift, 3 level) and the parameter."""
-    th = np.array([x for x in thetas if x != 1.0], dtype=np.float64)
-    sh = np.asarray(shifts, dtype=np.float64)
-    shifted = np.maximum(t + sh, 0.0) if (t > 0 or not buyer) else np.full(sh.size, t)
-    lv = np.unique(np.concatenate([[0.0], levels, levels + EPS, np.maximum(levels - EPS, 0.0)]))
-    reports = np.concatenate([[t], t * th, shifted, lv])
-    kinds = np.concatenate([[0], np.ones(th.size), np.full(sh.size, 2), np.full(lv.size, 3)]).astype(np.int8)
-    param = np.concatenate([[1.0], th, sh, lv])
-    return reports, kinds, param
-
-
-KIND_NAMES = ("truth", "theta", "shift", "level", "keep_top", "own_scale")
-
-
-def _vcg_buyer_grid(v: np.ndarray, own: int, thetas, shifts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rows = [v]
-    kinds, param = [0], [1.0]
-    for th in thetas:
-        if th != 1.0:
-            rows.append(v * th)
-            kinds.append(1)
-            param.append(th)
-    for d in shifts:
-        rows.append(np.where(v > 0, np.maximum(v + d, 0.0), v))
-        kinds.append(2)
-        param.append(d)
-    order = np.argsort(-v, kind="stable")
-    for kt in VCG_KEEP_TOP:
-        r = v.copy()
-        r[order[kt:]] = 0.0
-        rows.append(r)
-        kinds.append(4)
-        param.append(kt)
-    if own >= 0:
-        for f in VCG_OWN_FACTORS:
-            r = v.copy()
-            r[own] = v[own] * f
-            rows.append(r)
-            kinds.append(5)
-            param.append(f)
-    return np.array(rows), np.array(kinds, dtype=np.int8), np.array(param, dtype=np.float64)
-
-
-def best_response(fr: FastRound, role: str, index: int, truth: Any, *,
+def best_response(rnd: RelayRound, role: str, index: int, truth: Any, *,
                   thetas: Sequence[float] = DEFAULT_BR_THETAS, shifts: Sequence[float] = DEFAULT_BR_SHIFTS,
                   tol: float = 1e-12) -> dict[str, Any]:
     """The best report of one agent over the deviation set (module docstring), others fixed.
 
+    On the one number a :class:`ScalarMechanism` reads (a seller's ask; a buyer's bid on
+    its assigned relay, or its single McAfee bid) the grid is
+    :func:`~auctionlab.strategies.relay.scalar_grid` with the mechanism's ``levels``;
+    buyers of a mechanism that reads whole vectors search
+    :func:`~auctionlab.strategies.relay.vector_grid`. One ``utilities_if`` call per search.
+
     Returns ``truthful_utility``, ``best_utility``, ``gain`` (≥ 0: the truth comes first and
     wins ties up to ``tol``), ``report`` (the best report: a vector for buyers, a float for
-    sellers), ``scalar`` (the number the mechanism reads, NaN for VCG buyers), ``kind``
-    and ``param`` (which deviation family and its parameter).
+    sellers), ``scalar`` (the number the mechanism reads, NaN for whole-vector buyers),
+    ``kind`` and ``param`` (which deviation family and its parameter).
     """
+    mech, net = rnd.mechanism, rnd.network
+    scalar_buyer = isinstance(mech, ScalarMechanism)
     if role == "buyer":
         v = np.asarray(truth, dtype=np.float64)
-        if fr.scalar_buyers:
-            t = float(fr.scalar_of(index, v[None, :])[0])
-            reps, kinds, param = _scalar_grid(t, fr.levels(role), thetas, shifts, True)
-            utils = fr.buyer_scalar(index, reps)
+        if scalar_buyer:
+            t = float(mech.buyer_scalar(net, rnd.sigma, index, v[None, :])[0])
+            levels = mech.levels(net, rnd.bids, rnd.asks, rnd.sigma, role)
+            reps, kinds, param = scalar_grid(t, thetas, shifts, levels, positive_only=True)
+            utils = rnd.utilities_if(role, index, reps, scalar=True)
         else:
-            own = int(np.argmax(v)) if v.max() > 0 else -1
-            reps, kinds, param = _vcg_buyer_grid(v, own, thetas, shifts)
-            utils = fr.buyer(index, reps)
+            reps, kinds, param = vector_grid(v, thetas, shifts)
+            utils = rnd.utilities_if(role, index, reps)
     else:
-        t = float(truth)
-        reps, kinds, param = _scalar_grid(t, fr.levels(role), thetas, shifts, False)
-        utils = fr.seller(index, reps)
+        levels = mech.levels(net, rnd.bids, rnd.asks, rnd.sigma, role)
+        reps, kinds, param = scalar_grid(float(truth), thetas, shifts, levels)
+        utils = rnd.utilities_if(role, index, reps)
     best = int(np.argmax(utils))
     if utils[best] <= utils[0] + tol:
         best = 0
     rep = reps[best]
-    if role == "buyer" and fr.scalar_buyers:
+    if role == "buyer" and scalar_buyer:
         scalar = float(rep)
-        vec = np.asarray(truth, dtype=np.float64).copy()
-        if fr.mechanism in PHASE1_MECHANISMS:
-            if fr.sigma[index] >= 0:
-                vec[fr.sigma[index]] = scalar
-        else:  # McAfee reads the max: bid `scalar` on the best relay, scale the rest below it
-            mask = fr._mask[index]
-            top = np.where(mask, vec, 0.0).max()
-            vec = np.where(mask, vec * (scalar / top), 0.0) if top > 0 else np.where(mask, scalar, 0.0)
-        rep = vec
+        rep = mech.buyer_report(net, rnd.sigma, index, truth, scalar)
     else:
         scalar = float(rep) if role == "seller" else math.nan
     return {
@@ -492,10 +198,16 @@ def _check_instance(p: Mapping[str, Any]) -> None:
         positive_float(p, "area")
 
 
-def _check_kda_k(p: Mapping[str, Any]) -> None:
-    k = p["kda_k"]
-    if isinstance(k, bool) or not isinstance(k, (int, float)) or not 0.0 <= float(k) <= 1.0:
-        raise ConfigError(f"kda_k must be a number in [0, 1], got {k!r}")
+def _check_mechanisms(p: Mapping[str, Any], names: Sequence[str], where: str | None = None) -> list[RelayMechanism]:
+    """Build every named mechanism with its parameters from ``p`` (bad parameters raise
+    here); ``kda_k`` is checked even when k-DA is not run. With ``where``, a mechanism built
+    for a homogeneous market is refused (that study draws network values)."""
+    KDA(p["kda_k"])
+    out = [study_mechanism(name, p) for name in names]
+    for mech in out:
+        if where is not None and mech.homogeneous:
+            raise ConfigError(f"{mech.name} needs homogeneous values; {where} draws network values")
+    return out
 
 
 def _grid_or_default(p: Mapping[str, Any], key: str, default: Sequence[float], lo: float | None) -> tuple[float, ...]:
@@ -526,7 +238,7 @@ def _nonneg_int(p: Mapping[str, Any], key: str) -> int:
 # (None = BestResponse's defaults).
 MANIP_DEFAULTS: dict[str, Any] = {
     "n": 20, "m": 20, "vmax": 4.0, "cost_range": [0.0, 1.0], "mode": "DF", "area": 1000.0,
-    "algorithms": ["mwm", "mm", "ora"], "mechanisms": list(STUDY_MECHANISMS), "kda_k": 0.5,
+    "algorithms": ["mwm", "mm", "ora"], "mechanisms": list(MECHANISMS), "kda_k": 0.5,
     "agents": 8, "tol": TOL, "thetas": None, "shifts": None,
 }
 MANIP_METRICS = (
@@ -541,8 +253,7 @@ MANIP_METRICS = (
 def check_manipulation(p: dict[str, Any]) -> None:
     _check_instance(p)
     names_in(p, "algorithms", ASSIGNMENT_ALGORITHMS, "assignment algorithm")
-    names_in(p, "mechanisms", STUDY_MECHANISMS, "study mechanism")
-    _check_kda_k(p)
+    _check_mechanisms(p, names_in(p, "mechanisms", MECHANISMS, "study mechanism"))
     _nonneg_int(p, "agents")
     tol = p["tol"]
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 1:
@@ -558,15 +269,18 @@ def _sample(gen: np.random.Generator, size: int, k: int) -> np.ndarray:
     return np.sort(gen.choice(size, size=k, replace=False))
 
 
-def variants(p: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(mechanism, algorithm) pairs evaluated on each instance; "-" for mechanisms without phase 1."""
+def variants(p: Mapping[str, Any]) -> list[tuple[RelayMechanism, str]]:
+    """(mechanism, algorithm) pairs evaluated on each instance: one per assignment algorithm
+    for a mechanism that clears on phase 1, algorithm "-" for one that does not."""
     out = []
-    for mech in p["mechanisms"]:
-        if mech in PHASE1_MECHANISMS:
-            out += [(mech, alg) for alg in p["algorithms"]]
-        else:
-            out.append((mech, "-"))
+    for name in p["mechanisms"]:
+        mech = study_mechanism(name, p)
+        out += [(mech, alg) for alg in p["algorithms"]] if mech.uses_assignment else [(mech, "-")]
     return out
+
+
+def variant_name(mech: RelayMechanism, algorithm: str) -> str:
+    return mech.name if algorithm == "-" else f"{mech.name}/{algorithm}"
 
 
 def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
@@ -579,7 +293,7 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     sellers = _sample(gen, m, int(p["agents"]))
     thetas = _grid_or_default(p, "thetas", DEFAULT_BR_THETAS, 0.0)
     shifts = _grid_or_default(p, "shifts", DEFAULT_BR_SHIFTS, None)
-    tol, kda_k = float(p["tol"]), float(p["kda_k"])
+    tol = float(p["tol"])
     direct_total = float(net.direct.sum())
     sigmas = {alg: assign(net, alg) for alg in p["algorithms"]}
     sig_mwm = sigmas.get("mwm")
@@ -588,7 +302,8 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     pure_gain = float(net.capacities(sig_mwm).sum()) - direct_total
     true_surplus = np.where(net.useful & (values > costs[None, :]), values - costs[None, :], 0.0)
     w_opt = _matching_value(true_surplus)
-    vh = homogeneous_values(values, net.useful) if "mcafee_homogeneous" in p["mechanisms"] else None
+    todo = variants(p)
+    vh = homogeneous_values(values, net.useful) if any(mech.homogeneous for mech, _ in todo) else None
     if vh is not None:  # the efficient surplus of the homogeneous market: greedy by rank
         bs = np.sort(vh[:, 0])[::-1]
         as_ = np.sort(costs)
@@ -596,26 +311,27 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
         w_opt_h = float(np.maximum(bs[:L] - as_[:L], 0.0).sum())
     rows: list[dict[str, Any]] = []
     agent_rows: list[dict[str, Any]] = []
-    for mech, alg in variants(p):
+    for mech, alg in todo:
         t0 = time.perf_counter()
         sigma = sigmas[alg] if alg != "-" else np.full(n, -1, dtype=np.intp)
-        vals = vh if mech == "mcafee_homogeneous" else values
-        out = _mechanism_fn(mech, kda_k)(net, vals, costs, sigma)
+        homog = mech.homogeneous
+        vals = vh if homog else values
+        rnd = RelayRound(net, vals, costs, vals, costs, sigma, mech)
+        out = rnd.outcome
         ub, us = out.utilities(vals, costs)
         win = np.flatnonzero(out.buyer_wins)
         welfare = float(vals[win, out.sigma[win]].sum() - costs[out.sigma[win]].sum())
-        homog = mech == "mcafee_homogeneous"
         total_cap = math.nan if homog else float(net.capacities(out.traded).sum())
-        fr = FastRound(net, vals, costs, vals, costs, sigma, mech, kda_k)
+        variant = variant_name(mech, alg)
         gains = {"buyer": [], "seller": []}
         for role, idxs in (("buyer", buyers), ("seller", sellers)):
             for idx in idxs:
                 idx = int(idx)
                 truth = vals[idx] if role == "buyer" else float(costs[idx])
-                relevant = fr.relevant(role, idx)
+                relevant = mech.reads(sigma, role, idx)
                 u_true = float(ub[idx] if role == "buyer" else us[idx])
                 if relevant:
-                    br = best_response(fr, role, idx, truth, thetas=thetas, shifts=shifts)
+                    br = best_response(rnd, role, idx, truth, thetas=thetas, shifts=shifts)
                 else:
                     br = {"truthful_utility": u_true, "best_utility": u_true, "gain": 0.0, "scalar": math.nan,
                           "kind": "truth", "param": 1.0}
@@ -628,7 +344,7 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
                     trades = bool(out.seller_wins[idx])
                 gains[role].append(br["gain"])
                 agent_rows.append({
-                    "variant": mech if alg == "-" else f"{mech}/{alg}", "mechanism": mech, "algorithm": alg,
+                    "variant": variant, "mechanism": mech.name, "algorithm": alg,
                     "role": role, "index": idx, "relevant": relevant, "trades_truthfully": trades,
                     "truthful_report": truthful_report, "truthful_utility": br["truthful_utility"],
                     "realised_utility": u_true, "best_utility": br["best_utility"], "max_gain": br["gain"],
@@ -638,8 +354,8 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
         gb, gs = np.array(gains["buyer"]), np.array(gains["seller"])
         row = {
             "n": n, "m": m, "vmax": float(p["vmax"]),
-            "variant": mech if alg == "-" else f"{mech}/{alg}", "mechanism": mech, "algorithm": alg,
-            "candidates": int((sigma >= 0).sum()) if mech in PHASE1_MECHANISMS else -1,
+            "variant": variant, "mechanism": mech.name, "algorithm": alg,
+            "candidates": int((sigma >= 0).sum()) if mech.uses_assignment else -1,
             "trades": int(out.n_trades), "total_capacity": total_cap,
             "capacity_gain_share": (total_cap - direct_total) / pure_gain if pure_gain > 0 and not homog else math.nan,
             "welfare": welfare,
@@ -720,10 +436,7 @@ def check_tournament(p: dict[str, Any]) -> None:
     if not isinstance(p["algorithm"], str):
         raise ConfigError(f"algorithm must be a name, got {p['algorithm']!r}")
     ASSIGNMENT_ALGORITHMS.resolve(p["algorithm"])
-    names_in(p, "mechanisms", STUDY_MECHANISMS, "study mechanism")
-    if "mcafee_homogeneous" in p["mechanisms"]:
-        raise ConfigError("mcafee_homogeneous needs homogeneous values; the tournament draws network values")
-    _check_kda_k(p)
+    _check_mechanisms(p, names_in(p, "mechanisms", MECHANISMS, "study mechanism"), "the tournament")
     _tournament_strategies(p)
     positive_int(p, "league_rounds", maximum=100_000)
     _nonneg_int(p, "matrix_instances")
@@ -756,7 +469,7 @@ def _learned_thetas(model, labels: dict[str, np.ndarray], protos: dict[str, dict
     return out
 
 
-def _profile_reports(fr_truth: FastRound, gen: np.random.Generator, label: str, protos, learned, values, costs,
+def _profile_reports(rnd_truth: RelayRound, gen: np.random.Generator, label: str, protos, learned, values, costs,
                      sigma, partner) -> tuple[np.ndarray, np.ndarray]:
     """Everyone's reports when everyone plays ``label`` (best response: to the truthful profile)."""
     n, m = values.shape
@@ -764,7 +477,7 @@ def _profile_reports(fr_truth: FastRound, gen: np.random.Generator, label: str, 
     for role, size in (("buyer", n), ("seller", m)):
         s = protos[label][role]
         for idx in range(size):
-            rep = _one_report(fr_truth, gen, s, label, role, idx, values, costs, sigma, partner, learned)
+            rep = _one_report(rnd_truth, gen, s, label, role, idx, values, costs, sigma, partner, learned)
             if role == "buyer":
                 bids[idx] = rep
             else:
@@ -772,14 +485,14 @@ def _profile_reports(fr_truth: FastRound, gen: np.random.Generator, label: str, 
     return bids, asks
 
 
-def _one_report(fr: FastRound, gen: np.random.Generator, s: Strategy, label: str, role: str, idx: int,
+def _one_report(rnd: RelayRound, gen: np.random.Generator, s: Strategy, label: str, role: str, idx: int,
                 values, costs, sigma, partner, learned) -> Any:
-    """One agent's report under strategy ``s`` against the profile frozen in ``fr``."""
+    """One agent's report under strategy ``s`` against the profile frozen in ``rnd``."""
     truth = values[idx] if role == "buyer" else float(costs[idx])
     if _is_best_response(s):
-        if not fr.relevant(role, idx):
+        if not rnd.mechanism.reads(sigma, role, idx):
             return truth
-        return best_response(fr, role, idx, truth, thetas=s.thetas, shifts=s.shifts)["report"]
+        return best_response(rnd, role, idx, truth, thetas=s.thetas, shifts=s.shifts)["report"]
     if _is_learner(s):
         thetas, probs = learned[(label, role)]
         th = float(thetas[gen.choice(thetas.size, p=probs / probs.sum())])
@@ -807,18 +520,18 @@ def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput
     protos = _tournament_strategies(p)
     labels_all = list(protos)
     n, m = int(p["n"]), int(p["m"])
-    kda_k = float(p["kda_k"])
     rows: list[dict[str, Any]] = []
     theta_rows: list[dict[str, Any]] = []
     mech_seeds = seed.spawn(len(p["mechanisms"]))
-    for mech, mseed in zip(p["mechanisms"], mech_seeds):
+    for mech_name, mseed in zip(p["mechanisms"], mech_seeds):
+        mech = study_mechanism(mech_name, p)
         league_seed, matrix_seed = mseed.spawn(2)
         gen = np.random.default_rng(league_seed)
         labels = {"buyer": _balanced_labels(gen, labels_all, n), "seller": _balanced_labels(gen, labels_all, m)}
         population = {role: [protos[lab][role] for lab in labels[role]] for role in ("buyer", "seller")}
         model = RelayMarket(n=n, m=m, algorithm=p["algorithm"], mechanism=mech, vmax=float(p["vmax"]),
                             cost_range=tuple(p["cost_range"]), channel="redraw", types="redraw",
-                            population=population, kda_k=kda_k, collect_agents=False,
+                            population=population, collect_agents=False,
                             rng=np.random.default_rng(gen.integers(0, 2**63)))
         learners = [(role, i, a) for role, agents in (("buyer", model.buyers), ("seller", model.sellers))
                     for i, a in enumerate(agents) if _is_learner(a.strategy)]
@@ -828,14 +541,14 @@ def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput
             for role, i, a in learners:
                 acc.setdefault((role, labels[role][i]), []).append(a.strategy.mean_theta)
             for (role, lab), v in acc.items():
-                theta_rows.append({"mechanism": mech, "step": step, "role": role, "strategy": lab,
+                theta_rows.append({"mechanism": mech_name, "step": step, "role": role, "strategy": lab,
                                    "mean_theta": float(np.mean(v))})
         for role in ("buyer", "seller"):
             hist = model.utility_history(role)  # (steps, agents)
             for lab in labels_all:
                 idx = np.flatnonzero(labels[role] == lab)
                 u = hist[:, idx]
-                rows.append({"mechanism": mech, "part": "league", "role": role, "strategy": lab, "background": "",
+                rows.append({"mechanism": mech_name, "part": "league", "role": role, "strategy": lab, "background": "",
                              "mean_utility": float(u.mean()) if u.size else math.nan, "observations": int(u.size)})
         learned = _learned_thetas(model, labels, protos)
 
@@ -848,27 +561,25 @@ def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput
             partner = np.full(m, -1, dtype=np.intp)
             on = np.flatnonzero(sigma >= 0)
             partner[sigma[on]] = on
-            fr_truth = FastRound(net, values, costs, values, costs, sigma, mech, kda_k)
+            rnd_truth = RelayRound(net, values, costs, values, costs, sigma, mech)
             focal = {"buyer": _sample(gen, n, int(p["matrix_agents"])),
                      "seller": _sample(gen, m, int(p["matrix_agents"]))}
             for b in labels_all:
-                bids, asks = _profile_reports(fr_truth, gen, b, protos, learned, values, costs, sigma, partner)
-                fr = FastRound(net, values, costs, bids, asks, sigma, mech, kda_k)
+                bids, asks = _profile_reports(rnd_truth, gen, b, protos, learned, values, costs, sigma, partner)
+                rnd = RelayRound(net, values, costs, bids, asks, sigma, mech)
                 for role in ("buyer", "seller"):
                     for idx in focal[role]:
                         idx = int(idx)
-                        reps = [_one_report(fr, gen, protos[a][role], a, role, idx, values, costs, sigma, partner,
+                        reps = [_one_report(rnd, gen, protos[a][role], a, role, idx, values, costs, sigma, partner,
                                             learned) for a in labels_all]
-                        if role == "buyer":
-                            u = fr.buyer(idx, np.vstack(reps))
-                        else:
-                            u = fr.seller(idx, np.array(reps, dtype=np.float64))
+                        u = rnd.utilities_if(role, idx, np.vstack(reps) if role == "buyer" else
+                                             np.array(reps, dtype=np.float64))
                         for a, ua in zip(labels_all, u):
                             cell = sums[(role, a, b)]
                             cell[0] += float(ua)
                             cell[1] += 1
         for (role, a, b), (s, c) in sums.items():
-            rows.append({"mechanism": mech, "part": "matrix", "role": role, "strategy": a, "background": b,
+            rows.append({"mechanism": mech_name, "part": "matrix", "role": role, "strategy": a, "background": b,
                          "mean_utility": s / c if c else math.nan, "observations": int(c)})
     for r in rows:
         r.update(n=n, m=m)
@@ -903,8 +614,8 @@ def check_equilibrium(p: dict[str, Any]) -> None:
     if not isinstance(p["algorithm"], str):
         raise ConfigError(f"algorithm must be a name, got {p['algorithm']!r}")
     ASSIGNMENT_ALGORITHMS.resolve(p["algorithm"])
-    choice(p, "mechanism", [x for x in STUDY_MECHANISMS if x != "mcafee_homogeneous"])
-    _check_kda_k(p)
+    choice(p, "mechanism", list(MECHANISMS))
+    _check_mechanisms(p, [p["mechanism"]], "the equilibrium study")
     for key in ("buyer_thetas", "seller_thetas", "learner_thetas"):
         g = _grid_or_default(p, key, (), 0.0)
         if len(set(g)) != len(g):
@@ -925,41 +636,39 @@ def check_equilibrium(p: dict[str, Any]) -> None:
 def _role_game(p: Mapping[str, Any], gen: np.random.Generator) -> RunOutput:
     """Role payoffs at every (θ_buyer, θ_seller) on ``instances`` instances, plus unilateral
     deviation payoffs of ``deviators`` sampled agents per role."""
-    mech, kda_k = p["mechanism"], float(p["kda_k"])
+    name = p["mechanism"]
+    mech = study_mechanism(name, p)
     tb, ts = [float(x) for x in p["buyer_thetas"]], [float(x) for x in p["seller_thetas"]]
-    fn = _mechanism_fn(mech, kda_k)
     rows, dev_rows = [], []
     for inst in range(int(p["instances"])):
         net, values, costs = draw_instance(gen, p)
         n, m = net.n, net.m
-        sigma = assign(net, p["algorithm"]) if mech in PHASE1_MECHANISMS else np.full(n, -1, dtype=np.intp)
+        sigma = study_sigma(mech, net, p["algorithm"])
         d = int(p["deviators"])
         devs = ({"buyer": _sample(gen, n, d), "seller": _sample(gen, m, d)} if d else
                 {"buyer": np.empty(0, dtype=int), "seller": np.empty(0, dtype=int)})
         for thb in tb:
             for ths in ts:
                 bids, asks = values * thb, costs * ths
-                out = fn(net, bids, asks, sigma)
+                out = mech(net, bids, asks, sigma)
                 ub, us = out.utilities(values, costs)
                 win = np.flatnonzero(out.buyer_wins)
                 rows.append({
-                    "mechanism": mech, "instance": inst, "theta_buyer": thb, "theta_seller": ths,
+                    "mechanism": name, "instance": inst, "theta_buyer": thb, "theta_seller": ths,
                     "buyer_payoff": float(ub.mean()), "seller_payoff": float(us.mean()),
                     "trades": int(out.n_trades), "profit": float(out.profit),
                     "welfare": float(values[win, out.sigma[win]].sum() - costs[out.sigma[win]].sum()),
                 })
                 if not (devs["buyer"].size or devs["seller"].size):
                     continue
-                fr = FastRound(net, values, costs, bids, asks, sigma, mech, kda_k)
+                rnd = RelayRound(net, values, costs, bids, asks, sigma, mech)
                 for role, grid, base in (("buyer", tb, ub), ("seller", ts, us)):
                     for idx in devs[role]:
                         idx = int(idx)
-                        if role == "buyer":
-                            u = fr.buyer(idx, np.outer(grid, values[idx]))
-                        else:
-                            u = fr.seller(idx, np.asarray(grid) * costs[idx])
+                        u = rnd.utilities_if(role, idx, np.outer(grid, values[idx]) if role == "buyer" else
+                                             np.asarray(grid) * costs[idx])
                         for th, ua in zip(grid, u):
-                            dev_rows.append({"mechanism": mech, "instance": inst, "theta_buyer": thb,
+                            dev_rows.append({"mechanism": name, "instance": inst, "theta_buyer": thb,
                                              "theta_seller": ths, "role": role, "agent": idx, "deviation": th,
                                              "utility": float(ua), "profile_utility": float(base[idx])})
     agents = pd.DataFrame(dev_rows) if dev_rows else None
@@ -986,9 +695,10 @@ def _learning(p: Mapping[str, Any], gen: np.random.Generator) -> RunOutput:
         params["gamma"] = float(p["gamma"])
         params["reward_range"] = [-max(float(p["vmax"]), hi), max(float(p["vmax"]), hi)]
     spec = {"strategy": p["learner"], "params": params}
-    model = RelayMarket(n=int(p["n"]), m=int(p["m"]), algorithm=p["algorithm"], mechanism=p["mechanism"],
-                        vmax=float(p["vmax"]), cost_range=tuple(p["cost_range"]), channel=p["channel"],
-                        types="redraw", population={"buyer": spec, "seller": spec}, kda_k=float(p["kda_k"]),
+    model = RelayMarket(n=int(p["n"]), m=int(p["m"]), algorithm=p["algorithm"],
+                        mechanism=study_mechanism(p["mechanism"], p), vmax=float(p["vmax"]),
+                        cost_range=tuple(p["cost_range"]), channel=p["channel"],
+                        types="redraw", population={"buyer": spec, "seller": spec},
                         collect_agents=False, rng=gen)
     recs = []
     for step in range(1, int(p["rounds"]) + 1):

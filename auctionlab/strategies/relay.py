@@ -27,7 +27,7 @@ from auctionlab.strategies._checks import check_finite, check_grid, is_vector
 from auctionlab.strategies.base import Observation, Strategy, Truthful, Wrapper
 
 __all__ = [
-    "BestResponse", "DropRelays", "Noise", "OthersOnly", "OwnRelayOnly", "Scale", "Shift", "Truthful",
+    "BestResponse", "candidate_levels", "scalar_grid", "vector_grid", "DropRelays", "Noise", "OthersOnly", "OwnRelayOnly", "Scale", "Shift", "Truthful",
 ]
 
 
@@ -234,6 +234,72 @@ class OthersOnly(_AssignedRelaySplit):
 
 DEFAULT_BR_THETAS = tuple(np.round(np.linspace(0.0, 3.0, 61), 6).tolist())  # step 0.05
 DEFAULT_BR_SHIFTS = (-1.0, -0.5, -0.2, -0.1, -0.05, 0.05, 0.1, 0.2, 0.5, 1.0)
+DEFAULT_BR_EPS = 1e-7
+# Extra families of the whole-vector grid (:func:`vector_grid`).
+VECTOR_KEEP_TOP = (1, 2, 3)
+VECTOR_OWN_FACTORS = (0.0, 0.5, 0.8, 0.9, 1.1, 1.25, 1.5, 2.0)
+# Deviation families, as codes in the grids' ``kinds`` arrays.
+KIND_NAMES = ("truth", "theta", "shift", "level", "keep_top", "own_scale")
+
+
+def candidate_levels(candidates: Any, eps: float = DEFAULT_BR_EPS) -> np.ndarray:
+    """The levels a best response sweeps: 0, every candidate c and c ± eps (clipped at 0), sorted, unique."""
+    c = np.asarray(candidates, dtype=np.float64).ravel()
+    return np.unique(np.concatenate([[0.0], c, c + eps, np.maximum(c - eps, 0.0)]))
+
+
+def scalar_grid(truth: float, thetas: Sequence[float] = DEFAULT_BR_THETAS,
+                shifts: Sequence[float] = DEFAULT_BR_SHIFTS, candidates: Any = None, *,
+                eps: float = DEFAULT_BR_EPS, positive_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:class:`BestResponse`'s grid on one number t (an ask, or the one bid a mechanism
+    reads), in its order: t; θ·t for θ ≠ 1; max(t + δ, 0) — left at t when
+    ``positive_only`` and t = 0, as a bid vector's zeros stay zero —; the
+    :func:`candidate_levels` when ``candidates`` is given. Returns the reports, their
+    family codes (:data:`KIND_NAMES`) and each one's parameter."""
+    t = float(truth)
+    th = np.array([x for x in thetas if x != 1.0], dtype=np.float64)
+    sh = np.asarray(shifts, dtype=np.float64)
+    shifted = np.maximum(t + sh, 0.0) if (t > 0 or not positive_only) else np.full(sh.size, t)
+    lv = candidate_levels(candidates, eps) if candidates is not None else np.empty(0)
+    reports = np.concatenate([[t], t * th, shifted, lv])
+    kinds = np.concatenate([[0], np.ones(th.size), np.full(sh.size, 2), np.full(lv.size, 3)]).astype(np.int8)
+    return reports, kinds, np.concatenate([[1.0], th, sh, lv])
+
+
+def vector_grid(truth: np.ndarray, thetas: Sequence[float] = DEFAULT_BR_THETAS,
+                shifts: Sequence[float] = DEFAULT_BR_SHIFTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The deviation grid of a buyer facing a mechanism that reads its whole bid vector v:
+    v; θ·v for θ ≠ 1; v + δ on positive entries (clipped at 0); "bid only on my top 1/2/3
+    relays" (:data:`VECTOR_KEEP_TOP`); the bid on its most valued relay scaled by each of
+    :data:`VECTOR_OWN_FACTORS` (when it values some relay). Not exhaustive: against a
+    truthful mechanism any gain found is a bug. Returns reports (K, m), codes, parameters."""
+    v = np.asarray(truth, dtype=np.float64)
+    rows, kinds, param = [v], [0], [1.0]
+    for th in thetas:
+        if th != 1.0:
+            rows.append(v * th)
+            kinds.append(1)
+            param.append(th)
+    for d in shifts:
+        rows.append(np.where(v > 0, np.maximum(v + d, 0.0), v))
+        kinds.append(2)
+        param.append(d)
+    order = np.argsort(-v, kind="stable")
+    for kt in VECTOR_KEEP_TOP:
+        r = v.copy()
+        r[order[kt:]] = 0.0
+        rows.append(r)
+        kinds.append(4)
+        param.append(kt)
+    own = int(np.argmax(v)) if v.max() > 0 else -1
+    if own >= 0:
+        for f in VECTOR_OWN_FACTORS:
+            r = v.copy()
+            r[own] = v[own] * f
+            rows.append(r)
+            kinds.append(5)
+            param.append(f)
+    return np.array(rows), np.array(kinds, dtype=np.int8), np.array(param, dtype=np.float64)
 
 
 class BestResponse(Strategy):
@@ -262,7 +328,7 @@ class BestResponse(Strategy):
         thetas: Sequence[float] = DEFAULT_BR_THETAS,
         shifts: Sequence[float] = DEFAULT_BR_SHIFTS,
         use_candidates: bool = True,
-        eps: float = 1e-7,
+        eps: float = DEFAULT_BR_EPS,
         tol: float = 1e-12,
     ) -> None:
         self.thetas = check_grid(thetas, "thetas", self.name, lo=0.0)
@@ -278,33 +344,32 @@ class BestResponse(Strategy):
         self.last_utility = math.nan
 
     def grid(self, true_type: Any, obs: Observation) -> list[Any]:
-        """The candidate reports, truthful first."""
-        vec = is_vector(true_type)
-        t = np.asarray(true_type, dtype=np.float64) if vec else float(true_type)
+        """The candidate reports, truthful first (:func:`scalar_grid`'s families; for a bid
+        vector θ and δ apply to the whole vector and the levels to the assigned relay's bid)."""
+        cand = obs.info.get("candidates") if self.use_candidates else None
+        if not is_vector(true_type):
+            reps, _, _ = scalar_grid(float(true_type), self.thetas, self.shifts, cand, eps=self.eps)
+            return [float(x) for x in reps]
+        t = np.asarray(true_type, dtype=np.float64)
         out: list[Any] = [t]
         out += [t * th for th in self.thetas if th != 1.0]
-        for d in self.shifts:
-            out.append(np.where(t > 0, np.maximum(t + d, 0.0), t) if vec else max(t + d, 0.0))
-        cand = obs.info.get("candidates") if self.use_candidates else None
-        if vec and obs.assigned < 0:
-            cand = None  # only the assigned relay's bid is a scalar worth sweeping
-        if cand is not None:
-            c = np.asarray(cand, dtype=np.float64).ravel()
-            levels = np.unique(np.concatenate([[0.0], c, c + self.eps, np.maximum(c - self.eps, 0.0)]))
-            if vec:
-                a = obs.assigned
-                for x in levels:
-                    r = t.copy()
-                    r[a] = x
-                    out.append(r)
-            else:
-                out += [float(x) for x in levels]
+        out += [np.where(t > 0, np.maximum(t + d, 0.0), t) for d in self.shifts]
+        a = obs.assigned
+        if cand is not None and a >= 0:  # only the assigned relay's bid is a scalar worth sweeping
+            for x in candidate_levels(cand, self.eps):
+                r = t.copy()
+                r[a] = x
+                out.append(r)
         return out
 
     def report(self, true_type: Any, obs: Observation) -> Any:
         oracle = obs.require_oracle(self.name)
         grid = self.grid(true_type, obs)
-        utils = np.fromiter((oracle(r) for r in grid), dtype=np.float64, count=len(grid))
+        many = getattr(oracle, "many", None)  # a batch oracle answers the whole grid in one call
+        if many is not None:
+            utils = np.asarray(many(grid), dtype=np.float64)
+        else:
+            utils = np.fromiter((oracle(r) for r in grid), dtype=np.float64, count=len(grid))
         best = int(np.argmax(utils))
         if utils[best] <= utils[0] + self.tol:
             best = 0

@@ -1,9 +1,11 @@
-"""Relay strategic studies (issue 7): fast counterfactuals, the three run kinds, their report sections.
+"""Relay strategic studies (issue 7): best responses, the three run kinds, their report sections.
 
 Everything runs at toy size; the paper-scale manipulation study is marked slow.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,19 +19,16 @@ from auctionlab.experiments.catalog import catalog_spec
 from auctionlab.experiments.kinds import RUN_KINDS
 from auctionlab.experiments.relay_studies import (
     MANIP_METRICS,
-    PHASE1_MECHANISMS,
-    STUDY_MECHANISMS,
-    FastRound,
-    _mechanism_fn,
     best_response,
     draw_instance,
-    homogeneous_values,
     paper_scale_manipulation_spec,
+    variants,
 )
 from auctionlab.experiments.runner import run_experiment
 from auctionlab.experiments.spec import parse_spec
-from auctionlab.market.relay.mechanisms import RelayRound
+from auctionlab.market.relay.mechanisms import KDA, MECHANISMS, TASC, RelayMechanism, RelayRound
 from auctionlab.market.relay.network import RelayNetwork
+from auctionlab.market.relay.outcome import RelayOutcome
 from auctionlab.market.relay.tasc import assign
 from auctionlab.strategies.measure import manipulation_gain
 from auctionlab.strategies.relay import BestResponse
@@ -45,44 +44,18 @@ def _instance(seed: int, n: int, m: int, coarse: bool = False):
     return gen, net, values, costs
 
 
-# ---------------------------------------------------------------------- FastRound == RelayRound
-@pytest.mark.parametrize("seed", range(6))
-def test_fast_round_equals_relay_round_report_by_report(seed):
-    gen, net, values, costs = _instance(seed, *[(6, 6), (7, 4), (4, 8)][seed % 3], coarse=seed % 2 == 1)
-    n, m = net.n, net.m
-    bids = values * gen.uniform(0.6, 1.2, size=values.shape)
-    asks = costs * gen.uniform(0.8, 1.4, size=costs.shape)
-    if seed % 2:
-        bids, asks = np.round(bids * 2) / 2, np.round(asks * 4) / 4
-    for mech in STUDY_MECHANISMS:
-        vals = homogeneous_values(values, net.useful) if mech == "mcafee_homogeneous" else values
-        sigma = assign(net, "mwm") if mech in PHASE1_MECHANISMS else np.full(n, -1)
-        rnd = RelayRound(net, vals, costs, bids, asks, sigma, _mechanism_fn(mech, 0.3))
-        fr = FastRound(net, vals, costs, bids, asks, sigma, mech, 0.3)
-        levels = np.unique(np.concatenate([bids.ravel(), asks, [0.0]]))
-        for i in range(n):
-            reps = np.vstack([vals[i] * t for t in gen.uniform(0, 2, size=8)]
-                             + [np.where(vals[i] > 0, x, 0.0) for x in levels[:: max(1, levels.size // 12)]])
-            ref = [rnd.utility_if("buyer", i, r) for r in reps]
-            assert fr.buyer(i, reps).tolist() == ref, (mech, "buyer", i)
-        for j in range(m):
-            xs = np.concatenate([costs[j] * gen.uniform(0, 3, size=8), levels[:: max(1, levels.size // 12)]])
-            ref = [rnd.utility_if("seller", j, x) for x in xs]
-            assert fr.seller(j, xs).tolist() == ref, (mech, "seller", j)
-
-
+# ---------------------------------------------------------------------- best responses
 @pytest.mark.parametrize("mech", ["tasc", "trade_reduction", "kda"])
 def test_best_response_matches_the_best_response_strategy(mech):
     """Same grid, same answer: the study's vectorised search finds exactly BestResponse's gain."""
     _, net, values, costs = _instance(11, 8, 8)
     sigma = assign(net, "mm")
-    rnd = RelayRound(net, values, costs, values, costs, sigma, _mechanism_fn(mech, 0.5))
-    fr = FastRound(net, values, costs, values, costs, sigma, mech, 0.5)
+    rnd = RelayRound(net, values, costs, values, costs, sigma, MECHANISMS[mech]())
     ref = manipulation_gain(rnd, None, {"br": BestResponse()}).set_index(["role", "index"])["gain"]
     for role, size in (("buyer", 8), ("seller", 8)):
         for idx in range(size):
             truth = values[idx] if role == "buyer" else float(costs[idx])
-            got = best_response(fr, role, idx, truth)["gain"] if fr.relevant(role, idx) else 0.0
+            got = best_response(rnd, role, idx, truth)["gain"] if rnd.mechanism.reads(sigma, role, idx) else 0.0
             assert got == pytest.approx(ref[(role, idx)], abs=1e-12), (role, idx)
 
 
@@ -99,9 +72,11 @@ def test_best_response_finds_the_spec_a4_prime_flaw_and_nothing_under_trade_redu
     values[np.arange(5), sigma] = [2.9, 3.3, 0.2, 3.3, 0.6]
     asks = np.array([0.5, 1.2, 1.9, 0.1, 2.9])
     net = _a4_network(5, 5, sigma)
-    br = best_response(FastRound(net, values, asks, values, asks, sigma, "tasc"), "buyer", 0, values[0])
+    rnd = RelayRound(net, values, asks, values, asks, sigma, TASC())
+    br = best_response(rnd, "buyer", 0, values[0])
     assert br["truthful_utility"] == 0 and br["gain"] == pytest.approx(2.3)  # bid 0.6 (or just below 2.9) wins
-    tr = FastRound(net, values, asks, values, asks, sigma, "trade_reduction")
+    assert rnd.utility_if("buyer", 0, br["report"]) == pytest.approx(2.3)  # the returned vector achieves it
+    tr = RelayRound(net, values, asks, values, asks, sigma, MECHANISMS["trade_reduction"]())
     assert best_response(tr, "buyer", 0, values[0])["gain"] == 0
 
     sigma = np.array([-1, 2, 1, 3, 0])
@@ -109,9 +84,9 @@ def test_best_response_finds_the_spec_a4_prime_flaw_and_nothing_under_trade_redu
     values[[1, 2, 3, 4], [2, 1, 3, 0]] = [3.1, 3.0, 2.6, 1.7]
     costs = np.array([1.1, 0.1, 1.9, 0.7])
     net = _a4_network(5, 4, sigma)
-    br = best_response(FastRound(net, values, costs, values, costs, sigma, "tasc"), "seller", 1, 0.1)
+    br = best_response(RelayRound(net, values, costs, values, costs, sigma, TASC()), "seller", 1, 0.1)
     assert br["truthful_utility"] == pytest.approx(1.0) and br["gain"] >= 0.8 - 1e-9
-    tr = FastRound(net, values, costs, values, costs, sigma, "trade_reduction")
+    tr = RelayRound(net, values, costs, values, costs, sigma, MECHANISMS["trade_reduction"]())
     assert best_response(tr, "seller", 1, 0.1)["gain"] == 0
 
 
@@ -125,7 +100,7 @@ def test_manipulation_kind_columns_and_real_numbers():
         agents.append(out.agents)
     runs, agents = pd.DataFrame(runs), pd.concat(agents, ignore_index=True)
     assert set(MANIP_METRICS) <= set(runs.columns)
-    assert len(runs) == 4 * 12 and set(runs["mechanism"]) == set(STUDY_MECHANISMS)
+    assert len(runs) == 4 * 12 and set(runs["mechanism"]) == set(MECHANISMS)
     assert {"variant", "role", "index", "max_gain", "profitable", "truthful_utility", "best_kind"} <= set(agents)
     # the fast truthful utility equals the reference mechanism's realised utility
     assert np.allclose(agents["truthful_utility"], agents["realised_utility"], atol=1e-12)
@@ -141,6 +116,66 @@ def test_manipulation_kind_columns_and_real_numbers():
     pot = runs[runs["algorithm"] != "-"].pivot_table(index=["algorithm"], columns="mechanism", values="trades",
                                                      aggfunc="sum")
     assert len(pot) == 3 and (pot["tasc"] >= pot["trade_reduction"]).all()
+
+
+@dataclass(frozen=True)
+class CappedKDA(KDA):
+    """A user mechanism for the registry test: k-DA whose buyers never pay more than ``cap``."""
+
+    name = "capped_kda_test"
+    label = "capped k-DA"
+    cap: float = 1.0
+
+    def __call__(self, network, bids, asks, sigma):
+        out = super().__call__(network, bids, asks, sigma)
+        pay = np.minimum(out.buyer_payments, self.cap)
+        return RelayOutcome(out.buyer_wins, out.seller_wins, out.sigma, pay, out.seller_payments,
+                            float(pay.sum() - out.seller_payments.sum()), self.name, k=out.k)
+
+    def scalar_responses(self, network, bids, asks, sigma, role, index, x, cache=None):
+        reps = [self.buyer_report(network, sigma, index, bids[index], v) for v in x] if role == "buyer" else x
+        return RelayMechanism.responses(self, network, bids, asks, sigma, role, index, reps)
+
+
+def test_a_registered_mechanism_class_appears_in_the_studies():
+    """One class and one registry line: the manipulation study runs it on every algorithm
+    (it clears on phase 1), with its parameter read from the spec as <name>_<field>."""
+    MECHANISMS.register(CappedKDA.name, CappedKDA)
+    try:
+        p = {"mechanisms": ["kda", CappedKDA.name], "algorithms": ["mwm", "mm"]}
+        spec = parse_spec({"name": "x", "model": "relay-manipulation", "params": {**p, "n": 6, "m": 6}})
+        assert spec.params["mechanisms"] == p["mechanisms"]  # accepted by the study's checks
+        p["capped_kda_test_cap"] = 0.4  # a parameter of the class, spelled <name>_<field>
+        got = [(m.name, alg) for m, alg in variants({**p, "kda_k": 0.5})]
+        assert got == [("kda", "mwm"), ("kda", "mm"), (CappedKDA.name, "mwm"), (CappedKDA.name, "mm")]
+        assert variants({**p, "kda_k": 0.5})[2][0] == CappedKDA(k=0.5, cap=0.4)
+        out = RUN_KINDS["relay-manipulation"]({"n": 8, "m": 8, "agents": 0, **p}, np.random.SeedSequence(3))
+        runs = pd.DataFrame(out.runs).set_index("variant")
+        assert {"capped_kda_test/mwm", "capped_kda_test/mm"} <= set(runs.index)
+        a = out.agents
+        capped = a[(a["mechanism"] == CappedKDA.name) & a["trades_truthfully"] & (a["role"] == "buyer")]
+        assert len(capped) and (capped["truthful_utility"] >= 0).all()
+        assert np.allclose(a["truthful_utility"], a["realised_utility"], atol=1e-12)
+        assert (a.loc[a["mechanism"] == CappedKDA.name, "max_gain"] >= 0).all()
+    finally:
+        del MECHANISMS[CappedKDA.name]
+
+
+def test_report_reads_labels_colours_and_claims_from_the_mechanism_objects():
+    from auctionlab.analysis import relay_studies as A
+
+    assert A.mech_label("trade_reduction") == "trade reduction" and A.mech_label("not_registered") == "not_registered"
+    assert A.mech_color("kda") == KDA.color and A.mech_color("not_registered") in A.PALETTE
+    assert A._vlabel("kda/mm") == "k-DA / MM" and A._vcolor("kda/mwm") == KDA.color
+    assert len({A._vcolor(f"tasc/{alg}") for alg in ("mwm", "mm", "ora")}) == 3  # one hue, three shades
+    assert A.variant_order(["vcg", "kda/mwm", "tasc/mm", "kda/ora", "tasc/mwm"]) == [
+        "vcg", "kda/mwm", "kda/ora", "tasc/mm", "tasc/mwm"]  # grouped by mechanism, in run order
+    MECHANISMS.register(CappedKDA.name, CappedKDA)
+    try:  # a registered class brings its label, its colour (inherited) and its declared properties
+        assert A.mech_label(CappedKDA.name) == "capped k-DA" and A.mech_color(CappedKDA.name) == KDA.color
+        assert not A._has(CappedKDA.name, "truthful") and A._has(CappedKDA.name, "budget_balanced")
+    finally:
+        del MECHANISMS[CappedKDA.name]
 
 
 def _tiny_tournament_params(**kw):
@@ -253,18 +288,22 @@ def test_report_sections_from_stored_runs(stored, monkeypatch):
                 "tournament-replicator", "equilibrium-regret", "equilibrium-learning"):
         assert (stored / "figures" / f"{fig}.png").stat().st_size > 1000
         assert (stored / "figures" / f"{fig}.svg").exists()
-    for words in ("Trade reduction (SPEC A4′): no agent gains", "VCG double auction runs a deficit",
+    for words in ("Trade reduction: no agent gains", "VCG double auction runs a deficit",
                   "k-double auction: profitable deviations are common", "price of truthfulness",
-                  "Leaderboard", "Replicator dynamics", "each find an approximate equilibrium"):
+                  "Leaderboard", "Replicator dynamics", "each find an approximate equilibrium",
+                  "Under the k-double auction the best response earns at least as much",  # strategies found by object
+                  "Under trade reduction no strategy beats truthful reporting"):
         assert words in html, words
     import re
 
     verdicts = re.findall(r"<td class='(holds|fails|partly)'>", html)
     assert len(verdicts) >= 15
     # the claims that hold by theorem hold on the stored runs
-    for statement in ("Trade reduction (SPEC A4′): no agent gains by deviating",
-                      "VCG double auction: no agent gains by deviating",
-                      "TASC, trade reduction, k-DA and McAfee never run a deficit",
+    for statement in ("Trade reduction: no agent gains by deviating, for MWM, MM and ORA",
+                      "VCG: no agent gains by deviating",
+                      "McAfee (homogeneous): no agent gains by deviating",
+                      "TASC, trade reduction, k-DA, McAfee (max-bid reduction) and McAfee (homogeneous) never run a "
+                      "deficit",
                       "Trade reduction trades the same or fewer pairs"):
         i = html.index(statement)
         assert html[i:i + 400].count("class='holds'") >= 1, statement

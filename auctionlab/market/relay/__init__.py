@@ -1,5 +1,9 @@
 """Relay market: wireless network model, relay assignment, TASC and baseline double auctions.
 
+Mechanisms are objects (:mod:`auctionlab.market.relay.mechanisms`): ``TASC()``,
+``TradeReduction()``, ``KDA(k=0.5)``, ``VCG()``, ``McAfee()``, ``McAfeeHomogeneous()``, each
+registered by name in ``MECHANISMS``.
+
 The TASC entry point lives in its module: ``from auctionlab.market.relay.tasc import tasc``
 (it is not re-exported here, so that ``auctionlab.market.relay.tasc`` stays the module).
 The Mesa model, :mod:`auctionlab.market.relay.model`, is not imported here either: the
@@ -10,12 +14,24 @@ from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS, mm, mwm, o
 from auctionlab.market.relay.baselines import k_double_auction, mcafee, pure_assignment, vcg_double_auction
 from auctionlab.market.relay.network import RelayNetwork, random_network
 from auctionlab.market.relay.outcome import RelayOutcome, efficiency
-from auctionlab.market.relay.mechanisms import MECHANISMS, RelayRound
+from auctionlab.market.relay.mechanisms import (
+    KDA,
+    MECHANISMS,
+    TASC,
+    VCG,
+    McAfee,
+    McAfeeHomogeneous,
+    RelayMechanism,
+    RelayRound,
+    TradeReduction,
+    resolve_mechanism,
+)
 from auctionlab.market.relay.tasc import assign, clear, trade_reduction
 from auctionlab.market.relay.valuations import capacity_valuations, uniform_valuations
 
 __all__ = [
-    "ASSIGNMENT_ALGORITHMS", "MECHANISMS", "RelayNetwork", "RelayOutcome", "RelayRound", "assign",
-    "capacity_valuations", "clear", "efficiency", "k_double_auction", "mcafee", "mm", "mwm", "ora", "pure_assignment", "random_network",
-    "trade_reduction", "uniform_valuations", "vcg_double_auction",
+    "ASSIGNMENT_ALGORITHMS", "KDA", "MECHANISMS", "TASC", "VCG", "McAfee", "McAfeeHomogeneous", "RelayMechanism",
+    "RelayNetwork", "RelayOutcome", "RelayRound", "TradeReduction", "assign", "capacity_valuations", "clear",
+    "efficiency", "k_double_auction", "mcafee", "mm", "mwm", "ora", "pure_assignment", "random_network",
+    "resolve_mechanism", "trade_reduction", "uniform_valuations", "vcg_double_auction",
 ]

@@ -16,7 +16,7 @@ from auctionlab._validate import as_float_array, check_nonnegative_finite
 from auctionlab.errors import ConfigError, ShapeError
 from auctionlab.market.relay.assignment import max_weight_matching
 from auctionlab.market.relay.network import RelayNetwork
-from auctionlab.market.relay.outcome import RelayOutcome
+from auctionlab.market.relay.outcome import AgentOutcomes, RelayOutcome
 from auctionlab.market.relay.tasc import assign, check_reports, check_sigma
 
 
@@ -54,6 +54,96 @@ def vcg_double_auction(bids, asks, useful=None) -> RelayOutcome:
     return RelayOutcome.from_trades(sigma, m, buyers, buyer_pay, seller_pay, "vcg", k=int(buyers.size))
 
 
+def vcg_responses(bids: np.ndarray, asks: np.ndarray, useful: np.ndarray, role: str, index: int, reports,
+                  cache: dict | None = None) -> AgentOutcomes:
+    """The VCG double auction for K counterfactual reports of one agent, every other report
+    fixed: one assignment problem per report, since the Clarke pivot W*_{−i} does not
+    depend on i's own report (it is computed once, and kept in ``cache`` when given).
+
+    ``reports``: (K, m) bid vectors of buyer ``index`` or (K,) asks of seller ``index``.
+    Equal to :func:`vcg_double_auction` report by report. Inputs are taken as checked.
+    """
+    surplus = bids - asks[None, :]
+    w0 = np.where((surplus > 0) & useful, surplus, 0.0)
+    key = (role, int(index))
+    if cache is not None and key in cache:
+        w_minus = cache[key]
+    else:
+        w_minus = _matching_value(np.delete(w0, index, axis=0 if role == "buyer" else 1))
+        if cache is not None:
+            cache[key] = w_minus
+    R = np.asarray(reports, dtype=np.float64)
+    K = R.shape[0]
+    wins = np.zeros(K, dtype=bool)
+    pay = np.zeros(K)
+    relay = np.full(K, -1, dtype=np.intp)
+    for t in range(K):
+        w = w0.copy()
+        if role == "buyer":
+            s_i = R[t] - asks
+            ok = (s_i > 0) & useful[index]
+            w[index] = np.where(ok, s_i, 0.0)
+            allowed = w > 0
+            allowed[index] = ok
+        else:
+            s_j = bids[:, index] - R[t]
+            ok = (s_j > 0) & useful[:, index]
+            w[:, index] = np.where(ok, s_j, 0.0)
+            allowed = w > 0
+            allowed[:, index] = ok
+        sigma = max_weight_matching(w, allowed)
+        j = int(sigma[index]) if role == "buyer" else (int(index) if (sigma == index).any() else -1)
+        if j < 0:
+            continue
+        buyers = np.flatnonzero(sigma >= 0)
+        w_star = float(w[buyers, sigma[buyers]].sum())
+        wins[t], relay[t] = True, j
+        pay[t] = R[t][j] - (w_star - w_minus) if role == "buyer" else R[t] + (w_star - w_minus)
+    return AgentOutcomes(wins, pay, relay)
+
+
+def kda_responses(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, k: float, role: str, index: int,
+                  reports) -> AgentOutcomes:
+    """The k-double auction for K counterfactual reports (the number it reads: a buyer's
+    bid on its assigned relay, a seller's ask) of one agent, in closed form: only the
+    agent's own pair is affected. Inputs are taken as checked."""
+    x = np.asarray(reports, dtype=np.float64).ravel()
+    if role == "buyer":
+        j = int(sigma[index])
+        if j < 0:
+            return AgentOutcomes.none(x.size)
+        a = asks[j]
+        wins = x >= a
+        return AgentOutcomes(wins, np.where(wins, _k_price(x, a, k), 0.0), np.where(wins, j, -1))
+    hit = np.flatnonzero(sigma == index)
+    if hit.size == 0:
+        return AgentOutcomes.none(x.size)
+    b = bids[int(hit[0]), index]
+    wins = b >= x
+    return AgentOutcomes(wins, np.where(wins, _k_price(b, x, k), 0.0), np.where(wins, int(index), -1))
+
+
+def _mcafee_rows(Bs: np.ndarray, As: np.ndarray) -> tuple[np.ndarray, ...]:
+    """McAfee on K profiles at once (K = 1 for a single auction): ``Bs`` (K, n) bids, ``As``
+    (K, m) asks. Returns the sort orders ``ob``, ``oa``, ``k`` and ``trades`` (K,), and the
+    prices ``pb``, ``ps`` (K,) (meaningless where nobody trades)."""
+    n, m = Bs.shape[1], As.shape[1]
+    rows = np.arange(Bs.shape[0])
+    ob = np.argsort(-Bs, axis=1, kind="stable")
+    oa = np.argsort(As, axis=1, kind="stable")
+    bs, as_ = Bs[rows[:, None], ob], As[rows[:, None], oa]
+    L = min(n, m)
+    k = np.count_nonzero(bs[:, :L] >= as_[:, :L], axis=1)
+    kk = np.minimum(k, L - 1)
+    with np.errstate(invalid="ignore"):
+        t = np.where(k < L, (bs[rows, kk] + as_[rows, kk]) / 2, np.inf)
+    km1 = np.maximum(k - 1, 0)
+    bk, ak = bs[rows, km1], as_[rows, km1]
+    full = (ak <= t) & (t <= bk)
+    trades = np.where(k == 0, 0, np.where(full, k, k - 1))
+    return ob, oa, k, trades, np.where(full, t, bk), np.where(full, t, ak)
+
+
 def mcafee(bids, asks) -> RelayOutcome:
     """McAfee's double auction for homogeneous goods: one bid per buyer (n,), one ask per seller (m,).
 
@@ -70,25 +160,40 @@ def mcafee(bids, asks) -> RelayOutcome:
     check_nonnegative_finite(b, "bids")
     check_nonnegative_finite(a, "asks")
     n, m = b.size, a.size
-    ob = np.argsort(-b, kind="stable")
-    oa = np.argsort(a, kind="stable")
-    L = min(n, m)
-    bs, as_ = b[ob], a[oa]
-    k = int(np.count_nonzero(bs[:L] >= as_[:L]))
+    ob, oa, k, trades, pb, ps = (x[0] for x in _mcafee_rows(b[None, :], a[None, :]))
+    k, trades = int(k), int(trades)
     sigma = np.full(n, -1, dtype=np.intp)
     if k == 0:
         return RelayOutcome.no_trade(n, m, sigma, "mcafee", k)
-    t = (bs[k] + as_[k]) / 2 if k < L else np.inf
-    if as_[k - 1] <= t <= bs[k - 1]:
-        trades, pb, ps, boundary = k, t, t, None
-    else:
-        trades, pb, ps = k - 1, float(bs[k - 1]), float(as_[k - 1])
-        boundary = (int(ob[k - 1]), int(oa[k - 1]))
+    boundary = None if trades == k else (int(ob[k - 1]), int(oa[k - 1]))
     sigma[ob[:trades]] = oa[:trades]
     return RelayOutcome.from_trades(
         sigma, m, ob[:trades], pb, ps, "mcafee", profit=trades * (pb - ps),
         k=k, boundary=boundary, buyer_price=float(pb), seller_price=float(ps),
     )
+
+
+def mcafee_responses(bids: np.ndarray, asks: np.ndarray, role: str, index: int, reports) -> AgentOutcomes:
+    """McAfee for K counterfactual reports of one agent (a buyer's single bid or a seller's
+    ask, ``reports`` (K,)), every other bid in ``bids`` (n,) and ask in ``asks`` (m,) fixed:
+    :func:`mcafee` row by row in one pass. Inputs are taken as checked."""
+    x = np.asarray(reports, dtype=np.float64).ravel()
+    K = x.size
+    Bs = np.repeat(np.asarray(bids, dtype=np.float64)[None, :], K, axis=0)
+    As = np.repeat(np.asarray(asks, dtype=np.float64)[None, :], K, axis=0)
+    (Bs if role == "buyer" else As)[:, index] = x
+    ob, oa, _, trades, pb, ps = _mcafee_rows(Bs, As)
+    pos = np.argmax((ob if role == "buyer" else oa) == index, axis=1)
+    wins = pos < trades
+    if role == "buyer":
+        relay = oa[np.arange(K), np.minimum(pos, As.shape[1] - 1)]
+        return AgentOutcomes(wins, np.where(wins, pb, 0.0), np.where(wins, relay, -1))
+    return AgentOutcomes(wins, np.where(wins, ps, 0.0), np.where(wins, index, -1))
+
+
+def _k_price(b, a, k: float):
+    """The k-double auction's price of a pair with bid ``b`` and ask ``a``: A + k(B − A)."""
+    return a + k * (b - a)
 
 
 def k_double_auction(bids, asks, sigma, k: float = 0.5) -> RelayOutcome:
@@ -106,7 +211,7 @@ def k_double_auction(bids, asks, sigma, k: float = 0.5) -> RelayOutcome:
     b = bids[cand, sigma[cand]]
     a = asks[sigma[cand]]
     ok = b >= a
-    price = (a + k * (b - a))[ok]
+    price = _k_price(b, a, k)[ok]
     return RelayOutcome.from_trades(sigma, m, cand[ok], price, price, "kda", profit=0.0, k=int(ok.sum()))
 
 

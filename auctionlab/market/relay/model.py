@@ -46,7 +46,7 @@ from auctionlab.agents.relay import RelayAgent, RelayMarketAgent, SourceAgent
 from auctionlab.errors import ConfigError, InvalidReportError, ShapeError
 from auctionlab.market.collect import ColumnDataCollector
 from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS
-from auctionlab.market.relay.mechanisms import RelayRound, check_seller_report, resolve_mechanism
+from auctionlab.market.relay.mechanisms import KDA, RelayRound, check_seller_report, resolve_mechanism
 from auctionlab.market.relay.network import RelayNetwork, random_network
 from auctionlab.market.relay.outcome import RelayOutcome
 from auctionlab.market.relay.tasc import assign
@@ -120,9 +120,10 @@ class RelayMarket(mesa.Model):
     - ``n``, ``m``: sources and relays (default 100 and 150; taken from ``network`` if given).
     - ``algorithm``: phase-1 assignment, a name in ``ASSIGNMENT_ALGORITHMS`` or a callable
       ``(direct, relayed) -> sigma``.
-    - ``mechanism``: ``"tasc"``, ``"trade_reduction"``, ``"vcg"``, ``"mcafee"``, ``"kda"``
-      (k-double auction with ``kda_k``), any name registered in ``MECHANISMS``, or a callable
-      ``(network, bids (n, m), asks (m,), sigma (n,)) -> RelayOutcome``.
+    - ``mechanism``: a name registered in ``MECHANISMS`` (``"tasc"``, ``"trade_reduction"``,
+      ``"kda"`` — the k-double auction with ``k = kda_k`` —, ``"vcg"``, ``"mcafee"``, ...), a
+      :class:`~auctionlab.market.relay.mechanisms.RelayMechanism` such as ``KDA(k=0.3)``, or a
+      callable ``(network, bids (n, m), asks (m,), sigma (n,)) -> RelayOutcome``.
     - ``vmax``, ``cost_range``: value and cost scales of the private types.
     - ``channel``: ``"static"`` (one network for the whole run) or ``"redraw"`` (a new
       random network, hence a new assignment, every step).
@@ -152,7 +153,7 @@ class RelayMarket(mesa.Model):
         n: int | None = None,
         m: int | None = None,
         algorithm: str | Callable = "mwm",
-        mechanism: str | Callable = "tasc",
+        mechanism: Any = "tasc",
         vmax: float = 4.0,
         cost_range: tuple[float, float] = (0.0, 1.0),
         channel: str = "static",
@@ -206,8 +207,7 @@ class RelayMarket(mesa.Model):
         if not (isinstance(algorithm, str) or callable(algorithm)):
             raise ConfigError(f"algorithm must be a name or a callable, got {type(algorithm).__name__}")
         ASSIGNMENT_ALGORITHMS.resolve(algorithm)  # unknown names raise here
-        if isinstance(kda_k, bool) or not isinstance(kda_k, (int, float)) or not 0.0 <= float(kda_k) <= 1.0:
-            raise ConfigError(f"kda_k must be a number in [0, 1], got {kda_k!r}")
+        KDA(kda_k)  # kda_k is checked whatever the mechanism (the rule lives in KDA)
         mech = resolve_mechanism(mechanism, kda_k=kda_k)
         strategies = parse_population(population, n, m)
 

@@ -99,6 +99,39 @@ class RelayOutcome:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class AgentOutcomes:
+    """What one agent gets under each of K counterfactual reports, every other report fixed.
+
+    ``wins`` (K,) whether it trades, ``payment`` (K,) what it pays (a buyer) or receives (a
+    seller), 0 when it does not trade, ``relay`` (K,) the relay a buyer trades with (−1 when
+    it does not; for a seller its own index when it trades). Utilities follow from the
+    agent's true type alone (:meth:`buyer_utilities`, :meth:`seller_utilities`), so a
+    mechanism reports this and never sees types.
+    """
+
+    wins: np.ndarray
+    payment: np.ndarray
+    relay: np.ndarray
+
+    @classmethod
+    def none(cls, k: int) -> "AgentOutcomes":
+        """K reports none of which trades (an agent whose report the mechanism never reads)."""
+        return cls(np.zeros(k, dtype=bool), np.zeros(k), np.full(k, -1, dtype=np.intp))
+
+    @classmethod
+    def stack(cls, parts: "list[AgentOutcomes]") -> "AgentOutcomes":
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("wins", "payment", "relay")))
+
+    def buyer_utilities(self, values: np.ndarray) -> np.ndarray:
+        """Utilities of a buyer with true values ``values`` (m,): value of the relay won − payment."""
+        return np.where(self.wins, values[np.maximum(self.relay, 0)] - self.payment, 0.0)
+
+    def seller_utilities(self, cost: float) -> np.ndarray:
+        """Utilities of a seller with true cost ``cost``: payment received − cost, 0 when it does not trade."""
+        return np.where(self.wins, self.payment - cost, 0.0)
+
+
 def efficiency(network: RelayNetwork, outcome: RelayOutcome) -> dict[str, float]:
     """System efficiency of an outcome: total capacity, number of relayed trades, min capacity."""
     cap = network.capacities(outcome.traded)

@@ -26,7 +26,7 @@ from auctionlab._validate import as_float_array, check_nonnegative_finite
 from auctionlab.errors import ConfigError, InvalidAssignmentError, ShapeError
 from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS, mm, mwm, ora
 from auctionlab.market.relay.network import RelayNetwork
-from auctionlab.market.relay.outcome import RelayOutcome
+from auctionlab.market.relay.outcome import AgentOutcomes, RelayOutcome
 
 
 def check_reports(bids, asks) -> tuple[np.ndarray, np.ndarray]:
@@ -49,15 +49,95 @@ def check_sigma(sigma, n: int, m: int) -> np.ndarray:
         if arr.dtype.kind != "f" or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
             raise InvalidAssignmentError(f"sigma must contain integer relay indices, got dtype {arr.dtype}")
     arr = arr.astype(np.intp)
-    if arr.size and (arr.min() < -1 or arr.max() >= m):
+    if not arr.size:
+        return arr
+    # One count of sigma + 1 checks the range (bins 1..m) and one-to-one-ness at once.
+    uses = np.bincount(arr + 1, minlength=m + 1) if arr.min() >= -1 else None
+    if uses is None or uses.size > m + 1:
         i = int(np.flatnonzero((arr < -1) | (arr >= m))[0])
         raise InvalidAssignmentError(f"sigma[{i}] = {arr[i]} points outside the relays 0..{m - 1} (−1 = unassigned)")
-    assigned = arr[arr >= 0]
-    if assigned.size and np.bincount(assigned, minlength=m).max() > 1:
-        j = int(np.argmax(np.bincount(assigned, minlength=m)))
+    if uses.size > 1 and uses[1:].max() > 1:
+        j = int(np.argmax(uses[1:]))
         who = np.flatnonzero(arr == j).tolist()
         raise InvalidAssignmentError(f"sigma is not one-to-one: relay {j} is assigned to buyers {who}")
     return arr
+
+
+# Phase 2 works row-wise on the last axis: 1-D arrays for one auction, (K, l) arrays for K
+# counterfactual profiles. These helpers keep one body of code for both shapes while the
+# 1-D case keeps NumPy's cheap 1-D calls (2-D fancy indexing and axis reductions cost
+# several microseconds more on small arrays, which a single auction would pay).
+def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``a`` reordered row-wise by ``idx`` (same shape)."""
+    return a[idx] if a.ndim == 1 else a[np.arange(a.shape[0])[:, None], idx]
+
+
+def _rank_of(order: np.ndarray) -> np.ndarray:
+    """Row-wise inverse permutation: the rank of each column in ``order``."""
+    pos = np.empty_like(order)
+    ar = np.arange(order.shape[-1])
+    if order.ndim == 1:
+        pos[order] = ar
+    else:
+        pos[np.arange(order.shape[0])[:, None], order] = ar
+    return pos
+
+
+def _count(mask: np.ndarray):
+    """Row-wise number of True entries (a scalar for 1-D)."""
+    return int(np.count_nonzero(mask)) if mask.ndim == 1 else mask.sum(axis=1)
+
+
+def _at(a: np.ndarray, i):
+    """``a[i]`` row-wise, ``i`` a scalar (1-D) or one index per row."""
+    return a[i] if a.ndim == 1 else a[np.arange(a.shape[0]), i]
+
+
+def _col(x):
+    """A per-row scalar shaped to broadcast against the rows."""
+    return x[:, None] if isinstance(x, np.ndarray) else x
+
+
+def _pick(cond, a, b):
+    """Row-wise ``a if cond else b``."""
+    return np.where(cond, a, b) if isinstance(cond, np.ndarray) else (a if cond else b)
+
+
+def _rank(B: np.ndarray, A: np.ndarray, rel: np.ndarray) -> tuple:
+    """Steps 1–3 of phase 2. ``B``, ``A``: bids of the candidate buyers on their own relays
+    and asks of those relays, (l,) or (K, l), columns in candidate order (increasing buyer
+    index); ``rel`` (l,) the candidates' relays, the sellers' tie order. Returns the sort
+    orders ``by_bid``, ``by_ask`` (column indices), the sorted ``bs``, ``as_`` and ``k`` = the
+    number of sorted pairs with bid ≥ ask (bs − as_ is non-increasing, so this is max{t})."""
+    by_bid = np.argsort(-B, axis=-1, kind="stable")  # ties: lower buyer index first
+    if A.ndim == 1:  # ties: lower relay index first
+        by_ask = np.lexsort((rel, A))
+    else:  # the same order, sorting once by relay and then stably by ask (one sort per row)
+        perm = np.argsort(rel, kind="stable")
+        by_ask = perm[np.argsort(A[:, perm], axis=1, kind="stable")]
+    bs, as_ = _take(B, by_bid), _take(A, by_ask)
+    return by_bid, by_ask, bs, as_, _count(bs >= as_)
+
+
+def _boundary(by_bid, by_ask, bs, as_, k, rule: str) -> tuple:
+    """Steps 4–5 on the output of :func:`_rank` (k ≥ 2 where it matters): each candidate's
+    rank (``pos_b``, ``pos_a``), the boundary ranks ``x``, ``y`` and, for TASC as written,
+    the two candidate boundary indices ``alpha``, ``beta`` (None under trade reduction)."""
+    pos_b, pos_a = _rank_of(by_bid), _rank_of(by_ask)
+    if rule == "trade_reduction":
+        return pos_b, pos_a, k, k, None, None
+    km1 = np.maximum(k - 1, 0) if isinstance(k, np.ndarray) else k - 1
+    alpha = _count(bs >= _col(_at(as_, km1)))
+    beta = _count(as_ <= _col(_at(bs, km1)))
+    # |Σ(S_{x−1}, R_{y−1})| for the two candidate boundary pairs (α, k) and (k, β).
+    below_k = _col(km1)  # (k − 1 clamped at 0 changes nothing: ranks are ≥ 0)
+    n1 = _count((pos_b < _col(alpha - 1)) & (pos_a < below_k))
+    n2 = _count((pos_b < below_k) & (pos_a < _col(beta - 1)))
+    # Tie rule (the paper gives none): on equal counts the second pair, (s_{i_k}, r_{j_β}).
+    # In SPEC A4′'s seller instance the deviating ask equals a bid, α counts it (≥), and
+    # the counts tie 1–1; this rule is the one under which the stated gain appears.
+    first = n1 > n2
+    return pos_b, pos_a, _pick(first, alpha, k), _pick(first, k, beta), alpha, beta
 
 
 def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str) -> RelayOutcome:
@@ -65,35 +145,14 @@ def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str) ->
     n, m = bids.shape
     cand = np.flatnonzero(sigma >= 0)  # increasing buyer index
     rel = sigma[cand]
-    b = bids[cand, rel]
-    a = asks[rel]
-    by_bid = np.argsort(-b, kind="stable")  # ties: lower buyer index first
-    by_ask = np.lexsort((rel, a))  # ties: lower relay index first
-    bs, as_ = b[by_bid], a[by_ask]
-    k = int(np.count_nonzero(bs >= as_))  # bs − as_ is non-increasing, so this is max{t}
+    by_bid, by_ask, bs, as_, k = _rank(bids[cand, rel], asks[rel], rel)
     if k < 2:
         return RelayOutcome.no_trade(n, m, sigma, rule, k)
-    pos_b = np.empty_like(by_bid)
-    pos_b[by_bid] = np.arange(by_bid.size)
-    pos_a = np.empty_like(by_ask)
-    pos_a[by_ask] = np.arange(by_ask.size)
-    if rule == "trade_reduction":
-        x = y = k
-        pairs = None
-    else:
-        alpha = int(np.count_nonzero(bs >= as_[k - 1]))
-        beta = int(np.count_nonzero(as_ <= bs[k - 1]))
-        # |Σ(S_{x−1}, R_{y−1})| for the two candidate boundary pairs (α, k) and (k, β).
-        n1 = int(np.count_nonzero((pos_b < alpha - 1) & (pos_a < k - 1)))
-        n2 = int(np.count_nonzero((pos_b < k - 1) & (pos_a < beta - 1)))
-        # Tie rule (the paper gives none): on equal counts the second pair, (s_{i_k}, r_{j_β}).
-        # In SPEC A4′'s seller instance the deviating ask equals a bid, α counts it (≥), and
-        # the counts tie 1–1; this rule is the one under which the stated gain appears.
-        x, y = (alpha, k) if n1 > n2 else (k, beta)
-        pairs = (
-            (int(cand[by_bid[alpha - 1]]), int(rel[by_ask[k - 1]])),
-            (int(cand[by_bid[k - 1]]), int(rel[by_ask[beta - 1]])),
-        )
+    pos_b, pos_a, x, y, alpha, beta = _boundary(by_bid, by_ask, bs, as_, k, rule)
+    pairs = None
+    if alpha is not None:
+        pairs = ((int(cand[by_bid[alpha - 1]]), int(rel[by_ask[k - 1]])),
+                 (int(cand[by_bid[k - 1]]), int(rel[by_ask[beta - 1]])))
     win = (pos_b < x - 1) & (pos_a < y - 1)
     pb, ps = float(bs[x - 1]), float(as_[y - 1])
     return RelayOutcome.from_trades(
@@ -106,6 +165,33 @@ def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str) ->
         ranking=(cand[by_bid], rel[by_ask]),
         boundary_candidates=pairs,
     )
+
+
+def phase2_responses(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str, role: str, index: int,
+                     reports: np.ndarray) -> AgentOutcomes:
+    """Phase 2 for K counterfactual reports of one agent, every other report fixed, in one
+    vectorised pass (the same steps as a single auction, row by row).
+
+    ``reports`` (K,) is the number phase 2 reads from that agent: a buyer's bid on its
+    assigned relay, a seller's ask. An agent without a phase-1 partner never trades.
+    Inputs are taken as checked.
+    """
+    x = np.asarray(reports, dtype=np.float64).ravel()
+    K = x.size
+    cand = np.flatnonzero(sigma >= 0)
+    rel = sigma[cand]
+    col = np.flatnonzero(cand == index if role == "buyer" else rel == index)
+    if col.size == 0 or cand.size < 2:
+        return AgentOutcomes.none(K)
+    c = int(col[0])
+    B = np.repeat(bids[cand, rel][None, :], K, axis=0)
+    A = np.repeat(asks[rel][None, :], K, axis=0)
+    (B if role == "buyer" else A)[:, c] = x
+    by_bid, by_ask, bs, as_, k = _rank(B, A, rel)
+    pos_b, pos_a, xb, ya, _, _ = _boundary(by_bid, by_ask, bs, as_, k, rule)
+    wins = (pos_b[:, c] < xb - 1) & (pos_a[:, c] < ya - 1) & (k >= 2)
+    price = _at(bs, np.maximum(xb - 1, 0)) if role == "buyer" else _at(as_, np.maximum(ya - 1, 0))
+    return AgentOutcomes(wins, np.where(wins, price, 0.0), np.where(wins, int(rel[c]), -1))
 
 
 def clear(bids, asks, sigma) -> RelayOutcome:
