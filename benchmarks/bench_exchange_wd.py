@@ -15,7 +15,8 @@
 4. The cost of Threshold payments, which reuse the one built model for the n + 1 WD
    solves (idle bidders are skipped exactly; ``--no-skip`` forces all n + 1).
 
-Times are wall seconds of one run on this machine; ratios come from the same run.
+Times are wall seconds of one run on this machine; ratios come from the same run. An
+empty size list (``--sizes`` with no value) skips that section.
 
     python benchmarks/bench_exchange_wd.py [--lambda-sizes 20x8 40x20] [--lambda-seeds 5]
         [--backends highs scip gurobi cplex] [--sizes 10 40 100] [--pay-sizes 10 40] [--seeds 3]
@@ -135,11 +136,12 @@ def bench_payments(n: int, goods: int, seed: int, skip: bool) -> dict[str, float
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--lambda-sizes", type=_size, nargs="+", default=[(20, 8), (40, 20)], metavar="NxM")
+    ap.add_argument("--lambda-sizes", type=_size, nargs="*", default=[(20, 8), (40, 20)], metavar="NxM",
+                    help="sections 1 and 2 (none: skip)")
     ap.add_argument("--lambda-seeds", type=int, default=5)
     ap.add_argument("--backends", nargs="+", default=list(BACKENDS))
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10, 40, 100])
-    ap.add_argument("--pay-sizes", type=int, nargs="+", default=[10, 40])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[10, 40, 100], help="section 3 (none: skip)")
+    ap.add_argument("--pay-sizes", type=int, nargs="*", default=[10, 40], help="section 4 (none: skip)")
     ap.add_argument("--goods", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--pay-seed", type=int, default=1)
@@ -148,29 +150,37 @@ def main() -> None:
     seeds = list(range(args.seeds))
     lseeds = list(range(args.lambda_seeds))
 
-    print("1. λ as continuous variables: solver time per WD solve (HiGHS)")
-    for n, m in args.lambda_sizes:
-        bench_lambda(n, m, lseeds)
+    if args.lambda_sizes:
+        print("1. λ as continuous variables: solver time per WD solve (HiGHS)")
+        for n, m in args.lambda_sizes:
+            bench_lambda(n, m, lseeds)
+        print("\n2. MIP backends")
+        for n, m in args.lambda_sizes:
+            bench_backends(n, m, lseeds, args.backends)
+    if args.sizes:
+        wd_section(args.sizes, args.goods, seeds)
+    if args.pay_sizes:
+        payments_section(args.pay_sizes, args.goods, args.pay_seed, not args.no_skip)
 
-    print("\n2. MIP backends")
-    for n, m in args.lambda_sizes:
-        bench_backends(n, m, lseeds, args.backends)
 
-    print(f"\n3. WD, {args.goods} goods, ~15 nodes per tree, median over seeds {seeds} (times in ms)")
+def wd_section(sizes: list[int], goods: int, seeds: list[int]) -> None:
+    print(f"\n3. WD, {goods} goods, ~15 nodes per tree, median over seeds {seeds} (times in ms)")
     print(f"{'bidders':>7} {'nodes':>6} {'cols':>6} {'rows':>6} {'B&B':>5} {'build':>8} {'solver':>9} "
           f"{'extract':>8} {'total':>9} {'(b+e)/solver':>13} {'traders':>8}")
-    for n in args.sizes:
-        r = bench_wd(n, args.goods, seeds)
+    for n in sizes:
+        r = bench_wd(n, goods, seeds)
         print(f"{n:>7} {r['nodes']:>6.0f} {r['cols']:>6.0f} {r['rows']:>6.0f} {r['bnb']:>5.0f} "
               f"{r['build'] * 1e3:>8.2f} {r['solver'] * 1e3:>9.1f} {r['extract'] * 1e3:>8.2f} "
               f"{r['total'] * 1e3:>9.1f} {r['ratio']:>12.2%} {r['traders']:>8.0f}")
         if n == 40:
             print(f"{'':>7} goal at 40 bidders: (build + extract) <= 50% of the solver -> {'met' if r['ratio'] <= 0.5 else 'NOT met'}")
 
-    print(f"\n4. Threshold payments (n + 1 WD solves on one model{'' if args.no_skip else ', idle bidders skipped'}), seed {args.pay_seed}")
+
+
+    print(f"\n4. Threshold payments (n + 1 WD solves on one model{', idle bidders skipped' if skip else ''}), seed {seed}")
     print(f"{'bidders':>7} {'build ms':>9} {'solves':>7} {'wall s':>8} {'per bidder ms':>14} {'per solve ms':>13} {'C':>8}")
-    for n in args.pay_sizes:
-        r = bench_payments(n, args.goods, args.pay_seed, not args.no_skip)
+    for n in sizes:
+        r = bench_payments(n, goods, seed, skip)
         print(f"{n:>7} {r['build'] * 1e3:>9.2f} {r['solves']:>7.0f} {r['wall']:>8.2f} "
               f"{r['per_bidder'] * 1e3:>14.1f} {r['per_solve'] * 1e3:>13.1f} {r['c']:>8.2f}")
 
