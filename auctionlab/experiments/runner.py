@@ -11,6 +11,12 @@ from its own SeedSequence, so the stored tables are identical whatever the execu
 number of workers, the chunk size or the completion order — except the columns whose name
 starts with ``time_``, which are wall-clock measurements.
 
+One level of parallelism: the runner owns it. A run is computed serially inside whatever
+worker runs its chunk — the ICE run kinds build their exchanges with ``executor=None``, so
+the payments' V_{−i} solves never start a pool inside a pool and N workers mean N solvers
+at once, not N times a pool's. To spread a single large ICE run over several cores, give
+``IterativeExchange(executor=...)`` a pool directly, outside the runner.
+
 Resuming: :func:`run_experiment` on a directory that already holds the same experiment
 computes only the runs not yet stored. A failing run stops the sweep (after storing
 every chunk that finished) with :class:`RunFailedError`; rerun the same command to resume.
