@@ -1,12 +1,24 @@
 """Winner determination and Threshold payments on generated exchanges: where time goes.
 
-Prints, for each size, the model build time (numpy arrays + HiGHS passModel), HiGHS's
-own run time, result extraction (solution read-out, rounding, canonical trade, exact
-value) and the ratio (build + extraction) / HiGHS. Then the cost of Threshold payments,
-which reuse the one built model for the n + 1 WD solves (idle bidders are skipped
-exactly; ``--no-skip`` forces all n + 1). Timings are of one run on this machine.
+1. The λ reformulation: solver time per WD solve (lower and upper values of the ICE
+   bench's instances, ``random_exchange(n, m, rng=seed, bound_width=0.5)``) for the
+   integer-λ model with HiGHS restarts (the model before the reformulation), continuous
+   λ with restarts, and continuous λ without restarts (the default now); medians over
+   seeds, the same-run ratio before/after per solve, and how many solves found the same
+   allocation.
+2. The same WD solves under every installed MIP backend (continuous λ), with the ratio
+   to HiGHS in the same run; backends that are not installed, or whose licence is too
+   small for a model, are reported as skipped.
+3. The model build time (numpy arrays + passing the model), the solver's own run time,
+   result extraction (solution read-out, canonical trade, exact value) and the ratio
+   (build + extraction) / solver.
+4. The cost of Threshold payments, which reuse the one built model for the n + 1 WD
+   solves (idle bidders are skipped exactly; ``--no-skip`` forces all n + 1).
 
-    python benchmarks/bench_exchange_wd.py [--sizes 10 40 100] [--pay-sizes 10 40] [--seeds 3]
+Times are wall seconds of one run on this machine; ratios come from the same run.
+
+    python benchmarks/bench_exchange_wd.py [--lambda-sizes 20x8 40x20] [--lambda-seeds 5]
+        [--backends highs scip gurobi cplex] [--sizes 10 40 100] [--pay-sizes 10 40] [--seeds 3]
 """
 
 from __future__ import annotations
@@ -15,7 +27,81 @@ import argparse
 import statistics
 import time
 
+from auctionlab.errors import SolverError
 from auctionlab.market.exchange import WDModel, compute_payments, random_exchange
+from auctionlab.market.exchange.backends import BACKENDS, available_backends, solver_info
+
+LAMBDA_CONFIGS = {
+    "integer λ, restarts (before)": dict(integer_lambda=True, options={"mip_allow_restart": True}),
+    "continuous λ, restarts": dict(options={"mip_allow_restart": True}),
+    "continuous λ (after)": {},
+}
+
+
+def _size(text: str) -> tuple[int, int]:
+    n, m = text.lower().split("x")
+    return int(n), int(m)
+
+
+def _instances(n: int, m: int, seeds: list[int]):
+    for s in seeds:
+        ex = random_exchange(n, m, rng=s, bound_width=0.5).bounded
+        for values in ("lower", "upper"):
+            yield ex, values
+
+
+def bench_lambda(n: int, m: int, seeds: list[int]) -> None:
+    times: dict[str, list[float]] = {k: [] for k in LAMBDA_CONFIGS}
+    same_value = {k: 0 for k in LAMBDA_CONFIGS}
+    same_alloc = {k: 0 for k in LAMBDA_CONFIGS}
+    solves = 0
+    for ex, values in _instances(n, m, seeds):
+        solves += 1
+        ref = None
+        for name, kw in LAMBDA_CONFIGS.items():
+            alloc = WDModel(ex, **kw).solve_wd(values)
+            times[name].append(alloc.solution.run_time)
+            ref = ref or alloc
+            same_value[name] += abs(alloc.value - ref.value) <= 1e-9 * max(1.0, abs(ref.value))
+            same_alloc[name] += alloc.trades == ref.trades
+    before = times[next(iter(LAMBDA_CONFIGS))]
+    print(f"{n} bidders × {m} goods, {solves} WD solves (seeds {seeds}, lower and upper values)")
+    print(f"  {'model':<30} {'median ms':>10} {'total s':>8} {'median before/this':>19} {'total before/this':>18} "
+          f"{'same value':>11} {'same trade':>11}")
+    for name, t in times.items():
+        ratio = statistics.median(b / x for b, x in zip(before, t))
+        print(f"  {name:<30} {statistics.median(t) * 1e3:>10.1f} {sum(t):>8.2f} {ratio:>19.2f} {sum(before) / sum(t):>18.2f} "
+              f"{same_value[name]:>5}/{solves:<5} {same_alloc[name]:>5}/{solves:<5}")
+
+
+def bench_backends(n: int, m: int, seeds: list[int], names: list[str]) -> None:
+    installed = set(available_backends())
+    print(f"{n} bidders × {m} goods, WD per backend (continuous λ), seeds {seeds}, lower and upper values")
+    highs: list[float] = []
+    for name in names:
+        if name not in BACKENDS:
+            print(f"  {name:<8} skipped: not a registered backend ({', '.join(BACKENDS)})")
+            continue
+        if name not in installed:
+            print(f"  {name:<8} skipped: {BACKENDS[name].package} is not installed")
+            continue
+        t: list[float] = []
+        values_ok = 0
+        try:
+            for ex, values in _instances(n, m, seeds):
+                alloc = WDModel(ex, solver=name).solve_wd(values)
+                t.append(alloc.solution.run_time)
+                ref = WDModel(ex).solve_wd(values).value if name != "highs" else alloc.value
+                values_ok += abs(alloc.value - ref) <= 1e-9 * max(1.0, abs(ref))
+        except SolverError as exc:
+            print(f"  {name:<8} skipped: {str(exc)[:110]}")
+            continue
+        if name == "highs":
+            highs = t
+        version = solver_info(name)["version"]
+        vs = f"{statistics.median(x / h for x, h in zip(t, highs)):>8.2f}" if len(highs) == len(t) else f"{'-':>8}"
+        print(f"  {name:<8} {version:<10} median {statistics.median(t) * 1e3:>9.1f} ms  total {sum(t):>7.2f} s  "
+              f"median this/HiGHS {vs}  same value as HiGHS {values_ok}/{len(t)}")
 
 
 def bench_wd(n: int, goods: int, seeds: list[int]) -> dict[str, float]:
@@ -29,7 +115,7 @@ def bench_wd(n: int, goods: int, seeds: list[int]) -> dict[str, float]:
                      model.n_rows, sol.node_count, alloc.value, len(alloc.traders)))
     cols = list(zip(*rows))
     med = {k: statistics.median(v) for k, v in zip(
-        ("build", "highs", "extract", "nodes", "cols", "rows", "bnb", "value", "traders"), cols)}
+        ("build", "solver", "extract", "nodes", "cols", "rows", "bnb", "value", "traders"), cols)}
     med["ratio"] = statistics.median((b + e) / h for b, h, e, *_ in rows)
     med["total"] = statistics.median(b + h + e for b, h, e, *_ in rows)
     return med
@@ -49,6 +135,9 @@ def bench_payments(n: int, goods: int, seed: int, skip: bool) -> dict[str, float
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lambda-sizes", type=_size, nargs="+", default=[(20, 8), (40, 20)], metavar="NxM")
+    ap.add_argument("--lambda-seeds", type=int, default=5)
+    ap.add_argument("--backends", nargs="+", default=list(BACKENDS))
     ap.add_argument("--sizes", type=int, nargs="+", default=[10, 40, 100])
     ap.add_argument("--pay-sizes", type=int, nargs="+", default=[10, 40])
     ap.add_argument("--goods", type=int, default=20)
@@ -57,19 +146,28 @@ def main() -> None:
     ap.add_argument("--no-skip", action="store_true", help="solve V_-i for every bidder")
     args = ap.parse_args()
     seeds = list(range(args.seeds))
+    lseeds = list(range(args.lambda_seeds))
 
-    print(f"WD, {args.goods} goods, ~15 nodes per tree, median over seeds {seeds} (times in ms)")
-    print(f"{'bidders':>7} {'nodes':>6} {'cols':>6} {'rows':>6} {'B&B':>5} {'build':>8} {'HiGHS':>9} "
-          f"{'extract':>8} {'total':>9} {'(b+e)/HiGHS':>12} {'traders':>8}")
+    print("1. λ as continuous variables: solver time per WD solve (HiGHS)")
+    for n, m in args.lambda_sizes:
+        bench_lambda(n, m, lseeds)
+
+    print("\n2. MIP backends")
+    for n, m in args.lambda_sizes:
+        bench_backends(n, m, lseeds, args.backends)
+
+    print(f"\n3. WD, {args.goods} goods, ~15 nodes per tree, median over seeds {seeds} (times in ms)")
+    print(f"{'bidders':>7} {'nodes':>6} {'cols':>6} {'rows':>6} {'B&B':>5} {'build':>8} {'solver':>9} "
+          f"{'extract':>8} {'total':>9} {'(b+e)/solver':>13} {'traders':>8}")
     for n in args.sizes:
         r = bench_wd(n, args.goods, seeds)
         print(f"{n:>7} {r['nodes']:>6.0f} {r['cols']:>6.0f} {r['rows']:>6.0f} {r['bnb']:>5.0f} "
-              f"{r['build'] * 1e3:>8.2f} {r['highs'] * 1e3:>9.1f} {r['extract'] * 1e3:>8.2f} "
-              f"{r['total'] * 1e3:>9.1f} {r['ratio']:>11.2%} {r['traders']:>8.0f}")
+              f"{r['build'] * 1e3:>8.2f} {r['solver'] * 1e3:>9.1f} {r['extract'] * 1e3:>8.2f} "
+              f"{r['total'] * 1e3:>9.1f} {r['ratio']:>12.2%} {r['traders']:>8.0f}")
         if n == 40:
-            print(f"{'':>7} goal at 40 bidders: (build + extract) <= 50% of HiGHS -> {'met' if r['ratio'] <= 0.5 else 'NOT met'}")
+            print(f"{'':>7} goal at 40 bidders: (build + extract) <= 50% of the solver -> {'met' if r['ratio'] <= 0.5 else 'NOT met'}")
 
-    print(f"\nThreshold payments (n + 1 WD solves on one model{'' if args.no_skip else ', idle bidders skipped'}), seed {args.pay_seed}")
+    print(f"\n4. Threshold payments (n + 1 WD solves on one model{'' if args.no_skip else ', idle bidders skipped'}), seed {args.pay_seed}")
     print(f"{'bidders':>7} {'build ms':>9} {'solves':>7} {'wall s':>8} {'per bidder ms':>14} {'per solve ms':>13} {'C':>8}")
     for n in args.pay_sizes:
         r = bench_payments(n, args.goods, args.pay_seed, not args.no_skip)

@@ -7,24 +7,32 @@ others own can be bought. So these problems are exactly the WD MIP restricted to
 i's columns and rows — a model of a few dozen variables instead of the whole exchange,
 which is what makes the hundreds of R-WD(i) solves of constraint generation affordable.
 
-Columns: λ_ij (integer) then sat_iβ (binary); rows (4)–(5) of i's tree, taken from the
-same row builder as the full model (:func:`~auctionlab.market.exchange.mip._tree_block`).
+Columns: λ_ij then sat_iβ (binary); rows (4)–(5) of i's tree, taken from the same row
+builder as the full model (:func:`~auctionlab.market.exchange.mip._tree_block`), solved
+by any MIP backend (:mod:`~auctionlab.market.exchange.backends`).
+
+λ is continuous unless ``integer_lambda``, exactly as in the full model: for a fixed
+binary sat, λ ranges over the box ``max(lb, need) ≤ λ ≤ ub`` with integer corners
+(``need = Σ q·sat``), so a linear cost on λ (``best``, ``min_price``) is optimised at an
+integer corner, and the one extra row of ``best_among`` (``Σ c·sat − p·λ ≥ at_least``,
+no λ in its objective) is satisfiable for a sat exactly when it is at the corner that
+maximises −p·λ. Every method decodes its trade from sat (``max(need, −x0)``, or the
+corner for ``min_price``), never from the continuous λ values.
 """
 
 from __future__ import annotations
 
 import math
-import time
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 
 from auctionlab.errors import SolverError
-from auctionlab.market.exchange.mip import DEFAULT_OPTIONS, _tree_block
+from auctionlab.market.exchange.backends import MIPProblem, make_backend
+from auctionlab.market.exchange.mip import _tree_block
 from auctionlab.market.exchange.tbbl import BidTree, FlatTrees
 
-INF = highspy.kHighsInf
+INF = math.inf
 
 
 def subtree_forest(tree: BidTree, k: int = 0) -> FlatTrees:
@@ -54,7 +62,9 @@ class BidderModel:
     never buys are never usefully received, so their upper bound is 0 (free disposal).
     """
 
-    def __init__(self, forest: FlatTrees, x0: np.ndarray, avail: np.ndarray) -> None:
+    def __init__(
+        self, forest: FlatTrees, x0: np.ndarray, avail: np.ndarray, *, solver: str = "highs", integer_lambda: bool = False
+    ) -> None:
         m, n = forest.n_goods, forest.n_nodes
         self.m, self.n = m, n
         self.trade = forest.trade
@@ -63,7 +73,6 @@ class BidderModel:
         cols = np.concatenate([m + blk.nodes, blk.r4_good])
         vals = np.concatenate([blk.coefs, -np.ones(len(blk.r4_row))])
         A = sp.csc_matrix((vals, (rows, cols)), shape=(blk.n_rows, m + n))
-        A.sort_indices()
         sell = np.minimum(forest.trade, 0).sum(axis=0)
         buy = np.maximum(forest.trade, 0).sum(axis=0)
         self.x0 = np.asarray(x0)
@@ -71,41 +80,40 @@ class BidderModel:
         self.lam_ub = np.minimum(np.asarray(avail), buy).astype(float)
         self.lb = np.concatenate([self.lam_lb, np.zeros(n)])
         self.ub = np.concatenate([self.lam_ub, np.ones(n)])
-        h = highspy.Highs()
-        for key, val in DEFAULT_OPTIONS.items():
-            h.setOptionValue(key, val)
-        status = h.passModel(
-            m + n, blk.n_rows, int(A.nnz), 1, -1, 0.0,
-            np.zeros(m + n), self.lb, self.ub, blk.lb, blk.ub,
-            A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(float),
-            np.ones(m + n, dtype=np.int32),
-        )
-        if status == highspy.HighsStatus.kError:
-            raise SolverError("HiGHS rejected a bidder model")
-        self.h = h
+        self.integer_lambda = bool(integer_lambda)
+        integrality = np.concatenate([np.full(m, self.integer_lambda), np.ones(n, dtype=bool)])
+        problem = MIPProblem.from_matrix(A, np.zeros(m + n), self.lb, self.ub, integrality, blk.lb, blk.ub)
+        self.solver = solver
+        self.backend = make_backend(solver, problem)
+        self._all_cols = np.arange(m + n)
         self.base_rows = blk.n_rows
         self.solves = 0
-        self.highs_time = 0.0  # seconds inside HiGHS, cumulative
+        self.highs_time = 0.0  # seconds inside the solver, cumulative (any backend)
+
+    @property
+    def solver_time(self) -> float:
+        """Seconds inside the solver over all solves (the same number as ``highs_time``)."""
+        return self.highs_time
 
     @classmethod
-    def for_bidder(cls, exchange, i: int) -> "BidderModel":
+    def for_bidder(cls, exchange, i: int, *, solver: str = "highs", integer_lambda: bool = False) -> "BidderModel":
         x0 = exchange.endowments[i]
-        return cls(subtree_forest(exchange.bidders[i].tree), x0, exchange.endowments.sum(axis=0) - x0)
+        return cls(
+            subtree_forest(exchange.bidders[i].tree), x0, exchange.endowments.sum(axis=0) - x0,
+            solver=solver, integer_lambda=integer_lambda,
+        )
 
     def _run(self, cost: np.ndarray, allow_infeasible: bool = False) -> np.ndarray | None:
-        h = self.h
-        h.changeColsCost(self.m + self.n, np.arange(self.m + self.n, dtype=np.int32), cost)
-        h.clearSolver()  # no basis carried over: the optimum chosen among ties depends on the model only
-        t0 = time.perf_counter()
-        h.run()
-        self.highs_time += time.perf_counter() - t0
+        b = self.backend
+        b.change_costs(self._all_cols, cost)
+        res = b.solve()  # every backend solve starts afresh: the optimum chosen among ties depends on the model only
+        self.highs_time += res.run_time
         self.solves += 1
-        status = h.getModelStatus()
-        if status == highspy.HighsModelStatus.kInfeasible and allow_infeasible:
+        if res.infeasible and allow_infeasible:
             return None
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(f"bidder model not solved: {h.modelStatusToString(status)}")
-        return np.asarray(h.getSolution().col_value)
+        if not res.optimal:
+            raise SolverError(f"bidder model not solved by {b.title}: {res.solver_status}")
+        return res.x
 
     def _decode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(minimal trade supporting the sat vector, sat vector)."""
@@ -127,21 +135,25 @@ class BidderModel:
         p = np.asarray(prices, dtype=float)
         coefs = np.concatenate([-p, row_values])
         nz = np.flatnonzero(coefs)
-        self.h.addRow(float(at_least), INF, len(nz), nz.astype(np.int32), coefs[nz])
+        self.backend.add_rows(np.array([float(at_least)]), np.array([INF]), np.array([0]), nz, coefs[nz])
         try:
             x = self._run(np.concatenate([np.zeros(self.m), objective]), allow_infeasible=True)
         finally:
-            self.h.deleteRows(1, np.array([self.base_rows], dtype=np.int32))
+            self.backend.delete_rows_from(self.base_rows)
         return None if x is None else self._decode(x)
 
     def min_price(self, prices: np.ndarray) -> float:
         """min p·λ with the root satisfied (a node price when built on a subtree); +inf if impossible."""
         p = np.asarray(prices, dtype=float)
-        self.h.changeColBounds(self.m, 1.0, 1.0)
+        root = np.array([self.m])
+        self.backend.change_col_bounds(root, 1.0, 1.0)
         try:
             x = self._run(np.concatenate([-p, np.zeros(self.n)]), allow_infeasible=True)
         finally:
-            self.h.changeColBounds(self.m, 0.0, 1.0)
+            self.backend.change_col_bounds(root, 0.0, 1.0)
         if x is None:
             return math.inf
-        return math.fsum(p * np.rint(x[: self.m]))
+        # the cheapest λ for this sat: as little as the leaves need where p ≥ 0, as much as
+        # the box allows where p < 0 (an integer corner, whatever the solver's λ values)
+        trade, _ = self._decode(x)
+        return math.fsum(p * np.where(p < 0, self.lam_ub, trade))

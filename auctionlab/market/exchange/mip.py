@@ -1,10 +1,12 @@
 """Winner determination: one MIP over trades and node satisfaction (SPEC B3, paper §4.2).
 
-Variables (built once per exchange with HiGHS, CSC arrays passed in bulk):
+Variables (built once per exchange, CSC arrays passed in bulk to a MIP backend, HiGHS by
+default; see :mod:`~auctionlab.market.exchange.backends`):
 
-* ``λ_ij`` integer, bidder i's change in units of good j, bounds ``[-x0_ij, Σ_{k≠i} x0_kj]``
-  (1). Only pairs (i, j) where i's tree names j or i owns j get a column: any other
-  λ_ij can only be a receipt the bidder cannot use, which free disposal makes moot.
+* ``λ_ij`` continuous (integer with ``integer_lambda=True``), bidder i's change in units of
+  good j, bounds ``[-x0_ij, Σ_{k≠i} x0_kj]`` (1). Only pairs (i, j) where i's tree names j
+  or i owns j get a column: any other λ_ij can only be a receipt the bidder cannot use,
+  which free disposal makes moot.
 * ``sat_iβ`` binary, one per node of every tree.
 
 Rows: free disposal ``Σ_i λ_ij ≤ 0`` per good (2); per bidder and good its leaves name,
@@ -17,7 +19,33 @@ While a bidder's tree is *active*, its λ bounds are tightened to what its leave
 bound is implied by (4), the upper one only drops receipts the tree cannot value, so
 optima and values are unchanged. Relaxing a tree restores the bounds of (1).
 
-:class:`WDModel` keeps the HiGHS model and edits only costs, bounds and appended rows
+Why λ may be continuous
+    Fix any binary sat. What is left on λ splits by good: integer bounds
+    ``l_ij ≤ λ_ij ≤ u_ij`` (endowments, leaf sums, or a trade fixed by ``fix_trades``),
+    the rows (4), which say ``λ_ij ≥ need_ij = Σ_β q_βj·sat_β`` (an integer), and the one
+    row ``Σ_i λ_ij ≤ 0``. So λ ranges over ``P(sat) = {max(l, need) ≤ λ ≤ u, Σ_i λ_ij ≤ 0
+    for every j}``. Its constraint matrix (the identity and one row of ones per good over
+    that good's own columns) is an interval matrix, hence totally unimodular, and every
+    right-hand side is an integer: P(sat) is a bounded polytope with integral vertices.
+    For any linear cost c on λ, max over P(sat) of c·λ is therefore attained at an
+    integer point, and P(sat) is non-empty exactly when it holds an integer point. The
+    model's value is the max over sat of ``v·sat + max_{P(sat)} c·λ`` whether λ is
+    integer or not: both models have the same optimal value, and the sat part of every
+    optimum of the continuous model is the sat part of an optimum of the integer one.
+    In WD, c = 0 and ``λ_ij = max(l_ij, need_ij)`` is such an integer completion, which
+    :func:`canonical_trades` turns into a balanced trade; in R-WD(i), c = −p on λ_i with
+    p ≥ 0 and the other trees relaxed (lower bounds −x0), so i's best λ_i is the smallest,
+    ``max(need_i, −x0_i)``, again integral. Trades are always decoded from sat this way;
+    the continuous λ values themselves (free to be fractional wherever the cost ties,
+    e.g. in disposal) are never read as a trade. Because need and the bounds are
+    integers, a sat vector whose λ is feasible within the solver's tolerance (≪ 1/n) is
+    exactly feasible. ``exclude``, ``relax_tree``, ``fix_trades`` and ``require_node``
+    only change bounds, so the argument holds for them too. A row appended with λ
+    entries (``add_row``/``add_surplus_row``) breaks the interval structure; while such a
+    row is in the model the λ columns are made integer again (and continuous once the
+    row is gone). Rows over sat columns alone change nothing above.
+
+:class:`WDModel` keeps the backend's model and edits only costs, bounds and appended rows
 between solves (see its docstring for the API the iterative exchange builds on).
 """
 
@@ -30,24 +58,23 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from auctionlab.errors import ConfigError, InvalidInputError, ShapeError, SolverError
+from auctionlab.errors import InvalidInputError, ShapeError, SolverError
+from auctionlab.market.exchange.backends import HIGHS_OPTIONS, MIPBackend, MIPProblem, make_backend
 from auctionlab.market.exchange.instance import Exchange
 from auctionlab.market.exchange.tbbl import BidTree, FlatTrees, ValuesArg, resolve_values
 
 INF = math.inf
 
-DEFAULT_OPTIONS: dict[str, Any] = {
-    "output_flag": False,
-    "threads": 1,
-    "random_seed": 0,
-    "mip_rel_gap": 0.0,
-    "mip_abs_gap": 1e-9,
-}
-"""HiGHS options: deterministic (one thread, fixed seed) and solved to optimality."""
+DEFAULT_OPTIONS: dict[str, Any] = HIGHS_OPTIONS
+"""HiGHS options of the default backend: deterministic (one thread, fixed seed), optimal."""
+
+LAM_TOL = 1e-3
+"""How far below what its satisfied leaves need a solver's λ may sit. Solvers accept a
+binary at 1 − 1e-5 and rows violated by 1e-6, so λ can legitimately be short of the
+(integer) need by about ``q·1e-5``; a real mismatch between sat and λ is far larger."""
 
 BidderRef = int | str
 
@@ -162,17 +189,19 @@ def _tree_block(flat: FlatTrees) -> _TreeBlock:
 # --------------------------------------------------------------------------- results
 @dataclass(frozen=True, eq=False)
 class MIPSolution:
-    """A solved model: rounded columns plus HiGHS's own statistics.
+    """A solved model: sat columns (rounded), raw λ values and the solver's statistics.
 
-    ``lam`` is the raw (rounded) trade matrix; for winner determination use
-    :func:`allocation_from_solution`, which also makes the trade canonical.
+    ``lam`` holds the solver's λ values as floats (0 where a pair has no column). They are
+    continuous unless the model was built with ``integer_lambda=True`` and are *not* a
+    trade; trades come from ``sat`` (:func:`allocation_from_solution` for winner
+    determination, which makes the trade canonical).
     """
 
-    objective: float  # HiGHS's objective (max sense)
-    lam: np.ndarray  # (n_bidders, n_goods) int64
+    objective: float  # the solver's objective (max sense)
+    lam: np.ndarray  # (n_bidders, n_goods) float, raw solver values
     sat: np.ndarray  # (n_nodes,) bool, global node ids
     node_offset: np.ndarray
-    run_time: float  # HiGHS run time of this solve, seconds
+    run_time: float  # solver run time of this solve, seconds
     mip_gap: float
     node_count: int
 
@@ -212,6 +241,8 @@ def canonical_trades(exchange: Exchange, sat: np.ndarray, lam: np.ndarray | None
     Each bidder gets exactly what its satisfied leaves need, ``max(Σ q·sat, −x0)``; units
     sold but not bought (free disposal) go back to their sellers in bidder order (SPEC B3),
     so every good balances exactly. Values are unchanged: (4) still holds for ``sat``.
+    ``lam``, the solver's own λ values (continuous or not), is only checked to cover the
+    satisfied leaves within :data:`LAM_TOL`; the trade never depends on it.
     Raises :class:`SolverError` if ``sat`` is not valid or the trade is infeasible.
     """
     flat = exchange.flat
@@ -219,7 +250,7 @@ def canonical_trades(exchange: Exchange, sat: np.ndarray, lam: np.ndarray | None
     need = np.add.reduceat(sat[:, None] * flat.trade, flat.node_offset[:-1], axis=0)
     x0 = exchange.endowments
     lam_min = np.maximum(need, -x0)
-    if lam is not None and np.any(lam < lam_min):
+    if lam is not None and np.any(lam < lam_min - LAM_TOL):
         raise SolverError("solver trade does not cover its satisfied leaves (constraint 4)")
     excess = -lam_min.sum(axis=0)
     if np.any(excess < 0):
@@ -299,8 +330,15 @@ class WDModel:
 
     State
         ``with model.scope(): ...`` undoes every change made inside it (bounds, costs,
-        rows); ``reset()`` returns to the base model. Changes are pushed to HiGHS lazily
-        and only where they differ, just before ``solve``.
+        rows); ``reset()`` returns to the base model. Changes are pushed to the backend
+        lazily and only where they differ, just before ``solve``.
+
+    Solver
+        ``solver`` names a backend of :data:`~auctionlab.market.exchange.backends.BACKENDS`
+        (``"highs"`` by default); ``options`` are that solver's own parameters on top of
+        the deterministic defaults. λ columns are continuous (exact, see the module
+        docstring) unless ``integer_lambda``. ``highs_time`` (alias ``solver_time``) sums
+        the solver's run time over all solves, whichever backend it is.
 
     ``rebind(exchange)`` switches the source of ``"lower"``/``"upper"``/α values to a
     revised exchange with the same structure (bounds changed, nothing rebuilt).
@@ -311,8 +349,10 @@ class WDModel:
         exchange: Exchange,
         *,
         values: ValuesArg = "lower",
+        solver: str = "highs",
         options: Mapping[str, Any] | None = None,
         time_limit: float | None = None,
+        integer_lambda: bool = False,
     ) -> None:
         t0 = time.perf_counter()
         self.exchange = exchange
@@ -360,37 +400,22 @@ class WDModel:
         self._base = self._snapshot()
         self._scopes: list[_Snapshot] = []
 
-        h = highspy.Highs()
-        for k, val in {**DEFAULT_OPTIONS, **(options or {})}.items():
-            if h.setOptionValue(k, val) != highspy.HighsStatus.kOk:
-                raise ConfigError(f"HiGHS rejected option {k}={val!r}")
-        if time_limit is not None:
-            h.setOptionValue("time_limit", float(time_limit))
-        integrality = np.ones(self.n_cols, dtype=np.int32)
-        status = h.passModel(
-            self.n_cols,
-            self.n_base_rows,
-            int(A.nnz),
-            1,  # column-wise
-            -1,  # maximise
-            0.0,
-            self._cost,
-            self._lb,
-            self._ub,
-            self._rlb,
-            self._rub,
-            A.indptr.astype(np.int32),
-            A.indices.astype(np.int32),
-            A.data.astype(float),
-            integrality,
-        )
-        if status == highspy.HighsStatus.kError:
-            raise SolverError(f"HiGHS rejected the winner-determination model ({status})")
-        self._h = h
+        self.integer_lambda = bool(integer_lambda)
+        self._row_has_lam: list[bool] = []  # per appended row: does it have λ entries?
+        integrality = np.concatenate([np.full(n_lam, self.integer_lambda), np.ones(flat.n_nodes, dtype=bool)])
+        problem = MIPProblem.from_matrix(A, self._cost, self._lb, self._ub, integrality, self._rlb, self._rub)
+        self.solver = solver
+        self.backend: MIPBackend = make_backend(solver, problem, options=options, time_limit=time_limit)
+        self._lam_integer = self.integer_lambda  # λ integrality as the backend has it
         self._pushed = self._snapshot()
         self.build_time = time.perf_counter() - t0
         self.last_extract_time = 0.0
-        self.highs_time = 0.0  # seconds inside HiGHS over all solves (for benchmarks)
+        self.highs_time = 0.0  # seconds inside the solver over all solves (any backend; for benchmarks)
+
+    @property
+    def solver_time(self) -> float:
+        """Seconds inside the solver over all solves (the same number as ``highs_time``)."""
+        return self.highs_time
 
     # ---- layout
     def bidder_index(self, bidder: BidderRef) -> int:
@@ -543,14 +568,18 @@ class WDModel:
 
     # ---- rows
     def add_row(self, cols: Sequence[int] | np.ndarray, coefs: Sequence[float] | np.ndarray, lb: float = -INF, ub: float = INF) -> int:
-        """Append ``lb ≤ Σ coefs·x[cols] ≤ ub``; returns its row id (removed by scope/reset)."""
+        """Append ``lb ≤ Σ coefs·x[cols] ≤ ub``; returns its row id (removed by scope/reset).
+
+        While a row with λ entries is in the model, λ is integer (see the module docstring).
+        """
         cols = np.asarray(cols, dtype=np.int32)
         coefs = np.asarray(coefs, dtype=float)
         if cols.shape != coefs.shape or cols.ndim != 1:
             raise ShapeError("cols and coefs must be 1-d arrays of the same length")
         if np.any(cols < 0) or np.any(cols >= self.n_cols):
             raise InvalidInputError("row refers to a column outside the model")
-        self._h.addRows(1, np.array([lb], float), np.array([ub], float), len(cols), np.array([0], np.int32), cols, coefs)
+        self.backend.add_rows(np.array([lb], float), np.array([ub], float), np.array([0]), cols, coefs)
+        self._row_has_lam.append(bool(np.any((cols < self._sat0) & (coefs != 0))))
         self._rlb = np.append(self._rlb, lb)
         self._rub = np.append(self._rub, ub)
         self._pushed.rlb = np.append(self._pushed.rlb, lb)
@@ -599,8 +628,8 @@ class WDModel:
 
     def _restore(self, snap: _Snapshot) -> None:
         if self.n_rows > snap.n_rows:
-            extra = np.arange(snap.n_rows, self.n_rows, dtype=np.int32)
-            self._h.deleteRows(len(extra), extra)
+            self.backend.delete_rows_from(snap.n_rows)
+            del self._row_has_lam[snap.n_rows - self.n_base_rows :]
             self._pushed.rlb = self._pushed.rlb[: snap.n_rows]
             self._pushed.rub = self._pushed.rub[: snap.n_rows]
             self._pushed.n_rows = snap.n_rows
@@ -626,59 +655,57 @@ class WDModel:
         self._restore(self._base)
 
     def _sync(self) -> None:
-        h, p = self._h, self._pushed
+        b, p = self.backend, self._pushed
         for cur, old, push in (
-            ((self._lb, self._ub), (p.lb, p.ub), h.changeColsBounds),
-            ((self._rlb, self._rub), (p.rlb, p.rub), h.changeRowsBounds),
+            ((self._lb, self._ub), (p.lb, p.ub), b.change_col_bounds),
+            ((self._rlb, self._rub), (p.rlb, p.rub), b.change_row_bounds),
         ):
             diff = np.flatnonzero((cur[0] != old[0]) | (cur[1] != old[1]))
             if diff.size:
-                push(len(diff), diff.astype(np.int32), cur[0][diff], cur[1][diff])
+                push(diff, cur[0][diff], cur[1][diff])
                 old[0][diff] = cur[0][diff]
                 old[1][diff] = cur[1][diff]
         diff = np.flatnonzero(self._cost != p.cost)
         if diff.size:
-            h.changeColsCost(len(diff), diff.astype(np.int32), self._cost[diff])
+            b.change_costs(diff, self._cost[diff])
             p.cost[diff] = self._cost[diff]
+        want = self.integer_lambda or any(self._row_has_lam)
+        if want != self._lam_integer:
+            b.change_integrality(np.arange(self._sat0), want)
+            self._lam_integer = want
 
     # ---- solving
     def solve(self, values: ValuesArg | None = None, *, allow_infeasible: bool = False) -> MIPSolution | None:
         """Solve the current model (after ``set_node_values(values)`` if given).
 
         Returns None for an infeasible model when ``allow_infeasible``; any other
-        non-optimal outcome raises :class:`SolverError` with HiGHS's status.
+        non-optimal outcome raises :class:`SolverError` with the solver's status.
         """
         if values is not None:
             self.set_node_values(values)
         self._sync()
-        h = self._h
-        h.clearSolver()  # no basis or solution carried over: results depend on the model only
-        t0 = h.getRunTime()
-        run_status = h.run()
-        run_time = h.getRunTime() - t0
-        self.highs_time += run_time
+        res = self.backend.solve()
+        self.highs_time += res.run_time
         t1 = time.perf_counter()
-        ms = h.getModelStatus()
-        if ms == highspy.HighsModelStatus.kInfeasible and allow_infeasible:
+        if res.infeasible and allow_infeasible:
             self.last_extract_time = time.perf_counter() - t1
             return None
-        if run_status == highspy.HighsStatus.kError or ms != highspy.HighsModelStatus.kOptimal:
+        if not res.optimal:
             raise SolverError(
-                f"HiGHS did not solve the winner-determination model: status {h.modelStatusToString(ms)} (run {run_status.name})"
+                f"{self.backend.title} did not solve the winner-determination model: status {res.solver_status}"
             )
-        info = h.getInfo()
-        col = np.asarray(h.getSolution().col_value)
-        lam = np.zeros((self.n_bidders, self.n_goods), dtype=np.int64)
-        lam[self._lam_b, self._lam_g] = np.rint(col[: self._sat0])
+        col = res.x
+        lam = np.zeros((self.n_bidders, self.n_goods))
+        lam[self._lam_b, self._lam_g] = col[: self._sat0]
         sat = col[self._sat0 :] > 0.5
         sol = MIPSolution(
-            objective=float(info.objective_function_value),
+            objective=res.objective,
             lam=lam,
             sat=sat,
             node_offset=self._node_offset,
-            run_time=float(run_time),
-            mip_gap=float(info.mip_gap),
-            node_count=int(info.mip_node_count),
+            run_time=res.run_time,
+            mip_gap=res.mip_gap,
+            node_count=res.node_count,
         )
         self.last_extract_time = time.perf_counter() - t1
         return sol
@@ -696,7 +723,8 @@ class WDModel:
         """R-WD(i): max v_i(λ_i) − p·λ_i over Feas(x0), others only defining feasibility.
 
         Returns (surplus recomputed exactly, bidder i's minimal trade, i's sat vector).
-        The trade is the cheapest one supporting the sat (``max(Σ q·sat, −x0_i)``).
+        The trade is the cheapest one supporting the sat (``max(Σ q·sat, −x0_i)``),
+        decoded from sat, never from the (continuous) λ values.
         """
         i = self.bidder_index(bidder)
         p = np.asarray(prices, dtype=float)
@@ -743,7 +771,7 @@ def _model_for(exchange: Exchange, model: WDModel | None) -> WDModel:
     return model
 
 
-def tree_value(tree: BidTree, lam: np.ndarray, node_values: np.ndarray) -> float:
+def tree_value(tree: BidTree, lam: np.ndarray, node_values: np.ndarray, *, solver: str = "highs") -> float:
     """max over valid sat of Σ v·sat for one tree and a fixed trade λ (eq. 6); −inf if none."""
     if np.any(lam < np.minimum(tree.trade, 0).sum(axis=0)):
         return -math.inf  # even every sell leaf together cannot cover λ
@@ -751,22 +779,14 @@ def tree_value(tree: BidTree, lam: np.ndarray, node_values: np.ndarray) -> float
     blk = _tree_block(flat)
     rub = blk.ub.copy()
     rub[blk.r4_row] = lam[blk.r4_good]
-    A = sp.csc_matrix((blk.coefs, (blk.rows, blk.nodes)), shape=(blk.n_rows, tree.n_nodes))
-    A.sort_indices()
-    h = highspy.Highs()
-    for k, val in DEFAULT_OPTIONS.items():
-        h.setOptionValue(k, val)
     n = tree.n_nodes
-    h.passModel(
-        n, blk.n_rows, int(A.nnz), 1, -1, 0.0,
-        np.asarray(node_values, dtype=float), np.zeros(n), np.ones(n), blk.lb, rub.astype(float),
-        A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(float), np.ones(n, dtype=np.int32),
-    )
-    h.run()
-    ms = h.getModelStatus()
-    if ms == highspy.HighsModelStatus.kInfeasible:
+    A = sp.csc_matrix((blk.coefs, (blk.rows, blk.nodes)), shape=(blk.n_rows, n))
+    problem = MIPProblem.from_matrix(A, np.asarray(node_values, dtype=float), np.zeros(n), np.ones(n), np.ones(n, dtype=bool), blk.lb, rub)
+    backend = make_backend(solver, problem)
+    res = backend.solve()
+    if res.infeasible:
         return -math.inf
-    if ms != highspy.HighsModelStatus.kOptimal:
-        raise SolverError(f"HiGHS could not evaluate the tree: status {h.modelStatusToString(ms)}")
-    sat = np.asarray(h.getSolution().col_value) > 0.5
+    if not res.optimal:
+        raise SolverError(f"{backend.title} could not evaluate the tree: status {res.solver_status}")
+    sat = res.x > 0.5
     return math.fsum(np.asarray(node_values, dtype=float)[sat])
