@@ -11,7 +11,8 @@ payments sit from the truthful one-shot Threshold payments (``threshold_payments
 true values): their root-mean-square and largest absolute difference over all bidders.
 
 Engine parameters (every ICE run kind): ``cutoff_eff``, ``cutoff_thresh``, ``max_rounds``,
-``max_queries``, ``rp_tol``, ``price_eps`` and ``track_alpha_thresh`` go to
+``max_queries``, ``rp_tol``, ``price_eps``, ``track_alpha_thresh`` and ``solver`` (a MIP
+backend name, ``auctionlab run --solver`` overrides it) go to
 :class:`~auctionlab.market.exchange.ice.IterativeExchange`. This kind records the αthresh
 trajectory, so it defaults to ``track_alpha_thresh = "always"``: ``rounds_to_alpha_thresh``
 needs αthresh in every round up to the first that reaches the cutoff, and
@@ -46,7 +47,7 @@ from auctionlab.strategies.exchange import StraightforwardProxy
 #: IterativeExchange's parameters that every ICE run kind accepts (defaults as the engine's)
 ENGINE_DEFAULTS: dict[str, Any] = {
     "cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 30, "max_queries": 50, "rp_tol": 1e-6,
-    "price_eps": 1e-6, "track_alpha_thresh": "needed",
+    "price_eps": 1e-6, "track_alpha_thresh": "needed", "solver": "highs",
 }
 ICE_DEFAULTS: dict[str, Any] = {
     "n_bidders": 6, "n_goods": 3, "nodes": 15, "max_units": 3, "bound_width": 0.5,
@@ -87,7 +88,7 @@ def engine_params(p: Mapping[str, Any]) -> dict[str, Any]:
         "cutoff_eff": float(p["cutoff_eff"]), "cutoff_thresh": float(p["cutoff_thresh"]),
         "max_rounds": int(p["max_rounds"]), "max_queries": int(p["max_queries"]),
         "rp_tol": float(p["rp_tol"]), "price_eps": float(p["price_eps"]),
-        "track_alpha_thresh": p["track_alpha_thresh"],
+        "track_alpha_thresh": p["track_alpha_thresh"], "solver": p["solver"],
     }
 
 
@@ -95,6 +96,16 @@ def _tolerance(p: Mapping[str, Any], key: str) -> None:
     v = p[key]
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v < 1:
         raise ConfigError(f"{key} must be a number in [0, 1), got {v!r}")
+
+
+def check_solver(name: Any) -> str:
+    """A MIP backend name that is registered and installed (ConfigError naming it otherwise)."""
+    from auctionlab.market.exchange.backends import get_backend
+
+    if not isinstance(name, str):
+        raise ConfigError(f"solver must be the name of a MIP backend, got {name!r}")
+    get_backend(name)
+    return name
 
 
 def check_instance_params(p: Mapping[str, Any]) -> None:
@@ -118,6 +129,7 @@ def check_instance_params(p: Mapping[str, Any]) -> None:
     _tolerance(p, "rp_tol")
     _tolerance(p, "price_eps")
     choice(p, "track_alpha_thresh", TRACK_ALPHA_THRESH)
+    check_solver(p["solver"])
     if not isinstance(p["common_instances"], bool):
         raise ConfigError(f"common_instances must be true or false, got {p['common_instances']!r}")
 
@@ -145,7 +157,7 @@ def run_ice_instance(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     t0 = time.perf_counter()
     res = run_ice(ex, proxies, truth=truth, payment_rule=p["payment_rule"], **engine_params(p))
     wall = time.perf_counter() - t0
-    truthful = compute_payments(truth, "threshold", "lower")  # the one-shot exchange at the truth
+    truthful = compute_payments(truth, "threshold", "lower", solver=p["solver"])  # the one-shot exchange at the truth
     rms, worst = payment_distance(res.payments, truthful.payments)
     rounds = rounds_frame(res.history, tuple(ex.goods))
     ae, at = rounds["alpha_eff"].to_numpy(), rounds["alpha_thresh"].to_numpy(dtype=float)

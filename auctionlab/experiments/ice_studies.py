@@ -39,7 +39,7 @@ from the same initial bounds:
     per (a, b) with the focal utility, the background's mean utility, efficiency, rounds.
 
 Engine parameters as in :mod:`.ice_runs` (``cutoff_eff``, ``cutoff_thresh``, ``max_rounds``,
-``max_queries``, ``rp_tol``, ``price_eps``, ``track_alpha_thresh``); no table here records
+``max_queries``, ``rp_tol``, ``price_eps``, ``track_alpha_thresh``, ``solver``); no table here records
 αthresh, so ``track_alpha_thresh`` defaults to "needed" (same outcomes, fewer solves).
 
 Both draw everything from the run's SeedSequence: the instance from the run's own stream

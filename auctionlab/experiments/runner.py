@@ -215,6 +215,17 @@ def _window(ex: cf.Executor) -> int:
     return max(4, 3 * int(n or os.cpu_count() or 2))
 
 
+def solvers_of(spec: ExperimentSpec, kind: RunKind) -> list[dict[str, str]]:
+    """``{"solver", "version"}`` of every MIP backend the spec's runs use (kinds with a
+    ``solver`` parameter; empty for the others), for the session's manifest entry."""
+    if not kind.defaults or "solver" not in kind.defaults:
+        return []
+    from auctionlab.market.exchange.backends import solver_info
+
+    names = sorted({str(p.get("solver", kind.defaults["solver"])) for p in spec.point_params()})
+    return [solver_info(n) for n in names]
+
+
 def run_experiment(
     spec: ExperimentSpec | str | Path | dict,
     out: str | Path,
@@ -242,6 +253,9 @@ def run_experiment(
     grid_keys = spec.grid_keys
     session = {"started": now(), "executor": _executor_name(ex), "versions": package_versions(),
                "resumed_with": len(done)}
+    solvers = solvers_of(spec, kind)
+    if solvers:
+        session["solvers"] = solvers
     store.manifest.setdefault("sessions", []).append(session)
     store.update_status()
 

@@ -7,12 +7,13 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 
-from auctionlab.errors import ConfigError
+from auctionlab.errors import ConfigError, InvalidInputError
 from auctionlab.market.exchange import random_exchange
 from auctionlab.market.exchange.closing import alpha_thresh_matters
 from auctionlab.market.exchange.ice import SOLVE_KINDS, IterativeExchange, rounds_frame, run_ice
 from auctionlab.market.exchange.mip import WDModel
 from auctionlab.market.exchange.payments import (
+    _WORKER_MODELS,
     _solve_chunk,
     _worker_model,
     chunk_count,
@@ -232,3 +233,27 @@ def test_pickled_exchange_runs_serially():
     assert copy.executor is None and copy.workers == 1
     proxies = {b: Proxy() for b in ex.names}
     assert copy.step(proxies).solve_counts["wd"] >= 2
+
+
+# ---------------------------------------------------------------------- the MIP solver
+def test_unknown_solver_is_rejected_by_name():
+    with pytest.raises(ConfigError, match="no-such-solver"):
+        IterativeExchange(fig1(), solver="no-such-solver")
+    with pytest.raises(InvalidInputError, match="solves with 'highs'"):
+        compute_payments(fig1(), model=WDModel(fig1()), solver="scip")
+
+
+def test_workers_build_their_models_with_the_callers_solver():
+    """The worker-side models solve like the caller's: same backend, same λ integrality."""
+    pytest.importorskip("pyscipopt")
+    from auctionlab.experiments.runner import SerialExecutor
+
+    ex = example2()
+    model = WDModel(ex, solver="scip")
+    vars(_WORKER_MODELS).pop("cache", None)  # this thread is the "worker" of a SerialExecutor
+    res = compute_payments(ex, "threshold", "lower", model=model, executor=SerialExecutor(), workers=2)
+    assert res.payments == pytest.approx({"seller": -8, "buyer1": 5, "buyer2": 0, "buyer3": 3, "buyer4": 0})
+    (kept,) = _WORKER_MODELS.cache.values()
+    assert kept is not model and kept.solver == "scip" and kept.integer_lambda == model.integer_lambda
+    ice = run_ice(ex, {b: Proxy() for b in ex.names}, cutoff_eff=1.0, cutoff_thresh=1.0, solver="scip")
+    assert ice.payments == pytest.approx(res.payments) and ice.rounds == 2

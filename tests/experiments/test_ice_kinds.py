@@ -91,3 +91,42 @@ def test_runs_in_runner_workers_never_parallelise_their_payments(name, monkeypat
     fut = SerialExecutor().submit(execute_chunk, name, spec.tasks([0]), None, [])
     assert not fut.result().failed
     assert seen and all(s == (None, None) for s in seen)
+
+
+# ---------------------------------------------------------------------- the MIP solver
+ICE_SPEC = """
+name = "ice-solver"
+model = "ice"
+replications = 1
+master_seed = 4
+[params]
+n_bidders = 3
+n_goods = 2
+nodes = 4
+max_units = 1
+max_rounds = 3
+"""
+
+
+def test_solver_is_a_spec_parameter_and_a_command_line_override(tmp_path, capsys):
+    import json
+
+    from auctionlab.experiments.cli import main, with_solver
+    from auctionlab.market.exchange.backends import solver_info
+
+    with pytest.raises(ConfigError, match="no-such-solver"):
+        parse_spec({"name": "x", "model": "ice", "params": {"solver": "no-such-solver"}})
+    spec = tmp_path / "s.toml"
+    spec.write_text(ICE_SPEC)
+    out = tmp_path / "res"
+    assert main(["run", str(spec), "--out", str(out), "--no-progress", "--solver", "highs"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "solver" not in manifest["spec"]["params"]  # the default: same spec, same digest
+    assert manifest["sessions"][-1]["solvers"] == [solver_info("highs")]
+    assert manifest["sessions"][-1]["solvers"][0]["version"]
+    base = parse_spec(json.loads((out / "manifest.json").read_text())["spec"])
+    assert with_solver(base, "highs") is base
+    assert with_solver(base, "scip").params["solver"] == "scip" and with_solver(base, "scip").digest != base.digest
+    capsys.readouterr()
+    assert main(["run", "tasc-profit", "--out", str(tmp_path / "t"), "--solver", "highs"]) == 2
+    assert "has no solver parameter" in capsys.readouterr().err

@@ -32,6 +32,7 @@ import numpy as np
 
 from auctionlab.errors import ConfigError, InvalidInputError, RevisionError
 from auctionlab.market.exchange.activity import TOL, RPResult, node_prices, revealed_preference
+from auctionlab.market.exchange.backends import get_backend
 from auctionlab.market.exchange.bidder import BidderModel
 from auctionlab.market.exchange.closing import (
     alpha_eff,
@@ -137,6 +138,9 @@ class IterativeExchange:
     the same as with "always", which computes αthresh every round (for studies of its
     trajectory).
 
+    ``solver`` names the MIP backend of every model (winner determination, payments,
+    bidder problems; see :data:`~auctionlab.market.exchange.backends.BACKENDS`).
+
     ``executor`` (a ``ProcessPoolExecutor``, a Dask ``Client.get_executor()``, …) runs
     each round's V_{−i} solves in parallel, in ``workers`` chunks (default: what the
     executor reports, else twice the cores); results are identical to serial. Give it only
@@ -158,6 +162,7 @@ class IterativeExchange:
         track_alpha_thresh: str = "needed",
         executor: Executor | None = None,
         workers: int | None = None,
+        solver: str = "highs",
     ) -> None:
         if not isinstance(exchange, Exchange):
             raise ConfigError(f"exchange must be an Exchange, got {type(exchange).__name__}")
@@ -180,6 +185,8 @@ class IterativeExchange:
             chunk_count(executor, workers)  # validates the hint
         self.executor = executor  # runs the V_{−i} solves of the payments in parallel when given
         self.workers = workers
+        get_backend(solver)  # an unknown or uninstalled solver fails here, naming it
+        self.solver = solver
         self.exchange = exchange  # current bounds
         self._build_models()
         self._true_optimum = self._truth_model.solve_wd("lower").value if truth is not None else None
@@ -197,14 +204,16 @@ class IterativeExchange:
 
     # ------------------------------------------------------------------ models and pickling
     def _build_models(self) -> None:
-        """The HiGHS models: one WD model, one restricted model per bidder, one for the truth.
+        """The MIP models, all with ``solver``: one WD model, one restricted model per
+        bidder, one for the truth.
 
-        They depend only on the exchange's structure (every solve clears HiGHS's state
-        first), so they are rebuilt rather than pickled.
+        They depend only on the exchange's structure (every solve starts from a cleared
+        solver state), so they are rebuilt rather than pickled.
         """
-        self.model = WDModel(self.exchange)
-        self.bidder_models = [BidderModel.for_bidder(self.exchange, i) for i in range(self.exchange.n_bidders)]
-        self._truth_model = WDModel(self.truth) if self.truth is not None else None
+        s = self.solver
+        self.model = WDModel(self.exchange, solver=s)
+        self.bidder_models = [BidderModel.for_bidder(self.exchange, i, solver=s) for i in range(self.exchange.n_bidders)]
+        self._truth_model = WDModel(self.truth, solver=s) if self.truth is not None else None
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -221,12 +221,34 @@ def values_without(
     return out
 
 
-def _payment_model(exchange: Exchange, model: WDModel | None, model_kwargs: Mapping[str, Any] | None) -> WDModel:
-    if model is None and model_kwargs:
+def model_kwargs_of(model: WDModel) -> dict[str, Any]:
+    """What a worker needs to build a model that solves like ``model``: its solver and
+    whether λ is integer (solver options are not carried over)."""
+    return {"solver": model.solver, "integer_lambda": model.integer_lambda}
+
+
+def _payment_model(
+    exchange: Exchange, model: WDModel | None, model_kwargs: Mapping[str, Any] | None, solver: str | None
+) -> tuple[WDModel, dict[str, Any]]:
+    """The model to solve on and the keyword arguments of the workers' models.
+
+    ``model_kwargs`` build the model when none is given (``solver`` is a shorthand for
+    ``{"solver": ...}``); the workers' models get them too, with the solving model's own
+    solver and λ integrality (so that every V_{−i} is solved as the serial path would)."""
+    kwargs = dict(model_kwargs or {})
+    if solver is not None:
+        if kwargs.get("solver", solver) != solver:
+            raise InvalidInputError(f"solver={solver!r} contradicts model_kwargs solver {kwargs['solver']!r}")
+        kwargs["solver"] = solver
+    if model is None:
         if not isinstance(exchange, Exchange):
             raise InvalidInputError(f"expected an Exchange, got {type(exchange).__name__}")
-        return WDModel(exchange, **model_kwargs)
-    return _model_for(exchange, model)
+        model = WDModel(exchange, **kwargs)
+    else:
+        model = _model_for(exchange, model)
+        if solver is not None and model.solver != solver:
+            raise InvalidInputError(f"solver={solver!r} but the model given solves with {model.solver!r}")
+    return model, {**kwargs, **model_kwargs_of(model)}  # the workers solve like the model itself
 
 
 def vcg_discount_arrays(
@@ -238,6 +260,7 @@ def vcg_discount_arrays(
     executor: Executor | None = None,
     workers: int | None = None,
     model_kwargs: Mapping[str, Any] | None = None,
+    solver: str | None = None,
 ) -> list[tuple[Allocation, np.ndarray, int]]:
     """(λ*, Δvcg per bidder in order, solves made) for several value profiles at once.
 
@@ -247,7 +270,7 @@ def vcg_discount_arrays(
     V_{−i} solves go out as one batch (:func:`values_without`), so an executor's workers
     stay busy across profiles.
     """
-    model = _payment_model(exchange, model, model_kwargs)
+    model, model_kwargs = _payment_model(exchange, model, model_kwargs, solver)
     heads = []
     with model.scope():
         model.rebind(exchange)
@@ -288,17 +311,18 @@ def vcg_discount_array(
     workers: int | None = None,
     allocation: Allocation | None = None,
     model_kwargs: Mapping[str, Any] | None = None,
+    solver: str | None = None,
 ) -> tuple[Allocation, np.ndarray, int]:
     """(λ*, Δvcg per bidder in order, number of WD solves) with one reused model.
 
     With an ``executor`` (a ``ProcessPoolExecutor``, a Dask ``Client.get_executor()``, …)
     the V_{−i} solves run in parallel in chunks (:func:`values_without`; ``workers`` sets
     the number of chunks); results are identical to serial. ``allocation``: λ* at
-    ``values``, when already solved on this model. ``model_kwargs`` build the model when
-    none is given, and the workers' models.
+    ``values``, when already solved on this model. ``model_kwargs`` (or ``solver``: a
+    backend name) build the model when none is given, and the workers' models.
     """
     (res,) = vcg_discount_arrays(exchange, [(values, allocation)], model=model, skip_idle=skip_idle,
-                                 executor=executor, workers=workers, model_kwargs=model_kwargs)
+                                 executor=executor, workers=workers, model_kwargs=model_kwargs, solver=solver)
     return res
 
 
@@ -335,13 +359,14 @@ def payments_batch(
     executor: Executor | None = None,
     workers: int | None = None,
     model_kwargs: Mapping[str, Any] | None = None,
+    solver: str | None = None,
 ) -> list[PaymentResult]:
     """:func:`compute_payments` for several ``(rule, values, allocation)`` requests, their
     V_{−i} solves in one batch (see :func:`vcg_discount_arrays`)."""
     for rule, _, _ in requests:
         _check_rule(rule)
     arrays = vcg_discount_arrays(exchange, [(v, a) for _, v, a in requests], model=model, skip_idle=skip_idle,
-                                 executor=executor, workers=workers, model_kwargs=model_kwargs)
+                                 executor=executor, workers=workers, model_kwargs=model_kwargs, solver=solver)
     return [_payment_result(exchange, rule, *arr) for (rule, _, _), arr in zip(requests, arrays)]
 
 
@@ -356,12 +381,15 @@ def compute_payments(
     workers: int | None = None,
     allocation: Allocation | None = None,
     model_kwargs: Mapping[str, Any] | None = None,
+    solver: str | None = None,
 ) -> PaymentResult:
     """Efficient trade and payments under ``rule`` ("threshold" or "vcg").
 
-    ``n_solves`` counts the solves made here (one fewer when ``allocation`` is given)."""
+    ``solver`` names the MIP backend of the model built here (default "highs"); a given
+    ``model`` must use it. ``n_solves`` counts the solves made here (one fewer when
+    ``allocation`` is given)."""
     (res,) = payments_batch(exchange, [(rule, values, allocation)], model=model, skip_idle=skip_idle,
-                            executor=executor, workers=workers, model_kwargs=model_kwargs)
+                            executor=executor, workers=workers, model_kwargs=model_kwargs, solver=solver)
     return res
 
 
@@ -432,14 +460,16 @@ def one_shot(
     *,
     values: ValuesArg = "lower",
     model: WDModel | None = None,
+    solver: str | None = None,
 ) -> ExchangeOutcome:
     """The one-shot exchange: WD on reports, payments under ``rule``, utilities.
 
     ``true_values`` (an :class:`Exchange` with the same goods and bidders, or
     ``{bidder: tree}``) values each bidder's trade by its true tree at that tree's
     lower values (exact trees have lower = upper); default: the reports themselves.
+    ``solver``: the MIP backend of the payments' model (see :func:`compute_payments`).
     """
-    res = compute_payments(exchange, rule, values, model=model)
+    res = compute_payments(exchange, rule, values, model=model, solver=solver)
     trees = _true_trees(exchange, true_values)
     if trees is None:
         truth = dict(res.allocation.bidder_values)
