@@ -1,8 +1,9 @@
 """Command line: ``auctionlab list | run | report | reproduce | demo``.
 
 - ``auctionlab list`` — the experiment catalog (and ``--kinds``: the run kinds and their parameters);
-- ``auctionlab run SPEC|NAME [--out DIR] [--workers N] [--scheduler ADDR]`` — run or resume one
-  experiment (a spec file or a catalog name) into ``DIR`` (default ``results/<name>``);
+- ``auctionlab run SPEC|NAME [--out DIR] [--workers N] [--scheduler ADDR] [--solver NAME]`` — run
+  or resume one experiment (a spec file or a catalog name) into ``DIR`` (default
+  ``results/<name>``); ``--solver`` sets the ICE runs' MIP backend;
 - ``auctionlab report DIR`` — figures, tables and ``report.html`` from stored results only;
 - ``auctionlab reproduce`` — the TASC paper's §6 at paper scale plus a small ICE run, then the
   report (``results/report.html``);
@@ -107,6 +108,26 @@ def make_executor(workers: int | None, scheduler: str | None) -> Iterator:
         yield ex
 
 
+def with_solver(spec, name: str):
+    """``spec`` with its runs' MIP backend set to ``name`` (``--solver``).
+
+    Only kinds with a ``solver`` parameter (the ICE kinds) take it; a spec that sweeps
+    ``solver`` over a grid is left to its file. Choosing the kind's default when the spec
+    names no solver leaves the spec — and its digest, hence its results directory — as is.
+    """
+    from auctionlab.errors import ConfigError
+    from auctionlab.experiments.kinds import resolve_kind
+
+    kind = resolve_kind(spec.model)
+    if not kind.defaults or "solver" not in kind.defaults:
+        raise ConfigError(f"--solver: model {kind.name!r} has no solver parameter (only the ICE run kinds do)")
+    if "solver" in spec.grid_keys:
+        raise ConfigError("--solver: this spec sweeps 'solver' over its grid; edit the spec instead")
+    if spec.params.get("solver", kind.defaults["solver"]) == name:
+        return spec
+    return spec.with_(params={**spec.params, "solver": name})
+
+
 # ---------------------------------------------------------------------- commands
 def cmd_list(args) -> None:
     from auctionlab.experiments.catalog import CATALOG, catalog_spec
@@ -135,6 +156,8 @@ def cmd_run(args) -> None:
     changes = {k: v for k, v in (("replications", args.replications), ("master_seed", args.seed)) if v is not None}
     if changes:
         spec = spec.with_(**changes)
+    if args.solver is not None:
+        spec = with_solver(spec, args.solver)
     out = Path(args.out) if args.out else DEFAULT_RESULTS / spec.name
     with make_executor(args.workers, args.scheduler) as ex:
         summary = run_experiment(spec, out, executor=ex, progress=args.progress, chunk=args.chunk)
@@ -205,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     execution(p, "1: serial")
     p.add_argument("--seed", type=int, default=None, help="override the spec's master seed")
     p.add_argument("--chunk", type=int, default=None, help="runs per task (scheduling only)")
+    p.add_argument("--solver", default=None,
+                   help="MIP backend of the ICE runs (e.g. highs, scip), overriding the spec's 'solver'")
 
     p = sub.add_parser("report", help="figures and an HTML report from stored results (no re-simulation)")
     p.add_argument("dir", help="an experiment directory, or a directory of them")

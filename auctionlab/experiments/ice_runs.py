@@ -10,6 +10,19 @@ one-shot exchange; ``runs`` = one row per run, including how far the final Thres
 payments sit from the truthful one-shot Threshold payments (``threshold_payments`` at the
 true values): their root-mean-square and largest absolute difference over all bidders.
 
+Engine parameters (every ICE run kind): ``cutoff_eff``, ``cutoff_thresh``, ``max_rounds``,
+``max_queries``, ``rp_tol``, ``price_eps``, ``track_alpha_thresh`` and ``solver`` (a MIP
+backend name, ``auctionlab run --solver`` overrides it) go to
+:class:`~auctionlab.market.exchange.ice.IterativeExchange`. This kind records the αthresh
+trajectory, so it defaults to ``track_alpha_thresh = "always"``: ``rounds_to_alpha_thresh``
+needs αthresh in every round up to the first that reaches the cutoff, and
+``final_alpha_thresh`` is the last-and-final round's, which "needed" never computes. With
+"needed" (faster, same outcome) the rounds table has NaN where αthresh was not computed,
+``final_alpha_thresh`` is NaN, and ``rounds_to_alpha_thresh`` is NaN unless every round
+before the first hit was computed. ``payment_rule`` chooses the final payments
+("threshold" or "vcg"). The payments' V_{−i} solves run serially: the runner owns the
+parallelism (several runs at once), never the run itself.
+
 ``common_instances = true`` draws the instance from the replication index alone
 (``SeedSequence(entropy, spawn_key=(COMMON_STREAM, replication))``), so every grid point
 of a sweep runs on the same instances and differences between points (cutoffs, ρ) are
@@ -19,6 +32,7 @@ different instances, since the generator's output depends on the size.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -30,10 +44,15 @@ from auctionlab.errors import ConfigError
 from auctionlab.experiments.kinds import RUN_KINDS, RunKind, RunOutput, choice, positive_int, unit_float
 from auctionlab.strategies.exchange import StraightforwardProxy
 
+#: IterativeExchange's parameters that every ICE run kind accepts (defaults as the engine's)
+ENGINE_DEFAULTS: dict[str, Any] = {
+    "cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 30, "max_queries": 50, "rp_tol": 1e-6,
+    "price_eps": 1e-6, "track_alpha_thresh": "needed", "solver": "highs",
+}
 ICE_DEFAULTS: dict[str, Any] = {
     "n_bidders": 6, "n_goods": 3, "nodes": 15, "max_units": 3, "bound_width": 0.5,
-    "step": 0.5, "reveal": "all", "final": "rp",
-    "cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 30, "common_instances": False,
+    "step": 0.5, "reveal": "all", "final": "rp", **ENGINE_DEFAULTS, "track_alpha_thresh": "always",
+    "payment_rule": "threshold", "common_instances": False,
 }
 ICE_METRICS = ("rounds", "closed_by", "efficiency", "budget_surplus", "final_alpha_eff", "final_alpha_thresh",
                "rounds_to_alpha_eff", "rounds_to_alpha_thresh", "rounds_to_efficient", "total_utility",
@@ -60,8 +79,39 @@ def payment_distance(payments: dict[str, float], reference: dict[str, float]) ->
     return float(np.sqrt(np.mean(d * d))), float(np.max(np.abs(d)))
 
 
+def engine_params(p: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :class:`~auctionlab.market.exchange.ice.IterativeExchange`
+    from a run's parameters (missing ones at :data:`ENGINE_DEFAULTS`; no executor: see the
+    module docstring)."""
+    p = {**ENGINE_DEFAULTS, **p}
+    return {
+        "cutoff_eff": float(p["cutoff_eff"]), "cutoff_thresh": float(p["cutoff_thresh"]),
+        "max_rounds": int(p["max_rounds"]), "max_queries": int(p["max_queries"]),
+        "rp_tol": float(p["rp_tol"]), "price_eps": float(p["price_eps"]),
+        "track_alpha_thresh": p["track_alpha_thresh"], "solver": p["solver"],
+    }
+
+
+def _tolerance(p: Mapping[str, Any], key: str) -> None:
+    v = p[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v < 1:
+        raise ConfigError(f"{key} must be a number in [0, 1), got {v!r}")
+
+
+def check_solver(name: Any) -> str:
+    """A MIP backend name that is registered and installed (ConfigError naming it otherwise)."""
+    from auctionlab.market.exchange.backends import get_backend
+
+    if not isinstance(name, str):
+        raise ConfigError(f"solver must be the name of a MIP backend, got {name!r}")
+    get_backend(name)
+    return name
+
+
 def check_instance_params(p: Mapping[str, Any]) -> None:
-    """The generated-instance and closing-rule parameters shared by every ICE run kind."""
+    """The generated-instance and engine parameters shared by every ICE run kind."""
+    from auctionlab.market.exchange.closing import TRACK_ALPHA_THRESH
+
     n = positive_int(p, "n_bidders", maximum=500)
     if n < 2:
         raise ConfigError(f"n_bidders must be at least 2 (a buyer and a seller), got {n}")
@@ -75,6 +125,11 @@ def check_instance_params(p: Mapping[str, Any]) -> None:
         raise ConfigError(f"bound_width must be a number in [0, 10), got {w!r}")
     unit_float(p, "cutoff_eff")
     unit_float(p, "cutoff_thresh")
+    positive_int(p, "max_queries", maximum=10_000)
+    _tolerance(p, "rp_tol")
+    _tolerance(p, "price_eps")
+    choice(p, "track_alpha_thresh", TRACK_ALPHA_THRESH)
+    check_solver(p["solver"])
     if not isinstance(p["common_instances"], bool):
         raise ConfigError(f"common_instances must be true or false, got {p['common_instances']!r}")
 
@@ -84,6 +139,7 @@ def check_ice(p: dict[str, Any]) -> None:
     unit_float(p, "step")
     choice(p, "reveal", ("rp", "provisional", "all"))
     choice(p, "final", ("rp", "truth"))
+    choice(p, "payment_rule", ("threshold", "vcg"))
 
 
 def run_ice_instance(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
@@ -99,17 +155,21 @@ def run_ice_instance(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, float(p["step"]), reveal=p["reveal"], final=p["final"])
                for b in ex.names}
     t0 = time.perf_counter()
-    res = run_ice(ex, proxies, cutoff_eff=float(p["cutoff_eff"]), cutoff_thresh=float(p["cutoff_thresh"]),
-                  max_rounds=int(p["max_rounds"]), truth=truth)
+    res = run_ice(ex, proxies, truth=truth, payment_rule=p["payment_rule"], **engine_params(p))
     wall = time.perf_counter() - t0
-    truthful = compute_payments(truth, "threshold", "lower")  # the one-shot exchange at the truth
+    truthful = compute_payments(truth, "threshold", "lower", solver=p["solver"])  # the one-shot exchange at the truth
     rms, worst = payment_distance(res.payments, truthful.payments)
     rounds = rounds_frame(res.history, tuple(ex.goods))
-    ae, at = rounds["alpha_eff"].to_numpy(), rounds["alpha_thresh"].to_numpy()
+    ae, at = rounds["alpha_eff"].to_numpy(), rounds["alpha_thresh"].to_numpy(dtype=float)
+    computed = rounds["alpha_thresh_computed"].to_numpy(dtype=bool)
 
-    def first_round(values: np.ndarray, cutoff: float) -> float:
+    def first_round(values: np.ndarray, cutoff: float, known: np.ndarray | None = None) -> float:
+        """The first round whose value reaches ``cutoff`` (NaN if none, or if some round
+        before it has no value: the first hit is then unknown)."""
         hit = np.flatnonzero(values >= cutoff - 1e-12)
-        return float(rounds["round"].iloc[hit[0]]) if hit.size else float("nan")
+        if not hit.size or (known is not None and not known[: hit[0]].all()):
+            return float("nan")
+        return float(rounds["round"].iloc[hit[0]])
 
     trade = np.asarray(res.allocation.trade_matrix)
     utilities = res.utilities or {}
@@ -129,7 +189,7 @@ def run_ice_instance(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
         "budget_surplus": float(res.budget_surplus),
         "final_alpha_eff": float(ae[-1]), "final_alpha_thresh": float(at[-1]),
         "rounds_to_alpha_eff": first_round(ae, float(p["cutoff_eff"])),
-        "rounds_to_alpha_thresh": first_round(at, float(p["cutoff_thresh"])),
+        "rounds_to_alpha_thresh": first_round(at, float(p["cutoff_thresh"]), computed),
         "rounds_to_efficient": first_round(rounds["efficiency"].astype(float).to_numpy(), 1.0 - 1e-9),
         "total_utility": float(np.nansum(agents["utility"])),
         "traded_units": int(agents["units_traded"].sum()),

@@ -18,10 +18,10 @@ from the same initial bounds:
     Payments under both rules come from the *same* run: the proxies never see payments
     (feedback is bounds, prices, provisional trade and the activity rule), so the bidding
     is identical under ``payment_rule="threshold"`` and ``"vcg"``, and only the final
-    payments at v̲ differ. The run uses Threshold payments; VCG payments are recomputed at
-    the final bounds with the engine's own WD model (the allocation is checked to be the
-    final one). ``tests/experiments/test_ice_studies.py`` checks this equals running with
-    ``payment_rule="vcg"``.
+    payments at v̲ differ. The run uses Threshold payments; the VCG payments of the same
+    final trade come from the VCG discounts the final Threshold payments are computed from
+    (``ICEResult.payments_by_rule``). ``tests/experiments/test_ice_studies.py`` checks this
+    equals running with ``payment_rule="vcg"``.
 
     ``runs``: one row per (deviator, deviation) with the deviator's utility and gain over
     its baseline utility under each rule, the efficiency loss, rounds, and both rules'
@@ -37,6 +37,10 @@ from the same initial bounds:
     payoff of a lone a-proxy in a b-population, i.e. the fitness the one-population
     replicator dynamics use (``f = A x``, fitness linear in the shares). ``runs``: one row
     per (a, b) with the focal utility, the background's mean utility, efficiency, rounds.
+
+Engine parameters as in :mod:`.ice_runs` (``cutoff_eff``, ``cutoff_thresh``, ``max_rounds``,
+``max_queries``, ``rp_tol``, ``price_eps``, ``track_alpha_thresh``, ``solver``); no table here records
+αthresh, so ``track_alpha_thresh`` defaults to "needed" (same outcomes, fewer solves).
 
 Both draw everything from the run's SeedSequence: the instance from the run's own stream
 (or, with ``common_instances``, from the replication index as in :mod:`.ice_runs`), the
@@ -54,7 +58,7 @@ import numpy as np
 import pandas as pd
 
 from auctionlab.errors import ConfigError
-from auctionlab.experiments.ice_runs import check_instance_params, instance_rng
+from auctionlab.experiments.ice_runs import ENGINE_DEFAULTS, check_instance_params, engine_params, instance_rng
 from auctionlab.experiments.kinds import RUN_KINDS, RunKind, RunOutput, choice, positive_int
 from auctionlab.strategies.base import Strategy
 from auctionlab.strategies.exchange import ExchangeStrategy
@@ -82,7 +86,7 @@ BASELINE = "baseline"
 
 _INSTANCE_DEFAULTS: dict[str, Any] = {
     "n_bidders": 5, "n_goods": 3, "nodes": 8, "max_units": 2, "bound_width": 0.5,
-    "cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 20, "common_instances": False,
+    **ENGINE_DEFAULTS, "max_rounds": 20, "common_instances": False,
 }
 MANIPULATION_DEFAULTS: dict[str, Any] = {
     **_INSTANCE_DEFAULTS, "reference": "straightforward", "deviations": DEFAULT_DEVIATIONS,
@@ -159,14 +163,12 @@ class _Instance:
         self.exchange, self.truth = pair.bounded, pair.truth
         self.names = self.exchange.names
         self.roles = dict((self.exchange.meta or {}).get("roles", {}))
-        self.params = {"cutoff_eff": float(p["cutoff_eff"]), "cutoff_thresh": float(p["cutoff_thresh"]),
-                       "max_rounds": int(p["max_rounds"])}
+        self.params = engine_params(p)
         self._cache: dict[tuple, dict[str, Any]] = {}
 
     def play(self, profile: Sequence[Strategy]) -> dict[str, Any]:
         """Run ICE with one strategy per bidder; Threshold and VCG outcomes of that run."""
         from auctionlab.market.exchange.ice import IterativeExchange
-        from auctionlab.market.exchange.payments import compute_payments
         from auctionlab.strategies.exchange import bind
 
         key = tuple((type(s).__module__, type(s).__qualname__, s.label) for s in profile)
@@ -178,12 +180,9 @@ class _Instance:
         t0 = time.perf_counter()
         ice = IterativeExchange(self.exchange, truth=self.truth, payment_rule="threshold", **self.params)
         res = ice.run(proxies)
-        # VCG at the same final bounds: the bidding does not depend on the payment rule
-        vcg = compute_payments(ice.exchange, "vcg", "lower", model=ice.model)
-        if not np.array_equal(vcg.allocation.trade_matrix, res.allocation.trade_matrix):
-            raise ConfigError("VCG recomputation found a different final trade; rerun with payment_rule='vcg'")
+        # VCG payments of the same final trade: the bidding does not depend on the payment rule
         pay_thr = {b: float(res.payments[b]) for b in self.names}
-        pay_vcg = {b: float(vcg.payments[b]) for b in self.names}
+        pay_vcg = {b: float(res.payments_by_rule["vcg"][b]) for b in self.names}
         util_thr = {b: float(res.utilities[b]) for b in self.names}
         util_vcg = {b: util_thr[b] + pay_thr[b] - pay_vcg[b] for b in self.names}  # same trade, other payment
         trade = np.asarray(res.allocation.trade_matrix)

@@ -11,6 +11,12 @@ from its own SeedSequence, so the stored tables are identical whatever the execu
 number of workers, the chunk size or the completion order — except the columns whose name
 starts with ``time_``, which are wall-clock measurements.
 
+One level of parallelism: the runner owns it. A run is computed serially inside whatever
+worker runs its chunk — the ICE run kinds build their exchanges with ``executor=None``, so
+the payments' V_{−i} solves never start a pool inside a pool and N workers mean N solvers
+at once, not N times a pool's. To spread a single large ICE run over several cores, give
+``IterativeExchange(executor=...)`` a pool directly, outside the runner.
+
 Resuming: :func:`run_experiment` on a directory that already holds the same experiment
 computes only the runs not yet stored. A failing run stops the sweep (after storing
 every chunk that finished) with :class:`RunFailedError`; rerun the same command to resume.
@@ -209,6 +215,17 @@ def _window(ex: cf.Executor) -> int:
     return max(4, 3 * int(n or os.cpu_count() or 2))
 
 
+def solvers_of(spec: ExperimentSpec, kind: RunKind) -> list[dict[str, str]]:
+    """``{"solver", "version"}`` of every MIP backend the spec's runs use (kinds with a
+    ``solver`` parameter; empty for the others), for the session's manifest entry."""
+    if not kind.defaults or "solver" not in kind.defaults:
+        return []
+    from auctionlab.market.exchange.backends import solver_info
+
+    names = sorted({str(p.get("solver", kind.defaults["solver"])) for p in spec.point_params()})
+    return [solver_info(n) for n in names]
+
+
 def run_experiment(
     spec: ExperimentSpec | str | Path | dict,
     out: str | Path,
@@ -236,6 +253,9 @@ def run_experiment(
     grid_keys = spec.grid_keys
     session = {"started": now(), "executor": _executor_name(ex), "versions": package_versions(),
                "resumed_with": len(done)}
+    solvers = solvers_of(spec, kind)
+    if solvers:
+        session["solvers"] = solvers
     store.manifest.setdefault("sessions", []).append(session)
     store.update_status()
 

@@ -2,7 +2,8 @@
 
 Layout of an experiment directory::
 
-    manifest.json             spec, its digest, master seed, package versions, status of every run
+    manifest.json             spec, its digest, master seed, package versions, status of every run,
+                              one entry per session (executor, versions, the MIP solvers used)
     runs/shard-*.parquet      one row per run and variant (id columns + metrics)
     agents/shard-*.parquet    per-agent records (optional)
     rounds/shard-*.parquet    per-round records (optional)
@@ -39,8 +40,8 @@ from auctionlab.experiments.spec import ExperimentSpec, parse_spec
 TABLES = ("runs", "agents", "rounds")
 MANIFEST = "manifest.json"
 FORMAT = "auctionlab-experiment/1"
-VERSIONED = ("auctionlab", "numpy", "scipy", "pandas", "pyarrow", "Mesa", "highspy", "matplotlib", "dask",
-             "distributed")
+VERSIONED = ("auctionlab", "numpy", "scipy", "pandas", "pyarrow", "Mesa", "highspy", "pyscipopt", "gurobipy",
+             "cplex", "matplotlib", "dask", "distributed")
 
 
 class StoreError(AuctionlabError):

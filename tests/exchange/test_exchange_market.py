@@ -48,7 +48,7 @@ def test_model_reproduces_the_engine_history_exactly():
     model.run_model()
     truth = pair.truth
     res = run_ice(pair.bounded, {b: StraightforwardProxy(truth.bidder(b).tree.lower) for b in truth.names},
-                  truth=truth, **params)
+                  truth=truth, track_alpha_thresh="always", **params)  # the model's default: αthresh every round
     assert model.steps == res.rounds >= 3 and not model.running
     pd.testing.assert_frame_equal(no_timing(rounds_frame(model.history)), no_timing(rounds_frame(res.history)))
     pd.testing.assert_frame_equal(bidders_frame(model.history), bidders_frame(res.history))

@@ -47,6 +47,18 @@ def alpha_thresh(pp: float, gap: float, n_active: int) -> float:
     return 0.0 if pp <= TOL else 1.0 / gamma_thresh(pp, gap, n_active)
 
 
+TRACK_ALPHA_THRESH = ("needed", "always")
+"""When ICE computes αthresh: only where the closing rule can use it, or every round."""
+
+
+def check_track_alpha_thresh(value: str) -> str:
+    if value not in TRACK_ALPHA_THRESH:
+        raise ConfigError(
+            f"track_alpha_thresh must be one of {', '.join(map(repr, TRACK_ALPHA_THRESH))}, got {value!r}"
+        )
+    return value
+
+
 def check_cutoff(value: float, name: str) -> float:
     """A CUTOFF must lie in (0, 1]."""
     try:
@@ -58,9 +70,18 @@ def check_cutoff(value: float, name: str) -> float:
     return v
 
 
+def alpha_thresh_matters(a_eff: float, cutoff_eff: float, optimistic_trade: bool) -> bool:
+    """Whether :func:`should_close` can depend on αthresh: only once αeff has reached its
+    cutoff, and only when there is an optimistic trade (without one the rule fires anyway).
+    Otherwise the 2(n + 1) solves of the Threshold payments at both bounds can be skipped."""
+    return bool(optimistic_trade) and a_eff >= cutoff_eff - TOL
+
+
 def should_close(
     a_eff: float, a_thresh: float, cutoff_eff: float, cutoff_thresh: float, optimistic_trade: bool
 ) -> bool:
     """Definition 5: go to the last-and-final round when both α reach their cutoffs, or
-    when there is no trade at the optimistic (upper) values."""
-    return (a_eff >= cutoff_eff - TOL and a_thresh >= cutoff_thresh - TOL) or not optimistic_trade
+    when there is no trade at the optimistic (upper) values. ``a_thresh`` is read only
+    when :func:`alpha_thresh_matters` (it may be NaN, not computed, otherwise)."""
+    return (alpha_thresh_matters(a_eff, cutoff_eff, optimistic_trade) and a_thresh >= cutoff_thresh - TOL) \
+        or not optimistic_trade

@@ -7,9 +7,11 @@ Each round t:
    from round 1 on, each submission is checked by the revealed-preference rule at the
    previous round's prices p^{t−1}; a bidder may revise and re-query; a bidder whose last
    check failed is penalised when the round closes;
-2. :meth:`IterativeExchange.close_round` computes PP, PO, αeff, αthresh, the α-valuation,
-   the provisional trade λ^t = WD(v^α), provisional prices p^t (ACC → FAIR → BAL) and
-   the closing rule; when it fires, the next round is the last-and-final one;
+2. :meth:`IterativeExchange.close_round` computes PP, PO, αeff, αthresh (every round, or
+   only where the closing rule can depend on it: ``track_alpha_thresh``), the
+   α-valuation, the provisional trade λ^t = WD(v^α), provisional prices p^t
+   (ACC → FAIR → BAL) and the closing rule; when it fires, the next round is the
+   last-and-final one;
 3. after the last-and-final round the trade is WD(v̲) and payments are Threshold
    payments at v̲.
 
@@ -30,21 +32,32 @@ import numpy as np
 
 from auctionlab.errors import ConfigError, InvalidInputError, RevisionError
 from auctionlab.market.exchange.activity import TOL, RPResult, node_prices, revealed_preference
+from auctionlab.market.exchange.backends import get_backend
 from auctionlab.market.exchange.bidder import BidderModel
 from auctionlab.market.exchange.closing import (
     alpha_eff,
     alpha_thresh,
+    alpha_thresh_matters,
     check_cutoff,
+    check_track_alpha_thresh,
     gamma_eff,
     gamma_thresh,
     payment_gap,
     should_close,
 )
 from auctionlab.market.exchange.instance import Exchange
-from auctionlab.market.exchange.mip import Allocation, WDModel
-from auctionlab.market.exchange.payments import compute_payments
+from auctionlab.market.exchange.mip import Allocation, MIPSolution, WDModel
+from auctionlab.market.exchange.payments import PaymentResult, chunk_count, payments_batch
 from auctionlab.market.exchange.pricing import PriceResult, TradePool, linear_prices
 from auctionlab.market.exchange.proxies import Feedback, Proxy
+
+
+SOLVE_KINDS = ("wd", "fixed", "vcg_lower", "vcg_upper", "vcg_alpha", "truth", "rp", "penalty", "rwd", "lp")
+"""Solve counts in a round record: winner determination on the whole exchange at the
+lower, upper and α values (``wd``), PO's fixed-trade solve (``fixed``), the V_{−i} solves
+at the lower / upper bounds and at v^α (``vcg_*``), the truth model's (``truth``), the
+bidder models' in the activity rule (``rp``: RP1–RP3 checks; ``penalty``: node prices)
+and in pricing (``rwd``: R-WD(i) of constraint generation), and the price LPs (``lp``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,11 +98,16 @@ class RoundRecord:
     efficiency: float | None  # true value of λ^t / efficient true value, when truth is known
     timing: dict[str, float]
     price_stats: dict[str, int] = field(default_factory=dict)
+    alpha_thresh_computed: bool = True  # False: αthresh, γthresh, payment_gap are NaN (not needed)
+    solve_counts: dict[str, int] = field(default_factory=dict)  # solves this round, by kind (SOLVE_KINDS)
 
 
 @dataclass(frozen=True, eq=False)
 class ICEResult:
-    """The final outcome: trade WD(v̲), Threshold payments at v̲, and the history."""
+    """The final outcome: trade WD(v̲), payments at v̲ under the run's payment rule, and
+    the history. ``payments_by_rule`` holds the final trade's payments under both rules
+    ("threshold", "vcg"): the bidding never depends on the payment rule, so one run
+    gives both (the same numbers as a run with the other ``payment_rule``)."""
 
     allocation: Allocation
     payments: dict[str, float]
@@ -98,6 +116,7 @@ class ICEResult:
     history: list[RoundRecord]
     utilities: dict[str, float] | None = None
     efficiency: float | None = None
+    payments_by_rule: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def budget_surplus(self) -> float:
@@ -109,7 +128,23 @@ class IterativeExchange:
     initial bounds; ``truth`` (optional, same structure, exact values) is used only to
     report efficiency and utilities — the mechanism never reads it. ``payment_rule``
     chooses the final payments at v̲: "threshold" (ICE's rule) or "vcg" (for comparison).
-    ``executor`` (e.g. a ``ProcessPoolExecutor``) parallelises the payments' V_{−i} solves.
+
+    ``track_alpha_thresh``: "needed" (default) computes the Threshold payments at both
+    bounds — 2n V_{−i} solves, the bulk of a round — only in rounds where the closing rule
+    can depend on αthresh (αeff at its cutoff and an optimistic trade), and in the
+    last-and-final round only at the lower bounds, which the final payments need; other
+    rounds record αthresh, γthresh and the payment gap as NaN with
+    ``alpha_thresh_computed = False``. Trades, prices, payments and the closing round are
+    the same as with "always", which computes αthresh every round (for studies of its
+    trajectory).
+
+    ``solver`` names the MIP backend of every model (winner determination, payments,
+    bidder problems; see :data:`~auctionlab.market.exchange.backends.BACKENDS`).
+
+    ``executor`` (a ``ProcessPoolExecutor``, a Dask ``Client.get_executor()``, …) runs
+    each round's V_{−i} solves in parallel, in ``workers`` chunks (default: what the
+    executor reports, else twice the cores); results are identical to serial. Give it only
+    to a run that is not itself one of several parallel runs (one level of parallelism).
     """
 
     def __init__(
@@ -124,7 +159,10 @@ class IterativeExchange:
         price_eps: float = 1e-6,
         truth: Exchange | None = None,
         payment_rule: str = "threshold",
+        track_alpha_thresh: str = "needed",
         executor: Executor | None = None,
+        workers: int | None = None,
+        solver: str = "highs",
     ) -> None:
         if not isinstance(exchange, Exchange):
             raise ConfigError(f"exchange must be an Exchange, got {type(exchange).__name__}")
@@ -142,7 +180,13 @@ class IterativeExchange:
         if payment_rule not in ("threshold", "vcg"):
             raise ConfigError(f"payment_rule must be 'threshold' or 'vcg', got {payment_rule!r}")
         self.payment_rule = payment_rule
+        self.track_alpha_thresh = check_track_alpha_thresh(track_alpha_thresh)
+        if workers is not None:
+            chunk_count(executor, workers)  # validates the hint
         self.executor = executor  # runs the V_{−i} solves of the payments in parallel when given
+        self.workers = workers
+        get_backend(solver)  # an unknown or uninstalled solver fails here, naming it
+        self.solver = solver
         self.exchange = exchange  # current bounds
         self._build_models()
         self._true_optimum = self._truth_model.solve_wd("lower").value if truth is not None else None
@@ -160,14 +204,16 @@ class IterativeExchange:
 
     # ------------------------------------------------------------------ models and pickling
     def _build_models(self) -> None:
-        """The HiGHS models: one WD model, one restricted model per bidder, one for the truth.
+        """The MIP models, all with ``solver``: one WD model, one restricted model per
+        bidder, one for the truth.
 
-        They depend only on the exchange's structure (every solve clears HiGHS's state
-        first), so they are rebuilt rather than pickled.
+        They depend only on the exchange's structure (every solve starts from a cleared
+        solver state), so they are rebuilt rather than pickled.
         """
-        self.model = WDModel(self.exchange)
-        self.bidder_models = [BidderModel.for_bidder(self.exchange, i) for i in range(self.exchange.n_bidders)]
-        self._truth_model = WDModel(self.truth) if self.truth is not None else None
+        s = self.solver
+        self.model = WDModel(self.exchange, solver=s)
+        self.bidder_models = [BidderModel.for_bidder(self.exchange, i, solver=s) for i in range(self.exchange.n_bidders)]
+        self._truth_model = WDModel(self.truth, solver=s) if self.truth is not None else None
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -187,6 +233,7 @@ class IterativeExchange:
         self._queries = [0] * n
         self._activity_time = 0.0
         self._activity_highs = 0.0  # HiGHS time of this round's RP checks (before close_round)
+        self._rp_solves = 0
 
     def bounds(self, bidder: str | int) -> tuple[np.ndarray, np.ndarray]:
         i = self._index(bidder)
@@ -236,10 +283,11 @@ class IterativeExchange:
         t0 = time.perf_counter()
         lo, hi = self.bounds(i)
         bm = self.bidder_models[i]
-        h0 = bm.highs_time
+        h0, s0 = bm.highs_time, bm.solves
         res = revealed_preference(bm, self.prices, lo, hi, tol=self.rp_tol)
         self._activity_time += time.perf_counter() - t0
         self._activity_highs += bm.highs_time - h0
+        self._rp_solves += bm.solves - s0
         self._rp[i] = res
         self._queries[i] += 1
         return res
@@ -275,6 +323,8 @@ class IterativeExchange:
         if self.done:
             raise RevisionError("the exchange has already closed")
         timing = {"activity": self._activity_time, "wd": 0.0, "payments": 0.0, "pricing": 0.0}
+        counts = dict.fromkeys(SOLVE_KINDS, 0)
+        counts["rp"] = self._rp_solves
         highs_before = self._highs_time()
         ex = self.exchange
         n = ex.n_bidders
@@ -282,54 +332,83 @@ class IterativeExchange:
         penalized = [self._rp[i] is not None and not self._rp[i].passed for i in range(n)]
         for i in np.flatnonzero(penalized):
             self._penalize(int(i))
+            counts["penalty"] += ex.bidders[int(i)].tree.n_nodes  # one node-price solve per node
         ex = self.exchange
         timing["activity"] += time.perf_counter() - t0
         model = self.model
         model.rebind(ex)
 
-        # Threshold payments at each bound profile, at that profile's own efficient trade;
-        # their allocations are λ*_l (PP) and λ*_u (PO).
+        # the efficient trades at each bound profile, λ*_l (PP) and λ*_u (PO)
         t0 = time.perf_counter()
-        thr_lo = compute_payments(ex, "threshold", "lower", model=model, executor=self.executor)
-        thr_up = compute_payments(ex, "threshold", "upper", model=model, executor=self.executor)
-        timing["payments"] += time.perf_counter() - t0
-        low, up = thr_lo.allocation, thr_up.allocation
-        t0 = time.perf_counter()
+        low = model.solve_wd("lower")
+        up = model.solve_wd("upper")
         pp = max(low.value, 0.0)
         with model.scope():
             model.fix_trades(up.trade_matrix)
             po = model.solve("lower").value_of(ex.lower)
+        counts["wd"] += 2
+        counts["fixed"] += 1
         optimistic = bool(np.any(up.trade_matrix != 0))
         timing["wd"] += time.perf_counter() - t0
         active = low.traders
-        gap = payment_gap(thr_up.payments, thr_lo.payments, active)
         a_eff = alpha_eff(pp, po)
-        a_thr = alpha_thresh(pp, gap, len(active))
+
+        # Payments, each at its profile's own efficient trade: Threshold at both bounds when
+        # αthresh is computed (the lower ones alone in the last-and-final round, for the
+        # final payments), and the VCG discounts at v^α for FAIR with the provisional trade
+        # λ^t = WD(v^α). At αeff = 1 (or 0) v^α is the lower (upper) profile: its VCG
+        # discounts are those of that profile's Threshold payments, or are computed once.
+        track = self.track_alpha_thresh == "always" or (
+            not self.final and alpha_thresh_matters(a_eff, self.cutoff_eff, optimistic))
+        requests: list[tuple[str, str, object, Allocation | None, str]] = []  # key, rule, values, λ*, kind
+        if track or self.final:
+            requests.append(("thr_lo", "threshold", "lower", low, "vcg_lower"))
+        if track:
+            requests.append(("thr_up", "threshold", "upper", up, "vcg_upper"))
+        if not self.final and not (track and a_eff in (0.0, 1.0)):
+            if a_eff == 1.0:
+                requests.append(("vcg", "vcg", "lower", low, "vcg_lower"))
+            elif a_eff == 0.0:
+                requests.append(("vcg", "vcg", "upper", up, "vcg_upper"))
+            else:
+                requests.append(("vcg", "vcg", a_eff, None, "vcg_alpha"))
+        t0 = time.perf_counter()
+        results = payments_batch(ex, [(rule, v, al) for _, rule, v, al, _ in requests], model=model,
+                                 executor=self.executor, workers=self.workers)
+        timing["payments"] += time.perf_counter() - t0
+        pay: dict[str, PaymentResult] = {}
+        for (key, _, _, al, kind), r in zip(requests, results):
+            pay[key] = r
+            wd = 0 if al is not None else 1  # λ* at v^α is solved here
+            counts["wd"] += wd
+            counts[kind] += r.n_solves - wd
+        if track:
+            gap = payment_gap(pay["thr_up"].payments, pay["thr_lo"].payments, active)
+            a_thr, g_thr = alpha_thresh(pp, gap, len(active)), gamma_thresh(pp, gap, len(active))
+        else:
+            gap = a_thr = g_thr = math.nan
 
         prices = None
         pres: PriceResult | None = None
         if self.final:
             alloc = low
         else:
-            # provisional trade λ^t = WD(v^α) and the VCG discounts at v^α (for FAIR);
-            # at αeff = 1 (or 0) v^α is the lower (upper) profile: reuse those solves
-            t0 = time.perf_counter()
-            if a_eff in (0.0, 1.0):
-                vcg = thr_lo if a_eff == 1.0 else thr_up
-            else:
-                vcg = compute_payments(ex, "vcg", a_eff, model=model, executor=self.executor)
-            timing["payments"] += time.perf_counter() - t0
+            vcg = pay["vcg"] if "vcg" in pay else pay["thr_lo" if a_eff == 1.0 else "thr_up"]
             alloc = vcg.allocation
             t0 = time.perf_counter()
             pres = self._prices(ex, a_eff, alloc, vcg.vcg_discounts)
             prices = pres.prices
+            counts["rwd"], counts["lp"] = pres.rwd_solves, pres.lp_solves
             timing["pricing"] += time.perf_counter() - t0
         trade = alloc.trade_matrix
 
         eff = None
+        true_sol = None
         if self._truth_model is not None:
             t0 = time.perf_counter()
-            eff = self._true_value(trade) / self._true_optimum if self._true_optimum > TOL else 1.0
+            true_sol = self._true_solution(trade)
+            counts["truth"] += 1
+            eff = true_sol.value_of(self.truth.lower) / self._true_optimum if self._true_optimum > TOL else 1.0
             timing["wd"] += time.perf_counter() - t0
 
         timing["highs"] = self._highs_time() - highs_before + self._activity_highs + (
@@ -358,7 +437,7 @@ class IterativeExchange:
             po=float(po),
             gamma_eff=gamma_eff(pp, po),
             alpha_eff=a_eff,
-            gamma_thresh=gamma_thresh(pp, gap, len(active)),
+            gamma_thresh=g_thr,
             alpha_thresh=a_thr,
             payment_gap=gap,
             n_active=len(active),
@@ -372,13 +451,17 @@ class IterativeExchange:
             timing=timing,
             price_stats={} if pres is None else {
                 "lp_solves": pres.lp_solves, "rwd_solves": pres.rwd_solves, "constraints": pres.constraints},
+            alpha_thresh_computed=track,
+            solve_counts=counts,
         )
         self.history.append(record)
 
         if self.final:
             # final payments at v̲: Threshold (the design) or VCG (for comparison; a deficit)
-            discounts = thr_lo.vcg_discounts if self.payment_rule == "vcg" else thr_lo.discounts
-            self._finish(low, {b: low.bidder_values[b] - discounts[b] for b in ex.names})
+            thr_lo = pay["thr_lo"]
+            by_rule = {rule: {b: low.bidder_values[b] - d[b] for b in ex.names}
+                       for rule, d in (("threshold", thr_lo.discounts), ("vcg", thr_lo.vcg_discounts))}
+            self._finish(low, by_rule, true_sol)
         else:
             self.prices, self.trade = prices, trade
             self._satisfied = [alloc.satisfied[b] for b in ex.names]
@@ -416,24 +499,25 @@ class IterativeExchange:
             eps=self.price_eps,
         )
 
-    def _true_value(self, trade: np.ndarray) -> float:
+    def _true_solution(self, trade: np.ndarray) -> MIPSolution:
+        """The truth model solved with the trade fixed: the bidders' true values of it."""
         m = self._truth_model
         with m.scope():
             m.fix_trades(trade)
-            return m.solve("lower").value_of(self.truth.lower)
+            return m.solve("lower")
 
-    def _finish(self, alloc: Allocation, payments: Mapping[str, float]) -> None:
+    def _finish(self, alloc: Allocation, by_rule: Mapping[str, Mapping[str, float]],
+                true_sol: MIPSolution | None) -> None:
+        """The outcome; ``true_sol`` is :meth:`_true_solution` of the final trade (when the
+        truth is known), from which the utilities and the efficiency are read."""
         self.done = True
+        payments = by_rule[self.payment_rule]
         utilities = None
         eff = None
         if self.truth is not None:
-            utilities = {}
-            for i, b in enumerate(self.truth.bidders):
-                with self._truth_model.scope():
-                    self._truth_model.fix_trades(alloc.trade_matrix)
-                    sol = self._truth_model.solve("lower")
-                utilities[b.name] = sol.value_of(self.truth.lower, i) - payments[b.name]
-            eff = self._true_value(alloc.trade_matrix) / self._true_optimum if self._true_optimum > TOL else 1.0
+            lower = self.truth.lower
+            utilities = {b.name: true_sol.value_of(lower, i) - payments[b.name] for i, b in enumerate(self.truth.bidders)}
+            eff = true_sol.value_of(lower) / self._true_optimum if self._true_optimum > TOL else 1.0
         self._result = ICEResult(
             allocation=alloc,
             payments=dict(payments),
@@ -442,6 +526,7 @@ class IterativeExchange:
             history=self.history,
             utilities=utilities,
             efficiency=eff,
+            payments_by_rule={rule: dict(p) for rule, p in by_rule.items()},
         )
 
     def result(self) -> ICEResult:
@@ -479,7 +564,10 @@ def run_ice(exchange: Exchange, proxies: Mapping[str, Proxy], **params) -> ICERe
 
 
 def rounds_frame(history: list[RoundRecord], goods: tuple[str, ...] | None = None):
-    """One row per round: closing quantities, prices (one column per good), timings."""
+    """One row per round: closing quantities (αthresh, γthresh, payment_gap NaN where
+    ``alpha_thresh_computed`` is False), prices (one column per good), timings
+    (``time_*``), price-LP statistics and solve counts by kind (``solves_*``, see
+    :data:`SOLVE_KINDS`)."""
     import pandas as pd
 
     rows = []
@@ -496,12 +584,14 @@ def rounds_frame(history: list[RoundRecord], goods: tuple[str, ...] | None = Non
             "queries": sum(b.queries for b in r.bidders),
             "max_accuracy_error": max((b.accuracy_error for b in r.bidders), default=0.0),
             "max_fairness_error": max((b.fairness_error for b in r.bidders), default=0.0),
+            "alpha_thresh_computed": r.alpha_thresh_computed,
         }
         if r.prices is not None:
             names = goods or tuple(f"g{j}" for j in range(len(r.prices)))
             row.update({f"price_{g}": float(p) for g, p in zip(names, r.prices)})
         row.update({f"time_{k}": v for k, v in r.timing.items()})
         row.update(r.price_stats)
+        row.update({f"solves_{k}": r.solve_counts.get(k, 0) for k in SOLVE_KINDS})
         rows.append(row)
     return pd.DataFrame(rows)
 

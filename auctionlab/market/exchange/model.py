@@ -47,7 +47,7 @@ from auctionlab._validate import check_positive_int
 from auctionlab.agents.exchange import AGENT_REPORTERS, ExchangeBidder
 from auctionlab.errors import ConfigError
 from auctionlab.market.collect import ColumnDataCollector
-from auctionlab.market.exchange.closing import check_cutoff
+from auctionlab.market.exchange.closing import check_cutoff, check_track_alpha_thresh
 from auctionlab.market.exchange.generators import BoundedPair, random_exchange
 from auctionlab.market.exchange.ice import (
     ICEResult,
@@ -133,7 +133,9 @@ class ExchangeMarket(mesa.Model):
       :func:`~auctionlab.market.exchange.generators.random_exchange`: ``n_bidders``,
       ``n_goods``, ``bound_width`` (relative width of the initial bounds around the
       truth), ``nodes``, ``depth``, ``max_units``, ``roles``; its seed is drawn from ``rng``.
-    - ICE: ``cutoff_eff``, ``cutoff_thresh`` (CUTOFFs in (0, 1]), ``max_rounds``, ``max_queries``.
+    - ICE: ``cutoff_eff``, ``cutoff_thresh`` (CUTOFFs in (0, 1]), ``max_rounds``, ``max_queries``,
+      ``track_alpha_thresh`` (default "always": the ``alpha_thresh`` reporter has a value
+      every round; "needed" skips the solves where the closing rule cannot use it, NaN there).
     - ``population``: the bidders' strategies, see :func:`parse_population`; default all straightforward.
     - ``collect_agents``: record the agent table (default True).
     - ``rng``: seed or ``numpy.random.Generator`` (never ``seed=``).
@@ -158,6 +160,7 @@ class ExchangeMarket(mesa.Model):
         cutoff_thresh: float = 0.9,
         max_rounds: int = 30,
         max_queries: int = 50,
+        track_alpha_thresh: str = "always",
         population: PopulationSpec | None = None,
         collect_agents: bool = True,
         rng: Any = None,
@@ -185,6 +188,7 @@ class ExchangeMarket(mesa.Model):
             "cutoff_thresh": check_cutoff(cutoff_thresh, "cutoff_thresh"),
             "max_rounds": check_positive_int(max_rounds, "max_rounds"),
             "max_queries": check_positive_int(max_queries, "max_queries"),
+            "track_alpha_thresh": check_track_alpha_thresh(track_alpha_thresh),
         }
         strategies = parse_population(population, names)
 
