@@ -1,12 +1,23 @@
-"""ICE speed: rounds to close and wall time with straightforward proxies (ρ = 0.5).
+"""ICE speed: the optimised exchange against the same run with every saving switched off.
 
-Goals (issue 4): the medium instance (20 bidders × 8 goods) closes in ≤ 30 s on a 2-core
-machine, and time outside HiGHS is ≤ 50 % of the total. Per-round breakdown: winner
-determination (PP/PO/provisional/efficiency), payments (Threshold at both bounds, VCG at
-v^α), pricing (ACC/FAIR/BAL with constraint generation), activity rule (RP checks and
-penalties). Everything is measured in this one run.
+For each size, one process runs the same generated exchange (straightforward proxies,
+ρ = 0.5, cutoffs 0.95 / 0.9) twice:
 
-Run: .venv/bin/python benchmarks/bench_ice.py [--sizes small,medium,large] [--budget 600] [--workers 2]
+* optimised — the defaults: λ as continuous columns in winner determination, one-bidder
+  problems by enumerating satisfaction patterns, αthresh only when the closing rule needs it;
+* baseline — ``integer_lambda=True``, ``pattern_limit=0`` (every one-bidder problem a MIP),
+  ``track_alpha_thresh="always"``.
+
+and prints ``ICE <size>: optimised/baseline = X (identical outcome: yes|no)``, where the
+outcome is the number of rounds, how the exchange closed, the final trade and payments and
+every round's provisional trade and prices (within the pricing ε). It then prints the
+optimised run's solve counts per round by kind (``rp`` and ``rwd`` are one-bidder problems,
+answered by enumeration in the optimised run and by MIPs in the baseline; ``lp`` the price
+LPs) and its wall time. With ``--solver NAME`` both
+runs use that backend; with ``--workers N`` a third run gives the payments' V_-i solves N
+worker processes. Goals on a 2-core machine with HiGHS: medium ≤ 0.5.
+
+Run: .venv/bin/python benchmarks/bench_ice.py [--sizes small,medium] [--solver highs] [--workers 2]
 """
 
 from __future__ import annotations
@@ -15,54 +26,71 @@ import argparse
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+import pandas as pd
+
 from auctionlab.market.exchange import random_exchange
-from auctionlab.market.exchange.ice import IterativeExchange, rounds_frame
+from auctionlab.market.exchange.ice import IterativeExchange, outcome_differences, rounds_frame
 from auctionlab.strategies.exchange import StraightforwardProxy
 
 SIZES = {"small": (8, 4), "medium": (20, 8), "large": (50, 16)}
+BASELINE = {"integer_lambda": True, "pattern_limit": 0, "track_alpha_thresh": "always"}
 
 
-def run(n: int, m: int, seed: int, budget: float, executor=None) -> float:
+def run(n: int, m: int, seed: int, budget: float, **params):
     pair = random_exchange(n, m, rng=seed, bound_width=0.5)
     ex, truth = pair.bounded, pair.truth
-    t0 = time.perf_counter()
-    ice = IterativeExchange(ex, truth=truth, cutoff_eff=0.95, cutoff_thresh=0.9, max_rounds=50, executor=executor)
-    build = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    ice = IterativeExchange(ex, truth=truth, cutoff_eff=0.95, cutoff_thresh=0.9, max_rounds=50, **params)
     proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
     while not ice.done and time.perf_counter() - t0 < budget:
         ice.step(proxies)
-    wall = time.perf_counter() - t0
-    f = rounds_frame(ice.history)
-    parts = ["activity", "wd", "payments", "pricing"]
-    tot = {p: f[f"time_{p}"].sum() for p in parts}
-    highs = f["time_highs"].sum() if "time_highs" in f else float("nan")
-    status = ice.result().closed_by if ice.done else f"NOT CLOSED within the {budget:.0f} s budget"
-    eff = ice.result().efficiency if ice.done else float("nan")
-    print(f"{n:>3} bidders x {m:>2} goods: {len(f)} rounds, {wall:7.1f} s wall (model build {build:.2f} s), "
-          f"{status}, final efficiency {eff:.4f}")
-    print("    per round (mean s): " + ", ".join(f"{p} {tot[p] / len(f):.3f}" for p in parts)
-          + f"; HiGHS {highs / len(f):.3f}")
-    print(f"    time outside HiGHS: {1 - highs / wall:.1%} of the wall time (goal <= 50 %; "
-          f"with workers, HiGHS time is the main process's share only)")
-    return wall
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return ice, wall, cpu
+
+
+def describe(label: str, ice: IterativeExchange, wall: float, cpu: float) -> None:
+    status = ice.result().closed_by if ice.done else "NOT CLOSED within the budget"
+    eff = f"{ice.result().efficiency:.4f}" if ice.done else "n/a"
+    print(f"    {label:<9} {len(ice.history):>3} rounds, {wall:8.1f} s wall, {cpu:8.1f} s CPU (this process), "
+          f"{status}, efficiency {eff}")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="small,medium,large")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="small,medium")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--budget", type=float, default=600.0, help="wall-time cap per size, seconds")
-    ap.add_argument("--workers", type=int, default=0, help="also run with N worker processes for the payments")
+    ap.add_argument("--budget", type=float, default=900.0, help="wall-time cap per run, seconds")
+    ap.add_argument("--solver", default="highs")
+    ap.add_argument("--workers", type=int, default=0, help="also run the optimised exchange with N payment workers")
     args = ap.parse_args()
     for name in args.sizes.split(","):
         n, m = SIZES[name]
-        print(f"== {name}")
-        serial = run(n, m, args.seed, args.budget)
+        print(f"== {name}: {n} bidders x {m} goods, seed {args.seed}, solver {args.solver}")
+        opt, w_opt, c_opt = run(n, m, args.seed, args.budget, solver=args.solver)
+        describe("optimised", opt, w_opt, c_opt)
+        base, w_base, c_base = run(n, m, args.seed, args.budget, solver=args.solver, **BASELINE)
+        describe("baseline", base, w_base, c_base)
+        diffs = outcome_differences(opt.result(), base.result()) if opt.done and base.done else ["a run did not close"]
+        print(f"ICE {name}: optimised/baseline = {w_opt / w_base:.3f} wall, {c_opt / c_base:.3f} CPU "
+              f"(identical outcome: {'yes' if not diffs else 'no'})")
+        for d in diffs[:10]:
+            print(f"    differs: {d}")
+        f = rounds_frame(opt.history)
+        counts = [c for c in f.columns if c.startswith("solves_")]
+        if counts:
+            print("    solves per round (optimised):")
+            print(f[["round", *counts]].to_string(index=False).replace("\n", "\n      ").join(["      ", ""]))
+            g = rounds_frame(base.history)
+            tot = pd.DataFrame({"optimised": f[counts].sum(), "baseline": g[counts].sum()})
+            print("    solves in the whole run:\n      " + tot.to_string().replace("\n", "\n      "))
+        if name == "medium":
+            print(f"    medium run wall time (optimised): {w_opt:.1f} s")
         if args.workers:
             with ProcessPoolExecutor(args.workers) as pool:
-                print(f"   with {args.workers} worker processes for the V_-i solves:")
-                parallel = run(n, m, args.seed, args.budget, pool)
-            print(f"    serial / parallel wall time: {serial / parallel:.2f}")
+                par, w_par, c_par = run(n, m, args.seed, args.budget, solver=args.solver, executor=pool)
+            describe(f"{args.workers} workers", par, w_par, c_par)
+            same = not outcome_differences(opt.result(), par.result(), exact=True)
+            print(f"ICE {name}: parallel/serial = {w_par / w_opt:.3f} wall (identical outcome: {'yes' if same else 'no'})")
 
 
 if __name__ == "__main__":

@@ -150,3 +150,36 @@ def test_user_rule_from_a_cvxpy_objective():
         assert delta[0] > delta[1] > delta[2] - 1e-9
     finally:
         del PAYMENT_RULES["test-l1.5"]
+
+
+# --------------------------------------------------------------------------- in the exchange
+def test_every_rule_in_the_one_shot_exchange():
+    from auctionlab.market.exchange import compute_payments
+
+    from .examples import example2
+
+    ex = example2()  # VCG discounts (9, 2, 0, 1, 0), V* = 9
+    for name, rule in PAYMENT_RULES.items():
+        res = compute_payments(ex, name)
+        expected = rule([9.0, 2.0, 0.0, 1.0, 0.0], 9.0)
+        assert list(res.discounts.values()) == pytest.approx(list(expected), abs=1e-9), name
+        if rule.budget_balanced:
+            assert res.budget_surplus >= -1e-9, name
+    assert compute_payments(ex, "threshold").payments == pytest.approx(
+        {"seller": -8, "buyer1": 5, "buyer2": 0, "buyer3": 3, "buyer4": 0})
+
+
+def test_ice_reports_every_rule_and_runs_under_any():
+    from auctionlab.market.exchange import compute_payments
+    from auctionlab.market.exchange.ice import run_ice
+
+    from .examples import example2
+    from .test_ice import keep_all
+
+    ex = example2()
+    res = run_ice(ex, keep_all(ex), cutoff_eff=1.0, cutoff_thresh=1.0)
+    assert set(res.payments_by_rule) == set(PAYMENT_RULES)
+    for name in PAYMENT_RULES:
+        assert res.payments_by_rule[name] == pytest.approx(compute_payments(ex, name).payments), name
+    frac = run_ice(ex, keep_all(ex), cutoff_eff=1.0, cutoff_thresh=1.0, payment_rule="fractional")
+    assert frac.payments == pytest.approx(res.payments_by_rule["fractional"])

@@ -338,6 +338,10 @@ def new_highs() -> Any:
     return h
 
 
+PRESOLVE_ENUMERATE_SOLUTIONS = 65536
+"""HiGHS ``presolve_rule_off`` bit of the "enumerateSolutions" reduction (see HighsBackend.solve)."""
+
+
 class HighsBackend(MIPBackend):
     """HiGHS through highspy: the model lives in one ``Highs`` object, edited in place;
     ``clearSolver()`` before each run drops basis and incumbent. ``options`` are HiGHS
@@ -372,6 +376,7 @@ class HighsBackend(MIPBackend):
         if status == hs.HighsStatus.kError:
             raise SolverError(f"HiGHS rejected the model ({problem.n_cols} columns, {problem.n_rows} rows)")
         self._h = h
+        self._presolve_rule_off = int(h.getOptionValue("presolve_rule_off")[1])
 
     @classmethod
     def solver_version(cls) -> str:
@@ -420,8 +425,20 @@ class HighsBackend(MIPBackend):
             self._start = None
         t0 = time.perf_counter()
         run_status = h.run()
-        run_time = time.perf_counter() - t0
         ms = h.getModelStatus()
+        if ms in (hs.HighsModelStatus.kSolveError, hs.HighsModelStatus.kPostsolveError):
+            # HiGHS 1.16's presolve reduction "enumerateSolutions" can postsolve to a point
+            # that violates a row and report "Solve error" on a feasible, bounded model
+            # (upstream ERGO-Code/HiGHS#3216, equality cliques). Solve that model once more
+            # with the reduction switched off; models it does not hit are solved as before.
+            h.clearSolver()
+            h.setOptionValue("presolve_rule_off", PRESOLVE_ENUMERATE_SOLUTIONS)
+            try:
+                run_status = h.run()
+            finally:
+                h.setOptionValue("presolve_rule_off", int(self._presolve_rule_off))
+            ms = h.getModelStatus()
+        run_time = time.perf_counter() - t0
         text = h.modelStatusToString(ms)
         if ms == hs.HighsModelStatus.kInfeasible:
             return _not_solved("infeasible", run_time, text)

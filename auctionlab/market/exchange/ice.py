@@ -33,7 +33,6 @@ import numpy as np
 from auctionlab.errors import ConfigError, InvalidInputError, RevisionError
 from auctionlab.market.exchange.activity import TOL, RPResult, node_prices, revealed_preference
 from auctionlab.market.exchange.backends import get_backend
-from auctionlab.market.exchange.bidder import BidderModel
 from auctionlab.market.exchange.closing import (
     alpha_eff,
     alpha_thresh,
@@ -47,7 +46,9 @@ from auctionlab.market.exchange.closing import (
 )
 from auctionlab.market.exchange.instance import Exchange
 from auctionlab.market.exchange.mip import Allocation, MIPSolution, WDModel
-from auctionlab.market.exchange.payments import PaymentResult, chunk_count, payments_batch
+from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
+from auctionlab.market.exchange.patterns import DEFAULT_LIMIT, check_limit, model_kind, one_bidder_model
+from auctionlab.market.exchange.payments import PaymentResult, check_rule, chunk_count, payments_batch
 from auctionlab.market.exchange.pricing import PriceResult, TradePool, linear_prices
 from auctionlab.market.exchange.proxies import Feedback, Proxy
 
@@ -105,9 +106,9 @@ class RoundRecord:
 @dataclass(frozen=True, eq=False)
 class ICEResult:
     """The final outcome: trade WD(v̲), payments at v̲ under the run's payment rule, and
-    the history. ``payments_by_rule`` holds the final trade's payments under both rules
-    ("threshold", "vcg"): the bidding never depends on the payment rule, so one run
-    gives both (the same numbers as a run with the other ``payment_rule``)."""
+    the history. ``payments_by_rule`` holds the final trade's payments under every
+    registered payment rule: the bidding never depends on the payment rule, so one run
+    gives them all (the same numbers as a run with that ``payment_rule``)."""
 
     allocation: Allocation
     payments: dict[str, float]
@@ -127,7 +128,8 @@ class IterativeExchange:
     """The ICE state machine. ``exchange`` gives the bid-tree structure, endowments and the
     initial bounds; ``truth`` (optional, same structure, exact values) is used only to
     report efficiency and utilities — the mechanism never reads it. ``payment_rule``
-    chooses the final payments at v̲: "threshold" (ICE's rule) or "vcg" (for comparison).
+    chooses the final payments at v̲: "threshold" (ICE's rule) or any other name of
+    :data:`~auctionlab.market.exchange.payment_rules.PAYMENT_RULES` (for comparison).
 
     ``track_alpha_thresh``: "needed" (default) computes the Threshold payments at both
     bounds — 2n V_{−i} solves, the bulk of a round — only in rounds where the closing rule
@@ -140,6 +142,13 @@ class IterativeExchange:
 
     ``solver`` names the MIP backend of every model (winner determination, payments,
     bidder problems; see :data:`~auctionlab.market.exchange.backends.BACKENDS`).
+    ``pattern_limit``: a bidder's one-bidder problems (R-WD in the price feedback, the
+    activity rule, node prices for penalties) are answered by enumerating its tree's valid
+    satisfaction patterns when it has at most this many (a few dozen is typical), else by
+    its one-bidder MIP; 0 uses the MIP always (see :mod:`~auctionlab.market.exchange.patterns`).
+    ``integer_lambda=True`` makes the trade columns of winner determination integer again
+    (they are continuous by default, which is exact: see :mod:`~auctionlab.market.exchange.mip`).
+    Both exist to compare against the plain formulation; outcomes are the same.
 
     ``executor`` (a ``ProcessPoolExecutor``, a Dask ``Client.get_executor()``, …) runs
     each round's V_{−i} solves in parallel, in ``workers`` chunks (default: what the
@@ -163,6 +172,8 @@ class IterativeExchange:
         executor: Executor | None = None,
         workers: int | None = None,
         solver: str = "highs",
+        pattern_limit: int = DEFAULT_LIMIT,
+        integer_lambda: bool = False,
     ) -> None:
         if not isinstance(exchange, Exchange):
             raise ConfigError(f"exchange must be an Exchange, got {type(exchange).__name__}")
@@ -177,9 +188,7 @@ class IterativeExchange:
         self.max_rounds, self.max_queries = max_rounds, max_queries
         self.rp_tol, self.price_eps = rp_tol, price_eps
         self.truth = truth
-        if payment_rule not in ("threshold", "vcg"):
-            raise ConfigError(f"payment_rule must be 'threshold' or 'vcg', got {payment_rule!r}")
-        self.payment_rule = payment_rule
+        self.payment_rule = check_rule(payment_rule)
         self.track_alpha_thresh = check_track_alpha_thresh(track_alpha_thresh)
         if workers is not None:
             chunk_count(executor, workers)  # validates the hint
@@ -187,6 +196,10 @@ class IterativeExchange:
         self.workers = workers
         get_backend(solver)  # an unknown or uninstalled solver fails here, naming it
         self.solver = solver
+        self.pattern_limit = check_limit(pattern_limit)
+        if not isinstance(integer_lambda, (bool, np.bool_)):
+            raise ConfigError(f"integer_lambda must be True or False, got {integer_lambda!r}")
+        self.integer_lambda = bool(integer_lambda)
         self.exchange = exchange  # current bounds
         self._build_models()
         self._true_optimum = self._truth_model.solve_wd("lower").value if truth is not None else None
@@ -210,10 +223,11 @@ class IterativeExchange:
         They depend only on the exchange's structure (every solve starts from a cleared
         solver state), so they are rebuilt rather than pickled.
         """
-        s = self.solver
-        self.model = WDModel(self.exchange, solver=s)
-        self.bidder_models = [BidderModel.for_bidder(self.exchange, i, solver=s) for i in range(self.exchange.n_bidders)]
-        self._truth_model = WDModel(self.truth, solver=s) if self.truth is not None else None
+        kw = {"solver": self.solver, "integer_lambda": self.integer_lambda}
+        self.model = WDModel(self.exchange, **kw)
+        self.bidder_models = [one_bidder_model(self.exchange, i, limit=self.pattern_limit, **kw)
+                              for i in range(self.exchange.n_bidders)]
+        self._truth_model = WDModel(self.truth, **kw) if self.truth is not None else None
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -311,8 +325,13 @@ class IterativeExchange:
     def _penalize(self, i: int) -> None:
         """Failing RP: upper_β ← min(v̄_β, max(price_β, v̲_β)) at the provisional prices."""
         lo, hi = self.bounds(i)
-        x0 = self.exchange.endowments[i]
-        price = node_prices(self.exchange.bidders[i].tree, x0, self.exchange.endowments.sum(axis=0) - x0, self.prices)
+        bm = self.bidder_models[i]
+        if model_kind(bm) == "patterns":  # the bidder's enumerated subtrees, built once
+            price = bm.node_prices(self.prices)
+        else:
+            x0 = self.exchange.endowments[i]
+            avail = self.exchange.endowments.sum(axis=0) - x0
+            price = node_prices(self.exchange.bidders[i].tree, x0, avail, self.prices, limit=self.pattern_limit)
         new_hi = np.minimum(hi, np.maximum(price, lo))
         name = self.exchange.names[i]
         self.exchange = self.exchange.with_bounds(upper={name: new_hi}, narrowing=True)
@@ -450,17 +469,22 @@ class IterativeExchange:
             efficiency=eff,
             timing=timing,
             price_stats={} if pres is None else {
-                "lp_solves": pres.lp_solves, "rwd_solves": pres.rwd_solves, "constraints": pres.constraints},
+                "lp_solves": pres.lp_solves, "rwd_solves": pres.rwd_solves, "constraints": pres.constraints,
+                "price_restarts": pres.restarts},
             alpha_thresh_computed=track,
             solve_counts=counts,
         )
         self.history.append(record)
 
         if self.final:
-            # final payments at v̲: Threshold (the design) or VCG (for comparison; a deficit)
-            thr_lo = pay["thr_lo"]
-            by_rule = {rule: {b: low.bidder_values[b] - d[b] for b in ex.names}
-                       for rule, d in (("threshold", thr_lo.discounts), ("vcg", thr_lo.vcg_discounts))}
+            # final payments at v̲ under every registered rule (closed forms on one set of
+            # VCG discounts): Threshold is the design, the others are for comparison
+            vcg_lo = pay["thr_lo"].vcg_discounts
+            budget = max(low.value, 0.0)
+            by_rule = {}
+            for rule_name, rule in PAYMENT_RULES.items():
+                d = rule(vcg_lo, budget)
+                by_rule[rule_name] = {b: low.bidder_values[b] - d[b] for b in ex.names}
             self._finish(low, by_rule, true_sol)
         else:
             self.prices, self.trade = prices, trade
@@ -561,6 +585,52 @@ class IterativeExchange:
 def run_ice(exchange: Exchange, proxies: Mapping[str, Proxy], **params) -> ICEResult:
     """Run ICE to the end with the given proxies; ``params`` go to :class:`IterativeExchange`."""
     return IterativeExchange(exchange, **params).run(proxies)
+
+
+def outcome_differences(a: ICEResult, b: ICEResult, *, price_tol: float = 1e-6, value_tol: float = 1e-6,
+                        exact: bool = False) -> list[str]:
+    """How two runs of the same exchange differ in outcome; an empty list when they agree.
+
+    Compared: rounds, how the exchange closed, the final trade and payments, and for every
+    round the provisional trade, the prices and αeff (αthresh where both runs computed it).
+    Trades must be equal; prices may differ by ``price_tol`` (the pricing ε: optimal prices
+    are not unique when one-bidder problems have tied optima), payments and closing
+    quantities by ``value_tol``, each relative to 1 + |value|. ``exact=True`` asks for equal
+    floats everywhere (as between serial and parallel payment solves).
+    """
+    out: list[str] = []
+
+    def close(x: float, y: float, tol: float) -> bool:
+        if exact:
+            return x == y or (math.isnan(x) and math.isnan(y))
+        return abs(x - y) <= tol * (1.0 + max(abs(x), abs(y)))
+
+    if a.rounds != b.rounds:
+        out.append(f"rounds {a.rounds} vs {b.rounds}")
+    if a.closed_by != b.closed_by:
+        out.append(f"closed by {a.closed_by} vs {b.closed_by}")
+    if not np.array_equal(a.allocation.trade_matrix, b.allocation.trade_matrix):
+        out.append("final trade")
+    for name in a.payments.keys() | b.payments.keys():
+        pa, pb = a.payments.get(name, math.nan), b.payments.get(name, math.nan)
+        if not close(pa, pb, value_tol):
+            out.append(f"payment of {name}: {pa!r} vs {pb!r}")
+    for ra, rb in zip(a.history, b.history):
+        t = ra.round
+        if not np.array_equal(ra.trade, rb.trade):
+            out.append(f"round {t}: provisional trade")
+        if (ra.prices is None) != (rb.prices is None):
+            out.append(f"round {t}: prices in one run only")
+        elif ra.prices is not None:
+            worst = max((abs(x - y) / (1.0 + max(abs(x), abs(y))) for x, y in zip(ra.prices, rb.prices)), default=0.0)
+            if (exact and not np.array_equal(ra.prices, rb.prices)) or worst > price_tol:
+                out.append(f"round {t}: prices differ by up to {worst:.3g} (relative)")
+        for key in ("pp", "po", "alpha_eff"):
+            if not close(getattr(ra, key), getattr(rb, key), value_tol):
+                out.append(f"round {t}: {key} {getattr(ra, key)!r} vs {getattr(rb, key)!r}")
+        if ra.alpha_thresh_computed and rb.alpha_thresh_computed and not close(ra.alpha_thresh, rb.alpha_thresh, value_tol):
+            out.append(f"round {t}: alpha_thresh {ra.alpha_thresh!r} vs {rb.alpha_thresh!r}")
+    return out
 
 
 def rounds_frame(history: list[RoundRecord], goods: tuple[str, ...] | None = None):

@@ -214,7 +214,9 @@ def _family_constraints(cp, delta, d: np.ndarray, budget: float, use_budget: boo
 def _solve(cp, problem, what: str, lp: bool) -> None:
     try:
         if lp:
-            problem.solve(solver=cp.HIGHS)
+            # one thread: HiGHS keeps one task scheduler per process, and a different thread
+            # count here would make every later HiGHS run in the process fail
+            problem.solve(solver=cp.HIGHS, threads=1)
         else:
             problem.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10, max_iter=400)
     except cp.error.SolverError as exc:

@@ -27,12 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from auctionlab.errors import ConfigError, InvalidInputError, SolverError
+from auctionlab.errors import ConfigError, InvalidInputError, SolverError, UnknownNameError
 from auctionlab.market.exchange.instance import Exchange, check_same_bidders
 from auctionlab.market.exchange.mip import Allocation, WDModel, _model_for
+from auctionlab.market.exchange.payment_rules import PAYMENT_RULES, threshold_c
 from auctionlab.market.exchange.tbbl import BidTree, ValuesArg, value
 
-RULES = ("threshold", "vcg")
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,30 +58,10 @@ class PaymentResult:
         return math.fsum(self.payments.values())
 
 
-def threshold_c(vcg: np.ndarray, budget: float) -> float:
-    """Smallest C ≥ 0 with Σ max(0, vcg_i − C) ≤ budget, exactly, by sorting.
-
-    With d sorted non-increasing, C* = max(0, max_k (d_1 + … + d_k − budget)/k). Why:
-    at C*, d_1 + … + d_k − k·C* ≤ Σ max(0, d_i − C*) ≤ budget for every k, so no term
-    exceeds C*; and for k = #{d_i > C*} the middle inequality is an equality.
-    """
-    d = np.sort(np.asarray(vcg, dtype=float))[::-1]
-    if d.size == 0 or math.fsum(np.clip(d, 0, None)) <= budget:
-        return 0.0
-    k = np.arange(1, d.size + 1)
-    return max(0.0, float(np.max((np.cumsum(d) - budget) / k)))
-
-
 def threshold_discounts(vcg: Mapping[str, float] | np.ndarray, budget: float) -> Any:
-    """Threshold discounts Δ_i = max(0, Δvcg_i − C) for VCG discounts and budget V*."""
-    if isinstance(vcg, Mapping):
-        names = list(vcg)
-        d = threshold_discounts(np.array([vcg[n] for n in names], dtype=float), budget)
-        return dict(zip(names, map(float, d)))
-    d = np.asarray(vcg, dtype=float)
-    if budget < 0 or not math.isfinite(budget):
-        raise InvalidInputError(f"the budget V* must be finite and non-negative, got {budget!r}")
-    return np.maximum(0.0, d - threshold_c(d, budget))
+    """Threshold discounts Δ_i = max(0, Δvcg_i − C) for VCG discounts and budget V*
+    (``PAYMENT_RULES["threshold"]``; a mapping in gives a mapping out)."""
+    return PAYMENT_RULES["threshold"](vcg, budget)
 
 
 # --------------------------------------------------------------------------- V_{−i} solves
@@ -328,11 +308,9 @@ def vcg_discount_array(
 
 def _payment_result(exchange: Exchange, rule: str, alloc: Allocation, vcg: np.ndarray, solves: int) -> PaymentResult:
     names = exchange.names
-    if rule == "vcg":
-        disc, c = vcg, None
-    else:
-        c = threshold_c(vcg, alloc.value)
-        disc = np.maximum(0.0, vcg - c)
+    budget = max(alloc.value, 0.0)  # V* ≥ 0 (the empty trade is feasible); clip round-off
+    disc = PAYMENT_RULES[rule](vcg, budget)
+    c = threshold_c(vcg, budget) if rule == "threshold" else None
     pay = {n: alloc.bidder_values[n] - float(d) for n, d in zip(names, disc)}
     return PaymentResult(
         rule=rule,
@@ -345,9 +323,13 @@ def _payment_result(exchange: Exchange, rule: str, alloc: Allocation, vcg: np.nd
     )
 
 
-def _check_rule(rule: str) -> None:
-    if rule not in RULES:
-        raise ConfigError(f"unknown payment rule {rule!r}; available: {', '.join(RULES)}")
+def check_rule(rule: Any) -> str:
+    """A registered payment-rule name (:data:`PAYMENT_RULES`), or :class:`ConfigError` listing them."""
+    if not isinstance(rule, str):
+        raise ConfigError(f"payment_rule must be a name, one of {', '.join(PAYMENT_RULES)}; got {rule!r}")
+    if rule not in PAYMENT_RULES:
+        raise UnknownNameError(f"unknown payment_rule {rule!r}; available: {', '.join(sorted(PAYMENT_RULES))}")
+    return rule
 
 
 def payments_batch(
@@ -364,7 +346,7 @@ def payments_batch(
     """:func:`compute_payments` for several ``(rule, values, allocation)`` requests, their
     V_{−i} solves in one batch (see :func:`vcg_discount_arrays`)."""
     for rule, _, _ in requests:
-        _check_rule(rule)
+        check_rule(rule)
     arrays = vcg_discount_arrays(exchange, [(v, a) for _, v, a in requests], model=model, skip_idle=skip_idle,
                                  executor=executor, workers=workers, model_kwargs=model_kwargs, solver=solver)
     return [_payment_result(exchange, rule, *arr) for (rule, _, _), arr in zip(requests, arrays)]
@@ -383,7 +365,8 @@ def compute_payments(
     model_kwargs: Mapping[str, Any] | None = None,
     solver: str | None = None,
 ) -> PaymentResult:
-    """Efficient trade and payments under ``rule`` ("threshold" or "vcg").
+    """Efficient trade and payments under ``rule``, any name of :data:`PAYMENT_RULES`
+    ("threshold", the exchange's rule; "vcg"; the other budget-balanced rules).
 
     ``solver`` names the MIP backend of the model built here (default "highs"); a given
     ``model`` must use it. ``n_solves`` counts the solves made here (one fewer when

@@ -13,7 +13,11 @@ Rows:
 Lexicographic refinement (Remark 1): after each solve, items whose cap row has a non-zero
 dual are fixed (their error cannot fall below t* in any optimal solution, by complementary
 slackness); their column gets the upper bound t* + ε (the paper's ε relaxation) and the
-next solve minimises the maximum over the rest. Constraint generation: after every solve,
+next solve minimises the maximum over the rest. Should the LP still turn infeasible — a
+trade generated in a later stage violating its accuracy row by about ε, or the ε-thin set
+of optimal prices lost to round-off (seen on generated instances) — every stage is redone
+on the grown pool with ten times the relaxation, at most three times
+(:attr:`PriceResult.restarts` counts them); runs that never hit this are unaffected. Constraint generation: after every solve,
 R-WD(i) at the new prices finds bidder i's best trade λ̂_i; it is added to Λ_i whenever
 v^α_i(λ̂_i) − p·λ̂_i ≥ v^α_i(λ^t_i) − p·λ^t_i + e_i − tol — conservative, since adding a
 constraint that is not violated is harmless. Λ_i persists across stages and rounds
@@ -31,6 +35,7 @@ import highspy
 import numpy as np
 
 from auctionlab.errors import SolverError
+from auctionlab.market.exchange.backends import new_highs
 
 INF = highspy.kHighsInf
 
@@ -78,6 +83,12 @@ class PriceResult:
     rwd_solves: int = 0
     constraints: int = 0
     highs_time: float = 0.0  # seconds inside HiGHS for the price LPs
+    restarts: int = 0  # passes redone because a later stage's trade made the LP infeasible
+
+
+class _StagesInconsistent(SolverError):
+    """The price LP became infeasible: a trade generated in a later stage cut off what an
+    earlier stage's fixings (within their ε) still allowed."""
 
 
 class _PriceLP:
@@ -97,7 +108,7 @@ class _PriceLP:
         self.E = m + np.arange(n)
         self.F = m + n + np.arange(n)
         self.T = m + 2 * n
-        h = highspy.Highs()
+        h = new_highs()  # no banner on stdout
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", 1)
         ncol = m + 2 * n + 1
@@ -155,6 +166,8 @@ class _PriceLP:
         self.highs_time += time.perf_counter() - t0
         self.lp_solves += 1
         status = self.h.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            raise _StagesInconsistent(self.h.modelStatusToString(status))
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverError(f"price LP not solved: {self.h.modelStatusToString(status)}")
         sol = self.h.getSolution()
@@ -230,6 +243,10 @@ class _PriceLP:
         return level, x
 
 
+_MAX_RESTARTS = 3
+"""How often the stages are redone on a grown pool before the price LP gives up."""
+
+
 def linear_prices(
     *,
     provisional: np.ndarray,
@@ -247,18 +264,36 @@ def linear_prices(
     ``node_values[i]`` = bidder i's node values at v^α (to value stored sat vectors);
     ``best_response`` solves R-WD(i) at given prices.
     """
-    lp = _PriceLP(provisional, prov_values, vcg_discounts, node_values, pool, best_response, eps, tol)
-    acc = lp.lexicographic(lp.cap_e, lp.E)
-    fair = lp.lexicographic(lp.cap_f, lp.F)
-    bal = lp.lexicographic(lp.cap_p, lp.P)
-    x, _ = lp._run()
+    lp_solves = rwd_solves = 0
+    highs_time = 0.0
+    for attempt in range(_MAX_RESTARTS + 1):
+        relax = eps * 10.0**attempt
+        lp = _PriceLP(provisional, prov_values, vcg_discounts, node_values, pool, best_response, relax, tol)
+        try:
+            acc = lp.lexicographic(lp.cap_e, lp.E)
+            fair = lp.lexicographic(lp.cap_f, lp.F)
+            bal = lp.lexicographic(lp.cap_p, lp.P)
+            x, _ = lp._run()
+            break
+        except _StagesInconsistent as exc:
+            # The levels fixed by an earlier stage or refinement step (each within ε) left
+            # no room for a later one: a trade generated later violated its accuracy row by
+            # about ε, or the ε-thin set of optimal prices was lost to round-off. Redo every
+            # stage on the pool as it is now, with ten times the relaxation.
+            if attempt == _MAX_RESTARTS:
+                raise SolverError(f"price LP infeasible after {attempt + 1} passes over ACC, FAIR, BAL ({exc})") from None
+        finally:
+            lp_solves += lp.lp_solves
+            rwd_solves += lp.rwd_solves
+            highs_time += lp.highs_time
     return PriceResult(
         prices=np.maximum(x[lp.P], 0.0),
         accuracy=acc,
         fairness=fair,
         max_price=bal,
-        lp_solves=lp.lp_solves,
-        rwd_solves=lp.rwd_solves,
+        lp_solves=lp_solves,
+        rwd_solves=rwd_solves,
         constraints=pool.size(),
-        highs_time=lp.highs_time,
+        highs_time=highs_time,
+        restarts=attempt,
     )
