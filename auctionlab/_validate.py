@@ -17,7 +17,9 @@ def as_float_array(x, name: str, shape: tuple[int | None, ...]) -> np.ndarray:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InvalidReportError(f"{name} must be numeric: {exc}") from None
-    if arr.shape != shape and (arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape))):
+    if arr.shape != shape and (  # the tuple comparison settles a fully given shape at once
+        arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape))
+    ):
         dims = ["any" if s is None else str(s) for s in shape]
         want = f"({dims[0]},)" if len(dims) == 1 else "(" + ", ".join(dims) + ")"
         raise ShapeError(f"{name} must have shape {want}, got {arr.shape}")

@@ -108,21 +108,18 @@ def _pick(cond, a, b):
     return np.where(cond, a, b) if isinstance(cond, np.ndarray) else (a if cond else b)
 
 
-def _rank(B: np.ndarray, A: np.ndarray, rel: np.ndarray, m: int) -> tuple:
+def _rank(B: np.ndarray, A: np.ndarray, rel: np.ndarray) -> tuple:
     """Steps 1–3 of phase 2. ``B``, ``A``: bids of the candidate buyers on their own relays
     and asks of those relays, (l,) or (K, l), columns in candidate order (increasing buyer
-    index); ``rel`` (l,) the candidates' relays (distinct, < ``m``), the sellers' tie order.
-    Returns the sort
+    index); ``rel`` (l,) the candidates' relays, the sellers' tie order. Returns the sort
     orders ``by_bid``, ``by_ask`` (column indices), the sorted ``bs``, ``as_`` and ``k`` = the
     number of sorted pairs with bid ≥ ask (bs − as_ is non-increasing, so this is max{t})."""
     by_bid = np.argsort(-B, axis=-1, kind="stable")  # ties: lower buyer index first
-    # Sellers: ties by lower relay index, i.e. a stable sort by ask of the columns taken in
-    # relay order. The relays are distinct, so that order is a scatter over the m relays,
-    # not a sort (one sort kind fewer on the single auction's path).
-    col = np.full(m, -1, dtype=np.intp)
-    col[rel] = np.arange(rel.size)
-    perm = col[col >= 0]
-    by_ask = perm[np.argsort(A[..., perm], axis=-1, kind="stable")]
+    if A.ndim == 1:  # ties: lower relay index first
+        by_ask = np.lexsort((rel, A))
+    else:  # the same order, sorting once by relay and then stably by ask (one sort per row)
+        perm = np.argsort(rel, kind="stable")
+        by_ask = perm[np.argsort(A[:, perm], axis=1, kind="stable")]
     bs, as_ = _take(B, by_bid), _take(A, by_ask)
     return by_bid, by_ask, bs, as_, _count(bs >= as_)
 
@@ -162,7 +159,7 @@ def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str) ->
     n, m = bids.shape
     cand = np.flatnonzero(sigma >= 0)  # increasing buyer index
     rel = sigma[cand]
-    by_bid, by_ask, bs, as_, k = _rank(bids[cand, rel], asks[rel], rel, m)
+    by_bid, by_ask, bs, as_, k = _rank(bids[cand, rel], asks[rel], rel)
     if k < 2:
         return RelayOutcome.no_trade(n, m, sigma, rule, k)
     x, y, win, wins, alpha, beta = _boundary(by_bid, by_ask, bs, as_, k, rule)
@@ -203,7 +200,7 @@ def phase2_responses(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule
     B = np.repeat(bids[cand, rel][None, :], K, axis=0)
     A = np.repeat(asks[rel][None, :], K, axis=0)
     (B if role == "buyer" else A)[:, c] = x
-    by_bid, by_ask, bs, as_, k = _rank(B, A, rel, asks.shape[0])
+    by_bid, by_ask, bs, as_, k = _rank(B, A, rel)
     xb, ya, win, _, _, _ = _boundary(by_bid, by_ask, bs, as_, k, rule)
     wins = win[:, c] & (k >= 2)
     price = _at(bs, np.maximum(xb - 1, 0)) if role == "buyer" else _at(as_, np.maximum(ya - 1, 0))
