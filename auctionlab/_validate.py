@@ -17,7 +17,9 @@ def as_float_array(x, name: str, shape: tuple[int | None, ...]) -> np.ndarray:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InvalidReportError(f"{name} must be numeric: {exc}") from None
-    if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+    if arr.shape != shape and (  # the tuple comparison settles a fully given shape at once
+        arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape))
+    ):
         dims = ["any" if s is None else str(s) for s in shape]
         want = f"({dims[0]},)" if len(dims) == 1 else "(" + ", ".join(dims) + ")"
         raise ShapeError(f"{name} must have shape {want}, got {arr.shape}")
@@ -30,8 +32,9 @@ def check_nonnegative_finite(
     """Raise ``error`` naming the first NaN, infinite or negative entry of ``arr``."""
     if arr.size == 0:
         return
-    lo, hi = arr.min(), arr.max()  # NaN propagates into both
-    if lo >= 0.0 and hi < np.inf:
+    # The ufunc reductions skip the ndarray-method wrappers (a few microseconds per call on
+    # the mechanisms' hot path); NaN propagates into both.
+    if np.minimum.reduce(arr, axis=None) >= 0.0 and np.maximum.reduce(arr, axis=None) < np.inf:
         return
     bad = ~np.isfinite(arr) | (arr < 0)
     idx = tuple(int(i) for i in np.argwhere(bad)[0])

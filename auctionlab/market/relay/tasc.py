@@ -29,9 +29,10 @@ from auctionlab.market.relay.network import RelayNetwork
 from auctionlab.market.relay.outcome import AgentOutcomes, RelayOutcome
 
 
-def check_reports(bids, asks) -> tuple[np.ndarray, np.ndarray]:
-    """Bids (n, m) and asks (m,) as finite non-negative float arrays with n, m ≥ 1."""
-    bids = as_float_array(bids, "bids", (None, None))
+def check_reports(bids, asks, shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Bids (n, m) and asks (m,) as finite non-negative float arrays with n, m ≥ 1
+    (and bids of exactly ``shape`` when given, e.g. a network's (n, m))."""
+    bids = as_float_array(bids, "bids", (None, None) if shape is None else shape)
     asks = as_float_array(asks, "asks", (bids.shape[1],))
     if bids.shape[0] < 1 or bids.shape[1] < 1:
         raise ShapeError(f"bids must be (n, m) with n, m >= 1, got {bids.shape}")
@@ -51,13 +52,18 @@ def check_sigma(sigma, n: int, m: int) -> np.ndarray:
     arr = arr.astype(np.intp)
     if not arr.size:
         return arr
-    # One count of sigma + 1 checks the range (bins 1..m) and one-to-one-ness at once.
-    uses = np.bincount(arr + 1, minlength=m + 1) if arr.min() >= -1 else None
+    # One count of sigma + 1 checks the range (bins 1..m; bincount refuses anything below
+    # bin 0, i.e. sigma < −1) and one-to-one-ness at once.
+    try:
+        uses = np.bincount(arr + 1, minlength=m + 1)
+    except ValueError:
+        uses = None
     if uses is None or uses.size > m + 1:
         i = int(np.flatnonzero((arr < -1) | (arr >= m))[0])
         raise InvalidAssignmentError(f"sigma[{i}] = {arr[i]} points outside the relays 0..{m - 1} (−1 = unassigned)")
-    if uses.size > 1 and uses[1:].max() > 1:
-        j = int(np.argmax(uses[1:]))
+    uses[0] = 0  # bin 0 counts the unassigned buyers, who may be many
+    if uses.max() > 1:
+        j = int(np.argmax(uses)) - 1
         who = np.flatnonzero(arr == j).tolist()
         raise InvalidAssignmentError(f"sigma is not one-to-one: relay {j} is assigned to buyers {who}")
     return arr
@@ -72,10 +78,9 @@ def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return a[idx] if a.ndim == 1 else a[np.arange(a.shape[0])[:, None], idx]
 
 
-def _rank_of(order: np.ndarray) -> np.ndarray:
-    """Row-wise inverse permutation: the rank of each column in ``order``."""
+def _rank_of(order: np.ndarray, ar: np.ndarray) -> np.ndarray:
+    """Row-wise inverse permutation: the rank of each column in ``order`` (``ar`` = arange(l))."""
     pos = np.empty_like(order)
-    ar = np.arange(order.shape[-1])
     if order.ndim == 1:
         pos[order] = ar
     else:
@@ -120,24 +125,33 @@ def _rank(B: np.ndarray, A: np.ndarray, rel: np.ndarray) -> tuple:
 
 
 def _boundary(by_bid, by_ask, bs, as_, k, rule: str) -> tuple:
-    """Steps 4–5 on the output of :func:`_rank` (k ≥ 2 where it matters): each candidate's
-    rank (``pos_b``, ``pos_a``), the boundary ranks ``x``, ``y`` and, for TASC as written,
-    the two candidate boundary indices ``alpha``, ``beta`` (None under trade reduction)."""
-    pos_b, pos_a = _rank_of(by_bid), _rank_of(by_ask)
-    if rule == "trade_reduction":
-        return pos_b, pos_a, k, k, None, None
+    """Steps 4–5 on the output of :func:`_rank` (k ≥ 2 where it matters): the boundary
+    ranks ``x``, ``y``, the winners ``win`` (a mask in candidate order: buyer ranked above
+    x and seller above y), their number, and, for TASC as written, the two candidate
+    boundary indices ``alpha``, ``beta`` (None under trade reduction).
+
+    The two counts step 5 compares are the sizes of the two candidate winner sets, so the
+    chosen set is one of the masks already counted (no third pass)."""
+    ar = np.arange(by_bid.shape[-1])
+    pos_b, pos_a = _rank_of(by_bid, ar), _rank_of(by_ask, ar)
     km1 = np.maximum(k - 1, 0) if isinstance(k, np.ndarray) else k - 1
+    below_k = _col(km1)  # (k − 1 clamped at 0 changes nothing: ranks are ≥ 0)
+    top_b, top_a = pos_b < below_k, pos_a < below_k
+    if rule == "trade_reduction":
+        win = top_b & top_a
+        return k, k, win, _count(win), None, None
     alpha = _count(bs >= _col(_at(as_, km1)))
     beta = _count(as_ <= _col(_at(bs, km1)))
-    # |Σ(S_{x−1}, R_{y−1})| for the two candidate boundary pairs (α, k) and (k, β).
-    below_k = _col(km1)  # (k − 1 clamped at 0 changes nothing: ranks are ≥ 0)
-    n1 = _count((pos_b < _col(alpha - 1)) & (pos_a < below_k))
-    n2 = _count((pos_b < below_k) & (pos_a < _col(beta - 1)))
+    # Σ(S_{x−1}, R_{y−1}) for the two candidate boundary pairs (α, k) and (k, β).
+    w1 = (pos_b < _col(alpha - 1)) & top_a
+    w2 = top_b & (pos_a < _col(beta - 1))
+    n1, n2 = _count(w1), _count(w2)
     # Tie rule (the paper gives none): on equal counts the second pair, (s_{i_k}, r_{j_β}).
     # In SPEC A4′'s seller instance the deviating ask equals a bid, α counts it (≥), and
     # the counts tie 1–1; this rule is the one under which the stated gain appears.
     first = n1 > n2
-    return pos_b, pos_a, _pick(first, alpha, k), _pick(first, k, beta), alpha, beta
+    return (_pick(first, alpha, k), _pick(first, k, beta), _pick(_col(first), w1, w2), _pick(first, n1, n2),
+            alpha, beta)
 
 
 def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str) -> RelayOutcome:
@@ -148,16 +162,15 @@ def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str) ->
     by_bid, by_ask, bs, as_, k = _rank(bids[cand, rel], asks[rel], rel)
     if k < 2:
         return RelayOutcome.no_trade(n, m, sigma, rule, k)
-    pos_b, pos_a, x, y, alpha, beta = _boundary(by_bid, by_ask, bs, as_, k, rule)
+    x, y, win, wins, alpha, beta = _boundary(by_bid, by_ask, bs, as_, k, rule)
     pairs = None
     if alpha is not None:
         pairs = ((int(cand[by_bid[alpha - 1]]), int(rel[by_ask[k - 1]])),
                  (int(cand[by_bid[k - 1]]), int(rel[by_ask[beta - 1]])))
-    win = (pos_b < x - 1) & (pos_a < y - 1)
     pb, ps = float(bs[x - 1]), float(as_[y - 1])
     return RelayOutcome.from_trades(
         sigma, m, cand[win], pb, ps, rule,
-        profit=int(win.sum()) * (pb - ps),
+        profit=wins * (pb - ps),
         k=k,
         boundary=(int(cand[by_bid[x - 1]]), int(rel[by_ask[y - 1]])),
         buyer_price=pb,
@@ -188,8 +201,8 @@ def phase2_responses(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule
     A = np.repeat(asks[rel][None, :], K, axis=0)
     (B if role == "buyer" else A)[:, c] = x
     by_bid, by_ask, bs, as_, k = _rank(B, A, rel)
-    pos_b, pos_a, xb, ya, _, _ = _boundary(by_bid, by_ask, bs, as_, k, rule)
-    wins = (pos_b[:, c] < xb - 1) & (pos_a[:, c] < ya - 1) & (k >= 2)
+    xb, ya, win, _, _, _ = _boundary(by_bid, by_ask, bs, as_, k, rule)
+    wins = win[:, c] & (k >= 2)
     price = _at(bs, np.maximum(xb - 1, 0)) if role == "buyer" else _at(as_, np.maximum(ya - 1, 0))
     return AgentOutcomes(wins, np.where(wins, price, 0.0), np.where(wins, int(rel[c]), -1))
 
@@ -244,6 +257,5 @@ def tasc(network: RelayNetwork, bids, asks, algorithm="mwm", *, rule: str = "tas
         raise ConfigError(f"unknown rule {rule!r}; available: {', '.join(PHASE2_RULES)}")
     if not isinstance(network, RelayNetwork):
         raise ConfigError(f"network must be a RelayNetwork, got {type(network).__name__}")
-    bids = as_float_array(bids, "bids", (network.n, network.m))
-    bids, asks = check_reports(bids, asks)
+    bids, asks = check_reports(bids, asks, (network.n, network.m))
     return _phase2(bids, asks, assign(network, algorithm), rule)
