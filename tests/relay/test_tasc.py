@@ -254,3 +254,10 @@ def test_inputs_are_not_modified_and_outcome_reproducible():
     assert np.array_equal(v, v0) and np.array_equal(c, c0)
     for f in ("buyer_wins", "seller_wins", "sigma", "buyer_payments", "seller_payments"):
         assert np.array_equal(getattr(a, f), getattr(b, f))
+
+
+@pytest.mark.parametrize("index", [10**10, -(10**10), 2**62])
+def test_huge_sigma_index_is_named_without_allocating(index):
+    bids, asks = np.ones((2, 3)), np.zeros(3)
+    with pytest.raises(InvalidAssignmentError, match=r"sigma\[1\]"):
+        clear(bids, asks, np.array([0, index]))

@@ -52,15 +52,12 @@ def check_sigma(sigma, n: int, m: int) -> np.ndarray:
     arr = arr.astype(np.intp)
     if not arr.size:
         return arr
-    # One count of sigma + 1 checks the range (bins 1..m; bincount refuses anything below
-    # bin 0, i.e. sigma < −1) and one-to-one-ness at once.
-    try:
-        uses = np.bincount(arr + 1, minlength=m + 1)
-    except ValueError:
-        uses = None
-    if uses is None or uses.size > m + 1:
+    # The range first (a count over a huge index would allocate that many bins), then one
+    # count of sigma + 1 checks one-to-one-ness.
+    if arr.max() >= m or arr.min() < -1:
         i = int(np.flatnonzero((arr < -1) | (arr >= m))[0])
         raise InvalidAssignmentError(f"sigma[{i}] = {arr[i]} points outside the relays 0..{m - 1} (−1 = unassigned)")
+    uses = np.bincount(arr + 1, minlength=m + 1)
     uses[0] = 0  # bin 0 counts the unassigned buyers, who may be many
     if uses.max() > 1:
         j = int(np.argmax(uses)) - 1
