@@ -14,6 +14,7 @@ from auctionlab.market.exchange.closing import (
     should_close,
 )
 from auctionlab.market.exchange.mip import WDModel, tree_value
+from auctionlab.market.exchange.patterns import PatternModel
 
 from .examples import fig1
 
@@ -28,14 +29,22 @@ def with_seller(buyer_tree):
     })
 
 
-def rp(ex, bidder, prices):
-    i = ex.index(bidder)
-    off = ex.node_offset
-    return revealed_preference(BidderModel.for_bidder(ex, i), np.array(prices, float),
-                               ex.lower[off[i]:off[i + 1]], ex.upper[off[i]:off[i + 1]])
+@pytest.fixture(params=["mip", "patterns"])
+def rp(request):
+    """The activity rule's check on one bidder, with its one-bidder problems answered by
+    the MIP or by enumerating its satisfaction patterns (the same answers)."""
+    build = BidderModel.for_bidder if request.param == "mip" else PatternModel.for_bidder
+
+    def check(ex, bidder, prices):
+        i = ex.index(bidder)
+        off = ex.node_offset
+        return revealed_preference(build(ex, i), np.array(prices, float),
+                                   ex.lower[off[i]:off[i + 1]], ex.upper[off[i]:off[i + 1]])
+
+    return check
 
 
-def test_example7_rp_holds():
+def test_example7_rp_holds(rp):
     ex = with_seller(XOR(leaf({"A": 1}, 5), leaf({"B": 1}, [5, 10])))
     res = rp(ex, "buyer", [3, 3])
     assert res.passed
@@ -43,7 +52,7 @@ def test_example7_rp_holds():
     assert res.pi_lower == pytest.approx(2) and res.pi_upper == pytest.approx(2)
 
 
-def test_example8_rp_holds_but_naive_witness_fails():
+def test_example8_rp_holds_but_naive_witness_fails(rp):
     ex = with_seller(XOR(leaf({"A": 1}, 1), leaf({"B": 1}, 0), value=[5, 10]))
     res = rp(ex, "buyer", [3, 3])
     assert res.passed
@@ -58,7 +67,7 @@ def test_example8_rp_holds_but_naive_witness_fails():
     assert tree_value(ex.bidder("buyer").tree, np.array([0, 1]), ex.upper[off[1]:off[2]]) - 3 == 7
 
 
-def test_rp_fails_with_lemma2_feedback():
+def test_rp_fails_with_lemma2_feedback(rp):
     # +A in [2, 10], +B exact 6, XOR; prices 3 each: lower prefers B (3 > -1),
     # but A could be worth up to 10 (surplus 7): RP fails; raise A's lower or lower A's upper.
     ex = with_seller(XOR(leaf({"A": 1}, [2, 10]), leaf({"B": 1}, 6)))

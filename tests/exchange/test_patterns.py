@@ -238,37 +238,3 @@ def test_near_ties_within_tolerance():
     assert trade.tolist() == [0, 1]
 
 
-# --------------------------------------------------------------------------- golden examples
-def rp_patterns(ex, bidder, prices):
-    i = ex.index(bidder)
-    off = ex.node_offset
-    return revealed_preference(PatternModel.for_bidder(ex, i), np.array(prices, float),
-                               ex.lower[off[i]:off[i + 1]], ex.upper[off[i]:off[i + 1]])
-
-
-def test_example7_with_patterns():
-    ex = with_seller(XOR(leaf({"A": 1}, 5), leaf({"B": 1}, [5, 10])))
-    res = rp_patterns(ex, "buyer", [3, 3])
-    assert res.passed
-    assert res.lower_trade.tolist() == [0, 1]  # RP2 prefers the uncertain +B
-    assert res.pi_lower == pytest.approx(2) and res.pi_upper == pytest.approx(2)
-
-
-def test_example8_with_patterns():
-    ex = with_seller(XOR(leaf({"A": 1}, 1), leaf({"B": 1}, 0), value=[5, 10]))
-    res = rp_patterns(ex, "buyer", [3, 3])
-    assert res.passed
-    assert res.lower_trade.tolist() == [1, 0] and res.pi_lower == pytest.approx(3)
-    assert res.witness_trade.tolist() == [1, 0] and res.pi_upper == pytest.approx(3)
-
-
-def test_lemma2_feedback_with_patterns():
-    ex = with_seller(XOR(leaf({"A": 1}, [2, 10]), leaf({"B": 1}, 6)))
-    res = rp_patterns(ex, "buyer", [3, 3])
-    assert not res.passed
-    assert res.pi_lower == pytest.approx(3) and res.pi_upper == pytest.approx(7)
-    tree = ex.bidder("buyer").tree
-    assert [tree.paths[k] for k in res.raise_lower] == ["root/1"]
-    assert [tree.paths[k] for k in res.lower_upper] == ["root/0"]
-    ex2 = ex.with_bounds(upper={"buyer": np.array([0.0, 6.0, 6.0])}, narrowing=True)
-    assert rp_patterns(ex2, "buyer", [3, 3]).passed
