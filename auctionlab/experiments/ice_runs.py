@@ -20,7 +20,7 @@ needs αthresh in every round up to the first that reaches the cutoff, and
 "needed" (faster, same outcome) the rounds table has NaN where αthresh was not computed,
 ``final_alpha_thresh`` is NaN, and ``rounds_to_alpha_thresh`` is NaN unless every round
 before the first hit was computed. ``payment_rule`` chooses the final payments
-("threshold" or "vcg"). The payments' V_{−i} solves run serially: the runner owns the
+(any registered payment rule: "threshold", "vcg", "fractional", ...). The payments' V_{−i} solves run serially: the runner owns the
 parallelism (several runs at once), never the run itself.
 
 ``common_instances = true`` draws the instance from the replication index alone
@@ -139,7 +139,9 @@ def check_ice(p: dict[str, Any]) -> None:
     unit_float(p, "step")
     choice(p, "reveal", ("rp", "provisional", "all"))
     choice(p, "final", ("rp", "truth"))
-    choice(p, "payment_rule", ("threshold", "vcg"))
+    from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
+
+    choice(p, "payment_rule", tuple(PAYMENT_RULES))
 
 
 def run_ice_instance(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:

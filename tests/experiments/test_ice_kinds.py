@@ -136,3 +136,12 @@ def test_solver_is_a_spec_parameter_and_a_command_line_override(tmp_path, capsys
     capsys.readouterr()
     assert main(["run", "tasc-profit", "--out", str(tmp_path / "t"), "--solver", "highs"]) == 2
     assert "has no solver parameter" in capsys.readouterr().err
+
+
+def test_ice_kind_takes_every_registered_payment_rule():
+    from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
+
+    for rule in PAYMENT_RULES:
+        assert parse_spec({"name": "x", "model": "ice", "params": {"payment_rule": rule}}).params["payment_rule"] == rule
+    with pytest.raises(ConfigError, match="payment_rule"):
+        parse_spec({"name": "x", "model": "ice", "params": {"payment_rule": "pay-as-bid"}})
