@@ -144,7 +144,7 @@ def _boundary(by_bid, by_ask, bs, as_, k, rule: str) -> tuple:
     w2 = top_b & (pos_a < _col(beta - 1))
     n1, n2 = _count(w1), _count(w2)
     # Tie rule (the paper gives none): on equal counts the second pair, (s_{i_k}, r_{j_β}).
-    # In SPEC A4′'s seller instance the deviating ask equals a bid, α counts it (≥), and
+    # In the seller example of TASC's manipulability (see the tests) the deviating ask equals a bid, α counts it (≥), and
     # the counts tie 1–1; this rule is the one under which the stated gain appears.
     first = n1 > n2
     return (_pick(first, alpha, k), _pick(first, k, beta), _pick(_col(first), w1, w2), _pick(first, n1, n2),
