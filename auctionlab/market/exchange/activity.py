@@ -81,19 +81,35 @@ def revealed_preference(
     )
 
 
+class NodePrices:
+    """price_β for every node of one bidder's tree, built once and asked at many prices.
+
+    price_β is the minimum total price of a feasible trade satisfying the subtree rooted at
+    β (paper §5.3, footnote 8), +inf if none exists. Only the subtree's own constraints
+    count (ancestors and siblings are ignored); the trade may buy at most ``avail`` (what
+    the others own) and sell at most ``x0``. Subtrees with at most ``limit`` satisfaction
+    patterns are answered by enumerating them (:mod:`~auctionlab.market.exchange.patterns`),
+    the others by a one-bidder MIP on the subtree, built on first use (same values);
+    ``limit=0`` uses the MIP everywhere.
+    """
+
+    def __init__(self, tree: BidTree, x0: np.ndarray, avail: np.ndarray, *, limit: int = DEFAULT_LIMIT) -> None:
+        self.tree, self.x0, self.avail = tree, x0, avail
+        self._enumerated = SubtreePrices(tree, x0, avail, subtree_patterns(tree, check_limit(limit)))
+        self._mips: dict[int, BidderModel] = {}
+
+    def __call__(self, prices: np.ndarray) -> np.ndarray:
+        out = self._enumerated(prices)
+        for k in map(int, np.flatnonzero(np.isnan(out))):  # subtrees above the limit
+            if k not in self._mips:
+                self._mips[k] = BidderModel(subtree_forest(self.tree, k), self.x0, self.avail)
+            out[k] = self._mips[k].min_price(prices)
+        return out
+
+
 def node_prices(
     tree: BidTree, x0: np.ndarray, avail: np.ndarray, prices: np.ndarray, *, limit: int = DEFAULT_LIMIT
 ) -> np.ndarray:
-    """price_β for every node: the minimum total price, at ``prices``, of a feasible trade
-    satisfying the subtree rooted at β (paper §5.3, footnote 8); +inf if none exists.
-
-    Only the subtree's own constraints count (ancestors and siblings are ignored); the
-    trade may buy at most ``avail`` (what the others own) and sell at most ``x0``.
-    Subtrees with at most ``limit`` satisfaction patterns are answered by enumerating
-    them (:mod:`~auctionlab.market.exchange.patterns`), the others by a one-bidder MIP on
-    the subtree (same values); ``limit=0`` uses the MIP everywhere.
-    """
-    out = SubtreePrices(tree, x0, avail, subtree_patterns(tree, check_limit(limit)))(prices)
-    for k in np.flatnonzero(np.isnan(out)):  # subtrees above the limit
-        out[k] = BidderModel(subtree_forest(tree, int(k)), x0, avail).min_price(prices)
-    return out
+    """price_β for every node at ``prices`` (see :class:`NodePrices`, which keeps what it
+    builds for later prices)."""
+    return NodePrices(tree, x0, avail, limit=limit)(prices)

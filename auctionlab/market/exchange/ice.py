@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from auctionlab.errors import ConfigError, InvalidInputError, RevisionError
-from auctionlab.market.exchange.activity import TOL, RPResult, node_prices, revealed_preference
+from auctionlab.market.exchange.activity import TOL, NodePrices, RPResult, revealed_preference
 from auctionlab.market.exchange.backends import get_backend
 from auctionlab.market.exchange.closing import (
     alpha_eff,
@@ -47,7 +47,7 @@ from auctionlab.market.exchange.closing import (
 from auctionlab.market.exchange.instance import Exchange
 from auctionlab.market.exchange.mip import Allocation, MIPSolution, WDModel
 from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
-from auctionlab.market.exchange.patterns import DEFAULT_LIMIT, check_limit, model_kind, one_bidder_model
+from auctionlab.market.exchange.patterns import DEFAULT_LIMIT, check_limit, one_bidder_model
 from auctionlab.market.exchange.payments import PaymentResult, check_rule, chunk_count, payments_batch
 from auctionlab.market.exchange.pricing import PriceResult, TradePool, linear_prices
 from auctionlab.market.exchange.proxies import Feedback, Proxy
@@ -228,10 +228,11 @@ class IterativeExchange:
         self.bidder_models = [one_bidder_model(self.exchange, i, limit=self.pattern_limit, **kw)
                               for i in range(self.exchange.n_bidders)]
         self._truth_model = WDModel(self.truth, **kw) if self.truth is not None else None
+        self._node_prices: list[NodePrices | None] = [None] * self.exchange.n_bidders
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        for key in ("model", "bidder_models", "_truth_model"):
+        for key in ("model", "bidder_models", "_truth_model", "_node_prices"):
             state.pop(key, None)
         state["executor"] = None  # executors do not pickle; the copy runs serially
         return state
@@ -325,13 +326,11 @@ class IterativeExchange:
     def _penalize(self, i: int) -> None:
         """Failing RP: upper_β ← min(v̄_β, max(price_β, v̲_β)) at the provisional prices."""
         lo, hi = self.bounds(i)
-        bm = self.bidder_models[i]
-        if model_kind(bm) == "patterns":  # the bidder's enumerated subtrees, built once
-            price = bm.node_prices(self.prices)
-        else:
+        if self._node_prices[i] is None:  # built on the bidder's first penalty, kept for later ones
             x0 = self.exchange.endowments[i]
             avail = self.exchange.endowments.sum(axis=0) - x0
-            price = node_prices(self.exchange.bidders[i].tree, x0, avail, self.prices, limit=self.pattern_limit)
+            self._node_prices[i] = NodePrices(self.exchange.bidders[i].tree, x0, avail, limit=self.pattern_limit)
+        price = self._node_prices[i](self.prices)
         new_hi = np.minimum(hi, np.maximum(price, lo))
         name = self.exchange.names[i]
         self.exchange = self.exchange.with_bounds(upper={name: new_hi}, narrowing=True)
