@@ -214,7 +214,7 @@ def convergence_section(store: ResultStore, figdir: Path) -> Section:
     counts = all_runs["closed_by"].value_counts().to_dict()
     sec.claims.append(Claim(
         "αeff and αthresh reach the cutoffs (or no trade remains at the optimistic values) within max_rounds on "
-        "every run (SPEC B8)",
+        "every run",
         "holds" if ok.all() else "fails",
         f"{int(ok.sum())} of {len(all_runs)} runs closed by the rule ({', '.join(f'{k}: {v}' for k, v in counts.items())}); "
         f"rounds {int(all_runs['rounds'].min())}–{int(all_runs['rounds'].max())}, mean "
@@ -269,7 +269,7 @@ def convergence_section(store: ResultStore, figdir: Path) -> Section:
         f"final efficiency: min {fmt(float(eff.min()))}, mean {fmt(float(eff.mean()))}; "
         f"{int((eff >= 1 - TOL).sum())} of {len(eff)} runs efficient."))
     sec.claims.append(Claim(
-        "Threshold payments are budget balanced: Σ payments ≥ 0 on every run (SPEC B4)",
+        "Threshold payments are budget balanced: Σ payments ≥ 0 on every run",
         "holds" if bool((all_runs["budget_surplus"] >= -TOL).all()) else "fails",
         f"budget surplus: min {fmt(float(all_runs['budget_surplus'].min()))}, "
         f"max {fmt(float(all_runs['budget_surplus'].max()))}."))
@@ -408,7 +408,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
         est = bootstrap_ci(traded["baseline_surplus_vcg"], n_boot=N_BOOT, rng=gen)
         sec.claims.append(Claim(
             "Threshold beats VCG on budget balance: Threshold payments never run a deficit, VCG payments do on "
-            "instances with trade (SPEC B4)",
+            "instances with trade",
             claim_verdict(thr_bb and bool(vcg_def.all()), partly=thr_bb and bool(vcg_def.any())),
             f"{len(traded)} baseline instances with trade: Threshold surplus ≥ 0 on "
             f"{int((traded['baseline_surplus_threshold'] >= -TOL).sum())}; VCG deficit on {int(vcg_def.sum())}, "
@@ -431,7 +431,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
     sig = devs_only[devs_only["gain_threshold_lo"] > 0]
     sec.claims.append(Claim(
         "ICE with Threshold payments is not ex-post truthful: some deviation gains on average (95% CI above 0) "
-        "(SPEC B9)",
+        "",
         "holds" if len(sig) else "fails",
         ("significant mean gains: " + ", ".join(f"{r.deviation} {ci_text(r.gain_threshold, r.gain_threshold_lo, r.gain_threshold_hi)}"
                                                  for r in sig.itertuples()))

@@ -129,10 +129,10 @@ def truthfulness_section(store: ResultStore, figdir: Path) -> Section:
             statement = ("No buyer or seller can raise its utility by reporting other than its true value, "
                          "for either true value and every assignment algorithm (Fig. 8, TASC)")
             if len(bad):
-                evidence += (" TASC as written is manipulable (SPEC A4′): the choice between the two boundary "
+                evidence += (" TASC as written is manipulable: the choice between the two boundary "
                              "pairs depends on reports.")
         else:
-            statement = f"Same test for the {label(rule)} variant (SPEC A4′; not in the paper)"
+            statement = f"Same test for the {label(rule)} variant (not in the paper)"
         sec.claims.append(Claim(statement, claim_verdict(len(bad) == 0, partly=peaks == lines), evidence))
     return sec
 

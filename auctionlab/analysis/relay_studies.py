@@ -463,7 +463,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
             for v in variants if _split(v)[0] == TASC.name)
         verdict = "holds" if 0 < rate < RARE else "partly"
         sec.claims.append(Claim(
-            "TASC as written (SPEC A4′): profitable deviations exist but are rare (some agent gains; < 10% of agents)",
+            "TASC as written: profitable deviations exist but are rare (some agent gains; < 10% of agents)",
             verdict, f"{int(t['profitable'].sum())} of {len(t)} sampled agents ({rate:.2%}) can gain; largest gain "
                      f"{fmt(float(t['max_gain'].max()))}; per variant {per}."))
     k = of(KDA)
@@ -481,7 +481,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
     if not v.empty:
         share_def = float((v["profit"] < -1e-9).mean())
         r = eff.set_index("variant").loc[VCG.name]
-        sec.claims.append(Claim("VCG double auction runs a deficit (profit < 0 in most instances, SPEC A6)",
+        sec.claims.append(Claim("VCG double auction runs a deficit (profit < 0 in most instances)",
                                 "holds" if share_def > 0.5 else "fails",
                                 f"deficit in {share_def:.1%} of {len(v)} instances; mean profit "
                                 f"{ci_text(r['profit'], r['profit_lo'], r['profit_hi'])}."))
@@ -498,7 +498,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
         ir = float((mc["ir_violations"] > 0).mean())
         sec.claims.append(Claim(
             "McAfee applied to relays through the max-bid reduction is neither IR nor truthful (it ignores who can "
-            "relay for whom, SPEC A6)", "holds" if (ir > 0 or mca["profitable"].any()) else "fails",
+            "relay for whom)", "holds" if (ir > 0 or mca["profitable"].any()) else "fails",
             f"instances with an agent at negative utility under truthful reports: {ir:.1%}; sampled agents with a "
             f"profitable deviation: {float(mca['profitable'].mean()):.1%}; welfare share "
             f"{fmt(float(mc['welfare_share'].mean()))} (homogeneous market: "
@@ -508,7 +508,7 @@ def manipulation_section(store: ResultStore, figdir: Path) -> Section:
         parts = "; ".join(f"{r['algorithm'].upper()}: {fmt(r['delta_trades'])} trades {r.get('delta_trades_ci', '')} "
                           f"fewer, in {r['differs']:.1%} of instances, welfare share −{fmt(r['delta_welfare_share'])}"
                           for r in prow)
-        sec.claims.append(Claim("Trade reduction trades the same or fewer pairs than TASC as written (SPEC A4′)",
+        sec.claims.append(Claim("Trade reduction trades the same or fewer pairs than TASC as written",
                                 "holds" if worst >= 0 else "fails",
                                 f"smallest per-instance difference {fmt(worst)}; {parts}."))
     sec.notes.append(

@@ -1,6 +1,6 @@
 """Strategy base classes: pure decision objects, private type + observation -> report.
 
-Axelrod's habits (DESIGN.md): one strategy is one small class with a ``name``, a
+Axelrod's habits: one strategy is one small class with a ``name``, a
 ``classifier`` dict and ONE decision method, :meth:`Strategy.report`; ``clone()`` builds a
 fresh instance from the saved init arguments and ``reset()`` returns an instance to its
 initial internal state (learned weights *and* random stream). Deviations are

@@ -11,7 +11,7 @@ The engine is duck-typed: anything with ``revise(feedback) -> (lower, upper)`` i
 straightforward proxy the mechanism's analysis assumes and the strategic variants
 (misreporting, lazy, stubborn, late revealers) — lives in the strategy library,
 :mod:`auctionlab.strategies.exchange` (``StraightforwardProxy``, ``bind``), which this
-package never imports (DESIGN.md layering: mechanisms do not import strategies).
+package never imports (layering: mechanisms do not import strategies).
 """
 
 from __future__ import annotations
