@@ -1,14 +1,30 @@
-"""Input checks shared by the mechanisms.
+"""The project's one validation module: input checks used by every public entry point.
 
 Checks are cheap on the happy path (one or two reductions) and only do the detailed
 diagnosis when something is wrong, so that the error message can name the bad entry.
+Exact types: booleans are not numbers, non-integers are not indices, complex and
+strings are rejected where a number is expected.
+
+>>> check_int(3, "n", minimum=1)
+3
+>>> check_int(True, "n")
+Traceback (most recent call last):
+...
+auctionlab.errors.ConfigError: n must be an integer, got True
+>>> check_float(0.5, "rho", minimum=0.0, maximum=1.0)
+0.5
+>>> check_choice("mwm", "algorithm", ("mwm", "mm", "ora"))
+'mwm'
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
-from auctionlab.errors import ConfigError, InvalidReportError, ShapeError
+from auctionlab.errors import ConfigError, InvalidReportError, ShapeError, UnknownNameError
 
 
 def as_float_array(x, name: str, shape: tuple[int | None, ...]) -> np.ndarray:
@@ -44,17 +60,94 @@ def check_nonnegative_finite(
     )
 
 
-def check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def is_real_number(value: Any) -> bool:
+    """True for int / float / NumPy real scalars; False for bools, complex, strings, arrays."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
-def check_positive_float(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a positive number, got {value!r}") from None
-    if not np.isfinite(v) or v <= 0:
-        raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
+def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None,
+              error: type[Exception] = ConfigError) -> int:
+    """``value`` as an ``int``: Python or NumPy integers only (not bools, not 2.0), within the bounds."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise error(f"{name} must be an integer, got {value!r}")
+    v = int(value)
+    if minimum is not None and v < minimum:
+        raise error(f"{name} must be at least {minimum}, got {v}")
+    if maximum is not None and v > maximum:
+        raise error(f"{name} = {v} is too large (at most {maximum})")
     return v
+
+
+def check_positive_int(value: Any, name: str, *, maximum: int | None = None) -> int:
+    """A positive integer (``>= 1``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return check_int(value, name, maximum=maximum)
+
+
+def check_float(value: Any, name: str, *, minimum: float | None = None, maximum: float | None = None,
+                open_min: bool = False, open_max: bool = False, finite: bool = True,
+                error: type[Exception] = ConfigError) -> float:
+    """``value`` as a finite ``float`` (reals only: no bools, complex or strings) within the bounds;
+    ``open_min`` / ``open_max`` exclude the bound itself."""
+    if not is_real_number(value):
+        raise error(f"{name} must be a real number, got {value!r}")
+    v = float(value)
+    if np.isnan(v) or (finite and not np.isfinite(v)):
+        raise error(f"{name} must be a finite number, got {value!r}")
+    if minimum is not None and (v < minimum or (open_min and v == minimum)):
+        raise error(f"{name} must be {'>' if open_min else '>='} {minimum}, got {value!r}")
+    if maximum is not None and (v > maximum or (open_max and v == maximum)):
+        raise error(f"{name} must be {'<' if open_max else '<='} {maximum}, got {value!r}")
+    return v
+
+
+def check_positive_float(value: Any, name: str) -> float:
+    """A positive finite real number."""
+    if not is_real_number(value) or not np.isfinite(float(value)) or float(value) <= 0:
+        raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """A real boolean (``True`` / ``False`` or a NumPy bool); ``'no'`` or ``0`` are rejected."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_choice(value: Any, name: str, allowed: Iterable[Any]) -> Any:
+    """One of ``allowed`` (compared by equality; unhashable values are rejected by name)."""
+    allowed = tuple(allowed)
+    if not isinstance(value, (str, int, float, type(None))) or value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return value
+
+
+def check_names(value: Any, name: str, allowed: Iterable[str], what: str) -> list[str]:
+    """A non-empty list of distinct registered names (a single string counts as a list of one)."""
+    allowed = set(allowed)
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        raise ConfigError(f"{name} must be a non-empty list of {what} names, got {value!r}")
+    for x in items:
+        if not isinstance(x, str) or x not in allowed:
+            raise UnknownNameError(f"unknown {what} {x!r} in {name}; available: {', '.join(sorted(allowed))}")
+    if len(set(items)) != len(items):
+        raise ConfigError(f"{name} lists a name twice: {value!r}")
+    return list(items)
+
+
+def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
+    """A NumPy Generator from ``None``, a non-negative int seed, a SeedSequence or a Generator."""
+    if rng is None or isinstance(rng, (np.random.SeedSequence, np.random.BitGenerator)):
+        return np.random.default_rng(rng)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer)):
+        raise ConfigError(
+            f"{name} must be None, a non-negative integer seed, a SeedSequence or a numpy Generator, got {rng!r}"
+        )
+    if rng < 0:
+        raise ConfigError(f"{name} seed must be non-negative, got {rng}")
+    return np.random.default_rng(int(rng))

@@ -53,3 +53,12 @@ class RevisionError(InvalidInputError):
 
 class SolverError(AuctionlabError, RuntimeError):
     """An optimisation model could not be solved (infeasible where it must not be, solver failure)."""
+
+
+class StateError(AuctionlabError, RuntimeError):
+    """An object is used in a state that does not allow the call (an exchange that has not
+    closed yet, a store held by another writer, a model stepped after its end ...)."""
+
+
+class InternalError(AuctionlabError, RuntimeError):
+    """An internal invariant broke: a bug in auctionlab, not a fault of the input. Please report it."""
