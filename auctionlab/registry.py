@@ -17,9 +17,48 @@ T = TypeVar("T")
 class Registry(dict[str, T], Generic[T]):
     """A dict whose missing keys raise a clear error; ``register`` adds entries safely."""
 
-    def __init__(self, kind: str, entries: dict[str, T] | None = None) -> None:
+    def __init__(self, kind: str, entries: dict[str, T] | None = None,
+                 loader: Callable[[], object] | None = None) -> None:
         super().__init__(entries or {})
         self.kind = kind
+        self._loader = loader  # registers the built-in entries, run once before the first read
+
+    def _load(self) -> None:
+        if self._loader is not None:
+            loader, self._loader = self._loader, None
+            loader()
+
+    def __getitem__(self, name: str) -> T:
+        self._load()
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return super().__contains__(name)
+
+    def __iter__(self):
+        self._load()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._load()
+        return super().__len__()
+
+    def get(self, name, default=None):  # type: ignore[override]
+        self._load()
+        return super().get(name, default)
+
+    def keys(self):  # type: ignore[override]
+        self._load()
+        return super().keys()
+
+    def values(self):  # type: ignore[override]
+        self._load()
+        return super().values()
+
+    def items(self):  # type: ignore[override]
+        self._load()
+        return super().items()
 
     def __missing__(self, name: str) -> T:
         raise UnknownNameError(
@@ -34,7 +73,7 @@ class Registry(dict[str, T], Generic[T]):
                 raise ConfigError(f"{self.kind} name must be a non-empty string, got {name!r}")
             if not callable(o):
                 raise ConfigError(f"{self.kind} {name!r} must be callable, got {type(o).__name__}")
-            if name in self and not overwrite:
+            if dict.__contains__(self, name) and not overwrite:
                 raise ConfigError(f"{self.kind} {name!r} is already registered (pass overwrite=True)")
             self[name] = o
             return o

@@ -636,8 +636,3 @@ def tournament_section(store: ResultStore, figdir: Path) -> Section:
                      "those one-against-all measurements. Payoffs are utilities under Threshold payments; instances "
                      "differ in scale, so the bootstrap resamples whole instances.")
     return sec
-
-
-SECTIONS.register("ice-convergence", convergence_section)
-SECTIONS.register("ice-manipulation", manipulation_section)
-SECTIONS.register("tournament-exchange", tournament_section)

@@ -375,9 +375,3 @@ def runtime_section(store: ResultStore, figdir: Path) -> Section:
     sec.notes.append("Absolute times depend on the machine and on the load; the paper used a 2 GHz Pentium with a "
                      "different implementation, so only the shapes of the curves are comparable.")
     return sec
-
-
-SECTIONS.register("tasc-truthfulness", truthfulness_section)
-SECTIONS.register("tasc-profit", profit_section)
-SECTIONS.register("tasc-efficiency", efficiency_section)
-SECTIONS.register("tasc-runtime", runtime_section)

@@ -974,8 +974,3 @@ def equilibrium_section(store: ResultStore, figdir: Path) -> Section:
                      "deviation moves the whole role, so it measures what a coalition could gain; the unilateral "
                      "regret is the Nash notion for the n-agent market with everyone else at the profile.")
     return sec
-
-
-SECTIONS.register("relay-manipulation", manipulation_section)
-SECTIONS.register("tournament", tournament_section)
-SECTIONS.register("equilibrium", equilibrium_section)

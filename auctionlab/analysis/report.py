@@ -28,7 +28,8 @@ table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0 1.2em; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
 th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
 .settings td { text-align: left; } img { max-width: 100%; } figcaption { font-size: 0.9em; color: #444; }
-.agrees, .holds { color: #1a7f37; font-weight: 600; } .disagrees, .fails { color: #b3261e; font-weight: 600; }
+.agrees { color: #1a7f37; font-weight: 600; } .disagrees { color: #b3261e; font-weight: 600; }
+.insufficient-data, .n-a { color: #555; font-style: italic; }
 .partly { color: #9a6700; font-weight: 600; } details { margin: 0.5em 0 1em; } .small { font-size: 0.85em; color: #555; }
 """
 
@@ -51,6 +52,14 @@ def _order(dirs: list[Path]) -> list[Path]:
 
     rank = {n: i for i, n in enumerate(REPRODUCE)}
     return sorted(dirs, key=lambda p: (rank.get(p.name, len(rank)), p.name))
+
+
+def _css(verdict: str) -> str:
+    return verdict.replace(" ", "-").replace("/", "-")
+
+
+def _n_text(claim) -> str:
+    return "" if claim.n is None else f" <span class='small'>(n = {claim.n})</span>"
 
 
 def _fmt_cell(x) -> str:
@@ -99,7 +108,7 @@ def build_report(path: str | Path, out: str | Path | None = None, *, title: str 
         for s, c in verdicts:
             parts.append(f"<tr><td><a href='#{html.escape(s.name)}'>{html.escape(s.name)}</a></td>"
                          f"<td style='text-align:left'>{html.escape(c.statement)}</td>"
-                         f"<td class='{html.escape(c.verdict)}'>{html.escape(c.verdict)}</td></tr>")
+                         f"<td class='{_css(c.verdict)}'>{html.escape(c.verdict)}{_n_text(c)}</td></tr>")
         parts.append("</tbody></table>")
     for s in sections:
         parts.append(f"<h2 id='{html.escape(s.name)}'>{html.escape(s.title)}</h2>")
@@ -119,7 +128,7 @@ def build_report(path: str | Path, out: str | Path | None = None, *, title: str 
                          "<th>verdict</th><th>numbers</th></tr></thead><tbody>")
             for c in s.claims:
                 parts.append(f"<tr><td style='text-align:left'>{html.escape(c.statement)}</td>"
-                             f"<td class='{html.escape(c.verdict)}'>{html.escape(c.verdict)}</td>"
+                             f"<td class='{_css(c.verdict)}'>{html.escape(c.verdict)}{_n_text(c)}</td>"
                              f"<td style='text-align:left'>{html.escape(c.evidence)}</td></tr>")
             parts.append("</tbody></table>")
         for i, (caption, df) in enumerate(s.tables):

@@ -1,7 +1,8 @@
 """Report sections: one per stored experiment, built from its tables alone.
 
-A section builder is ``build(store, figdir) -> Section``; builders are looked up by the
-spec's ``analysis`` name (default: the experiment's name) in :data:`SECTIONS`, falling
+A section builder is ``build(store, figdir) -> Section``. The builder of a stored experiment
+is its study's (:func:`auctionlab.studies.study_for`: the spec's ``analysis`` key, else its
+run kind), or one a user registered in :data:`SECTIONS` under the ``analysis`` name, falling
 back to :func:`generic_section` (means with CIs of every metric per grid point).
 """
 
@@ -23,13 +24,45 @@ from auctionlab.registry import Registry
 ID_COLUMNS = ("run_id", "point", "replication", "seed_entropy", "seed_spawn_key")
 
 
+# The one verdict vocabulary of the report (its legend is printed with the claims).
+VERDICTS: dict[str, str] = {
+    "agrees": "the stored results support the statement",
+    "partly": "supported in some settings or by some measures, not in others",
+    "disagrees": "the stored results contradict the statement",
+    "insufficient data": "too few samples (or none that trade) to judge; n is shown",
+    "n/a": "nothing to judge here (the statement does not apply to these settings)",
+}
+_OLD_WORDS = {"holds": "agrees", "fails": "disagrees"}
+MIN_N = 30  # samples below which a claim reads "insufficient data" unless the claim says otherwise
+
+
 @dataclass(frozen=True)
 class Claim:
-    """A qualitative result of the paper and whether this reproduction agrees, with numbers."""
+    """A statement (the paper's, or a property the mechanism should have), this reproduction's
+    verdict on it (one of :data:`VERDICTS`), the numbers behind it, and the sample size ``n``
+    the verdict rests on (``None`` only for claims that are not statistical)."""
 
     statement: str
-    verdict: str  # "agrees", "partly", "disagrees", "holds", "fails", "n/a"
+    verdict: str
     evidence: str
+    n: int | None = None
+
+    def __post_init__(self) -> None:
+        verdict = _OLD_WORDS.get(self.verdict, self.verdict)
+        if verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}; one of {', '.join(VERDICTS)}")
+        object.__setattr__(self, "verdict", verdict)
+
+
+def judge(ok: bool, n: int | None, *, partly: bool = False, min_n: int = MIN_N) -> str:
+    """The verdict word for a claim checked on ``n`` samples: "insufficient data" below ``min_n``.
+
+    >>> judge(True, 40), judge(False, 40, partly=True), judge(True, 5), judge(False, 0)
+    ('agrees', 'partly', 'insufficient data', 'insufficient data')
+    """
+    if n is not None and n < min_n:
+        return "insufficient data"
+    return "agrees" if ok else ("partly" if partly else "disagrees")
 
 
 @dataclass(frozen=True)
@@ -71,8 +104,21 @@ def settings_of(store: ResultStore) -> dict[str, Any]:
 
 def build_section(store: ResultStore, figdir: Path) -> Section:
     """The section for one experiment directory (its registered builder or the generic one)."""
-    name = store.spec.analysis_name
-    builder = SECTIONS[name] if name in SECTIONS else generic_section
+    from auctionlab.studies import study_for
+
+    spec = store.spec
+    if spec.analysis is not None and spec.analysis in SECTIONS:
+        return SECTIONS[spec.analysis](store, figdir)
+    study = study_for(spec)
+    builder = study.section_builder() if study is not None else None
+    if builder is None:
+        return generic_section(store, figdir)
+    missing = [c for c in study.needs if spec.metrics is not None and c not in spec.metrics]
+    if missing:
+        sec = generic_section(store, figdir)
+        sec.notes.append(f"The {study.name} section needs the metric(s) {', '.join(missing)}, "
+                         "which this experiment does not keep; showing every stored metric instead.")
+        return sec
     return builder(store, figdir)
 
 
@@ -136,10 +182,5 @@ def empty_section(sec: Section) -> Section:
 
 
 def claim_verdict(ok: bool, partly: bool = False) -> str:
+    """The verdict word of a non-statistical claim (prefer :func:`judge`, which takes ``n``)."""
     return "agrees" if ok else ("partly" if partly else "disagrees")
-
-
-# builders for the catalog register themselves
-from auctionlab.analysis import paper  # noqa: E402,F401
-from auctionlab.analysis import ice_studies  # noqa: E402,F401  (ICE convergence, manipulation, tournament)
-from auctionlab.analysis import relay_studies as _relay_studies  # noqa: E402,F401  (relay manipulation, tournament, equilibrium)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from auctionlab.errors import ConfigError
-from auctionlab.experiments.kinds import RUN_KINDS, RunKind, RunOutput, choice, positive_int, unit_float
+from auctionlab.experiments.kinds import RunKind, RunOutput, choice, positive_int, unit_float
 from auctionlab.strategies.exchange import StraightforwardProxy
 
 #: IterativeExchange's parameters that every ICE run kind accepts (defaults as the engine's)
@@ -203,8 +203,8 @@ def run_ice_instance(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     return RunOutput(runs=[row], agents=agents, rounds=rounds)
 
 
-RUN_KINDS.register("ice", RunKind(
+ICE_KIND = RunKind(
     name="ice", fn=run_ice_instance, defaults=ICE_DEFAULTS, checker=check_ice, metrics=ICE_METRICS,
     id_columns=("n_bidders", "n_goods"), chunk=1,
     description="ICE convergence on generated exchanges with straightforward proxies",
-))
+)

@@ -59,7 +59,7 @@ import pandas as pd
 
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.ice_runs import ENGINE_DEFAULTS, check_instance_params, engine_params, instance_rng
-from auctionlab.experiments.kinds import RUN_KINDS, RunKind, RunOutput, choice, positive_int
+from auctionlab.experiments.kinds import RunKind, RunOutput, choice, positive_int
 from auctionlab.strategies.base import Strategy
 from auctionlab.strategies.exchange import ExchangeStrategy
 from auctionlab.strategies.registry import strategy_from_spec
@@ -296,13 +296,13 @@ def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput
     return RunOutput(runs=rows)
 
 
-RUN_KINDS.register("ice-manipulation", RunKind(
+ICE_MANIPULATION_KIND = RunKind(
     name="ice-manipulation", fn=run_manipulation, defaults=MANIPULATION_DEFAULTS, checker=check_manipulation,
     metrics=MANIPULATION_METRICS, id_columns=("deviation", "bidder"), chunk=1,
     description="ICE: utility gain of deviating proxies over straightforward, Threshold vs VCG payments",
-))
-RUN_KINDS.register("ice-tournament", RunKind(
+)
+ICE_TOURNAMENT_KIND = RunKind(
     name="ice-tournament", fn=run_tournament, defaults=TOURNAMENT_DEFAULTS, checker=check_tournament,
     metrics=TOURNAMENT_METRICS, id_columns=("focal_strategy", "background"), chunk=1,
     description="ICE: focal proxy vs background population on random exchanges (empirical payoff matrix)",
-))
+)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from auctionlab.errors import ConfigError
-from auctionlab.experiments.kinds import RUN_KINDS, RunKind, RunOutput, cost_range, positive_float, positive_int
+from auctionlab.experiments.kinds import RunKind, RunOutput, cost_range, positive_float, positive_int
 
 MODEL_KEYS = ("n", "m", "algorithm", "mechanism", "vmax", "cost_range", "channel", "valuation", "types",
               "population", "kda_k", "collect_agents")
@@ -80,11 +80,11 @@ def run_relay_market(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     return RunOutput(runs=[row], agents=agents, rounds=rounds)
 
 
-RUN_KINDS.register("relay-market", RunKind(
+RELAY_MARKET_KIND = RunKind(
     name="relay-market", fn=run_relay_market, defaults=MESA_DEFAULTS, checker=check_mesa,
     metrics=("steps",) + tuple(f"{a}_{c}" for c in (
         "total_capacity", "trades", "min_capacity", "capacity_ratio", "trades_ratio", "min_capacity_ratio",
         "profit", "budget_balanced", "welfare", "buyer_price", "seller_price") for a in ("mean", "last")),
     chunk=2,
     description="the Mesa RelayMarket (strategic / learning populations) stepped for some rounds",
-))
+)

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from auctionlab.experiments.kinds import (
-    RUN_KINDS,
     RunKind,
     RunOutput,
     choice,
@@ -235,13 +234,13 @@ def run_truthfulness(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     return RunOutput(runs=rows, agents=agents)
 
 
-RUN_KINDS.register("tasc", RunKind(
+TASC_KIND = RunKind(
     name="tasc", fn=run_tasc, defaults=TASC_DEFAULTS, checker=check_tasc, metrics=TASC_METRICS,
     id_columns=("n", "m", "algorithm", "rule", "vmax"), chunk=100,
     description="TASC vs pure assignment on random DF networks (profit, efficiency, run time; Fig. 9-11)",
-))
-RUN_KINDS.register("tasc-truthfulness", RunKind(
+)
+TASC_TRUTHFULNESS_KIND = RunKind(
     name="tasc-truthfulness", fn=run_truthfulness, defaults=TRUTH_DEFAULTS, checker=check_truthfulness,
     metrics=TRUTH_METRICS, id_columns=("n", "m", "algorithm", "rule", "role", "true_value"), chunk=5,
     description="utility of a random buyer / seller vs its own bid / ask (Fig. 8)",
-))
+)

@@ -77,7 +77,6 @@ import pandas as pd
 
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.kinds import (
-    RUN_KINDS,
     RunKind,
     RunOutput,
     choice,
@@ -735,24 +734,24 @@ def run_equilibrium(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutpu
 
 
 # ====================================================================== registration
-RUN_KINDS.register("relay-manipulation", RunKind(
+RELAY_MANIPULATION_KIND = RunKind(
     name="relay-manipulation", fn=run_manipulation, defaults=MANIP_DEFAULTS, checker=check_manipulation,
     metrics=MANIP_METRICS, id_columns=("n", "m", "vmax", "variant", "mechanism", "algorithm"), chunk=10,
     description="maximum manipulation gain (best response, others truthful) of sampled buyers and sellers under "
                 "TASC, trade reduction, k-DA, VCG and McAfee on the same instances, with efficiency and profit",
-))
-RUN_KINDS.register("relay-tournament", RunKind(
+)
+RELAY_TOURNAMENT_KIND = RunKind(
     name="relay-tournament", fn=run_tournament, defaults=TOURNAMENT_DEFAULTS, checker=check_tournament,
     metrics=TOURNAMENT_METRICS, id_columns=("n", "m", "mechanism"), chunk=1,
     description="relay strategies (truthful, scaling, shift, noise, best response, learners) in a Mesa league "
                 "and a background x focal payoff matrix, per mechanism",
-))
-RUN_KINDS.register("relay-equilibrium", RunKind(
+)
+RELAY_EQUILIBRIUM_KIND = RunKind(
     name="relay-equilibrium", fn=run_equilibrium, defaults=EQUILIBRIUM_DEFAULTS, checker=check_equilibrium,
     metrics=EQUILIBRIUM_METRICS, id_columns=("mechanism", "part", "learner"), chunk=1,
     description="buyer shading x seller inflation role game (with unilateral deviations), or Hedge/EXP3 learners "
                 "in the Mesa relay market",
-))
+)
 
 
 def paper_scale_manipulation_spec() -> dict[str, Any]:

@@ -76,3 +76,17 @@ def test_mean_ci_and_trend():
     assert s["half_width"].iloc[1] == 0
     t = trend([1, 2, 3, 4], [2, 4, 6, 8.5])
     assert t.increasing and not t.decreasing and t.slope == pytest.approx(2.15)
+
+
+def test_section_chosen_by_run_kind_for_a_users_spec(tmp_path):
+    """A user's own spec of a known kind (any name, no ``analysis`` key) gets that kind's study section."""
+    from auctionlab.studies import STUDIES, study_for
+
+    spec = parse_spec({"name": "my-profit-copy", "model": "tasc", "replications": 3,
+                       "params": {"n": 8, "algorithms": ["mm"]}, "grid": {"m": [6]}})
+    assert study_for(spec) is STUDIES["tasc-profit"]
+    run_experiment(spec, tmp_path / "mine")
+    html = build_report(tmp_path / "mine").read_text()
+    assert "Mean and 95% CI of every metric" not in html and "zero" in html.lower()
+    # an explicit analysis key wins over the kind
+    assert study_for(parse_spec({**spec.to_dict(), "analysis": "tasc-runtime"})) is STUDIES["tasc-runtime"]
