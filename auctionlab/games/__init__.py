@@ -18,7 +18,15 @@ times. The package, module by module:
   (each reports whether it converged) and one-population :func:`replicator_trajectory`.
 """
 
+from auctionlab.games.dynamics import (
+    fictitious_play,
+    regret_matching,
+    replicator_dynamics,
+    replicator_trajectory,
+    trajectory_frame,
+)
 from auctionlab.games.game import EmpiricalGame, Mixture, Profile, as_game
+from auctionlab.games.rsgame import RoleSymmetricGame
 from auctionlab.games.solvers import (
     SOLVERS,
     EquilibriumResult,
@@ -27,17 +35,12 @@ from auctionlab.games.solvers import (
     is_unique,
     lemke_howson,
     pure_equilibria,
+    register_exact_solvers,
     solve,
     support_enumeration,
 )
-from auctionlab.games.dynamics import (  # noqa: E402  (registers the dynamics solvers)
-    fictitious_play,
-    regret_matching,
-    replicator_dynamics,
-    replicator_trajectory,
-    trajectory_frame,
-)
-from auctionlab.games.rsgame import RoleSymmetricGame
+
+register_exact_solvers()  # after the dynamics, which registered on import
 
 __all__ = [
     "SOLVERS", "EmpiricalGame", "EquilibriumResult", "Mixture", "Profile", "RoleSymmetricGame", "Solver",

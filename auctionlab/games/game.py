@@ -28,7 +28,12 @@ from auctionlab._validate import check_bool
 from auctionlab.analysis.stats import RngLike, _check_level, _check_n_boot
 from auctionlab.errors import ConfigError, InvalidInputError, ShapeError
 from auctionlab.games.bootstrap import mixture_regret_boot, pure_regret_boot
-from auctionlab.games.regret import Mixture, deviation_values, mixture_regrets, pure_regret_tensor
+from auctionlab.games.regret import (
+    Mixture,
+    deviation_values,
+    mixture_regrets,
+    pure_regret_tensor,
+)
 
 Profile = tuple[Hashable, ...]
 

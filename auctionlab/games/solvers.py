@@ -1,9 +1,11 @@
 """Equilibrium solvers: one signature, one registry; exact two-player methods and queries.
 
 Every solver is ``solver(game, *, rng=None, **params) -> EquilibriumResult`` and lives in
-:data:`SOLVERS`. Registered here: the exact two-player solvers ``support_enumeration`` and
-``lemke_howson_exact`` (the :func:`lemke_howson` function); :mod:`auctionlab.games.dynamics`
-adds ``replicator_dynamics``, ``regret_matching`` and ``fictitious_play``. :func:`pure_equilibria` lists every pure
+:data:`SOLVERS`: ``replicator_dynamics``, ``regret_matching`` and ``fictitious_play`` (from
+:mod:`auctionlab.games.dynamics`), then the exact two-player solvers defined here,
+``support_enumeration`` and ``lemke_howson_exact`` (the :func:`lemke_howson` function) —
+registered last by :func:`register_exact_solvers`, so code that walks the registry with one
+random stream sees the dynamics first, as it always has. :func:`pure_equilibria` lists every pure
 ε-equilibrium of any game; :func:`all_equilibria` / :func:`is_unique` answer "which
 equilibria are there?" for two-player games by support enumeration.
 
@@ -32,7 +34,7 @@ from auctionlab.registry import Registry
 
 __all__ = [
     "SOLVERS", "EquilibriumResult", "Solver", "all_equilibria", "is_unique", "lemke_howson",
-    "pure_equilibria", "solve", "support_enumeration",
+    "pure_equilibria", "register_exact_solvers", "solve", "support_enumeration",
 ]
 
 #: exact solvers treat a relative payoff difference below this as a tie
@@ -165,7 +167,6 @@ def _result(game: EmpiricalGame, mix: Mixture, iterations: int, solver: str) -> 
     return EquilibriumResult(mix, regret, iterations, None, True, solver, "exact")
 
 
-@SOLVERS.register("support_enumeration")
 def support_enumeration(game: EmpiricalGame, *, rng: RngLike = None, index: int = 0,
                         start: Any = None) -> EquilibriumResult:
     """The ``index``-th equilibrium found by support enumeration (two players; exact).
@@ -239,7 +240,6 @@ def _lemke_howson(a: np.ndarray, b: np.ndarray, dropped: int, max_pivots: int) -
     return x / x.sum(), y / y.sum(), pivots
 
 
-@SOLVERS.register("lemke_howson_exact")
 def lemke_howson(game: EmpiricalGame, *, rng: RngLike = None, initial_dropped_label: int = 0,
                  max_pivots: int = 10_000, start: Any = None) -> EquilibriumResult:
     """One equilibrium of a two-player game by the Lemke-Howson algorithm (exact, pivots in floats).
@@ -275,3 +275,10 @@ def all_equilibria(game: EmpiricalGame | Any) -> list[Mixture]:
 def is_unique(game: EmpiricalGame | Any) -> bool:
     """Whether a two-player game has exactly one Nash equilibrium (see :func:`all_equilibria`)."""
     return len(all_equilibria(game)) == 1
+
+
+def register_exact_solvers() -> None:
+    """Add the exact two-player solvers to :data:`SOLVERS` (once, after the dynamics)."""
+    for name, fn in (("support_enumeration", support_enumeration), ("lemke_howson_exact", lemke_howson)):
+        if name not in SOLVERS:
+            SOLVERS.register(name, fn)

@@ -13,7 +13,12 @@
 - :func:`filtered_strategies` — registered strategy names by classifier.
 """
 
-from auctionlab.tournament.classifier import CLASSIFIER_KEYS, classify, filtered_strategies, strategy_parameters
+from auctionlab.tournament.classifier import (
+    CLASSIFIER_KEYS,
+    classify,
+    filtered_strategies,
+    strategy_parameters,
+)
 from auctionlab.tournament.ecosystem import Ecosystem
 from auctionlab.tournament.plot import Plot, draw_boxplot, draw_payoff
 from auctionlab.tournament.result_set import ResultSet

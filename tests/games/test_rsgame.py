@@ -22,7 +22,7 @@ def symmetric_pd() -> RoleSymmetricGame:
 def market_game() -> RoleSymmetricGame:
     # buyers (2 players): lo / hi; seller (1 player): x / y. h = number of hi buyers.
     def payoff(p):
-        lo, hi, x, y = p
+        _lo, hi, _x, y = p
         return [1 + hi + 2 * y, 2 + y - hi, hi, 3 - hi]
 
     return RoleSymmetricGame.from_function({"buyer": ["lo", "hi"], "seller": ["x", "y"]}, {"buyer": 2, "seller": 1},
