@@ -138,7 +138,9 @@ class EmpiricalGame:
     def __repr__(self) -> str:
         sizes = " x ".join(f"{p}:{k}" for p, k in zip(self._players, self.n_strategies))
         done = int((self._counts > 0).sum())
-        return f"EmpiricalGame({sizes}; {done}/{self._counts.size} profiles sampled, {int(self._counts.sum())} samples)"
+        paired = ", paired" if self._paired else ""
+        return (f"EmpiricalGame({sizes}; {done}/{self._counts.size} profiles sampled, "
+                f"{int(self._counts.sum())} samples{paired})")
 
     # ------------------------------------------------------------------ profiles
     def profile_index(self, profile: Sequence[Hashable]) -> tuple[int, ...]:

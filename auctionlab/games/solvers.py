@@ -153,13 +153,14 @@ def _support_equilibria(a: np.ndarray, b: np.ndarray) -> tuple[list[tuple[np.nda
                 y[list(sup_y)] = np.maximum(yj, 0.0)
                 x, y = x / x.sum(), y / y.sum()
                 ay, xb = a @ y, x @ b
-                if ay.max() <= ay @ x + tol and xb.max() <= xb @ y + tol and not _seen(found, x, y, tol):
+                if ay.max() <= ay @ x + tol and xb.max() <= xb @ y + tol and not _seen(found, x, y):
                     found.append((x, y))
     return found, tried
 
 
-def _seen(found: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray, y: np.ndarray, tol: float) -> bool:
-    return any(np.allclose(x, fx, atol=1e6 * tol) and np.allclose(y, fy, atol=1e6 * tol) for fx, fy in found)
+def _seen(found: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether (x, y) is already listed (a degenerate game can reach one point from several supports)."""
+    return any(np.allclose(x, fx, rtol=0, atol=1e-7) and np.allclose(y, fy, rtol=0, atol=1e-7) for fx, fy in found)
 
 
 def _result(game: EmpiricalGame, mix: Mixture, iterations: int, solver: str) -> EquilibriumResult:

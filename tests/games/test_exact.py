@@ -111,3 +111,17 @@ def test_against_nashpy(seed):
         ours = lemke_howson(g, initial_dropped_label=k).mixture
         x, y = ref.lemke_howson(initial_dropped_label=k)
         assert np.allclose(ours[0], x, atol=1e-9) and np.allclose(ours[1], y, atol=1e-9)
+
+
+def test_degenerate_games_are_not_called_unique_and_lemke_howson_terminates():
+    ties = bimatrix(np.ones((2, 2)), np.ones((2, 2)))  # every mixture is an equilibrium
+    assert len(all_equilibria(ties)) == 4 and not is_unique(ties)
+    # von Stengel's degenerate example: the row player's middle row has two best responses
+    a = [[3, 3], [2, 5], [0, 6]]
+    b = [[3, 2], [2, 6], [3, 1]]
+    g = bimatrix(a, b)
+    eqs = all_equilibria(g)
+    assert not is_unique(g) and all(g.mixture_regret(m) <= 1e-10 for m in eqs)
+    assert ((1.0, 0.0, 0.0), (1.0, 0.0)) in as_pairs(eqs)
+    for k in range(5):
+        assert lemke_howson(g, initial_dropped_label=k).regret <= 1e-10
