@@ -152,3 +152,12 @@ def test_filtered_strategies():
     assert set(filtered_strategies(deviation=lambda d: d == "learned_scale")) == {"hedge", "exp3", "fictitious_play"}
     with pytest.raises(ConfigError, match="unknown classifier"):
         filtered_strategies(colour="red")
+
+
+def test_package_docstring_example_runs():
+    import doctest
+
+    import auctionlab.tournament as pkg
+
+    res = doctest.testmod(pkg)
+    assert res.attempted == 4 and res.failed == 0
