@@ -178,7 +178,7 @@ def _assignment(sigma, n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     arr = np.asarray(sigma)
     if arr.shape == (n,) and arr.dtype.kind == "i" and n:
         arr = arr.astype(np.intp)
-        cand = np.flatnonzero(arr >= 0)
+        cand = (arr >= 0).nonzero()[0]
         rel = arr[cand]
         used = np.zeros(m, dtype=bool)
         try:
@@ -193,38 +193,45 @@ def _assignment(sigma, n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return arr, cand, arr[cand]
 
 
+_ARANGE = np.arange(4096)  # ranks for the inverse permutation (sliced; larger auctions build their own)
+
+
 def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str,
             cand: np.ndarray | None = None, rel: np.ndarray | None = None) -> RelayOutcome:
     """Phase 2 of one auction on inputs already checked by :func:`check_reports` and
     :func:`check_sigma` (``cand``, ``rel``: the assigned buyers and their relays, when known).
 
     The same steps as :func:`_rank` and :func:`_boundary` (which serve K profiles at once),
-    written for one profile with as few array operations as possible: winners are read off
-    the sellers' order through ``q``, the bid rank of each seller's pair."""
+    written for one profile with as few array operations as possible (and NumPy's C entry
+    points rather than its Python wrappers): winners are read off the buyers' order through
+    ``r``, the ask rank of each pair."""
     n, m = bids.shape
     if cand is None:
-        cand = np.flatnonzero(sigma >= 0)  # increasing buyer index
+        cand = (sigma >= 0).nonzero()[0]  # increasing buyer index
         rel = sigma[cand]
     B, A = bids[cand, rel], asks[rel]
-    by_bid = np.argsort(-B, kind="stable")  # ties: lower buyer index first
+    by_bid = (-B).argsort(kind="stable")  # ties: lower buyer index first
     by_ask = np.lexsort((rel, A))  # ties: lower relay index first
     bs, as_ = B[by_bid], A[by_ask]
     k = int(np.count_nonzero(bs >= as_))  # bs − as_ is non-increasing: k = max{t : B_t ≥ A_t}
     if k < 2:
         return RelayOutcome.no_trade(n, m, sigma, rule, k)
-    q = np.argsort(by_bid)[by_ask]  # bid rank (0-based) of the pair of the t-th seller by ask
+    l = by_bid.size
+    pos = np.empty(l, dtype=np.intp)
+    pos[by_ask] = _ARANGE[:l] if l <= _ARANGE.size else np.arange(l)
+    r = pos[by_bid]  # the ask rank (0-based) of each pair, pairs in bid order
     S, R = cand[by_bid], rel[by_ask]
     if rule == "trade_reduction":
         x = y = k
-        won = q[: k - 1] < k - 1
+        won = r[: k - 1] < k - 1
         wins = int(np.count_nonzero(won))
         pairs = None
     else:
         alpha = int(np.count_nonzero(bs >= as_[k - 1]))
-        beta = int(np.count_nonzero(as_ <= bs[k - 1]))
-        # Σ(S_{x−1}, R_{y−1}) for the two candidate boundary pairs (α, k) and (k, β): sellers
-        # ranked below y − 1 whose buyers rank below x − 1.
-        w1, w2 = q[: k - 1] < alpha - 1, q[: beta - 1] < k - 1
+        beta = int(as_.searchsorted(bs[k - 1], "right"))  # as_ is sorted: the number of asks <= B_k
+        # Σ(S_{x−1}, R_{y−1}) for the two candidate boundary pairs (α, k) and (k, β): buyers
+        # ranked below x − 1 whose sellers rank below y − 1.
+        w1, w2 = r[: alpha - 1] < k - 1, r[: k - 1] < beta - 1
         n1, n2 = int(np.count_nonzero(w1)), int(np.count_nonzero(w2))
         # Tie rule (the paper gives none): on equal counts the second pair, (s_{i_k}, r_{j_β}).
         # In the seller example of TASC's manipulability (see the tests) the deviating ask
@@ -232,12 +239,12 @@ def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str,
         # which the stated gain appears.
         x, y, won, wins = (alpha, k, w1, n1) if n1 > n2 else (k, beta, w2, n2)
         pairs = ((int(S[alpha - 1]), int(R[k - 1])), (int(S[k - 1]), int(R[beta - 1])))
-    cols = by_ask[: y - 1][won]  # the winning pairs (candidate columns)
+    buyers = S[: x - 1][won]
     pb, ps = float(bs[x - 1]), float(as_[y - 1])
     buyer_wins = np.zeros(n, dtype=bool)
-    buyer_wins[cand[cols]] = True
+    buyer_wins[buyers] = True
     seller_wins = np.zeros(m, dtype=bool)
-    seller_wins[rel[cols]] = True
+    seller_wins[sigma[buyers]] = True
     return RelayOutcome._of(
         buyer_wins=buyer_wins, seller_wins=seller_wins, sigma=sigma,
         buyer_payments=buyer_wins * pb, seller_payments=seller_wins * ps,  # pb, ps ≥ 0: exact zeros elsewhere
