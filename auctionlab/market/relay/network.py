@@ -18,7 +18,7 @@ from auctionlab._validate import (
     check_rng,
     check_size,
 )
-from auctionlab.errors import ConfigError, NetworkError, ShapeError
+from auctionlab.errors import ConfigError, NetworkError
 
 MODES = ("DF", "AF")
 # The largest network built from geometry: every capacity matrix is (n, m) floats and the

@@ -241,13 +241,15 @@ def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str,
         pairs = ((int(S[alpha - 1]), int(R[k - 1])), (int(S[k - 1]), int(R[beta - 1])))
     buyers = S[: x - 1][won]
     pb, ps = float(bs[x - 1]), float(as_[y - 1])
-    buyer_wins = np.zeros(n, dtype=bool)
+    sellers = sigma[buyers]
+    buyer_wins, seller_wins = np.zeros(n, dtype=bool), np.zeros(m, dtype=bool)
+    buyer_pay, seller_pay = np.zeros(n), np.zeros(m)
     buyer_wins[buyers] = True
-    seller_wins = np.zeros(m, dtype=bool)
-    seller_wins[sigma[buyers]] = True
+    seller_wins[sellers] = True
+    buyer_pay[buyers] = pb
+    seller_pay[sellers] = ps
     return RelayOutcome._of(
-        buyer_wins=buyer_wins, seller_wins=seller_wins, sigma=sigma,
-        buyer_payments=buyer_wins * pb, seller_payments=seller_wins * ps,  # pb, ps ≥ 0: exact zeros elsewhere
+        buyer_wins=buyer_wins, seller_wins=seller_wins, sigma=sigma, buyer_payments=buyer_pay, seller_payments=seller_pay,
         profit=float(wins * (pb - ps)), rule=rule, k=k,
         boundary=(int(S[x - 1]), int(R[y - 1])), buyer_price=pb, seller_price=ps,
         ranking=(S, R), boundary_candidates=pairs,
@@ -338,5 +340,5 @@ def tasc(network: RelayNetwork, bids, asks, algorithm="mwm", *, rule: str = "tas
         raise ConfigError(f"unknown rule {rule!r}; available: {', '.join(PHASE2_RULES)}")
     if not isinstance(network, RelayNetwork):
         raise ConfigError(f"network must be a RelayNetwork, got {type(network).__name__}")
-    bids, asks = check_reports(bids, asks, (network.n, network.m))
+    bids, asks = check_reports(bids, asks, network.relayed.shape)
     return _phase2(bids, asks, assign(network, algorithm), rule)
