@@ -225,3 +225,19 @@ def check_size(value: Any, name: str, limit: int) -> int:
     if value > limit:
         raise ConfigError(f"{name} = {value} is above the size limit of {limit}")
     return int(value)
+
+
+_U8 = np.dtype(np.uint64)
+_FINITE_BITS = 0x7FF0000000000000  # bit pattern of +inf: every finite non-negative float64 is below it
+
+
+def all_nonnegative_finite(arr: np.ndarray) -> bool:
+    """Whether a non-empty native float64 array holds finite, non-negative values only, in ONE
+    reduction: read as unsigned integers, a finite non-negative double is below the pattern of
+    +inf, while negatives (sign bit), infinities and NaNs are not. ``-0.0`` reads as negative
+    here: a False is a cue for the detailed check (:func:`check_nonnegative_finite`), not an error.
+
+    >>> all_nonnegative_finite(np.array([0.0, 1.5, 1e308])), all_nonnegative_finite(np.array([1.0, np.nan]))
+    (True, False)
+    """
+    return bool(np.maximum.reduce(arr.view(_U8), axis=None) < _FINITE_BITS)

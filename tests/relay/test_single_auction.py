@@ -67,3 +67,21 @@ def test_outcome_arrays_are_fresh_and_inputs_untouched():
     assert out.sigma is not sigma and not np.shares_memory(out.sigma, sigma)
     sigma[:] = -1  # the outcome keeps its own assignment
     assert np.array_equal(out.sigma, s0)
+
+
+def test_negative_zero_reports_are_accepted_as_zero():
+    bids, asks, sigma = tie_heavy(2)
+    nz_bids, nz_asks = np.where(bids == 0, -0.0, bids), np.where(asks == 0, -0.0, asks)
+    assert np.signbit(nz_bids).any() or np.signbit(nz_asks).any()
+    a, b = clear(bids, asks, sigma), clear(nz_bids, nz_asks, sigma)
+    for f in ("buyer_wins", "seller_wins", "buyer_payments", "seller_payments"):
+        assert np.array_equal(getattr(a, f), getattr(b, f))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, -1e-300, -5.0])
+def test_one_reduction_check_still_catches_every_bad_value(bad):
+    bids, asks, sigma = tie_heavy(6)
+    with pytest.raises(ValueError, match=r"bids\[\(0, 0\)\] = "):
+        clear(np.where(np.arange(bids.size).reshape(bids.shape) == 0, bad, bids), asks, sigma)
+    with pytest.raises(ValueError, match=r"asks\[0\] = "):
+        clear(bids, np.where(np.arange(asks.size) == 0, bad, asks), sigma)
