@@ -171,9 +171,8 @@ def _assignment(sigma, n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     assigned buyers in increasing order and their relays. Integer input is checked on the
     way to what phase 2 needs (cand and rel); anything else, or any failure, goes through
     :func:`check_sigma` for the diagnosis."""
-    arr = np.asarray(sigma)
-    if arr.shape == (n,) and arr.dtype.kind == "i" and n:
-        arr = arr.astype(np.intp)
+    if type(sigma) is np.ndarray and sigma.dtype.kind == "i" and sigma.shape == (n,) and n:
+        arr = sigma.astype(np.intp)  # a copy: the outcome never shares the caller's array
         cand = (arr >= 0).nonzero()[0]
         rel = arr[cand]
         used = np.zeros(m, dtype=bool)
