@@ -330,7 +330,8 @@ def _learners_figure(frames, figdir: Path, name: str) -> Figure | None:
         ax.set_title(f"({'ab'[role == 'seller']}) learners' expected θ, {role}s", fontsize=10)
         ax.set_xlabel("league round")
         ax.set_ylabel("mean θ (report / truth)")
-        ax.legend(fontsize=6)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6)
     png, svg = save(fig, figdir, f"{name}-learners")
     return Figure(f"{name}-learners", (
         "Learners in the league: mean expected θ (their mixed strategy's mean multiplier on the truth) over "
