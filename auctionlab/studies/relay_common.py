@@ -20,7 +20,11 @@ from matplotlib.colors import to_hex, to_rgb
 from auctionlab.analysis.sections import judge
 from auctionlab.analysis.stats import bootstrap_table
 from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS
-from auctionlab.market.relay.mechanisms import MECHANISMS, RelayMechanism, mechanism_class
+from auctionlab.market.relay.mechanisms import (
+    MECHANISMS,
+    RelayMechanism,
+    mechanism_class,
+)
 
 TOL = 1e-9
 N_BOOT = 1000
@@ -104,9 +108,9 @@ def variant_color(variant: str) -> str:
     base = np.array(to_rgb(mech_color(mech)))
     algs = list(ASSIGNMENT_ALGORITHMS)
     k = algs.index(alg) if alg in algs else 0
-    if k == 0:
-        return to_hex(base)
-    return to_hex(base + (1 - base) * 0.5 if k % 2 else base * 0.45)
+    shade = base if k == 0 else (base + (1 - base) * 0.5 if k % 2 else base * 0.45)
+    r, g, b = (float(x) for x in shade)
+    return to_hex((r, g, b))
 
 
 def variant_label(variant: str) -> str:

@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 
 from auctionlab.analysis.sections import VERDICTS
-from auctionlab.market.relay.mechanisms import KDA, TASC, VCG, McAfee, McAfeeHomogeneous, TradeReduction
+from auctionlab.market.relay.mechanisms import (
+    KDA,
+    TASC,
+    VCG,
+    TradeReduction,
+)
 from auctionlab.strategies import BestResponse, Scale, Truthful
 from auctionlab.studies import STUDIES
 from auctionlab.studies import relay_common as C

@@ -27,7 +27,14 @@ from auctionlab.analysis.games import SOLVERS, EmpiricalGame, pure_equilibria, s
 from auctionlab.analysis.metrics import fmt, group_mean_ci
 from auctionlab.analysis.plots import band, new_figure, save
 from auctionlab.analysis.sections import (
-    Claim, Figure, Section, analysis_rng, ci_text, empty_section, judge, settings_of
+    Claim,
+    Figure,
+    Section,
+    analysis_rng,
+    ci_text,
+    empty_section,
+    judge,
+    settings_of,
 )
 from auctionlab.analysis.stats import resample_means
 from auctionlab.market.relay.mechanisms import KDA, TASC
@@ -368,17 +375,17 @@ def build(store, figdir: Path) -> Section:
             sec.data.append((f"equilibrium_unilateral_{mech}", uni[uni["mechanism"] == mech]
                              .drop(columns=["mechanism"]).reset_index(drop=True)))
     if not frames["truth"].empty:
-        sec.tables.append(("Is truthful reporting (θ = 1 for both roles) an equilibrium? Regret of (1, 1) in the role "
+        sec.tables.append((("Is truthful reporting (θ = 1 for both roles) an equilibrium? Regret of (1, 1) in the role "
                            "game (a whole role deviates together) and against unilateral deviations (one agent "
-                           "deviates), 95% bootstrap CI over instances", frames["truth"]))
+                           "deviates), 95% bootstrap CI over instances"), frames["truth"]))
     if not frames["equilibria"].empty:
         sec.tables.append(("Pure equilibria on the grid (regret ≤ 1e-9 × payoff range)", frames["equilibria"]))
     if not frames["solvers"].empty:
-        sec.tables.append(("Role-game equilibria by the three solvers (replicator dynamics, regret matching, "
-                           "fictitious play): mixtures, regret with bootstrap CI", frames["solvers"]))
+        sec.tables.append((("Role-game equilibria by the three solvers (replicator dynamics, regret matching, "
+                           "fictitious play): mixtures, regret with bootstrap CI"), frames["solvers"]))
     if not frames["learning"].empty:
-        sec.tables.append(("Where learners settle: mean θ over the last 10% of rounds, utilities and trades over the "
-                           "whole run (95% bootstrap CI over runs)", frames["learning"]))
+        sec.tables.append((("Where learners settle: mean θ over the last 10% of rounds, utilities and trades over the "
+                           "whole run (95% bootstrap CI over runs)"), frames["learning"]))
     sec.figures.extend(figures(frames, figdir))
     sec.claims.extend(claims(frames))
     sec.notes.append(NOTE)

@@ -34,9 +34,23 @@ import pandas as pd
 from auctionlab.analysis.metrics import fmt
 from auctionlab.analysis.plots import band, new_figure, save
 from auctionlab.analysis.sections import (
-    Claim, Figure, Section, analysis_rng, ci_text, empty_section, judge, settings_of
+    Claim,
+    Figure,
+    Section,
+    analysis_rng,
+    ci_text,
+    empty_section,
+    judge,
+    settings_of,
 )
-from auctionlab.market.relay.mechanisms import KDA, TASC, VCG, McAfee, McAfeeHomogeneous, TradeReduction
+from auctionlab.market.relay.mechanisms import (
+    KDA,
+    TASC,
+    VCG,
+    McAfee,
+    McAfeeHomogeneous,
+    TradeReduction,
+)
 from auctionlab.studies.relay_common import (
     ALG_STYLE,
     ANALYSIS_STREAM,
@@ -508,20 +522,20 @@ def build(store, figdir: Path) -> Section:
     if not frames:
         return empty_section(sec)
     sec.tables.append((
-        "How often and how much one agent can gain by deviating, every other report truthful (per variant and role; "
+        ("How often and how much one agent can gain by deviating, every other report truthful (per variant and role; "
         "share_profitable = share of sampled agents whose best response gains > 1e-9, share_of_traders = the same "
         "among agents that trade under truthful reports, mean_max_gain = mean maximum gain over sampled agents; "
-        "[lo, hi] = 95% bootstrap CI over instances; instances_with_a_gain counts sampled agents only, a lower bound)",
+        "[lo, hi] = 95% bootstrap CI over instances; instances_with_a_gain counts sampled agents only, a lower bound)"),
         frames["summary"]))
     sec.tables.append((
-        "Efficiency, profit and deficit under truthful reports, per variant (means over instances; welfare_share = "
+        ("Efficiency, profit and deficit under truthful reports, per variant (means over instances; welfare_share = "
         "true surplus / optimal surplus over useful pairs; capacity_gain_share = capacity gained over direct "
         "transmission / that of the pure MWM assignment; profit CI by bootstrap; time_ms includes the best-response "
-        "searches)", frames["efficiency"]))
+        "searches)"), frames["efficiency"]))
     if not frames["price_summary"].empty:
         sec.tables.append((
-            "The price of truthfulness: what trade reduction gives up against TASC as written on the same instances "
-            "(TASC − trade reduction; differs = share of instances where the number of trades differs)",
+            ("The price of truthfulness: what trade reduction gives up against TASC as written on the same instances "
+            "(TASC − trade reduction; differs = share of instances where the number of trades differs)"),
             frames["price_summary"]))
     sec.data.append(("relay_manipulation_grid", frames["grid"]))
     sec.data.append(("relay_manipulation_instances", frames["instances"]))

@@ -31,11 +31,24 @@ from auctionlab.analysis.games import replicator_trajectory
 from auctionlab.analysis.metrics import fmt
 from auctionlab.analysis.plots import band, new_figure, save
 from auctionlab.analysis.sections import (
-    Claim, Figure, Section, analysis_rng, ci_text, empty_section, judge, settings_of
+    Claim,
+    Figure,
+    Section,
+    analysis_rng,
+    ci_text,
+    empty_section,
+    judge,
+    settings_of,
 )
 from auctionlab.errors import ConfigError
 from auctionlab.market.relay.mechanisms import KDA
-from auctionlab.strategies import BestResponse, Hedge, Strategy, Truthful, strategy_from_spec
+from auctionlab.strategies import (
+    BestResponse,
+    Hedge,
+    Strategy,
+    Truthful,
+    strategy_from_spec,
+)
 from auctionlab.studies.relay_common import (
     ANALYSIS_STREAM,
     ROLES,
@@ -121,8 +134,7 @@ def tournament_matrices(runs: pd.DataFrame) -> dict[str, dict[str, pd.DataFrame]
             s = g.groupby(["strategy", "background"])[["w", "observations"]].sum()
             res[role] = (s["w"] / s["observations"]).unstack("background")
         labels = list(dict.fromkeys(d["strategy"]))
-        for role in res:
-            res[role] = res[role].reindex(index=labels, columns=labels)
+        res = {role: A.reindex(index=labels, columns=labels) for role, A in res.items()}
         n, m = float(d["n"].iloc[0]), float(d["m"].iloc[0])
         if "buyer" in res and "seller" in res:
             res["mixed"] = (n * res["buyer"] + m * res["seller"]) / (n + m)
@@ -441,8 +453,8 @@ def build(store, figdir: Path) -> Section:
     frames = dataset(store)
     if not frames:
         return empty_section(sec)
-    sec.tables.append(("Leaderboard: mean utility per agent and round in the league (every agent given a strategy "
-                       "uniformly at random, a new random market every round), 95% bootstrap CI over runs",
+    sec.tables.append((("Leaderboard: mean utility per agent and round in the league (every agent given a strategy "
+                       "uniformly at random, a new random market every round), 95% bootstrap CI over runs"),
                        frames["leaderboard"]))
     sec.figures.extend(figures(frames, figdir))
     sec.notes.extend(frames["notes"]["note"])
@@ -452,8 +464,8 @@ def build(store, figdir: Path) -> Section:
         if not A.empty:
             t = A.reset_index().rename(columns={"strategy": "focal \\ background"})
             t.columns.name = "background"
-            sec.tables.append((f"Payoff matrix A (role-weighted), {mech_label(mech)}: mean utility of "
-                               "a focal agent playing the row when everyone else plays the column", t))
+            sec.tables.append(((f"Payoff matrix A (role-weighted), {mech_label(mech)}: mean utility of "
+                               "a focal agent playing the row when everyone else plays the column"), t))
     if not frames["finals"].empty:
         sec.tables.append(("Replicator dynamics: final population shares (95% bootstrap interval over runs)",
                            frames["finals"]))
