@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auctionlab.analysis.games import replicator_trajectory
 from auctionlab.analysis.metrics import fmt
 from auctionlab.analysis.plots import band, new_figure, save
 from auctionlab.analysis.sections import (
@@ -41,6 +40,7 @@ from auctionlab.analysis.sections import (
     settings_of,
 )
 from auctionlab.errors import ConfigError
+from auctionlab.games import replicator_trajectory
 from auctionlab.market.relay.mechanisms import KDA
 from auctionlab.strategies import (
     BestResponse,
