@@ -151,3 +151,34 @@ def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
     if rng < 0:
         raise ConfigError(f"{name} seed must be non-negative, got {rng}")
     return np.random.default_rng(int(rng))
+
+
+# hardening ------------------------------------------------------------------------------
+def check_address(value: Any, name: str, *, keywords: Iterable[str] = ("local",)) -> str:
+    """A server address ``scheme://host[:port]`` (tcp, tls, ws, wss, ucx, inproc) or one of ``keywords``.
+
+    >>> check_address("tcp://127.0.0.1:8786", "--scheduler")
+    'tcp://127.0.0.1:8786'
+    """
+    import re
+
+    keywords = tuple(keywords)
+    m = re.fullmatch(r"(tcp|tls|ws|wss|ucx|inproc)://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?/?", value) \
+        if isinstance(value, str) else None
+    if value in keywords and isinstance(value, str):
+        return value
+    if m is None or (m.group(3) is not None and not 0 < int(m.group(3)) < 65536):
+        extra = f", or {' / '.join(map(repr, keywords))}" if keywords else ""
+        raise ConfigError(f"{name} must be an address like tcp://host:8786{extra}, got {value!r}")
+    return value
+
+
+def check_dir_path(value: Any, name: str) -> str:
+    """A path that is a directory or does not exist yet (not a file)."""
+    import os
+
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise ConfigError(f"{name} must be a directory path, got {value!r}")
+    if os.path.exists(value) and not os.path.isdir(value):
+        raise ConfigError(f"{name} {os.fspath(value)!r} is a file, not a directory")
+    return os.fspath(value)
