@@ -304,6 +304,8 @@ def load_spec(source: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experi
     a catalog name, a mapping, or an ExperimentSpec."""
     if isinstance(source, (ExperimentSpec, Mapping)):
         return parse_spec(source)
+    if not isinstance(source, (str, Path)) or not str(source):
+        raise ConfigError(f"a spec is a file path, a catalog name, a mapping or an ExperimentSpec, got {source!r}")
     path = Path(source)
     if not path.is_file():
         from auctionlab.experiments.catalog import CATALOG, catalog_spec
@@ -418,6 +420,8 @@ def validate(spec: ExperimentSpec, *, import_model: bool = True) -> ExperimentSp
         raise ConfigError(f"master_seed must be an integer in [0, 2**63), got {s!r}")
     if spec.chunk is not None and (isinstance(spec.chunk, bool) or not isinstance(spec.chunk, int) or spec.chunk < 1):
         raise ConfigError(f"chunk must be a positive integer, got {spec.chunk!r}")
+    if spec.chunk is not None:
+        check_int(spec.chunk, "chunk", maximum=MAX_RUNS)
     if not isinstance(spec.description, str):
         raise ConfigError(f"description must be a string, got {spec.description!r}")
     if spec.analysis is not None and not isinstance(spec.analysis, str):

@@ -259,32 +259,41 @@ def dumps_json(obj: Any, indent: int | None = None, separators: tuple[str, str] 
 
 def _check_meta(meta: Any, probs: _Problems) -> None:
     """``meta`` must be plain JSON data (string keys, finite numbers, no cycles)."""
-    stack: list[tuple[Any, str, bool]] = [(meta, "meta", False)]
+    trail: list[tuple[int, Any]] = []  # (parent entry, key): a path is rebuilt only for a message
+
+    def where(entry: int) -> str:
+        keys = []
+        while entry >= 0:
+            entry, k = trail[entry]
+            keys.append(f"[{k}]" if isinstance(k, int) else f".{k}")
+        return "meta" + "".join(reversed(keys[:-1])) if keys else "meta"
+
+    stack: list[tuple[Any, int, bool]] = [(meta, 0, False)]
+    trail.append((-1, None))
     active: set[int] = set()
     while stack:
-        x, where, leaving = stack.pop()
+        x, entry, leaving = stack.pop()
         if leaving:
             active.discard(id(x))
             continue
         if isinstance(x, (Mapping, list, tuple)):
             if id(x) in active:
-                probs.add("exchange", f"{where} contains itself (a cycle)")
+                probs.add("exchange", f"{where(entry)} contains itself (a cycle)")
                 return
             active.add(id(x))
-            stack.append((x, where, True))
-            if isinstance(x, Mapping):
-                for k, v in x.items():
-                    if not isinstance(k, str):
-                        probs.add("exchange", f"{where} has a non-string key {k!r}")
-                        return
-                    stack.append((v, f"{where}.{k}", False))
-            else:
-                stack.extend((v, f"{where}[{j}]", False) for j, v in enumerate(x))
+            stack.append((x, entry, True))
+            items = x.items() if isinstance(x, Mapping) else enumerate(x)
+            for k, v in items:
+                if isinstance(x, Mapping) and not isinstance(k, str):
+                    probs.add("exchange", f"{where(entry)} has a non-string key {k!r}")
+                    return
+                trail.append((entry, k))
+                stack.append((v, len(trail) - 1, False))
         elif isinstance(x, float) and not math.isfinite(x):
-            probs.add("exchange", f"{where} = {x!r} is not finite")
+            probs.add("exchange", f"{where(entry)} = {x!r} is not finite")
             return
         elif not (x is None or isinstance(x, (str, bool, int, float))):
-            probs.add("exchange", f"{where} must be plain data (numbers, strings, lists, objects), "
+            probs.add("exchange", f"{where(entry)} must be plain data (numbers, strings, lists, objects), "
                                   f"got {type(x).__name__}")
             return
 
