@@ -365,6 +365,7 @@ class ResultStore:
         self._done: set[int] | None = None
         self._lock: DirectoryLock | None = None
         self.quarantined: list[str] = []  # shards moved aside by this writer (with the reason)
+        self._verified: dict[Path, tuple[tuple[int, ...], pd.DataFrame | None, str]] = {}
 
     @property
     def legacy(self) -> bool:
@@ -528,7 +529,7 @@ class ResultStore:
         bad: dict[str, str] = {}
         for t in tables:
             for p in self._shards(t):
-                df, why = read_shard(p, t, self.digest, self.legacy)
+                df, why = self._read_verified(p, t)
                 key = f"{t}/{p.name}"
                 frames[key] = df
                 if why:
@@ -564,6 +565,20 @@ class ResultStore:
                 if (self.root / t / name).exists() and f"{t}/{name}" not in bad:
                     bad[f"{t}/{name}"] = "it belongs to a damaged shard set"
         return done, frames, bad
+
+    def _read_verified(self, p: Path, table: str) -> tuple[pd.DataFrame | None, str]:
+        """:func:`read_shard`, remembered while the file is unchanged (same inode, size, mtime)."""
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            return None, "it disappeared while being read"
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        hit = self._verified.get(p)
+        if hit is not None and hit[0] == stamp:
+            return hit[1], hit[2]
+        df, why = read_shard(p, table, self.digest, self.legacy)
+        self._verified[p] = (stamp, df, why)
+        return df, why
 
     def _repair(self) -> None:
         """Writer: move damaged or foreign shard sets to quarantine/ (their runs are recomputed)."""
@@ -671,7 +686,7 @@ class ResultStore:
         self._done = done
         frames_t = [frames[f"{name}/{p.name}"] for p in self._shards(name)
                     if (self.root / "runs" / p.name).exists()]  # agents/rounds without runs: not committed
-        parts = [f for f in frames_t if f is not None and len(f)]
+        parts = [f.copy() for f in frames_t if f is not None and len(f)]  # callers may modify what they get
         if columns is not None:
             missing = [c for f in parts[:1] for c in columns if c not in f.columns]
             if missing:
