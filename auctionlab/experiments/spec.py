@@ -146,7 +146,7 @@ class ExperimentSpec:
             out.append(RunTask(int(rid), p, r, pts[p], self.master_seed, (p, r)))
         return out
 
-    def with_(self, **changes: Any) -> "ExperimentSpec":
+    def with_(self, **changes: Any) -> ExperimentSpec:
         """A copy with some fields changed (re-validated), e.g. ``spec.with_(replications=5)``."""
         return validate(replace(self, **changes))
 
@@ -448,6 +448,7 @@ def validate(spec: ExperimentSpec, *, import_model: bool = True) -> ExperimentSp
         raise ConfigError("the grid has no points")
     pts = spec.point_params() if kind is not None else []
     for i, p in enumerate(pts):
+        assert kind is not None
         try:
             kind.check(p)
         except ConfigError as exc:

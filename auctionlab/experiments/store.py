@@ -85,7 +85,7 @@ def package_versions() -> dict[str, str]:
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def ranges(ids: Iterable[int]) -> str:
@@ -381,7 +381,7 @@ class ResultStore:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def for_spec(cls, root: str | Path, spec: ExperimentSpec) -> "ResultStore":
+    def for_spec(cls, root: str | Path, spec: ExperimentSpec) -> ResultStore:
         """Create the directory for ``spec``, or reopen it to resume when it holds the same
         experiment (same digest: model, params, grids, replications, seed, metrics).
         Takes the directory's writer lock (StateError if another writer holds it); shards
@@ -443,14 +443,14 @@ class ResultStore:
             self._lock.release()
             self._lock = None
 
-    def __enter__(self) -> "ResultStore":
+    def __enter__(self) -> ResultStore:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
     @classmethod
-    def _read(cls, root: Path) -> "ResultStore":
+    def _read(cls, root: Path) -> ResultStore:
         path = root / MANIFEST
         if not path.is_file():
             raise StoreError(f"{root} is not an experiment directory: no {MANIFEST}")
@@ -471,7 +471,7 @@ class ResultStore:
         return store
 
     @classmethod
-    def open(cls, root: str | Path) -> "ResultStore":
+    def open(cls, root: str | Path) -> ResultStore:
         """Open an existing experiment directory to read it. Never imports code named by
         its spec. When no writer is at work, debris of an interrupted write is cleaned up."""
         root = Path(root)
