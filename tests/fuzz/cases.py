@@ -368,8 +368,13 @@ def cli_cases(tmp: Path) -> Iterator[Case]:
                 code = main(argv)
             after = {p: p.read_bytes() for p in tmp.iterdir() if p.is_file()}
             text = err.getvalue().strip()
-            if before != after or (tmp / "never").exists():
-                raise AssertionError("the command changed files")
+            created = (tmp / "never").exists()
+            if created:
+                import shutil
+
+                shutil.rmtree(tmp / "never")  # so that the next case starts clean
+            if before != after or created:
+                raise AssertionError(f"the command changed files (exit {code}: {text[-200:]})")
             if code == 2 and text.startswith("auctionlab: error: ") and "\n" not in text:
                 raise CliError(text)  # a clear one-line error
             if code == 0:
@@ -386,25 +391,43 @@ def all_cases(tmp: Path) -> Iterator[Case]:
     yield from bidtree_cases()
 
 
-def classify(thunk: Callable[[], Any]) -> tuple[str, str]:
-    """("clear" | "raw" | "silent", message) for one case."""
+class _Hang(BaseException):  # not an Exception: code under test must not swallow it
+    pass
+
+
+def classify(thunk: Callable[[], Any], timeout: int = 0) -> tuple[str, str]:
+    """("clear" | "raw" | "silent", message) for one case; with ``timeout`` (seconds, main
+    thread only) a case still running by then counts as a raw crash (a hang)."""
+    import signal
+
+    def alarm(*_: Any) -> None:
+        raise _Hang(f"still running after {timeout} s")
+
+    old = signal.signal(signal.SIGALRM, alarm) if timeout else None
+    if timeout:
+        signal.alarm(timeout)
     try:
         thunk()
     except AuctionlabError as exc:
         return "clear", str(exc).split("\n")[0][:160]
-    except Exception as exc:  # noqa: BLE001 - a raw crash is what we count
+    except (Exception, _Hang) as exc:  # noqa: BLE001 - a raw crash is what we count
         return "raw", f"{type(exc).__name__}: {str(exc)[:160]}"
+    finally:
+        if timeout:
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
     return "silent", ""
 
 
-def census(tmp: str | Path | None = None) -> dict[str, dict[str, int]]:
+def census(tmp: str | Path | None = None, timeout: int = 0) -> dict[str, dict[str, int]]:
     """Counts of clear / raw / silent outcomes by family (and the non-clear cases)."""
     with tempfile.TemporaryDirectory() as td:
         root = Path(tmp or td)
         out: dict[str, dict[str, int]] = {}
         bad: list[str] = []
         for family, label, thunk in all_cases(root):
-            kind, msg = classify(thunk)
+            kind, msg = classify(thunk, timeout)
             c = out.setdefault(family, {"tried": 0, "clear": 0, "raw": 0, "silent": 0})
             c["tried"] += 1
             c[kind] += 1
