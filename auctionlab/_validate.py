@@ -155,7 +155,8 @@ def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
 
 # hardening ------------------------------------------------------------------------------
 def check_address(value: Any, name: str, *, keywords: Iterable[str] = ("local",)) -> str:
-    """A server address ``scheme://host[:port]`` (tcp, tls, ws, wss, ucx, inproc) or one of ``keywords``.
+    """A server address ``scheme://host[:port]`` (tcp, tls, ws, wss, ucx, inproc), ``host:port``, or one
+    of ``keywords``.
 
     >>> check_address("tcp://127.0.0.1:8786", "--scheduler")
     'tcp://127.0.0.1:8786'
@@ -163,11 +164,12 @@ def check_address(value: Any, name: str, *, keywords: Iterable[str] = ("local",)
     import re
 
     keywords = tuple(keywords)
-    m = re.fullmatch(r"(tcp|tls|ws|wss|ucx|inproc)://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?/?", value) \
-        if isinstance(value, str) else None
-    if value in keywords and isinstance(value, str):
+    if isinstance(value, str) and value in keywords:
         return value
-    if m is None or (m.group(3) is not None and not 0 < int(m.group(3)) < 65536):
+    m = re.fullmatch(r"(?:(tcp|tls|ws|wss|ucx|inproc)://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?/?", value) \
+        if isinstance(value, str) else None
+    if (m is None or (m.group(1) is None and m.group(3) is None)  # a bare host needs its port
+            or (m.group(3) is not None and not 0 < int(m.group(3)) < 65536)):
         extra = f", or {' / '.join(map(repr, keywords))}" if keywords else ""
         raise ConfigError(f"{name} must be an address like tcp://host:8786{extra}, got {value!r}")
     return value

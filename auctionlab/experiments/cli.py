@@ -137,8 +137,8 @@ def check_args(args) -> None:
         return getattr(args, name, None)
 
     if args.command == "demo":
-        check_int(args.n, "--n", minimum=1, maximum=100_000)
-        check_int(args.m, "--m", minimum=1, maximum=100_000)
+        check_int(args.n, "--n", minimum=1, maximum=2000)  # a demonstration: one network, printed
+        check_int(args.m, "--m", minimum=1, maximum=2000)
         check_int(args.seed, "--seed", minimum=0)
         check_float(args.vmax, "--vmax", minimum=0.0, open_min=True)
     for name, flag in (("workers", "--workers"), ("replications", "--replications"), ("chunk", "--chunk")):

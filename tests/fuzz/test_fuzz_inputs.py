@@ -252,7 +252,7 @@ def test_scheduler_addresses(value):
     except ConfigError as exc:
         assert "--scheduler" in str(exc)
         return
-    assert value == "local" or "://" in value
+    assert value == "local" or "://" in value or ":" in value
 
 
 def test_project_errors_are_auctionlab_errors():

@@ -124,6 +124,9 @@ def XOR(*children: dict, value: ValueSpec = 0) -> dict:
 
 
 # --------------------------------------------------------------------------- validation
+_SHOWN = 25  # problems spelled out in a message (all of them are in ``err.errors``)
+
+
 class _Problems:
     """Collects validation messages so one load reports every problem at once."""
 
@@ -139,7 +142,9 @@ class _Problems:
         if len(self.messages) == 1:
             text = self.messages[0]
         else:
-            text = f"{len(self.messages)} problems in {what}:\n  - " + "\n  - ".join(self.messages)
+            shown = self.messages[:_SHOWN]
+            more = f"\n  ... and {len(self.messages) - _SHOWN} more" if len(self.messages) > _SHOWN else ""
+            text = f"{len(self.messages)} problems in {what}:\n  - " + "\n  - ".join(shown) + more
         err = BidTreeError(text)
         err.errors = list(self.messages)  # type: ignore[attr-defined]
         raise err
