@@ -27,7 +27,7 @@ from auctionlab.experiments.store import LOCK, QUARANTINE, ResultStore, StoreErr
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW_RUN = "tests.fuzz.helpers:slow_run"
-STORE = settings(max_examples=15, deadline=None,
+STORE = settings(max_examples=10, deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
