@@ -241,3 +241,35 @@ def all_nonnegative_finite(arr: np.ndarray) -> bool:
     (True, False)
     """
     return bool(np.maximum.reduce(arr.view(_U8), axis=None) < _FINITE_BITS)
+
+# hardening ------------------------------------------------------------------------------
+def check_address(value: Any, name: str, *, keywords: Iterable[str] = ("local",)) -> str:
+    """A server address ``scheme://host[:port]`` (tcp, tls, ws, wss, ucx, inproc), ``host:port``, or one
+    of ``keywords``.
+
+    >>> check_address("tcp://127.0.0.1:8786", "--scheduler")
+    'tcp://127.0.0.1:8786'
+    """
+    import re
+
+    keywords = tuple(keywords)
+    if isinstance(value, str) and value in keywords:
+        return value
+    m = re.fullmatch(r"(?:(tcp|tls|ws|wss|ucx|inproc)://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?/?", value) \
+        if isinstance(value, str) else None
+    if (m is None or (m.group(1) is None and m.group(3) is None)  # a bare host needs its port
+            or (m.group(3) is not None and not 0 < int(m.group(3)) < 65536)):
+        extra = f", or {' / '.join(map(repr, keywords))}" if keywords else ""
+        raise ConfigError(f"{name} must be an address like tcp://host:8786{extra}, got {value!r}")
+    return value
+
+
+def check_dir_path(value: Any, name: str) -> str:
+    """A path that is a directory or does not exist yet (not a file)."""
+    import os
+
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise ConfigError(f"{name} must be a directory path, got {value!r}")
+    if os.path.exists(value) and not os.path.isdir(value):
+        raise ConfigError(f"{name} {os.fspath(value)!r} is a file, not a directory")
+    return os.fspath(value)

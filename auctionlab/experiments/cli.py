@@ -130,6 +130,30 @@ def with_solver(spec, name: str):
     return spec.with_(params={**spec.params, "solver": name})
 
 
+# ---------------------------------------------------------------------- argument checks
+def check_args(args) -> None:
+    """Check the parsed arguments before any work starts (ConfigError naming the option)."""
+    from auctionlab._validate import check_address, check_dir_path, check_float, check_int
+
+    def opt(name: str):
+        return getattr(args, name, None)
+
+    if args.command == "demo":
+        check_int(args.n, "--n", minimum=1, maximum=2000)  # a demonstration: one network, printed
+        check_int(args.m, "--m", minimum=1, maximum=2000)
+        check_int(args.seed, "--seed", minimum=0)
+        check_float(args.vmax, "--vmax", minimum=0.0, open_min=True)
+    for name, flag in (("workers", "--workers"), ("replications", "--replications"), ("chunk", "--chunk")):
+        if opt(name) is not None:
+            check_int(opt(name), flag, minimum=1, maximum=10**6)
+    if args.command == "run" and opt("seed") is not None:
+        check_int(args.seed, "--seed", minimum=0, maximum=2**63 - 1)
+    if opt("scheduler") is not None:
+        check_address(args.scheduler, "--scheduler")
+    if args.command in ("run", "reproduce") and opt("out") is not None:
+        check_dir_path(args.out, "--out")
+
+
 # ---------------------------------------------------------------------- commands
 def cmd_list(args) -> None:
     from auctionlab.experiments.catalog import CATALOG, catalog_spec
@@ -312,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     from auctionlab.errors import AuctionlabError
 
     try:
+        check_args(args)
         if args.command == "demo":
             demo(args.n, args.m, args.seed, args.vmax)
         elif args.command == "list":
