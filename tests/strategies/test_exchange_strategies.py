@@ -17,7 +17,7 @@ from auctionlab.strategies import (
     bind,
     make_strategy,
 )
-from auctionlab.strategies.exchange import ExchangeStrategy, narrow
+from auctionlab.strategies.exchange import Eager, EagerProxy, ExchangeStrategy, narrow
 
 from .instances import EXCHANGE_LOWER as LO
 from .instances import EXCHANGE_TRUTH as TRUTH
@@ -34,8 +34,17 @@ def ask(strategy, fb, truth=TRUTH):
 
 
 # ---------------------------------------------------------------------- straightforward
-def test_straightforward_reveals_a_fraction_each_round_and_nothing_in_round_zero():
-    s = Straightforward(0.5)
+def test_straightforward_reveals_nothing_the_rule_does_not_ask_for():
+    s = Straightforward(0.5)  # the paper's bidder
+    for fb in (feedback(LO, HI, round=0), feedback(LO, HI, round=1), feedback(LO, HI, rp_result=rp(True), queries=1),
+               feedback(LO, HI, round=5, satisfied=[True] * 6)):
+        assert ask(s, fb) == (LO.tolist(), HI.tolist())
+    assert make_strategy("straightforward").reveal == "rp"
+
+
+def test_eager_reveals_a_fraction_each_round_and_nothing_in_round_zero():
+    s = Eager(0.5)
+    assert make_strategy("eager").reveal == "all" and Eager().label.startswith("eager")
     assert ask(s, feedback(LO, HI, round=0)) == (LO.tolist(), HI.tolist())
     assert ask(s, feedback(LO, HI, round=1)) == ([0, 4, -6, 2, 1, -2], [0, 8, -2.5, 4, 3, -0.5])
     prov = Straightforward(0.5, reveal="provisional")
@@ -135,8 +144,11 @@ def test_misreport_transform_on_a_hand_tree():
 
 
 def test_misreport_is_straightforward_around_the_lie_clipped_into_the_bounds():
-    s = Misreport(0.5)  # lie = [0, 3, -6, 1.5, 1, -1.5], inside the bounds
+    s = Misreport(0.5, base=Eager())  # lie = [0, 3, -6, 1.5, 1, -1.5], inside the bounds
     assert ask(s, feedback(LO, HI)) == ([0, 2.5, -7, 1.25, 0.5, -2.25], [0, 6.5, -3.5, 3.25, 2.5, -0.75])
+    s = Misreport(0.5)  # around the paper's bidder: only what a failed check asks, toward the lie
+    assert ask(s, feedback(LO, HI)) == (LO.tolist(), HI.tolist())
+    assert ask(s, feedback(LO, HI, rp_result=FAIL, queries=1)) == ([0, 2.5, -7, 1.25, 0, -3], [0, 6.5, -3.5, 3.25, 4, 0])
     s = Misreport(1.0, base=Straightforward(final="truth"))  # lie = [0, 0, -8, 0, 0, -2], clipped to the bounds
     assert ask(s, feedback(LO, HI, final=True)) == ([0, 2, -8, 1, 0, -2], [0, 2, -8, 1, 0, -2])
     s = Misreport(0.5, base=Lazy())
