@@ -1,4 +1,4 @@
-r"""Exchange (ICE) proxy strategies: how a bidder narrows its TBBL node bounds (SPEC B5, B7, B9).
+r"""Exchange (ICE) proxy strategies: how a bidder narrows its TBBL node bounds.
 
 **Type and report.** An exchange bidder's private type is its true node values: one float
 per node of its bid tree, in the tree's node order (an exact tree with the same
@@ -6,14 +6,14 @@ structure as the reported one). Each time the exchange queries the bidder's prox
 strategy reports new node bounds ``(lower, upper)``. The query's context arrives as
 ``obs.info["feedback"]``: the exchange's ``Feedback`` (duck-typed here — ``round``,
 ``final``, ``lower``, ``upper``, ``prices``, ``trade``, ``satisfied``, ``rp``, ``queries``,
-``must_revise``); ``rp``, when present, is the last revealed-preference check of this
+``max_queries``, ``scale``, ``must_revise``); ``rp``, when present, is the last revealed-preference check of this
 round, with ``passed`` and Lemma 2's node sets ``raise_lower`` = sat(L*) \ sat(U*) and
 ``lower_upper`` = sat(U*) \ sat(L*) (local node ids).
 
 **The exchange's rules, which every strategy here respects.** Bounds only narrow (the
 exchange rejects a falling lower or rising upper bound); at the first query of a round
 ``rp`` is None (no check yet); returning the bounds unchanged after a failed check means
-"I give up this round" and the exchange applies the SPEC B7 penalty (upper bounds fall to
+"I give up this round" and the exchange applies the penalty of the activity rule (upper bounds fall to
 max(node price, lower)) when the round closes.
 
 **Targets.** A strategy that tracks a truth never moves a bound past it, and when a
@@ -397,7 +397,7 @@ class Lazy(Straightforward):
 
 class Stubborn(ExchangeStrategy):
     """Never narrows: keeps its initial bounds and takes the penalty whenever a check fails
-    (so its upper bounds fall to the node prices, SPEC B7, and nothing else changes them)."""
+    (so its upper bounds fall to the node prices, and nothing else changes them)."""
 
     name = "stubborn"
     classifier = {**ExchangeStrategy.classifier, "deviation": "stubborn"}

@@ -224,7 +224,7 @@ def test_rp_verdicts_at_any_unit(f):
         hi = hi if bounds[1] is None else np.array(bounds[1], float)
         ice = IterativeExchange(scaled(ex, f))
         ice.step({b: Proxy() for b in ex.names})
-        ice.prices = np.array([3.0, 3.0])  # in the value unit
+        ice.prices = np.array([3.0, 3.0]) * f  # in the caller's units
         res = ice.submit("buyer", lo * f, hi * f)
         assert res.passed is passed
         assert res.pi_lower == pytest.approx(2.0 * f if not passed else 2.0 * f, rel=1e-12)

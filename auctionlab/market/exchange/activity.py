@@ -1,4 +1,4 @@
-"""ICE revealed-preference activity rule (SPEC B7, paper §5.3–5.4).
+"""ICE revealed-preference activity rule (paper §5.3–5.4).
 
 A bid tree satisfies RP at prices p when some feasible trade is a best response for every
 valuation consistent with the bounds. Proposition 1 tests it with three variants of the

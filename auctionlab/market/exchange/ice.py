@@ -1,5 +1,5 @@
 """ICE: the iterative combinatorial exchange as an explicit round-based state machine
-(SPEC B5–B8, paper §5).
+(paper §5).
 
 Each round t:
 
@@ -250,7 +250,7 @@ class IterativeExchange:
         self.final = False  # the current round is the last-and-final one
         self.done = False
         self.closed_by: str | None = None
-        self.prices: np.ndarray | None = None
+        self._prices: np.ndarray | None = None  # provisional prices, in the value unit
         self.trade: np.ndarray | None = None
         self._satisfied: list[np.ndarray] | None = None
         self.history: list[RoundRecord] = []
@@ -304,6 +304,16 @@ class IterativeExchange:
         return self._ex.lower[off[i] : off[i + 1]].copy(), self._ex.upper[off[i] : off[i + 1]].copy()
 
     @property
+    def prices(self) -> np.ndarray | None:
+        """The last round's provisional prices in the caller's units (None before round 1)."""
+        return None if self._prices is None else self._prices * self.unit
+
+    @prices.setter
+    def prices(self, value) -> None:
+        """Set the prices the next checks use (for tests and what-if checks), in the caller's units."""
+        self._prices = None if value is None else np.asarray(value, dtype=float) / self.unit
+
+    @property
     def exchange(self) -> Exchange:
         """The exchange with the current bounds, in the caller's units."""
         if self._public is None:
@@ -324,7 +334,7 @@ class IterativeExchange:
             final=self.final,
             lower=lo,
             upper=hi,
-            prices=None if self.prices is None else self.prices * self.unit,
+            prices=self.prices,
             trade=None if self.trade is None else self.trade[i].copy(),
             satisfied=None if self._satisfied is None else self._satisfied[i].copy(),
             rp=None if self._rp[i] is None else self._rp[i].scaled(self.unit),
@@ -365,15 +375,15 @@ class IterativeExchange:
             new_lo = np.minimum(new_lo, new_hi)
             self._ex = self._ex.with_bounds(lower={name: new_lo}, upper={name: new_hi}, narrowing=True)
             self._public = public
-        if self.round == 0 or self.prices is None:
+        if self.round == 0 or self._prices is None:
             return None
         t0 = time.perf_counter()
         lo, hi = self._bounds_int(i)
         bm = self.bidder_models[i]
         h0, s0 = bm.highs_time, bm.solves
-        res = revealed_preference(bm, self.prices, lo, hi, tol=self.rp_tol)
+        res = revealed_preference(bm, self._prices, lo, hi, tol=self.rp_tol)
         if self.rp == "definition" and not res.passed:
-            exact = definition_holds(bm, self.prices, lo, hi, tol=self.rp_tol)
+            exact = definition_holds(bm, self._prices, lo, hi, tol=self.rp_tol)
             res = dataclasses.replace(res, passed=exact, paper_passed=False, definition=exact)
         self._activity_time += time.perf_counter() - t0
         self._activity_highs += bm.highs_time - h0
@@ -418,7 +428,7 @@ class IterativeExchange:
             x0 = ex.endowments[i]
             avail = ex.endowments.sum(axis=0) - x0
             self._node_prices[i] = NodePrices(ex.bidders[i].tree, x0, avail, limit=self.pattern_limit)
-        price = self._node_prices[i](self.prices)
+        price = self._node_prices[i](self._prices)
         new_hi = np.minimum(hi, np.maximum(price, lo))
         self._set_exchange(ex.with_bounds(upper={ex.names[i]: new_hi}, narrowing=True))
 
@@ -501,7 +511,7 @@ class IterativeExchange:
             vcg = pay["vcg"] if "vcg" in pay else pay["thr_lo" if a_eff == 1.0 else "thr_up"]
             alloc = vcg.allocation
             t0 = time.perf_counter()
-            pres = self._prices(ex, a_eff, alloc, vcg.vcg_discounts)
+            pres = self._price_feedback(ex, a_eff, alloc, vcg.vcg_discounts)
             prices = pres.prices
             counts["rwd"], counts["lp"] = pres.rwd_solves, pres.lp_solves
             timing["pricing"] += time.perf_counter() - t0
@@ -575,7 +585,7 @@ class IterativeExchange:
                 by_rule[rule_name] = {b: low.bidder_values[b] - d[b] for b in ex.names}
             self._finish(low, by_rule, true_sol)
         else:
-            self.prices, self.trade = prices, trade
+            self._prices, self.trade = prices, trade
             self._satisfied = [alloc.satisfied[b] for b in ex.names]
             if closing or self.round + 1 >= self.max_rounds:
                 self.final = True
@@ -591,7 +601,7 @@ class IterativeExchange:
         t = self.model.highs_time + sum(b.highs_time for b in self.bidder_models)
         return t + (self._truth_model.highs_time if self._truth_model is not None else 0.0)
 
-    def _prices(self, ex: Exchange, alpha, alloc: Allocation, discounts: Mapping[str, float]) -> PriceResult:
+    def _price_feedback(self, ex: Exchange, alpha, alloc: Allocation, discounts: Mapping[str, float]) -> PriceResult:
         off = ex.node_offset
         vals = ex.node_values(alpha)
         node_values = [vals[off[i] : off[i + 1]] for i in range(ex.n_bidders)]

@@ -1,4 +1,4 @@
-"""The exchange's proxy interface (SPEC B9): what a proxy is told and what it answers.
+"""The exchange's proxy interface: what a proxy is told and what it answers.
 
 A proxy knows only its bidder's bid tree (and, for the bidder's own reasons, the truth).
 Each query it receives :class:`Feedback` — the provisional trade and prices of the last
