@@ -228,3 +228,32 @@ def test_binding_a_strategy_to_a_truth():
         StraightforwardProxy([0.0, np.nan])
     with pytest.raises(InvalidInputError, match="1-D"):
         bind(Stubborn(), np.zeros((2, 2)))
+
+
+def test_snapping_is_in_the_exchanges_value_unit():
+    from dataclasses import replace
+
+    lo, hi = LO.copy(), HI.copy()
+    lo[4] = 2 - 3e-7  # within snap of the truth 2 at unit scale (1e-6 · (1 + 2))
+    for f in (1.0, 1e-9, 1e6):
+        fb = replace(feedback(lo * f, HI * f, rp_result=rp(False, [4], []), queries=1), scale=f)
+        got_lo, _ = Straightforward(0.5).decide(TRUTH * f, fb)
+        assert got_lo[4] == (TRUTH * f)[4]  # snapped at every unit
+    # without the unit the absolute term would snap everything at 1e-9
+    fb = feedback(LO * 1e-9, HI * 1e-9, rp_result=rp(False, [1], []), queries=1)
+    assert Straightforward(0.5).decide(TRUTH * 1e-9, fb)[0][1] == (TRUTH * 1e-9)[1]
+    fb = replace(fb, scale=1e-9)
+    assert Straightforward(0.5).decide(TRUTH * 1e-9, fb)[0][1] == pytest.approx(4e-9)
+
+
+def test_the_papers_bidder_goes_straight_to_the_truth_when_queries_run_short():
+    from dataclasses import replace
+
+    fb = feedback(LO, HI, rp_result=FAIL, queries=1)
+    half = ([0, 4, -6, 2, 0, -3], [0, 8, -2.5, 4, 4, 0])
+    assert ask(Straightforward(0.5), fb) == half
+    assert ask(Straightforward(0.5), replace(fb, max_queries=50)) == half
+    # 5 nodes still open and only 4 checks left: the named nodes go straight to the truth
+    assert ask(Straightforward(0.5), replace(fb, max_queries=5)) == ([0, 6, -4, 3, 0, -3], [0, 6, -4, 3, 4, 0])
+    # eager and lazy keep the previous rule (snap_after only)
+    assert ask(Eager(0.5), replace(fb, max_queries=5)) == half
