@@ -1,4 +1,4 @@
-r"""Exchange (ICE) proxy strategies: how a bidder narrows its TBBL node bounds (SPEC B5, B7, B9).
+r"""Exchange (ICE) proxy strategies: how a bidder narrows its TBBL node bounds.
 
 **Type and report.** An exchange bidder's private type is its true node values: one float
 per node of its bid tree, in the tree's node order (an exact tree with the same
@@ -6,14 +6,14 @@ structure as the reported one). Each time the exchange queries the bidder's prox
 strategy reports new node bounds ``(lower, upper)``. The query's context arrives as
 ``obs.info["feedback"]``: the exchange's ``Feedback`` (duck-typed here — ``round``,
 ``final``, ``lower``, ``upper``, ``prices``, ``trade``, ``satisfied``, ``rp``, ``queries``,
-``must_revise``); ``rp``, when present, is the last revealed-preference check of this
+``max_queries``, ``scale``, ``must_revise``); ``rp``, when present, is the last revealed-preference check of this
 round, with ``passed`` and Lemma 2's node sets ``raise_lower`` = sat(L*) \ sat(U*) and
 ``lower_upper`` = sat(U*) \ sat(L*) (local node ids).
 
 **The exchange's rules, which every strategy here respects.** Bounds only narrow (the
 exchange rejects a falling lower or rising upper bound); at the first query of a round
 ``rp`` is None (no check yet); returning the bounds unchanged after a failed check means
-"I give up this round" and the exchange applies the SPEC B7 penalty (upper bounds fall to
+"I give up this round" and the exchange applies the penalty of the activity rule (upper bounds fall to
 max(node price, lower)) when the round closes.
 
 **Targets.** A strategy that tracks a truth never moves a bound past it, and when a
@@ -25,11 +25,12 @@ still report.
 with ``revise(feedback) -> (lower, upper)``: :func:`bind` (or :class:`StrategyProxy`)
 attaches a strategy to one bidder's truth for use with ``IterativeExchange.bid`` /
 ``run_ice`` outside Mesa, and the Mesa agent (:class:`auctionlab.agents.exchange.ExchangeBidder`)
-does the same inside the market model. :class:`StraightforwardProxy` is the bound
-straightforward strategy under its historical name.
+does the same inside the market model. :class:`StraightforwardProxy` and
+:class:`EagerProxy` are the bound straightforward and eager strategies.
 
-Strategies: :class:`Straightforward` (the truthful proxy the mechanism's analysis
-assumes), :class:`Lazy`, :class:`Stubborn`, and the wrappers :class:`Misreport` (any
+Strategies: :class:`Straightforward` (the paper's bidder: truthful, reveals only what the
+activity rule requires), :class:`Eager` (an extension: reveals ρ of every gap each
+round), :class:`Lazy`, :class:`Stubborn`, and the wrappers :class:`Misreport` (any
 truth-tracking base around a lie) and :class:`LateRevealer` (its base until the
 last-and-final round, then the truth).
 """
@@ -45,6 +46,8 @@ from auctionlab.strategies._checks import check_finite
 from auctionlab.strategies.base import Observation, Strategy, Wrapper
 
 __all__ = [
+    "Eager",
+    "EagerProxy",
     "ExchangeStrategy",
     "ExchangeWrapper",
     "LateRevealer",
@@ -58,6 +61,7 @@ __all__ = [
     "check_truth",
     "clip_target",
     "exchange_observation",
+    "feedback_scale",
     "narrow",
 ]
 
@@ -96,13 +100,16 @@ def narrow(
     which: str = "both",
     snap: float = 1e-6,
     full: bool = False,
+    scale: float = 1.0,
 ) -> Bounds:
     """New bounds that close a fraction ``step`` of the gap to ``target`` on ``nodes``.
 
     ``which`` is ``"both"``, ``"lower"`` or ``"upper"``. A new value within
-    ``snap·(1 + |target|)`` of the target snaps onto it (so geometric narrowing ends in
-    finitely many queries); ``full=True`` moves straight to the target. ``target`` must lie
-    within the bounds (callers clip), so bounds only narrow. Returns copies.
+    ``snap·(scale + |target|)`` of the target snaps onto it (so geometric narrowing ends in
+    finitely many queries); ``scale`` is the unit of the values (the exchange's
+    ``Feedback.scale``: 1 at ordinary magnitudes), so snapping is the same at any unit.
+    ``full=True`` moves straight to the target. ``target`` must lie within the bounds
+    (callers clip), so bounds only narrow. Returns copies.
     """
     lo, hi = np.array(lower, dtype=float), np.array(upper, dtype=float)
     idx = np.asarray(nodes, dtype=np.intp)
@@ -112,9 +119,14 @@ def narrow(
     arrs = {"both": (lo, hi), "lower": (lo,), "upper": (hi,)}[which]
     for arr in arrs:
         new = t if full else arr[idx] + step * (t - arr[idx])
-        close = np.abs(new - t) <= snap * (1.0 + np.abs(t))
+        close = np.abs(new - t) <= snap * (scale + np.abs(t))
         arr[idx] = np.where(close, t, new)
     return lo, hi
+
+
+def feedback_scale(fb: Any) -> float:
+    """The unit of the exchange's values (``Feedback.scale``; 1 when the feedback has none)."""
+    return float(getattr(fb, "scale", 1.0))
 
 
 def clip_target(truth: np.ndarray, fb: FeedbackLike) -> np.ndarray:
@@ -203,33 +215,45 @@ class ExchangeWrapper(ExchangeStrategy, Wrapper):
 
 # ---------------------------------------------------------------------- strategies
 class Straightforward(ExchangeStrategy):
-    r"""Keeps the true value inside its bounds and narrows toward it where feedback asks.
+    r"""The paper's straightforward bidder: keeps its true value inside its bounds and
+    reveals only what the activity rule requires.
 
-    On a failed RP check it closes a fraction ``step`` (ρ ∈ (0, 1]) of the remaining gap
-    to the truth on the nodes the feedback names, sat(L*) Δ sat(U*) — on *both* bounds:
-    Lemma 2 names lower bounds on sat(L*) \ sat(U*) and upper bounds on
-    sat(U*) \ sat(L*), but when the truth strictly prefers the witness U* no such move
-    keeps the truth inside the bounds; raising the lower bounds on sat(U*) \ sat(L*)
-    (making U* the new candidate) is the truthful way to pass. Gaps below ``snap``
-    (relative) snap to the truth, and after ``snap_after`` failed checks in one round the
-    named nodes go straight to the truth, so a check on exact values on every node that
-    differs between L* and U* always passes eventually. If a penalty has pushed an upper
-    bound below the truth, it targets the truth clipped into its bounds.
-    Besides answering the activity rule, it reveals a little each round (``reveal``), at
-    the first query of every round after round 0:
+    It never narrows on its own. When a revealed-preference check fails it moves toward
+    the truth on the nodes the feedback names, sat(L*) Δ sat(U*), closing a fraction
+    ``step`` (ρ ∈ (0, 1]) of the remaining gap on *both* bounds. Lemma 2 names only lower
+    bounds on sat(L*) \ sat(U*) and upper bounds on sat(U*) \ sat(L*), and those moves
+    need not be enough: with XOR(+A = 5, +B ∈ [0, 10]) at prices 3 each and a true value 9
+    for B, lowering B's upper bound to 9 still fails (π*_l = 2 < π*_u = 6), while raising
+    B's *lower* bound to 5 — which makes B the candidate — passes. Moving both bounds of
+    the named nodes toward the truth covers both cases.
 
-    - ``"rp"``: nothing more — only what the feedback demands;
+    A passing move that keeps the truth inside the bounds always exists (the truth on
+    every named node), and this bidder always reaches one before the exchange's query
+    limit: gaps below ``snap`` (relative to the exchange's value unit) snap to the truth,
+    and after ``snap_after`` failed checks in one round — or as soon as the queries left
+    (``Feedback.max_queries``) are no more than the nodes whose bounds still differ — the
+    named nodes go straight to the truth. A check that fails names at least one such node
+    (if every named node were exact, π*_u would be a lower-bound surplus, at most π*_l),
+    so each such answer fixes at least one more node and the check passes in at most as
+    many queries as there are nodes. It is therefore never penalised, and a penalty is
+    the only thing that could push an upper bound below the truth. If one has anyway
+    (a round given up by a wrapper, a lie tracked as the truth), it targets the truth
+    clipped into its bounds.
+
+    ``reveal`` (default ``"rp"``, the paper's bidder) adds revelation of its own at the
+    first query of every round after round 0 — extensions, not the paper's bidder:
+
     - ``"provisional"``: close a fraction ρ of both gaps on the nodes its provisional
       trade satisfies (a provisional trader refines what it trades);
-    - ``"all"`` (default): close a fraction ρ of both gaps on every node.
+    - ``"all"``: close a fraction ρ of both gaps on every node (the :class:`Eager` bidder).
 
-    Measured on generated instances, with "rp" or "provisional" the bounds of bidders who
-    pass RP while losing never narrow, so the Threshold payments at the upper and lower
-    bounds (αthresh) can stall short of any cutoff; "all" makes them converge
-    geometrically. In the last-and-final round ``final="truth"`` reveals the true values
-    (that round's trade and Threshold payments are computed at the lower bounds);
-    ``final="rp"`` (default) keeps bidding as before, so the final trade measures what the
-    iterative process itself achieved.
+    With the paper's bidder the bounds of bidders who pass RP while losing never narrow,
+    so the Threshold payments at the upper and lower bounds (αthresh) can stall short of
+    the cutoff and the run end at ``max_rounds``: the activity rule constrains relative
+    preferences, while the payments depend on absolute values. In the last-and-final round
+    ``final="truth"`` reveals the true values (that round's trade and Threshold payments
+    are computed at the lower bounds); ``final="rp"`` (default) keeps bidding as before, so
+    the final trade measures what the iterative process itself achieved.
     """
 
     name = "straightforward"
@@ -238,7 +262,7 @@ class Straightforward(ExchangeStrategy):
     FINAL: ClassVar[tuple[str, ...]] = ("rp", "truth")
 
     def __init__(
-        self, step: float = 0.5, reveal: str = "all", final: str = "rp", snap: float = 1e-6, snap_after: int = 20
+        self, step: float = 0.5, reveal: str = "rp", final: str = "rp", snap: float = 1e-6, snap_after: int = 20
     ) -> None:
         self.step = _check_step(step, self.name)
         self.reveal = _check_choice(reveal, "reveal", self.REVEAL, self.name)
@@ -246,11 +270,23 @@ class Straightforward(ExchangeStrategy):
         self.snap = check_finite(snap, "snap", self.name, lo=0.0)
         self.snap_after = _check_count(snap_after, "snap_after", self.name, lo=1)
 
+    def full_now(self, fb: FeedbackLike) -> bool:
+        """Whether this answer moves the named nodes straight to the truth: after
+        ``snap_after`` failed checks this round, or when the queries left could not
+        otherwise be enough to fix every node that is not exact yet."""
+        if fb.queries >= self.snap_after:
+            return True
+        limit = getattr(fb, "max_queries", None)
+        if limit is None:
+            return False
+        open_nodes = int(np.count_nonzero(np.asarray(fb.lower) != np.asarray(fb.upper)))
+        return limit - fb.queries <= open_nodes
+
     def narrow(self, fb: FeedbackLike, target: np.ndarray, nodes: Any, which: str = "both") -> Bounds:
-        """:func:`narrow` with this strategy's ρ and snapping (straight to the target after
-        ``snap_after`` failed checks this round)."""
+        """:func:`narrow` with this strategy's ρ and snapping (straight to the target when
+        :meth:`full_now`)."""
         return narrow(fb.lower, fb.upper, target, nodes, self.step, which=which, snap=self.snap,
-                      full=fb.queries >= self.snap_after)
+                      full=self.full_now(fb), scale=feedback_scale(fb))
 
     def named(self, fb: FeedbackLike) -> np.ndarray:
         """sat(L*) Δ sat(U*): every node Lemma 2 names, on either side."""
@@ -268,6 +304,33 @@ class Straightforward(ExchangeStrategy):
             if self.reveal == "provisional" and fb.satisfied is not None:
                 return self.narrow(fb, target, np.flatnonzero(fb.satisfied))
         return fb.lower, fb.upper
+
+
+class Eager(Straightforward):
+    r"""An extension, not the paper's bidder: reveals ρ of every gap each round.
+
+    At the first query of every round after round 0 it closes a fraction ``step`` (ρ) of
+    both gaps to the truth on *every* node, whatever the activity rule asks; when a check
+    fails it answers like :class:`Straightforward` (both bounds of sat(L*) Δ sat(U*)
+    toward the truth, straight to it after ``snap_after`` failed checks). Its bounds
+    shrink geometrically, so αeff and αthresh converge and runs close by the cutoffs;
+    rounds, the effect of ρ and payment accuracy measured with it describe this bidder,
+    not the paper's. ``Eager()`` is ``Straightforward(reveal="all")``, the project's
+    default bidder before the paper's bidder became the reference, and bids exactly as
+    that one did.
+    """
+
+    name = "eager"
+
+    def __init__(
+        self, step: float = 0.5, reveal: str = "all", final: str = "rp", snap: float = 1e-6, snap_after: int = 20
+    ) -> None:
+        super().__init__(step, reveal=reveal, final=final, snap=snap, snap_after=snap_after)
+
+    def full_now(self, fb: FeedbackLike) -> bool:
+        """After ``snap_after`` failed checks this round (the query limit is not consulted,
+        as before)."""
+        return fb.queries >= self.snap_after
 
 
 class Lazy(Straightforward):
@@ -289,8 +352,9 @@ class Lazy(Straightforward):
       stays consistent with its truth and, eventually, passes.
     - ``fallback="penalty"``: give up this round (bounds unchanged) and take the penalty.
 
-    ``patience=0`` makes every answer a fallback answer (with ``"narrow"`` it is
-    ``Straightforward(reveal="rp")``).
+    ``patience=0`` makes every answer a fallback answer (with ``"narrow"`` it answers as
+    :class:`Straightforward` does, except that only ``snap_after``, not the query limit,
+    sends the named nodes straight to the truth).
     """
 
     name = "lazy"
@@ -310,6 +374,10 @@ class Lazy(Straightforward):
         self.patience = _check_count(patience, "patience", self.name, lo=0)
         self.fallback = _check_choice(fallback, "fallback", self.FALLBACK, self.name)
 
+    def full_now(self, fb: FeedbackLike) -> bool:
+        """After ``snap_after`` failed checks this round (the query limit is not consulted)."""
+        return fb.queries >= self.snap_after
+
     def decide(self, truth: np.ndarray, fb: FeedbackLike) -> Bounds:
         target = clip_target(truth, fb)
         if fb.final and self.final == "truth":
@@ -319,7 +387,7 @@ class Lazy(Straightforward):
         if fb.queries <= self.patience:
             lo, hi = self.narrow(fb, target, fb.rp.raise_lower, "lower")
             lo, hi = narrow(lo, hi, target, fb.rp.lower_upper, self.step, which="upper", snap=self.snap,
-                            full=fb.queries >= self.snap_after)
+                            full=self.full_now(fb), scale=feedback_scale(fb))
             if not (np.array_equal(lo, fb.lower) and np.array_equal(hi, fb.upper)):
                 return lo, hi
         if self.fallback == "penalty":
@@ -329,7 +397,7 @@ class Lazy(Straightforward):
 
 class Stubborn(ExchangeStrategy):
     """Never narrows: keeps its initial bounds and takes the penalty whenever a check fails
-    (so its upper bounds fall to the node prices, SPEC B7, and nothing else changes them)."""
+    (so its upper bounds fall to the node prices, and nothing else changes them)."""
 
     name = "stubborn"
     classifier = {**ExchangeStrategy.classifier, "deviation": "stubborn"}
@@ -464,9 +532,18 @@ def bind(strategy: Strategy, truth: Any, *, index: int = 0, bidder: str | None =
 
 
 class StraightforwardProxy(StrategyProxy):
-    """The bound :class:`Straightforward` strategy, under its historical name:
+    """The bound :class:`Straightforward` strategy (the paper's bidder):
     ``StraightforwardProxy(truth, step=ρ, reveal=..., final=..., snap=..., snap_after=...)``."""
 
-    def __init__(self, truth: Any, step: float = 0.5, *, reveal: str = "all", final: str = "rp",
+    def __init__(self, truth: Any, step: float = 0.5, *, reveal: str = "rp", final: str = "rp",
                  snap: float = 1e-6, snap_after: int = 20) -> None:
         super().__init__(Straightforward(step, reveal=reveal, final=final, snap=snap, snap_after=snap_after), truth)
+
+
+class EagerProxy(StrategyProxy):
+    """The bound :class:`Eager` strategy (an extension: reveals ρ of every gap each round):
+    ``EagerProxy(truth, step=ρ, final=..., snap=..., snap_after=...)``."""
+
+    def __init__(self, truth: Any, step: float = 0.5, *, final: str = "rp",
+                 snap: float = 1e-6, snap_after: int = 20) -> None:
+        super().__init__(Eager(step, final=final, snap=snap, snap_after=snap_after), truth)

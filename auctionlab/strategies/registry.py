@@ -16,7 +16,7 @@ from typing import Any
 from auctionlab.errors import ConfigError
 from auctionlab.registry import Registry
 from auctionlab.strategies.base import Strategy, Truthful
-from auctionlab.strategies.exchange import LateRevealer, Lazy, Misreport, Straightforward, Stubborn
+from auctionlab.strategies.exchange import Eager, LateRevealer, Lazy, Misreport, Straightforward, Stubborn
 from auctionlab.strategies.learning import EXP3, FictitiousPlay, Hedge
 from auctionlab.strategies.relay import BestResponse, DropRelays, Noise, OthersOnly, OwnRelayOnly, Scale, Shift
 
@@ -27,7 +27,7 @@ STRATEGIES: Registry[type[Strategy]] = Registry(
         for cls in (
             Truthful, Scale, Shift, Noise, DropRelays, OwnRelayOnly, OthersOnly, BestResponse,
             Hedge, EXP3, FictitiousPlay,
-            Straightforward, Misreport, Lazy, Stubborn, LateRevealer,
+            Straightforward, Eager, Misreport, Lazy, Stubborn, LateRevealer,
         )
     },
 )

@@ -160,3 +160,28 @@ def test_node_prices_cover_only_the_subtree():
     assert got["root/1"] == -4.0  # selling C earns its price
     assert got["root"] == -2.0  # +A and sell C
     assert got["root/0/2"] == np.inf  # 3 units of A do not exist: never satisfiable
+
+
+def test_rp2_candidate_is_rechecked_exactly_against_the_threshold():
+    """A solver that returns an RP2 sat vector meeting the row only within its own
+    tolerance does not get to name the candidate: RP1's optimum stays L*."""
+    ex = with_seller(XOR(leaf({"A": 1}, 5), leaf({"B": 1}, [4.99, 10])))
+    good = PatternModel.for_bidder(ex, ex.index("buyer"))
+
+    class Noisy:
+        trade, x0 = good.trade, good.x0
+
+        def best(self, v, p):
+            return good.best(v, p)
+
+        def best_among(self, objective, row_values, prices, at_least):
+            # claims +B (surplus 1.99) reaches the threshold of +A's 2
+            sat = np.array([True, False, True])
+            return np.array([0, 1]), sat
+
+    lo, hi = ex.lower[3:], ex.upper[3:]
+    p = np.array([3.0, 3.0])
+    honest = revealed_preference(good, p, lo, hi)
+    noisy = revealed_preference(Noisy(), p, lo, hi)
+    assert honest.lower_trade.tolist() == [1, 0] and noisy.lower_trade.tolist() == [1, 0]
+    assert (noisy.passed, noisy.pi_lower, noisy.pi_upper) == (honest.passed, honest.pi_lower, honest.pi_upper)

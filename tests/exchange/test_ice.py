@@ -7,7 +7,7 @@ from auctionlab.errors import ConfigError, RevisionError
 from auctionlab.market.exchange import OR, XOR, Exchange, leaf, random_exchange
 from auctionlab.market.exchange.ice import IterativeExchange, bidders_frame, rounds_frame, run_ice
 from auctionlab.market.exchange.proxies import Proxy
-from auctionlab.strategies.exchange import StraightforwardProxy
+from auctionlab.strategies.exchange import EagerProxy, StraightforwardProxy
 
 from .examples import example2, fig1
 
@@ -46,15 +46,30 @@ def test_example1_fig1_round_zero():
     assert not r0.closing  # αthresh 0.4 < 0.5
 
 
-def test_straightforward_proxies_close_example1():
+def test_eager_proxies_close_example1():
     ex, truth = fig1(), fig1((10, 10), (-5, -5))
-    proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
+    proxies = {b: EagerProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
     res = run_ice(ex, proxies, cutoff_eff=0.9, cutoff_thresh=0.9, truth=truth)
     alphas = [r.alpha_thresh for r in res.history]
     assert alphas[:4] == pytest.approx([0.4, 0.7, 0.85, 0.925])  # the gap halves each round
     assert res.closed_by == "cutoffs" and res.efficiency == 1.0
     assert res.payments["buyer"] + res.payments["seller"] == pytest.approx(0)
     assert res.utilities["buyer"] >= 0 and res.utilities["seller"] >= 0
+
+
+def test_the_papers_bidder_stalls_on_example1():
+    """Both bidders pass RP at every round without narrowing (the trade is clear at any
+    consistent values), so αthresh stays at 0.4 and the run ends at max_rounds: the
+    activity rule constrains relative preferences, the Threshold payments need absolute
+    values."""
+    ex, truth = fig1(), fig1((10, 10), (-5, -5))
+    proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
+    res = run_ice(ex, proxies, cutoff_eff=0.9, cutoff_thresh=0.9, max_rounds=6, truth=truth,
+                  track_alpha_thresh="always")
+    assert [r.alpha_thresh for r in res.history[:-1]] == pytest.approx([0.4] * 6)
+    assert res.closed_by == "max_rounds" and res.rounds == 7 and res.efficiency == 1.0
+    assert all(b.rp is None or b.rp.passed for r in res.history for b in r.bidders)
+    assert [b.lower.tolist() for b in res.history[-1].bidders] == [b.tree.lower.tolist() for b in ex.bidders]
 
 
 def test_revisions_are_validated_and_leave_state_untouched():
@@ -90,10 +105,10 @@ def test_bad_configuration():
 
 
 @pytest.mark.parametrize("n, m, seed", [(5, 3, 0), (6, 3, 1), (8, 4, 2)])
-def test_convergence_with_straightforward_proxies(n, m, seed):
+def test_convergence_with_eager_proxies(n, m, seed):
     pair = random_exchange(n, m, rng=seed, bound_width=0.5)
     ex, truth = pair.bounded, pair.truth
-    proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
+    proxies = {b: EagerProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
     res = run_ice(ex, proxies, cutoff_eff=0.95, cutoff_thresh=0.9, max_rounds=30, truth=truth)
     assert res.closed_by in ("cutoffs", "no_optimistic_trade")
     assert res.efficiency >= 0.99
@@ -155,7 +170,7 @@ def test_parallel_payments_give_identical_results():
     ex, truth = pair.bounded, pair.truth
 
     def run(executor):
-        proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
+        proxies = {b: EagerProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
         return run_ice(ex, proxies, cutoff_eff=0.95, cutoff_thresh=0.9, max_rounds=20, truth=truth, executor=executor)
 
     serial = run(None)

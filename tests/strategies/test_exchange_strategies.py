@@ -17,7 +17,7 @@ from auctionlab.strategies import (
     bind,
     make_strategy,
 )
-from auctionlab.strategies.exchange import ExchangeStrategy, narrow
+from auctionlab.strategies.exchange import Eager, EagerProxy, ExchangeStrategy, narrow
 
 from .instances import EXCHANGE_LOWER as LO
 from .instances import EXCHANGE_TRUTH as TRUTH
@@ -34,8 +34,17 @@ def ask(strategy, fb, truth=TRUTH):
 
 
 # ---------------------------------------------------------------------- straightforward
-def test_straightforward_reveals_a_fraction_each_round_and_nothing_in_round_zero():
-    s = Straightforward(0.5)
+def test_straightforward_reveals_nothing_the_rule_does_not_ask_for():
+    s = Straightforward(0.5)  # the paper's bidder
+    for fb in (feedback(LO, HI, round=0), feedback(LO, HI, round=1), feedback(LO, HI, rp_result=rp(True), queries=1),
+               feedback(LO, HI, round=5, satisfied=[True] * 6)):
+        assert ask(s, fb) == (LO.tolist(), HI.tolist())
+    assert make_strategy("straightforward").reveal == "rp"
+
+
+def test_eager_reveals_a_fraction_each_round_and_nothing_in_round_zero():
+    s = Eager(0.5)
+    assert make_strategy("eager").reveal == "all" and Eager().label.startswith("eager")
     assert ask(s, feedback(LO, HI, round=0)) == (LO.tolist(), HI.tolist())
     assert ask(s, feedback(LO, HI, round=1)) == ([0, 4, -6, 2, 1, -2], [0, 8, -2.5, 4, 3, -0.5])
     prov = Straightforward(0.5, reveal="provisional")
@@ -135,8 +144,11 @@ def test_misreport_transform_on_a_hand_tree():
 
 
 def test_misreport_is_straightforward_around_the_lie_clipped_into_the_bounds():
-    s = Misreport(0.5)  # lie = [0, 3, -6, 1.5, 1, -1.5], inside the bounds
+    s = Misreport(0.5, base=Eager())  # lie = [0, 3, -6, 1.5, 1, -1.5], inside the bounds
     assert ask(s, feedback(LO, HI)) == ([0, 2.5, -7, 1.25, 0.5, -2.25], [0, 6.5, -3.5, 3.25, 2.5, -0.75])
+    s = Misreport(0.5)  # around the paper's bidder: only what a failed check asks, toward the lie
+    assert ask(s, feedback(LO, HI)) == (LO.tolist(), HI.tolist())
+    assert ask(s, feedback(LO, HI, rp_result=FAIL, queries=1)) == ([0, 2.5, -7, 1.25, 0, -3], [0, 6.5, -3.5, 3.25, 4, 0])
     s = Misreport(1.0, base=Straightforward(final="truth"))  # lie = [0, 0, -8, 0, 0, -2], clipped to the bounds
     assert ask(s, feedback(LO, HI, final=True)) == ([0, 2, -8, 1, 0, -2], [0, 2, -8, 1, 0, -2])
     s = Misreport(0.5, base=Lazy())
@@ -216,3 +228,32 @@ def test_binding_a_strategy_to_a_truth():
         StraightforwardProxy([0.0, np.nan])
     with pytest.raises(InvalidInputError, match="1-D"):
         bind(Stubborn(), np.zeros((2, 2)))
+
+
+def test_snapping_is_in_the_exchanges_value_unit():
+    from dataclasses import replace
+
+    lo, hi = LO.copy(), HI.copy()
+    lo[4] = 2 - 3e-7  # within snap of the truth 2 at unit scale (1e-6 · (1 + 2))
+    for f in (1.0, 1e-9, 1e6):
+        fb = replace(feedback(lo * f, HI * f, rp_result=rp(False, [4], []), queries=1), scale=f)
+        got_lo, _ = Straightforward(0.5).decide(TRUTH * f, fb)
+        assert got_lo[4] == (TRUTH * f)[4]  # snapped at every unit
+    # without the unit the absolute term would snap everything at 1e-9
+    fb = feedback(LO * 1e-9, HI * 1e-9, rp_result=rp(False, [1], []), queries=1)
+    assert Straightforward(0.5).decide(TRUTH * 1e-9, fb)[0][1] == (TRUTH * 1e-9)[1]
+    fb = replace(fb, scale=1e-9)
+    assert Straightforward(0.5).decide(TRUTH * 1e-9, fb)[0][1] == pytest.approx(4e-9)
+
+
+def test_the_papers_bidder_goes_straight_to_the_truth_when_queries_run_short():
+    from dataclasses import replace
+
+    fb = feedback(LO, HI, rp_result=FAIL, queries=1)
+    half = ([0, 4, -6, 2, 0, -3], [0, 8, -2.5, 4, 4, 0])
+    assert ask(Straightforward(0.5), fb) == half
+    assert ask(Straightforward(0.5), replace(fb, max_queries=50)) == half
+    # 5 nodes still open and only 4 checks left: the named nodes go straight to the truth
+    assert ask(Straightforward(0.5), replace(fb, max_queries=5)) == ([0, 6, -4, 3, 0, -3], [0, 6, -4, 3, 4, 0])
+    # eager and lazy keep the previous rule (snap_after only)
+    assert ask(Eager(0.5), replace(fb, max_queries=5)) == half

@@ -1,4 +1,4 @@
-"""ICE closing rule (SPEC B8, paper §5.5): αeff, αthresh and termination.
+"""ICE closing rule (paper §5.5): αeff, αthresh and termination.
 
 PP is the lower-bound value of the efficient trade at lower values; PO the lower-bound
 value of the efficient trade at upper values. PP ≥ PO and PP ≥ 0; αeff = PP / (2PP − PO)
@@ -28,7 +28,7 @@ def alpha_eff(pp: float, po: float) -> float:
 
 def payment_gap(upper: Mapping[str, float], lower: Mapping[str, float], active: Iterable[str]) -> float:
     """Root-mean-square difference of Threshold payments over the ``active`` bidders
-    (those that trade in the pessimistic trade λ*_l); SPEC B8's reading of ‖·‖ (Ex. 9)."""
+    (those that trade in the pessimistic trade λ*_l); the reading of ‖·‖ that the paper's Example 9 fixes."""
     names = list(active)
     if not names:
         return 0.0

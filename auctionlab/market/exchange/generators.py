@@ -9,11 +9,19 @@ Every good has a market value μ_j. Bidders are
 * **traders**: own a few goods and want others; leaves are swaps (sell one, buy one,
   mixed sign), pure buys or pure sells.
 
-Buyers value goods above sellers' costs, so some trade is almost always efficient.
+Buyers value goods above sellers' costs, so some trade is usually efficient; small
+trees with bundles can still leave none (about a quarter of 4 × 3 exchanges with 6-node
+trees and single units). With ``require_trade=True`` (default) an instance whose truth
+has no efficient trade is redrawn from the same generator (up to :data:`MAX_DRAWS`
+draws), so every returned instance has one whenever a draw had one; an instance whose
+first draw trades is exactly what it was without this option.
 Trees mix AND / OR / XOR and general IC(x, y), nested two or three levels deep, with
 bundle leaves. Values are rounded to cents, so instances print and save cleanly.
 Sellers' and traders' internal nodes never carry positive values: by (4) a sell leaf can
-be satisfied without selling, so a positive value there would be free money.
+be satisfied without selling, so a positive value there would be free money. For the
+same reason a buyer's internal node that can be satisfied without any leaf (an IC(0, y),
+or one whose required children all can) gets value 0 unless ``free_value=True``: no
+tree is worth anything at the empty trade unless asked.
 
 With ``bound_width`` the function also hides a truth: it returns
 ``BoundedPair(bounded, truth)`` where every non-zero node value v gets bounds
@@ -28,10 +36,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from auctionlab._validate import check_bool
 from auctionlab.errors import ConfigError
 from auctionlab.market.exchange.instance import Exchange
 
 ROLES = ("buyer", "seller", "trader")
+MAX_DRAWS = 50
+"""Draws ``random_exchange`` makes at most, with ``require_trade``, to find an instance with trade."""
 
 
 class BoundedPair(NamedTuple):
@@ -52,10 +63,12 @@ class _TreeMaker:
         self.owned, self.wanted = owned, wanted
         self.mean_mu = float(mu.mean())
 
-    def tree(self, nodes: int, depth: int) -> dict:
+    def tree(self, nodes: int, depth: int, free_value: bool = False) -> dict:
         root = self._node(0, max(nodes, 3), depth)
         if "trade" in root:  # always an internal root
             root = {"value": 0, "ic": [1, 1], "children": [root]}
+        if not free_value:
+            _no_free_value(root)
         return root
 
     def _node(self, level: int, budget: int, depth: int) -> dict:
@@ -128,6 +141,19 @@ class _TreeMaker:
         return {"value": _cents(val), "trade": trade}
 
 
+def _no_free_value(node: dict) -> bool:
+    """Zero the positive values of nodes that can be satisfied with no leaf; returns
+    whether ``node`` can (leaves cannot; an internal node can when at least x of its
+    children can, x of its IC(x, y))."""
+    if "trade" in node:
+        return False
+    empty = sum(_no_free_value(c) for c in node["children"])
+    can = empty >= int(node["ic"][0])
+    if can and node["value"] > 0:
+        node["value"] = 0
+    return can
+
+
 def random_exchange(
     n_bidders: int,
     n_goods: int,
@@ -138,12 +164,17 @@ def random_exchange(
     max_units: int = 3,
     roles: tuple[float, float, float] = (0.4, 0.3, 0.3),
     bound_width: float | None = None,
+    require_trade: bool = True,
+    free_value: bool = False,
 ) -> Exchange | BoundedPair:
     """A random exchange with ``n_bidders`` × ``n_goods`` (see module docstring).
 
     ``rng`` is a seed or a ``numpy.random.Generator``; ``nodes`` is the approximate tree
     size; ``depth`` the range of tree depths; ``roles`` the probabilities of buyer,
     seller, trader (at least one buyer and one seller when n_bidders ≥ 2).
+    ``require_trade`` redraws instances whose truth has no efficient trade (with at least
+    two bidders); ``free_value`` lets buyer nodes satisfiable without any leaf keep a
+    positive value (a tree worth something at the empty trade).
     """
     if n_bidders < 1 or n_goods < 1:
         raise ConfigError(f"need at least one bidder and one good, got {n_bidders} × {n_goods}")
@@ -154,9 +185,43 @@ def random_exchange(
         raise ConfigError(f"roles must be three non-negative weights, got {roles!r}")
     if bound_width is not None and not (bound_width >= 0 and math.isfinite(bound_width)):
         raise ConfigError(f"bound_width must be a finite non-negative number, got {bound_width!r}")
+    check_bool(require_trade, "require_trade")
+    check_bool(free_value, "free_value")
     seed = rng if isinstance(rng, (int, np.integer)) else None
     gen = np.random.default_rng(rng)
+    params = {"n_bidders": n_bidders, "n_goods": n_goods, "nodes": nodes, "depth": list(depth),
+              "max_units": max_units, "roles": [float(r) for r in roles], "bound_width": bound_width}
+    if not require_trade:
+        params["require_trade"] = False
+    if free_value:
+        params["free_value"] = True
+    for draw in range(MAX_DRAWS):
+        truth = _draw(gen, n_bidders, n_goods, nodes, depth, max_units, p, free_value, seed, params, draw)
+        if not require_trade or n_bidders < 2 or _has_trade(truth):
+            break
+    if bound_width is None:
+        return truth
+    lower = truth.lower.copy()
+    upper = truth.upper.copy()
+    nz = lower != 0.0
+    width = bound_width * np.abs(lower[nz])
+    lower[nz] = np.floor((lower[nz] - width * gen.random(int(nz.sum()))) * 100) / 100
+    upper[nz] = np.ceil((upper[nz] + width * gen.random(int(nz.sum()))) * 100) / 100
+    lower = np.minimum(lower, truth.lower)  # floor/ceil in floating point: keep the truth inside
+    upper = np.maximum(upper, truth.upper)
+    bounded = truth.with_bounds(lower, upper)
+    return BoundedPair(bounded, truth)
 
+
+def _has_trade(ex: Exchange) -> bool:
+    from auctionlab.market.exchange.mip import solve_wd  # (mip imports this package's instance module)
+
+    return bool(solve_wd(ex, "lower").traders)
+
+
+def _draw(gen: np.random.Generator, n_bidders: int, n_goods: int, nodes: int, depth: tuple[int, int],
+          max_units: int, p: np.ndarray, free_value: bool, seed: Any, params: dict, draw: int) -> Exchange:
+    """One draw of the true exchange from ``gen``."""
     goods = [f"g{j}" for j in range(n_goods)]
     mu = np.round(gen.uniform(5.0, 20.0, size=n_goods), 2)
     role_idx = gen.choice(3, size=n_bidders, p=p / p.sum())
@@ -195,7 +260,7 @@ def random_exchange(
             role = role_names[i] = "seller"
         maker = _TreeMaker(gen, role, mu, goods, owned[i], wanted)
         size = int(max(3, round(nodes * gen.uniform(0.7, 1.3))))
-        tree = maker.tree(size, int(gen.integers(depth[0], depth[1] + 1)))
+        tree = maker.tree(size, int(gen.integers(depth[0], depth[1] + 1)), free_value)
         spec: dict[str, Any] = {"tree": tree}
         if owned[i]:
             spec["endowment"] = {goods[j]: q for j, q in sorted(owned[i].items())}
@@ -204,21 +269,9 @@ def random_exchange(
     meta = {
         "generator": "random_exchange",
         "seed": int(seed) if seed is not None else None,
-        "params": {"n_bidders": n_bidders, "n_goods": n_goods, "nodes": nodes, "depth": list(depth),
-                   "max_units": max_units, "roles": [float(r) for r in roles], "bound_width": bound_width},
+        "params": params,
         "roles": {f"b{i}": r for i, r in enumerate(role_names)},
     }
-    truth_data = {"goods": goods, "bidders": bidders, "meta": meta}
-    truth = Exchange.from_dict(truth_data)
-    if bound_width is None:
-        return truth
-    lower = truth.lower.copy()
-    upper = truth.upper.copy()
-    nz = lower != 0.0
-    width = bound_width * np.abs(lower[nz])
-    lower[nz] = np.floor((lower[nz] - width * gen.random(int(nz.sum()))) * 100) / 100
-    upper[nz] = np.ceil((upper[nz] + width * gen.random(int(nz.sum()))) * 100) / 100
-    lower = np.minimum(lower, truth.lower)  # floor/ceil in floating point: keep the truth inside
-    upper = np.maximum(upper, truth.upper)
-    bounded = truth.with_bounds(lower, upper)
-    return BoundedPair(bounded, truth)
+    if draw:
+        meta["draw"] = draw + 1  # the draw that had an efficient trade
+    return Exchange.from_dict({"goods": goods, "bidders": bidders, "meta": meta})

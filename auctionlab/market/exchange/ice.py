@@ -1,5 +1,5 @@
 """ICE: the iterative combinatorial exchange as an explicit round-based state machine
-(SPEC B5–B8, paper §5).
+(paper §5).
 
 Each round t:
 
@@ -22,6 +22,7 @@ The history is data (:attr:`IterativeExchange.history`), convertible to pandas.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping
@@ -30,8 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from auctionlab.errors import ConfigError, InvalidInputError, RevisionError
-from auctionlab.market.exchange.activity import TOL, NodePrices, RPResult, revealed_preference
+from auctionlab._validate import check_choice, check_float, check_int
+from auctionlab.errors import ConfigError, InternalError, InvalidInputError, RevisionError, StateError
+from auctionlab.market.exchange.activity import TOL, NodePrices, RPResult, definition_holds, revealed_preference
 from auctionlab.market.exchange.backends import get_backend
 from auctionlab.market.exchange.closing import (
     alpha_eff,
@@ -47,10 +49,19 @@ from auctionlab.market.exchange.closing import (
 from auctionlab.market.exchange.instance import Exchange
 from auctionlab.market.exchange.mip import Allocation, MIPSolution, WDModel
 from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
-from auctionlab.market.exchange.patterns import DEFAULT_LIMIT, check_limit, one_bidder_model
+from auctionlab.market.exchange.patterns import DEFAULT_LIMIT, PatternModel, check_limit, one_bidder_model
 from auctionlab.market.exchange.payments import PaymentResult, check_rule, chunk_count, payments_batch
 from auctionlab.market.exchange.pricing import PriceResult, TradePool, linear_prices
 from auctionlab.market.exchange.proxies import Feedback, Proxy
+
+
+RP_CHECKS = ("paper", "definition")
+"""How the activity rule decides: Proposition 1's test (the paper's), or, where that test
+fails, the exact check of the definition (an extension)."""
+
+PRICE_EPS = 1e-7
+"""Default relaxation ε of the price LP's fixed constraints, in the value unit: a tenth of
+the default RP tolerance, so the activity rule's verdicts do not hinge on the relaxation."""
 
 
 SOLVE_KINDS = ("wd", "fixed", "vcg_lower", "vcg_upper", "vcg_alpha", "truth", "rp", "penalty", "rwd", "lp")
@@ -150,6 +161,21 @@ class IterativeExchange:
     (they are continuous by default, which is exact: see :mod:`~auctionlab.market.exchange.mip`).
     Both exist to compare against the plain formulation; outcomes are the same.
 
+    ``rp`` chooses the activity rule's test: ``"paper"`` (default) is Proposition 1's
+    test, which is sufficient but not necessary for the definition of revealed preference;
+    ``"definition"`` (an extension) accepts, where that test fails, a bidder that meets the
+    definition exactly (:func:`~auctionlab.market.exchange.activity.definition_holds`; it
+    needs every tree enumerable within ``pattern_limit``). The record keeps both verdicts
+    (``RPResult.paper_passed``, ``RPResult.definition``). ``rp_tol`` is the RP tolerance
+    and ``price_eps`` the price LP's relaxation ε, both relative; ``rp_tol`` may not be
+    below ``price_eps`` (the defaults keep it ten times larger).
+
+    Units. Values of any magnitude give the same trades, verdicts and rounds: the models
+    work in the exchange's value unit (:func:`value_unit`: 1 at ordinary magnitudes, else
+    the power of 1000 that brings the largest bound between 1e-3 and 1e6), and everything
+    the caller sees — bounds, feedback (``Feedback.scale`` is the unit), prices, records,
+    payments — is in the caller's units.
+
     ``executor`` (a ``ProcessPoolExecutor``, a Dask ``Client.get_executor()``, …) runs
     each round's V_{−i} solves in parallel, in ``workers`` chunks (default: what the
     executor reports, else twice the cores); results are identical to serial. Give it only
@@ -165,7 +191,8 @@ class IterativeExchange:
         max_rounds: int = 100,
         max_queries: int = 50,
         rp_tol: float = TOL,
-        price_eps: float = 1e-6,
+        price_eps: float = PRICE_EPS,
+        rp: str = "paper",
         truth: Exchange | None = None,
         payment_rule: str = "threshold",
         track_alpha_thresh: str = "needed",
@@ -186,8 +213,14 @@ class IterativeExchange:
             if not isinstance(truth, Exchange) or not exchange.same_structure(truth):
                 raise InvalidInputError("truth must be an Exchange with the same structure as the exchange")
         self.max_rounds, self.max_queries = max_rounds, max_queries
-        self.rp_tol, self.price_eps = rp_tol, price_eps
-        self.truth = truth
+        self.rp_tol = check_float(rp_tol, "rp_tol", minimum=0.0)
+        self.price_eps = check_float(price_eps, "price_eps", minimum=0.0)
+        if self.rp_tol < self.price_eps:
+            raise ConfigError(
+                f"rp_tol ({rp_tol!r}) must be at least price_eps ({price_eps!r}): otherwise the price LP's "
+                "relaxation alone can decide the activity rule's verdict")
+        self.rp = check_choice(rp, "rp", RP_CHECKS)
+        self.truth = truth  # in the caller's units
         self.payment_rule = check_rule(payment_rule)
         self.track_alpha_thresh = check_track_alpha_thresh(track_alpha_thresh)
         if workers is not None:
@@ -200,15 +233,24 @@ class IterativeExchange:
         if not isinstance(integer_lambda, (bool, np.bool_)):
             raise ConfigError(f"integer_lambda must be True or False, got {integer_lambda!r}")
         self.integer_lambda = bool(integer_lambda)
-        self.exchange = exchange  # current bounds
+        self.unit = value_unit(exchange)
+        self._ex = _rescale(exchange, 1.0 / self.unit)  # current bounds, in the value unit
+        self._truth_int = None if truth is None else _rescale(truth, 1.0 / self.unit)
+        self._public: Exchange | None = exchange
         self._build_models()
+        if self.rp == "definition":
+            big = [exchange.names[i] for i, bm in enumerate(self.bidder_models) if not isinstance(bm, PatternModel)]
+            if big:
+                raise ConfigError(
+                    f"rp='definition' needs every bid tree enumerable (at most pattern_limit={self.pattern_limit} "
+                    f"patterns); too large: {big}")
         self._true_optimum = self._truth_model.solve_wd("lower").value if truth is not None else None
         self.pool = TradePool(exchange.n_goods, [b.tree.n_nodes for b in exchange.bidders])
         self.round = 0
         self.final = False  # the current round is the last-and-final one
         self.done = False
         self.closed_by: str | None = None
-        self.prices: np.ndarray | None = None
+        self._prices: np.ndarray | None = None  # provisional prices, in the value unit
         self.trade: np.ndarray | None = None
         self._satisfied: list[np.ndarray] | None = None
         self.history: list[RoundRecord] = []
@@ -224,11 +266,11 @@ class IterativeExchange:
         solver state), so they are rebuilt rather than pickled.
         """
         kw = {"solver": self.solver, "integer_lambda": self.integer_lambda}
-        self.model = WDModel(self.exchange, **kw)
-        self.bidder_models = [one_bidder_model(self.exchange, i, limit=self.pattern_limit, **kw)
-                              for i in range(self.exchange.n_bidders)]
-        self._truth_model = WDModel(self.truth, **kw) if self.truth is not None else None
-        self._node_prices: list[NodePrices | None] = [None] * self.exchange.n_bidders
+        self.model = WDModel(self._ex, **kw)
+        self.bidder_models = [one_bidder_model(self._ex, i, limit=self.pattern_limit, **kw)
+                              for i in range(self._ex.n_bidders)]
+        self._truth_model = WDModel(self._truth_int, **kw) if self._truth_int is not None else None
+        self._node_prices: list[NodePrices | None] = [None] * self._ex.n_bidders
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -243,7 +285,7 @@ class IterativeExchange:
 
     # ------------------------------------------------------------------ bidding phase
     def _start_round(self) -> None:
-        n = self.exchange.n_bidders
+        n = self._ex.n_bidders
         self._rp: list[RPResult | None] = [None] * n
         self._queries = [0] * n
         self._activity_time = 0.0
@@ -252,8 +294,36 @@ class IterativeExchange:
 
     def bounds(self, bidder: str | int) -> tuple[np.ndarray, np.ndarray]:
         i = self._index(bidder)
-        off = self.exchange.node_offset
-        return self.exchange.lower[off[i] : off[i + 1]].copy(), self.exchange.upper[off[i] : off[i + 1]].copy()
+        ex = self.exchange
+        off = ex.node_offset
+        return ex.lower[off[i] : off[i + 1]].copy(), ex.upper[off[i] : off[i + 1]].copy()
+
+    def _bounds_int(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Bidder ``i``'s bounds in the value unit (what the models see)."""
+        off = self._ex.node_offset
+        return self._ex.lower[off[i] : off[i + 1]].copy(), self._ex.upper[off[i] : off[i + 1]].copy()
+
+    @property
+    def prices(self) -> np.ndarray | None:
+        """The last round's provisional prices in the caller's units (None before round 1)."""
+        return None if self._prices is None else self._prices * self.unit
+
+    @prices.setter
+    def prices(self, value) -> None:
+        """Set the prices the next checks use (for tests and what-if checks), in the caller's units."""
+        self._prices = None if value is None else np.asarray(value, dtype=float) / self.unit
+
+    @property
+    def exchange(self) -> Exchange:
+        """The exchange with the current bounds, in the caller's units."""
+        if self._public is None:
+            self._public = _rescale(self._ex, self.unit)
+        return self._public
+
+    def _set_exchange(self, ex: Exchange) -> None:
+        """New internal bounds (in the value unit)."""
+        self._ex = ex
+        self._public = ex if self.unit == 1.0 else None
 
     def feedback(self, bidder: str | int) -> Feedback:
         """What the bidder's proxy sees now (αeff is deliberately not part of it)."""
@@ -264,11 +334,13 @@ class IterativeExchange:
             final=self.final,
             lower=lo,
             upper=hi,
-            prices=None if self.prices is None else self.prices.copy(),
+            prices=self.prices,
             trade=None if self.trade is None else self.trade[i].copy(),
             satisfied=None if self._satisfied is None else self._satisfied[i].copy(),
-            rp=self._rp[i],
+            rp=None if self._rp[i] is None else self._rp[i].scaled(self.unit),
             queries=self._queries[i],
+            max_queries=self.max_queries,
+            scale=self.unit,
         )
 
     def submit(self, bidder: str | int, lower, upper) -> RPResult | None:
@@ -279,79 +351,104 @@ class IterativeExchange:
         Returns the RP result (None in round 0, where there is no check).
         """
         if self.done:
-            raise RevisionError("the exchange has closed; no more revisions")
+            raise StateError("the exchange has closed; no more revisions")
         i = self._index(bidder)
-        name = self.exchange.names[i]
+        name = self._ex.names[i]
+        lo_arr = _bounds_array(lower, name, "lower")
+        hi_arr = _bounds_array(upper, name, "upper")
         try:
-            new = self.exchange.with_bounds(
-                lower={name: np.asarray(lower, dtype=float)}, upper={name: np.asarray(upper, dtype=float)},
-                narrowing=True,
-            )
+            public = self.exchange.with_bounds(lower={name: lo_arr}, upper={name: hi_arr}, narrowing=True)
         except RevisionError:
             raise
         except InvalidInputError as exc:  # shape / non-finite / lower > upper
             msg = str(exc)
             raise RevisionError(msg if name in msg else f"bidder {name!r}: {msg}") from None
-        self.exchange = new
-        if self.round == 0 or self.prices is None:
+        if self.unit == 1.0:
+            self._set_exchange(public)
+        else:
+            old_lo, old_hi = self._bounds_int(i)
+            pub_lo, pub_hi = self.bounds(i)
+            # into the value unit; unchanged entries keep their exact internal value and
+            # narrowed ones stay inside the old internal bounds despite rounding
+            new_lo = np.where(lo_arr == pub_lo, old_lo, np.maximum(lo_arr / self.unit, old_lo))
+            new_hi = np.where(hi_arr == pub_hi, old_hi, np.minimum(hi_arr / self.unit, old_hi))
+            new_lo = np.minimum(new_lo, new_hi)
+            self._ex = self._ex.with_bounds(lower={name: new_lo}, upper={name: new_hi}, narrowing=True)
+            self._public = public
+        if self.round == 0 or self._prices is None:
             return None
         t0 = time.perf_counter()
-        lo, hi = self.bounds(i)
+        lo, hi = self._bounds_int(i)
         bm = self.bidder_models[i]
         h0, s0 = bm.highs_time, bm.solves
-        res = revealed_preference(bm, self.prices, lo, hi, tol=self.rp_tol)
+        res = revealed_preference(bm, self._prices, lo, hi, tol=self.rp_tol)
+        if self.rp == "definition" and not res.passed:
+            exact = definition_holds(bm, self._prices, lo, hi, tol=self.rp_tol)
+            res = dataclasses.replace(res, passed=exact, paper_passed=False, definition=exact)
         self._activity_time += time.perf_counter() - t0
         self._activity_highs += bm.highs_time - h0
         self._rp_solves += bm.solves - s0
         self._rp[i] = res
         self._queries[i] += 1
-        return res
+        return res.scaled(self.unit)
 
     def bid(self, bidder: str | int, proxy: Proxy) -> RPResult | None:
         """Let ``proxy`` act for ``bidder`` this round: revise, check, re-query on failure
         until RP passes, the proxy stops revising, or ``max_queries`` checks were made."""
         i = self._index(bidder)
+        if not callable(getattr(proxy, "revise", None)):
+            raise ConfigError(f"the proxy of bidder {self._ex.names[i]!r} has no revise(feedback) method: {proxy!r}")
         fb = self.feedback(i)
-        lo, hi = proxy.revise(fb)
+        lo, hi = self._ask(i, proxy, fb)
         res = self.submit(i, lo, hi)
         while res is not None and not res.passed and self._queries[i] < self.max_queries:
             fb = self.feedback(i)
-            lo, hi = proxy.revise(fb)
+            lo, hi = self._ask(i, proxy, fb)
             if np.array_equal(lo, fb.lower) and np.array_equal(hi, fb.upper):
                 break  # the proxy gives up: penalty at the close of the round
             res = self.submit(i, lo, hi)
         return res
 
+    def _ask(self, i: int, proxy: Proxy, fb: Feedback) -> tuple[np.ndarray, np.ndarray]:
+        """The proxy's answer, checked to be a pair ``(lower, upper)``."""
+        out = proxy.revise(fb)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            what = "None" if out is None else (f"a {len(out)}-tuple" if isinstance(out, tuple) else repr(out))
+            raise InvalidInputError(
+                f"the proxy of bidder {self._ex.names[i]!r} must return (lower, upper) from revise(), got {what}")
+        lo, hi = out
+        return _bounds_array(lo, self._ex.names[i], "lower"), _bounds_array(hi, self._ex.names[i], "upper")
+
     # ------------------------------------------------------------------ closing a round
     def _penalize(self, i: int) -> None:
         """Failing RP: upper_β ← min(v̄_β, max(price_β, v̲_β)) at the provisional prices."""
-        lo, hi = self.bounds(i)
+        ex = self._ex
+        lo, hi = self._bounds_int(i)
         if self._node_prices[i] is None:  # built on the bidder's first penalty, kept for later ones
-            x0 = self.exchange.endowments[i]
-            avail = self.exchange.endowments.sum(axis=0) - x0
-            self._node_prices[i] = NodePrices(self.exchange.bidders[i].tree, x0, avail, limit=self.pattern_limit)
-        price = self._node_prices[i](self.prices)
+            x0 = ex.endowments[i]
+            avail = ex.endowments.sum(axis=0) - x0
+            self._node_prices[i] = NodePrices(ex.bidders[i].tree, x0, avail, limit=self.pattern_limit)
+        price = self._node_prices[i](self._prices)
         new_hi = np.minimum(hi, np.maximum(price, lo))
-        name = self.exchange.names[i]
-        self.exchange = self.exchange.with_bounds(upper={name: new_hi}, narrowing=True)
+        self._set_exchange(ex.with_bounds(upper={ex.names[i]: new_hi}, narrowing=True))
 
     def close_round(self) -> RoundRecord:
         """Close the bidding phase: penalties, closing quantities, provisional trade and
         prices, closing rule; or, after the last-and-final round, the final outcome."""
         if self.done:
-            raise RevisionError("the exchange has already closed")
+            raise StateError("the exchange has already closed")
         timing = {"activity": self._activity_time, "wd": 0.0, "payments": 0.0, "pricing": 0.0}
         counts = dict.fromkeys(SOLVE_KINDS, 0)
         counts["rp"] = self._rp_solves
         highs_before = self._highs_time()
-        ex = self.exchange
+        ex = self._ex
         n = ex.n_bidders
         t0 = time.perf_counter()
         penalized = [self._rp[i] is not None and not self._rp[i].passed for i in range(n)]
         for i in np.flatnonzero(penalized):
             self._penalize(int(i))
             counts["penalty"] += ex.bidders[int(i)].tree.n_nodes  # one node-price solve per node
-        ex = self.exchange
+        ex = self._ex
         timing["activity"] += time.perf_counter() - t0
         model = self.model
         model.rebind(ex)
@@ -414,7 +511,7 @@ class IterativeExchange:
             vcg = pay["vcg"] if "vcg" in pay else pay["thr_lo" if a_eff == 1.0 else "thr_up"]
             alloc = vcg.allocation
             t0 = time.perf_counter()
-            pres = self._prices(ex, a_eff, alloc, vcg.vcg_discounts)
+            pres = self._price_feedback(ex, a_eff, alloc, vcg.vcg_discounts)
             prices = pres.prices
             counts["rwd"], counts["lp"] = pres.rwd_solves, pres.lp_solves
             timing["pricing"] += time.perf_counter() - t0
@@ -426,7 +523,7 @@ class IterativeExchange:
             t0 = time.perf_counter()
             true_sol = self._true_solution(trade)
             counts["truth"] += 1
-            eff = true_sol.value_of(self.truth.lower) / self._true_optimum if self._true_optimum > TOL else 1.0
+            eff = true_sol.value_of(self._truth_int.lower) / self._true_optimum if self._true_optimum > TOL else 1.0
             timing["wd"] += time.perf_counter() - t0
 
         timing["highs"] = self._highs_time() - highs_before + self._activity_highs + (
@@ -437,8 +534,8 @@ class IterativeExchange:
         bidders = tuple(
             BidderRound(
                 bidder=ex.names[i],
-                lower=self.bounds(i)[0],
-                upper=self.bounds(i)[1],
+                lower=self._bounds_int(i)[0],
+                upper=self._bounds_int(i)[1],
                 rp=self._rp[i],
                 queries=self._queries[i],
                 penalized=bool(penalized[i]),
@@ -473,9 +570,11 @@ class IterativeExchange:
             alpha_thresh_computed=track,
             solve_counts=counts,
         )
-        self.history.append(record)
+        self.history.append(_rescale_record(record, self.unit))
 
         if self.final:
+            if "thr_lo" not in pay:
+                raise InternalError("the last-and-final round computed no payments at the lower bounds")
             # final payments at v̲ under every registered rule (closed forms on one set of
             # VCG discounts): Threshold is the design, the others are for comparison
             vcg_lo = pay["thr_lo"].vcg_discounts
@@ -486,7 +585,7 @@ class IterativeExchange:
                 by_rule[rule_name] = {b: low.bidder_values[b] - d[b] for b in ex.names}
             self._finish(low, by_rule, true_sol)
         else:
-            self.prices, self.trade = prices, trade
+            self._prices, self.trade = prices, trade
             self._satisfied = [alloc.satisfied[b] for b in ex.names]
             if closing or self.round + 1 >= self.max_rounds:
                 self.final = True
@@ -502,7 +601,7 @@ class IterativeExchange:
         t = self.model.highs_time + sum(b.highs_time for b in self.bidder_models)
         return t + (self._truth_model.highs_time if self._truth_model is not None else 0.0)
 
-    def _prices(self, ex: Exchange, alpha, alloc: Allocation, discounts: Mapping[str, float]) -> PriceResult:
+    def _price_feedback(self, ex: Exchange, alpha, alloc: Allocation, discounts: Mapping[str, float]) -> PriceResult:
         off = ex.node_offset
         vals = ex.node_values(alpha)
         node_values = [vals[off[i] : off[i + 1]] for i in range(ex.n_bidders)]
@@ -537,48 +636,103 @@ class IterativeExchange:
         payments = by_rule[self.payment_rule]
         utilities = None
         eff = None
-        if self.truth is not None:
-            lower = self.truth.lower
-            utilities = {b.name: true_sol.value_of(lower, i) - payments[b.name] for i, b in enumerate(self.truth.bidders)}
+        if self._truth_int is not None:
+            lower = self._truth_int.lower
+            utilities = {b.name: true_sol.value_of(lower, i) - payments[b.name] for i, b in enumerate(self._truth_int.bidders)}
             eff = true_sol.value_of(lower) / self._true_optimum if self._true_optimum > TOL else 1.0
+        u = self.unit
+        if u != 1.0:
+            alloc = dataclasses.replace(alloc, value=alloc.value * u,
+                                        bidder_values={b: v * u for b, v in alloc.bidder_values.items()})
         self._result = ICEResult(
             allocation=alloc,
-            payments=dict(payments),
+            payments={b: v * u for b, v in payments.items()},
             rounds=len(self.history),
             closed_by=self.closed_by or "cutoffs",
             history=self.history,
-            utilities=utilities,
+            utilities=None if utilities is None else {b: v * u for b, v in utilities.items()},
             efficiency=eff,
-            payments_by_rule={rule: dict(p) for rule, p in by_rule.items()},
+            payments_by_rule={rule: {b: v * u for b, v in p.items()} for rule, p in by_rule.items()},
         )
 
     def result(self) -> ICEResult:
         if self._result is None:
-            raise RevisionError("the exchange has not closed yet")
+            raise StateError(f"the exchange has not closed yet (round {self.round}); run it to the end first")
         return self._result
 
     def _index(self, bidder: str | int) -> int:
+        """A bidder's index from its name or its index (an exact integer: not 0.7, not True)."""
         if isinstance(bidder, str):
-            return self.exchange.index(bidder)
-        i = int(bidder)
-        if not 0 <= i < self.exchange.n_bidders:
-            raise InvalidInputError(f"bidder index {bidder} out of range 0..{self.exchange.n_bidders - 1}")
-        return i
+            return self._ex.index(bidder)
+        n = self._ex.n_bidders
+        if not isinstance(bidder, (int, np.integer)) or isinstance(bidder, (bool, np.bool_)):
+            raise InvalidInputError(f"bidder must be a bidder name or an integer index, got {bidder!r}")
+        return check_int(bidder, "bidder index", minimum=0, maximum=n - 1, error=InvalidInputError)
 
     # ------------------------------------------------------------------ running it
     def step(self, proxies: Mapping[str, Proxy]) -> RoundRecord:
         """One whole round: every bidder's proxy bids (in bidder order), then close."""
-        for name in self.exchange.names:
+        for name in self._ex.names:
             self.bid(name, proxies[name])
         return self.close_round()
 
     def run(self, proxies: Mapping[str, Proxy]) -> ICEResult:
-        missing = [b for b in self.exchange.names if b not in proxies]
+        missing = [b for b in self._ex.names if b not in proxies]
         if missing:
             raise ConfigError(f"no proxy for bidders {missing}")
         while not self.done:
             self.step(proxies)
         return self.result()
+
+
+VALUE_BAND = (1e-3, 1e6)
+"""Magnitudes of values treated as ordinary: the value unit is 1 when the largest bound lies here."""
+
+
+def value_unit(exchange: Exchange) -> float:
+    """The unit of an exchange's values: 1 when its largest bound (in magnitude) lies in
+    :data:`VALUE_BAND`, else the power of 1000 that brings it there (``1e-9`` for values
+    around 1e-8, ``1e6`` for values around 1e7). Every tolerance of the exchange that is
+    not relative to a value is taken in this unit, so results are the same at any unit."""
+    big = float(max(np.max(np.abs(exchange.lower), initial=0.0), np.max(np.abs(exchange.upper), initial=0.0)))
+    if big == 0.0 or VALUE_BAND[0] <= big < VALUE_BAND[1]:
+        return 1.0
+    return 1000.0 ** math.floor(math.log10(big) / 3)
+
+
+def _rescale(exchange: Exchange, factor: float) -> Exchange:
+    """The exchange with every bound multiplied by ``factor`` (itself when the factor is 1)."""
+    if factor == 1.0:
+        return exchange
+    return exchange.with_bounds(exchange.lower * factor, exchange.upper * factor)
+
+
+def _rescale_record(r: RoundRecord, u: float) -> RoundRecord:
+    """A round record computed in the value unit, in the caller's units (values × ``u``;
+    ratios such as αeff and γ unchanged)."""
+    if u == 1.0:
+        return r
+    bidders = tuple(
+        dataclasses.replace(b, lower=b.lower * u, upper=b.upper * u, rp=None if b.rp is None else b.rp.scaled(u),
+                            accuracy_error=b.accuracy_error * u, fairness_error=b.fairness_error * u)
+        for b in r.bidders)
+    return dataclasses.replace(
+        r, pp=r.pp * u, po=r.po * u, payment_gap=r.payment_gap * u, provisional_value=r.provisional_value * u,
+        prices=None if r.prices is None else r.prices * u, bidders=bidders)
+
+
+def _bounds_array(x, bidder: str, word: str) -> np.ndarray:
+    """Submitted bounds as a float array: a sequence or array of numbers (not a string or
+    a mapping); RevisionError naming the bidder and the value otherwise."""
+    if isinstance(x, (str, bytes, Mapping)) or x is None:
+        raise RevisionError(f"bidder {bidder!r}: {word} bounds must be an array of numbers, got {x!r}")
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise RevisionError(f"bidder {bidder!r}: {word} bounds must be an array of numbers, got {x!r}") from None
+    if arr.ndim != 1:
+        raise RevisionError(f"bidder {bidder!r}: {word} bounds must be one number per node (1-D), got {x!r}")
+    return arr
 
 
 def run_ice(exchange: Exchange, proxies: Mapping[str, Proxy], **params) -> ICEResult:

@@ -1,4 +1,4 @@
-"""The exchange's proxy interface (SPEC B9): what a proxy is told and what it answers.
+"""The exchange's proxy interface: what a proxy is told and what it answers.
 
 A proxy knows only its bidder's bid tree (and, for the bidder's own reasons, the truth).
 Each query it receives :class:`Feedback` — the provisional trade and prices of the last
@@ -36,6 +36,8 @@ class Feedback:
     satisfied: np.ndarray | None  # nodes satisfied in that provisional trade (bool per node)
     rp: RPResult | None = None  # the last RP check this round (None before the first)
     queries: int = 0  # RP checks already made this round
+    max_queries: int | None = None  # the checks allowed per round (None: no limit known)
+    scale: float = 1.0  # the unit of the values (1 at ordinary magnitudes): for scale-free tolerances
 
     @property
     def must_revise(self) -> bool:
