@@ -94,9 +94,11 @@ def test_stubborn_is_penalised_and_its_history_shows_it():
     assert buyer.bidder == "buyer" and (buyer.penalties, buyer.rp_failures) == (1, 1)
     agents = m.datacollector.get_agent_vars_dataframe()
     rows = agents[agents.bidder == "buyer"]
-    assert rows.penalized.tolist() == [False, True] + [False] * (len(rows) - 2)
+    # step 0 (built, nothing bid yet), round 0, round 1 (the penalty), ...
+    assert rows.penalized.tolist() == [False, False, True] + [False] * (len(rows) - 3)
     assert rows.penalties.iloc[-1] == 1 and rows.rp_failures.iloc[-1] == 1
-    assert m.datacollector.get_model_vars_dataframe().penalized.tolist()[:2] == [0, 1]
+    pen = m.datacollector.get_model_vars_dataframe().penalized.tolist()
+    assert np.isnan(pen[0]) and pen[1:3] == [0, 1]
     assert buyer.utility_history[-1] == pytest.approx(m.result.utilities["buyer"]) == buyer.utility
     # a straightforward buyer is never penalised on the same instance, and does better
     s = market("straightforward")

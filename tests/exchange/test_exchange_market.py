@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.errors import ConfigError, UnknownNameError
+from auctionlab.errors import ConfigError, StateError, UnknownNameError
 from auctionlab.market.exchange import AND, OR, Exchange, leaf, random_exchange
 from auctionlab.market.exchange.ice import bidders_frame, rounds_frame, run_ice
 from auctionlab.market.exchange.model import (
@@ -61,6 +61,13 @@ def test_model_reproduces_the_engine_history_exactly():
     # the collected tables agree with the engine's records
     mv, av = frames(model)
     rf = rounds_frame(res.history)
+    # step 0 is collected when the model is built: the initial bounds, no round closed yet
+    assert len(mv) == res.rounds + 1 and mv.iloc[0][["round", "alpha_eff", "pp"]].isna().all()
+    assert pd.isna(mv.closed_by.iloc[0]) and pd.isna(mv.final.iloc[0])
+    first = av.xs(0, level="Step")
+    assert first.width.isna().all() and first.utility.isna().all() and (first.queries == 0).all()
+    mv = mv.iloc[1:].reset_index(drop=True)
+    assert mv["round"].tolist() == rf["round"].tolist()
     np.testing.assert_allclose(mv.alpha_eff, rf.alpha_eff)
     np.testing.assert_allclose(mv.alpha_thresh, rf.alpha_thresh)
     np.testing.assert_allclose(mv[["price_g0", "price_g1", "price_g2"]].iloc[:-1], rf[["price_g0", "price_g1", "price_g2"]].iloc[:-1])
@@ -96,7 +103,7 @@ def test_pickles_mid_run_and_continues_identically():
         pd.testing.assert_frame_equal(x, y)
     done = pickle.loads(pickle.dumps(a))
     assert done.result.payments == a.result.payments and not done.running
-    with pytest.raises(ConfigError, match="closed"):
+    with pytest.raises(StateError, match="closed"):
         done.step()
 
 

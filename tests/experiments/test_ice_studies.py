@@ -15,7 +15,7 @@ import pytest
 from auctionlab.analysis.report import build_report
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.catalog import catalog_spec
-from auctionlab.experiments.ice_studies import _Instance
+from auctionlab.experiments.ice_studies import ManipulationParams, _Instance
 from auctionlab.experiments.kinds import RUN_KINDS
 from auctionlab.experiments.runner import replay, run_experiment
 from auctionlab.experiments.spec import parse_spec
@@ -134,16 +134,16 @@ def test_vcg_from_the_same_run_equals_running_with_vcg():
     """The proxies never see payments: recomputing VCG at the final bounds equals payment_rule='vcg'."""
     params = {**TINY, "cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 8, "bound_width": 0.5,
               "common_instances": False}
-    inst = _Instance(params, np.random.SeedSequence(5))
+    inst = _Instance(ManipulationParams.from_mapping(params), np.random.SeedSequence(5))
     prof = [Straightforward()] * 4
     prof[1] = Misreport(0.25)
     out = inst.play(prof)
     proxies = {b: bind(s.clone(), inst.truth.bidders[k].tree.lower) for k, (b, s) in enumerate(zip(inst.names, prof))}
-    res = run_ice(inst.exchange, proxies, truth=inst.truth, payment_rule="vcg", **inst.params)
+    res = run_ice(inst.exchange, proxies, truth=inst.truth, **{**inst.params, "payment_rule": "vcg"})
     assert res.rounds == out["rounds"]
     for b in inst.names:
-        assert res.payments[b] == pytest.approx(out["pay_vcg"][b], abs=1e-9)
-        assert res.utilities[b] == pytest.approx(out["util_vcg"][b], abs=1e-9)
+        assert res.payments[b] == pytest.approx(out["pay"]["vcg"][b], abs=1e-9)
+        assert res.utilities[b] == pytest.approx(out["util"]["vcg"][b], abs=1e-9)
 
 
 def test_manipulation_parameters_are_checked():
