@@ -155,7 +155,7 @@ def _per_rule(*prefixes: str) -> tuple[str, ...]:
 
 
 MANIPULATION_METRICS = (
-    "deviation", "label", "bidder", "role",
+    "deviation", "strategy", "label", "bidder", "role",
     *_per_rule("utility", "baseline_utility", "gain", "payment", "surplus", "baseline_surplus"),
     "units_traded", "baseline_units_traded", "efficiency", "baseline_efficiency", "efficiency_loss", "rounds",
     "baseline_rounds", "closed_by", "baseline_closed_by", "baseline_traded_units", "n_traders", "time_s",
@@ -163,7 +163,7 @@ MANIPULATION_METRICS = (
 TOURNAMENT_METRICS = (
     "focal_strategy", "background", "focal", "focal_role", "focal_utility", *_per_rule("focal_utility"),
     "background_utility", "total_utility", "efficiency", "rounds", "closed_by", "budget_surplus",
-    "focal_units_traded", "time_s",
+    "focal_units_traded", "traded_units", "time_s",
 )
 
 
@@ -249,7 +249,7 @@ def run_manipulation(params: dict[str, Any], seed: np.random.SeedSequence) -> Ru
             prof[i] = dev
             # the control is the reference itself: run it again (not from the cache) to check determinism
             out = inst.play(prof, fresh=name == CONTROL)
-            row: dict[str, Any] = {"deviation": name, "label": dev.label, "bidder": b, "role": inst.roles.get(b, "")}
+            row: dict[str, Any] = {"deviation": name, "strategy": dev.name, "label": dev.label, "bidder": b, "role": inst.roles.get(b, "")}
             for r in RULES:
                 row[f"utility_{r}"] = out["util"][r][b]
                 row[f"baseline_utility_{r}"] = base["util"][r][b]
@@ -297,7 +297,8 @@ def run_tournament(params: dict[str, Any], seed: np.random.SeedSequence) -> RunO
                 "background_utility": float(np.mean(others)),
                 "total_utility": math.fsum(out["util"][own].values()), "efficiency": out["efficiency"],
                 "rounds": out["rounds"], "closed_by": out["closed_by"], "budget_surplus": out["surplus"][own],
-                "focal_units_traded": out["units"][fb], "time_s": out["time_s"],
+                "focal_units_traded": out["units"][fb], "traded_units": int(sum(out["units"].values())),
+                "time_s": out["time_s"],
             })
     return RunOutput(runs=rows)
 
