@@ -49,7 +49,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auctionlab._validate import check_bool, check_choice, check_float, check_int, check_positive_int
+from auctionlab._validate import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_positive_int,
+)
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.kinds import RunKind, RunOutput
 from auctionlab.experiments.params import Params
@@ -242,7 +248,6 @@ ICE_METRICS = ("proxy", "rounds", "closed_by", "efficiency", "budget_surplus", "
 # ---------------------------------------------------------------------- the run
 def run_ice_instance(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
     """Generate one bounded exchange and play it to the close once per bidder kind."""
-    from auctionlab.market.exchange.ice import rounds_frame
     from auctionlab.market.exchange.model import ExchangeCounterfactual
     from auctionlab.market.exchange.payments import compute_payments
 

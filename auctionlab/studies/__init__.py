@@ -111,7 +111,7 @@ def _builtin() -> list[Study]:
         Study("tasc-runtime", relay_runs.TASC_KIND, "auctionlab.analysis.paper:runtime_section",
               cat / "tasc-runtime.toml", default_for_kind=False),
         Study("ice-convergence", ice_runs.ICE_KIND, "auctionlab.studies.ice_convergence.section:build",
-              cat / "ice-convergence.toml", reproduce_cap=1),
+              cat / "ice-convergence.toml", reproduce_cap=3),
         Study("relay-manipulation", relay_studies.RELAY_MANIPULATION_KIND,
               "auctionlab.analysis.relay_studies:manipulation_section", cat / "relay-manipulation.toml",
               reproduce_cap=30),
@@ -121,10 +121,10 @@ def _builtin() -> list[Study]:
               "auctionlab.analysis.relay_studies:equilibrium_section", cat / "equilibrium.toml", reproduce_cap=2),
         Study("ice-manipulation", ice_studies.ICE_MANIPULATION_KIND,
               "auctionlab.studies.ice_manipulation.section:build", cat / "ice-manipulation.toml",
-              reproduce_cap=2),
+              reproduce_cap=4),
         Study("tournament-exchange", ice_studies.ICE_TOURNAMENT_KIND,
               "auctionlab.studies.tournament_exchange.section:build", cat / "tournament-exchange.toml",
-              reproduce_cap=1),
+              reproduce_cap=2),
         Study("relay-market", mesa_runs.RELAY_MARKET_KIND, None, None, reproduce=False),
     ]
 

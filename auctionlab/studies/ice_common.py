@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from auctionlab.analysis.metrics import fmt
 from auctionlab.analysis.stats import bootstrap_ci, gain_ci

@@ -180,3 +180,12 @@ def test_tournament_small_sample_is_insufficient_data():
     claims = tour.claims(tour.frames_from(tournament_runs(5, entrant_gain=0.3)))
     assert by_statement(claims, "best response to itself").verdict == "insufficient data"
     assert all(c.verdict == "insufficient data" for c in claims if c.n is not None and c.n < 30)
+
+
+def test_manipulation_context_table_keeps_stalled_runs_but_no_verdict_uses_it():
+    f = manip.frames_from(manipulation_runs(40, stuck=35))
+    t, ta = (x.set_index(["deviation", "rule"]) for x in (f["table"], f["table_all"]))
+    assert t.loc[("misreport-0.25", "threshold"), "n"] == 5 and ta.loc[("misreport-0.25", "threshold"), "n"] == 40
+    paper = by_statement(manip.claims(f), "Threshold leaves the smallest gain")
+    assert paper.verdict == "insufficient data" and paper.n == 5
+    assert "context only (not the verdict)" in paper.evidence and "(n = 40)" in paper.evidence

@@ -37,10 +37,16 @@ import pandas as pd
 
 from auctionlab.analysis.metrics import fmt, group_mean_ci, trend
 from auctionlab.analysis.plots import band, new_figure, save
-from auctionlab.analysis.sections import MIN_N, Claim, Figure, Section, judge, settings_of
+from auctionlab.analysis.sections import (
+    MIN_N,
+    Claim,
+    Figure,
+    Section,
+    judge,
+    settings_of,
+)
 from auctionlab.studies.ice_common import (
     ANALYSIS_STREAM,
-    CLOSED_BY_RULE,
     MAX_ROUNDS,
     PALETTE,
     TOL,
@@ -367,11 +373,11 @@ def build(store: Any, figdir: Path) -> Section:
         return sec
     frames = dataset(store)
     sec.figures.extend(figures(frames, figdir))
-    sec.tables.append(("Per grid point and bidder kind: how runs closed (runs stopped at max_rounds flagged, with "
+    sec.tables.append((("Per grid point and bidder kind: how runs closed (runs stopped at max_rounds flagged, with "
                        "the share's 95% CI), rounds, final αeff / αthresh, final efficiency (all runs, and runs "
                        "closed by the rule), payment accuracy (RMS distance from the truthful one-shot payments), "
                        f"and for stalled runs: how many had no activity-rule failure in their last {QUIET} rounds "
-                       "and how much αthresh moved there", frames["summary"]))
+                       "and how much αthresh moved there"), frames["summary"]))
     sec.claims.extend(claims(frames))
     text = finding(frames)
     if text:

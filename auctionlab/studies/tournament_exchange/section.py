@@ -88,7 +88,7 @@ def _reference_key(runs: pd.DataFrame, params: dict[str, Any]) -> str | None:
         for k in keys:
             if k in table and strategy_from_spec(table[k]).label == want:
                 return k
-    except Exception:
+    except (KeyError, TypeError, ConfigError):  # a reference the table cannot name: the first strategy
         pass
     return keys[0] if keys else None
 
@@ -308,14 +308,14 @@ def build(store: Any, figdir: Path) -> Section:
         sec.notes.append("No instance has every (focal, background) profile stored yet.")
         return sec
     sec.figures.extend(figures(frames, figdir))
-    sec.tables.append(("Leaderboard: mean utility against a uniform mix of backgrounds and among its own kind with "
+    sec.tables.append((("Leaderboard: mean utility against a uniform mix of backgrounds and among its own kind with "
                        "95% bootstrap CIs; efficiency and rounds of homogeneous populations; profiles that stopped "
-                       "at max_rounds (flagged)", frames["board"]))
+                       "at max_rounds (flagged)"), frames["board"]))
     et = entry_table(frames)
     if not et.empty:
-        sec.tables.append((f"Gain of a lone entrant in an all-{frames['ref']} population under every payment rule "
+        sec.tables.append(((f"Gain of a lone entrant in an all-{frames['ref']} population under every payment rule "
                            "(valid instances n: trade, no run stopped at max_rounds; excluded: the others), paired CI "
-                           "of Threshold's gain minus the rule's", et))
+                           "of Threshold's gain minus the rule's"), et))
     strategies = frames["strategies"]
     mat = pd.DataFrame(frames["u"].mean(axis=0), index=strategies, columns=strategies).reset_index(
         names="focal \\ background")
