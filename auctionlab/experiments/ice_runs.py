@@ -55,6 +55,7 @@ from auctionlab._validate import (
     check_float,
     check_int,
     check_positive_int,
+    is_real_number,
 )
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.kinds import RunKind, RunOutput
@@ -139,8 +140,8 @@ class IceParams(InstanceParams):
 
     def check(self) -> None:
         super().check()
-        if self.step is not None:
-            check_float(self.step, "step", minimum=0.0, maximum=1.0, open_min=True)
+        if self.step is not None and not (is_real_number(self.step) and 0.0 < float(self.step) <= 1.0):
+            raise ConfigError(f"step must be a number in (0, 1], got {self.step!r}")
         if self.reveal is not None:
             check_choice(self.reveal, "reveal", ("rp", "provisional", "all"))
         if self.final is not None:
