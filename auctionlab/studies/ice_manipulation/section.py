@@ -281,8 +281,8 @@ def build(store: Any, figdir: Path) -> Section:
                        "max_rounds), mean gain with 95% bootstrap CI, paired CI of Threshold's gain minus the rule's, "
                        "share of cases that gain, and cases that hit max_rounds (flagged, left out of n)"),
                        frames["table"]))
-    sec.tables.append(("The same over every instance with trade, runs stopped at max_rounds included (context "
-                       "only: no verdict uses it)", frames["table_all"]))
+    sec.tables.append((("The same over every instance with trade, runs stopped at max_rounds included (context "
+                       "only: no verdict uses it)"), frames["table_all"]))
     sec.claims.extend(claims(frames))
     cases = frames["cases"]
     base = cases.drop_duplicates("run_id")
