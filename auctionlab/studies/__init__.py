@@ -111,7 +111,7 @@ def _builtin() -> list[Study]:
         Study("tasc-runtime", relay_runs.TASC_KIND, "auctionlab.analysis.paper:runtime_section",
               cat / "tasc-runtime.toml", default_for_kind=False),
         Study("ice-convergence", ice_runs.ICE_KIND, "auctionlab.studies.ice_convergence.section:build",
-              cat / "ice-convergence.toml", reproduce_cap=3),
+              cat / "ice-convergence.toml", reproduce_cap=None),
         Study("relay-manipulation", relay_studies.RELAY_MANIPULATION_KIND,
               "auctionlab.analysis.relay_studies:manipulation_section", cat / "relay-manipulation.toml",
               reproduce_cap=30),

@@ -208,7 +208,7 @@ def test_report_sections_from_tiny_stored_runs(stored, monkeypatch):
                   "Among budget-balanced payment rules Threshold leaves the smallest gain from shading",
                   "VCG payments run a deficit", "best response to itself", "replicator dynamics settle",
                   "Finding: with the paper", "relative preferences",
-                  "reduced run (2 of 30 replications)"):
+                  "reduced run (2 of 40 replications)"):
         assert words in html, words
     verdicts = re.findall(r"<td class='(agrees|partly|disagrees|insufficient-data|n-a)'>", html)
     assert len(verdicts) >= 12
