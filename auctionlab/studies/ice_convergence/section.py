@@ -298,15 +298,14 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
             judge(bool((eff >= 1 - TOL).all()), n, partly=bool((eff >= 1 - TOL).mean() >= 0.9) if n else False),
             f"{main}: {int((eff >= 1 - TOL).sum())} of {n} efficient, mean {fmt(float(eff.mean())) if n else 'n/a'} "
             f"({excl} runs that stopped at max_rounds left out).", n))
-        if n:
-            e = ci(closed["payment_rms_vs_truth"], gen)
-            t = float(closed["truthful_payment_rms"].mean()) if "truthful_payment_rms" in closed else math.nan
-            out.append(Claim(
-                f"{p}: final payments are within 10% of the truthful one-shot payments (RMS over bidders, relative "
-                "to the RMS of the truthful payments)",
-                judge(bool(e[0] <= 0.1 * t), n, partly=bool(e[1] <= 0.1 * t)),
-                f"{main}: mean RMS distance {ci_str(*e)} vs truthful payments' RMS {fmt(t)} ({excl} max_rounds runs "
-                "left out).", n))
+        e = ci(closed["payment_rms_vs_truth"], gen)
+        t = float(closed["truthful_payment_rms"].mean()) if n and "truthful_payment_rms" in closed else math.nan
+        out.append(Claim(
+            f"{p}: final payments are within 10% of the truthful one-shot payments (RMS over bidders, relative "
+            "to the RMS of the truthful payments)",
+            judge(bool(e[0] <= 0.1 * t), n, partly=bool(e[1] <= 0.1 * t)),
+            f"{main}: mean RMS distance {ci_str(*e)} vs truthful payments' RMS {fmt(t) if n else 'n/a'} ({excl} "
+            "max_rounds runs left out).", n))
     # rounds along CUTOFF_thresh and ρ (runs closed by the rule)
     for key, label, sign in (("cutoff_thresh", "CUTOFF_thresh", 1), ("step", "the proxy step ρ", -1)):
         if key not in frames["keys"]:
