@@ -218,7 +218,8 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
         parts = "; ".join(f"{row.deviation} vs {row.rule}: {ci_str(row.threshold_minus_rule, row.diff_lo, row.diff_hi)}"
                           for row in comp.itertuples())
         ev = (f"paired per-instance differences with 95% CIs, valid instances only: {parts}. Threshold significantly "
-              f"smaller in {int(smaller.sum())}, larger in {int(larger.sum())} of {len(comp)} comparisons.")
+              f"smaller in {int(smaller.sum())}, larger in {int(larger.sum())} of {len(comp)} comparisons."
+              if n else "no valid instance (every instance with trade had a run stopped at max_rounds, or none traded).")
         ta = frames.get("table_all")
         if ta is not None and not ta.empty:
             ca = ta[(ta["strategy"] == SHADING) & ta["rule"].isin([r.name for r in others])]
@@ -269,6 +270,10 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
 def build(store: Any, figdir: Path) -> Section:
     spec = store.spec
     ref = spec.params.get("reference", "straightforward")
+    if not isinstance(ref, str):
+        from auctionlab.experiments.ice_runs import exchange_strategy
+
+        ref = exchange_strategy(ref, "reference").label
     sec = Section(store.name, f"ICE manipulation: what a deviating proxy gains against {ref} bidders, rule by rule"
                   + reduced_heading(store), spec.description, settings_of(store))
     runs = store.table("runs")

@@ -166,7 +166,8 @@ def entry_table(frames: dict[str, Any]) -> pd.DataFrame:
         return pd.DataFrame()
     gen = _gen(frames, 1)
     rows = []
-    for (a, r), g in e[e["valid"]].groupby(["entrant", "rule"], sort=False):
+    for (a, r), every in e.groupby(["entrant", "rule"], sort=False):
+        g = every[every["valid"]]
         est = ci(g["gain"], gen)
         design = e[e["valid"] & (e["entrant"] == a) & (e["rule"] == DESIGN)].set_index("run_id")["gain"]
         mine = g.set_index("run_id")["gain"]
@@ -174,7 +175,7 @@ def entry_table(frames: dict[str, Any]) -> pd.DataFrame:
         diff = paired_ci(design[common], mine[common], gen) if r != DESIGN else (math.nan,) * 3
         rows.append({"entrant": a, "rule": r, "n": len(g), "gain": est[0], "gain_lo": est[1], "gain_hi": est[2],
                      "threshold_minus_rule": diff[0], "diff_lo": diff[1], "diff_hi": diff[2],
-                     "excluded": int((~e[(e["entrant"] == a) & (e["rule"] == r)]["valid"]).sum())})
+                     "excluded": int((~every["valid"]).sum())})
     return pd.DataFrame(rows)
 
 
