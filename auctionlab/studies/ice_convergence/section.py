@@ -11,8 +11,8 @@ Frames:
   at once) and ``cell`` (the grid point as text);
 - ``rounds``: αeff, αthresh, efficiency per round, each run carried forward to the longest
   run of its cell (a closed exchange keeps its final state);
-- ``summary``: per (cell, proxy): runs, share closed by the cutoffs / by no trade / by
-  ``max_rounds`` with a bootstrap CI, rounds, final αeff and αthresh, final efficiency,
+- ``summary``: per (cell, proxy): runs, how many closed by the cutoffs / by no trade / by
+  ``max_rounds``, the share of runs with trade stopped at ``max_rounds`` with a bootstrap CI, rounds, final αeff and αthresh, final efficiency,
   payment accuracy (RMS distance of the final payments from the truthful one-shot
   payments under the same rule) and, for runs that stopped at ``max_rounds``, how many
   had no activity-rule failure in their last ``QUIET`` rounds and how much αthresh still
@@ -162,7 +162,7 @@ def summary(runs: pd.DataFrame, rounds: pd.DataFrame, master_seed: int = 0) -> p
                                                                                 "alpha_thresh_move"])
     rows = []
     for (cell, proxy), g in runs.groupby(["cell", "proxy"], sort=True):
-        mr = share_ci(g["hit_max_rounds"], gen)
+        mr = share_ci(g.loc[~g["no_trade"], "hit_max_rounds"], gen)  # among runs with trade, as in the claims
         closed = g[~g["hit_max_rounds"]]
         st = stall[(stall["proxy"] == proxy) & stall["run_id"].isin(g.loc[g["hit_max_rounds"], "run_id"])]
         rows.append({
