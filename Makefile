@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean browser viz screenshot docs notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,28 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/auctionlab reproduce
 
-test: $(VENV)/.installed-dev
+# The page's browser test needs Chromium: installed from the system packages when missing and possible.
+browser:
+	@tools/install-browser
+
+test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(VENV)/.installed
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+viz: $(VENV)/.installed-dev
+	$(BIN)/auctionlab viz
+
+screenshot: $(VENV)/.installed-dev browser
+	$(BIN)/python -m auctionlab.viz.browser results/screenshots
+
+docs: $(VENV)/.installed-dev
+	$(BIN)/mkdocs build --strict --site-dir site
+
+notebooks: $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet -e ".[jupyter]"
+	$(BIN)/jupyter lab notebooks/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -151,3 +151,125 @@ def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
     if rng < 0:
         raise ConfigError(f"{name} seed must be non-negative, got {rng}")
     return np.random.default_rng(int(rng))
+
+
+# relay-single ---------------------------------------------------------------------------
+# Exact-type arrays and numbers for the relay API (complex, booleans and strings are not
+# prices; huge integers and overflowing arithmetic end in a named error, not OverflowError).
+_ARRAY_KINDS = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes", "M": "datetimes",
+                "m": "timedeltas", "V": "structured values", "O": "objects"}
+
+
+def as_real_array(x: Any, name: str, shape: tuple[int | None, ...],
+                  error: type[Exception] = InvalidReportError) -> np.ndarray:
+    """:func:`as_float_array` with exact types: an array of real numbers only. Booleans,
+    complex numbers (whose imaginary part a float conversion would drop), strings and
+    other objects are rejected, naming the first such entry, instead of being converted.
+
+    >>> as_real_array([1, 2.5], "asks", (None,))
+    array([1. , 2.5])
+    >>> as_real_array([1, 2j], "asks", (None,))
+    Traceback (most recent call last):
+    ...
+    auctionlab.errors.InvalidReportError: asks must be real numbers (numeric), got complex numbers: asks[1] = 2j (dtype complex128)
+    """
+    if type(x) is not np.ndarray or x.dtype.kind not in "iuf":
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise error(f"{name} must be numeric: {exc}") from None
+        kind = arr.dtype.kind
+        if kind == "O":  # mixed Python objects (or huge integers): each must be a real number
+            for i, v in enumerate(arr.ravel().tolist()):
+                if not is_real_number(v) or (isinstance(v, int) and not -(2**1023) < v < 2**1023):
+                    where = np.unravel_index(i, arr.shape)
+                    where = where[0] if len(where) == 1 else tuple(int(w) for w in where)
+                    r = repr(v) if len(repr(v)) <= 40 else repr(v)[:20] + "..."
+                    raise error(f"{name}[{where}] = {r} is not a real number of float range")
+        elif kind not in "iuf":
+            flat = arr.ravel()
+            i = int(np.flatnonzero(flat.imag != 0)[0]) if kind == "c" and np.any(flat.imag != 0) else 0
+            where = np.unravel_index(i, arr.shape) if arr.ndim else ()
+            where = where[0] if len(where) == 1 else tuple(int(w) for w in where)
+            first = f"{name}[{where}] = {flat[i].item()!r}" if arr.size else "no entries"
+            raise error(f"{name} must be real numbers (numeric), got {_ARRAY_KINDS.get(kind, kind)}: "
+                        f"{first} (dtype {arr.dtype})")
+        x = arr
+    return as_float_array(x, name, shape)
+
+
+def check_real(value: Any, name: str, *, minimum: float | None = None, open_min: bool = False,
+               maximum: float | None = None, error: type[Exception] = ConfigError) -> float:
+    """:func:`check_float` that also names integers too large for a float (``10**400``)
+    instead of raising ``OverflowError``."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**1023) < value < 2**1023:
+        digits = str(abs(value))
+        raise error(f"{name} = {'-' if value < 0 else ''}{digits[:12]}... ({len(digits)} digits) is too large for a float")
+    return check_float(value, name, minimum=minimum, maximum=maximum, open_min=open_min, error=error)
+
+
+def check_range_pair(value: Any, name: str, *, minimum: float = 0.0) -> tuple[float, float]:
+    """A pair ``(lo, hi)`` of finite real numbers with ``minimum <= lo < hi``."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or not all(is_real_number(v) for v in value):
+        raise ConfigError(f"{name} must be a pair (lo, hi) of real numbers, got {value!r}")
+    lo, hi = (check_real(v, name) for v in value)
+    if not minimum <= lo < hi:
+        raise ConfigError(f"{name} must be (lo, hi) with {minimum:g} <= lo < hi, got {value!r}")
+    return lo, hi
+
+
+def check_size(value: Any, name: str, limit: int) -> int:
+    """A positive integer count (sources, relays, ...) of at most ``limit``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    if value > limit:
+        raise ConfigError(f"{name} = {value} is above the size limit of {limit}")
+    return int(value)
+
+
+_U8 = np.dtype(np.uint64)
+_FINITE_BITS = 0x7FF0000000000000  # bit pattern of +inf: every finite non-negative float64 is below it
+
+
+def all_nonnegative_finite(arr: np.ndarray) -> bool:
+    """Whether a non-empty native float64 array holds finite, non-negative values only, in ONE
+    reduction: read as unsigned integers, a finite non-negative double is below the pattern of
+    +inf, while negatives (sign bit), infinities and NaNs are not. ``-0.0`` reads as negative
+    here: a False is a cue for the detailed check (:func:`check_nonnegative_finite`), not an error.
+
+    >>> all_nonnegative_finite(np.array([0.0, 1.5, 1e308])), all_nonnegative_finite(np.array([1.0, np.nan]))
+    (True, False)
+    """
+    return bool(np.maximum.reduce(arr.view(_U8), axis=None) < _FINITE_BITS)
+
+# hardening ------------------------------------------------------------------------------
+def check_address(value: Any, name: str, *, keywords: Iterable[str] = ("local",)) -> str:
+    """A server address ``scheme://host[:port]`` (tcp, tls, ws, wss, ucx, inproc), ``host:port``, or one
+    of ``keywords``.
+
+    >>> check_address("tcp://127.0.0.1:8786", "--scheduler")
+    'tcp://127.0.0.1:8786'
+    """
+    import re
+
+    keywords = tuple(keywords)
+    if isinstance(value, str) and value in keywords:
+        return value
+    m = re.fullmatch(r"(?:(tcp|tls|ws|wss|ucx|inproc)://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?/?", value) \
+        if isinstance(value, str) else None
+    if (m is None or (m.group(1) is None and m.group(3) is None)  # a bare host needs its port
+            or (m.group(3) is not None and not 0 < int(m.group(3)) < 65536)):
+        extra = f", or {' / '.join(map(repr, keywords))}" if keywords else ""
+        raise ConfigError(f"{name} must be an address like tcp://host:8786{extra}, got {value!r}")
+    return value
+
+
+def check_dir_path(value: Any, name: str) -> str:
+    """A path that is a directory or does not exist yet (not a file)."""
+    import os
+
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise ConfigError(f"{name} must be a directory path, got {value!r}")
+    if os.path.exists(value) and not os.path.isdir(value):
+        raise ConfigError(f"{name} {os.fspath(value)!r} is a file, not a directory")
+    return os.fspath(value)

@@ -1,13 +1,16 @@
 """Relay-market speed, as ratios measured in one run (machines here are noisy).
 
-Headline (the user's calls, as README shows them): every repetition builds a fresh network
-and fresh valuations (not timed), then times ONE call of each of
+Headline (the user's calls, as README shows them, measured from outside): every repetition
+builds a fresh network and fresh valuations with the public constructors (not timed; nothing
+is cached on the network or checked in advance), then times ONE call of each of
 ``assign(net, "mwm")`` (the MWM assignment as a user calls it), ``tasc(net, values, costs,
 "mwm")`` (the whole auction) and ``clear(values, costs, sigma)`` (phase 2 alone, on MWM's
 assignment), in an order rotated per repetition. Each call sees data it has never seen —
 no repeated calls on warm inputs, no minimum-of-k. Medians over the repetitions.
 Goals: median tasc / median MWM <= 1.25 (n=100, m=150, DF, full bid matrix) and
-median clear <= 50 us.
+median clear <= 50 us. The spread (25th-75th percentile) and the load average are printed
+too: on a loaded machine every call pays more for cold caches, so quote ratios from one run
+and say how loaded the machine was.
 
 Also printed: ORA and MM against MWM (best of 5 per network), phase 2 on l=100 synthetic
 candidate pairs, and one batch of K = 200 counterfactual reports of one agent through a
@@ -18,9 +21,14 @@ Run: .venv/bin/python benchmarks/bench_relay.py [--networks 300]
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # measure the tree this script sits in
 
 from auctionlab.market.relay.assignment import mm, mwm, ora
 from auctionlab.market.relay.mechanisms import KDA, TASC, McAfee, RelayMechanism
@@ -66,7 +74,9 @@ def main() -> None:
     gen = np.random.default_rng(2026)
     med = np.median
 
+    load_before = os.getloadavg()[0]
     user = user_calls(args.networks, gen)
+    load_after = os.getloadavg()[0]
 
     r_ora, r_mm = [], []
     for _ in range(max(20, args.networks // 5)):
@@ -107,10 +117,14 @@ def main() -> None:
             t_batch.setdefault(mech.label, []).append(fast)
 
     t_mwm, t_tasc, t_clear = (med(user[k]) for k in ("assign", "tasc", "clear"))
-    print(f"user's calls, {args.networks} fresh networks each (n=100, m=150, DF, full bid matrix), medians:")
-    print(f"  assign(net, 'mwm')         {t_mwm * 1e6:7.0f} us")
-    print(f"  tasc(net, v, c, 'mwm')     {t_tasc * 1e6:7.0f} us   ratio to assign {t_tasc / t_mwm:.3f}  (goal <= 1.25)")
-    print(f"  clear(v, c, sigma)         {t_clear * 1e6:7.1f} us   (goal <= 50 us)")
+    q = {k: np.percentile(v, [25, 75]) * 1e6 for k, v in user.items()}
+    print(f"user's calls, {args.networks} fresh networks each (n=100, m=150, DF, full bid matrix), medians "
+          f"[25th-75th percentile]; load average {load_before:.2f} before, {load_after:.2f} after:")
+    print(f"  assign(net, 'mwm')         {t_mwm * 1e6:7.0f} us   [{q['assign'][0]:.0f}-{q['assign'][1]:.0f}]")
+    print(f"  tasc(net, v, c, 'mwm')     {t_tasc * 1e6:7.0f} us   [{q['tasc'][0]:.0f}-{q['tasc'][1]:.0f}]   "
+          f"ratio to assign {t_tasc / t_mwm:.3f}  (goal <= 1.25)")
+    print(f"  clear(v, c, sigma)         {t_clear * 1e6:7.1f} us   [{q['clear'][0]:.0f}-{q['clear'][1]:.0f}]   "
+          f"(goal <= 50 us)")
     print(f"  tasc - assign (medians)    {(t_tasc - t_mwm) * 1e6:7.1f} us")
     print(f"ORA / MWM                  median ratio {med(r_ora):.3f}  (goal <= 3)")
     print(f"ORA / MWM, n=100 m=50      median ratio {med(r_scarce):.3f}  (threshold search; no goal set)")

@@ -111,7 +111,7 @@ def build_section(store: ResultStore, figdir: Path) -> Section:
         return SECTIONS[spec.analysis](store, figdir)
     study = study_for(spec)
     builder = study.section_builder() if study is not None else None
-    if builder is None:
+    if study is None or builder is None:
         return generic_section(store, figdir)
     missing = [c for c in study.needs if spec.metrics is not None and c not in spec.metrics]
     if missing:

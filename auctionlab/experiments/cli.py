@@ -1,4 +1,4 @@
-"""Command line: ``auctionlab list | run | report | reproduce | demo``.
+"""Command line: ``auctionlab list | run | report | reproduce | demo | strategies | show``.
 
 - ``auctionlab list`` — the experiment catalog (and ``--kinds``: the run kinds and their parameters);
 - ``auctionlab run SPEC|NAME [--out DIR] [--workers N] [--scheduler ADDR] [--solver NAME]`` — run
@@ -8,6 +8,8 @@
 - ``auctionlab reproduce`` — the TASC paper's §6 at paper scale plus a small ICE run, then the
   report (``results/report.html``);
 - ``auctionlab demo`` — TASC with every assignment algorithm on one random network.
+- ``auctionlab strategies`` — every registered strategy with its parameters and classifier;
+- ``auctionlab show NAME`` — a catalog spec's TOML (or a strategy's spec entry) to copy.
 
 Errors raised on purpose by auctionlab (bad spec, unknown name, damaged results directory,
 failed run) print as one line ``auctionlab: error: ...`` with exit code 2.
@@ -128,6 +130,30 @@ def with_solver(spec, name: str):
     return spec.with_(params={**spec.params, "solver": name})
 
 
+# ---------------------------------------------------------------------- argument checks
+def check_args(args) -> None:
+    """Check the parsed arguments before any work starts (ConfigError naming the option)."""
+    from auctionlab._validate import check_address, check_dir_path, check_float, check_int
+
+    def opt(name: str):
+        return getattr(args, name, None)
+
+    if args.command == "demo":
+        check_int(args.n, "--n", minimum=1, maximum=2000)  # a demonstration: one network, printed
+        check_int(args.m, "--m", minimum=1, maximum=2000)
+        check_int(args.seed, "--seed", minimum=0)
+        check_float(args.vmax, "--vmax", minimum=0.0, open_min=True)
+    for name, flag in (("workers", "--workers"), ("replications", "--replications"), ("chunk", "--chunk")):
+        if opt(name) is not None:
+            check_int(opt(name), flag, minimum=1, maximum=10**6)
+    if args.command == "run" and opt("seed") is not None:
+        check_int(args.seed, "--seed", minimum=0, maximum=2**63 - 1)
+    if opt("scheduler") is not None:
+        check_address(args.scheduler, "--scheduler")
+    if args.command in ("run", "reproduce") and opt("out") is not None:
+        check_dir_path(args.out, "--out")
+
+
 # ---------------------------------------------------------------------- commands
 def cmd_list(args) -> None:
     from auctionlab.experiments.catalog import CATALOG, catalog_spec
@@ -199,6 +225,71 @@ def cmd_reproduce(args) -> None:
     print(f"report: {path}  (simulations {t_run:.1f} s, report {total - t_run:.1f} s, total {total:.1f} s)")
 
 
+# ---------------------------------------------------------------------- strategy catalog: strategies, show
+def _toml_value(v) -> str:
+    """A TOML literal for a strategy default (numbers, strings, booleans, lists)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return repr(float(v)) if isinstance(v, (float, np.floating)) else str(int(v))
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_toml_value(x) for x in list(v)) + "]"
+    return '"' + str(v) + '"'
+
+
+def _strategy_doc(cls) -> str:
+    return " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+
+
+def cmd_strategies(args) -> None:
+    import inspect
+
+    from auctionlab.strategies.registry import STRATEGIES
+    from auctionlab.tournament import classify, strategy_parameters
+
+    for name, cls in STRATEGIES.items():
+        flags = classify(name)
+        params = ", ".join(f"{k}={'(required)' if v is inspect.Parameter.empty else repr(v)}"
+                           for k, v in strategy_parameters(name).items())
+        print(f"{name} ({flags['market']}, role {flags['role']}): {_strategy_doc(cls)}")
+        print(f"    params: {params or '(none)'}")
+        print("    classifier: " + ", ".join(f"{k}={v!r}" for k, v in flags.items()))
+
+
+def cmd_show(args) -> None:
+    import inspect
+
+    from auctionlab.errors import UnknownNameError
+    from auctionlab.experiments.catalog import CATALOG
+    from auctionlab.strategies.registry import STRATEGIES
+    from auctionlab.tournament import classify, strategy_parameters
+
+    if args.name in CATALOG:
+        print(CATALOG[args.name].read_text(), end="")
+        return
+    if args.name not in STRATEGIES:
+        raise UnknownNameError(f"unknown catalog experiment or strategy {args.name!r}; experiments: "
+                               f"{', '.join(CATALOG)}; strategies: {', '.join(STRATEGIES)}")
+    params = {k: v for k, v in strategy_parameters(args.name).items()
+              if v is not inspect.Parameter.empty and v is not None}
+    flags = classify(args.name)
+    print(f"# {args.name}: {_strategy_doc(STRATEGIES[args.name])}")
+    print("# classifier: " + ", ".join(f"{k}={v!r}" for k, v in flags.items()))
+    inline = ", ".join(f"{k} = {_toml_value(v)}" for k, v in params.items())
+    print(f'{{ strategy = "{args.name}"' + (f", params = {{ {inline} }}" if inline else "") + " }")
+
+
+def add_strategy_commands(sub) -> None:
+    """The ``strategies`` and ``show`` subcommands (their handlers are set as ``args.handler``)."""
+    p = sub.add_parser("strategies", help="every registered strategy with its parameters and classifier")
+    p.set_defaults(handler=cmd_strategies)
+    p = sub.add_parser("show", help="print a catalog spec (or a strategy's spec entry) to copy")
+    p.add_argument("name", help="a catalog experiment (see `auctionlab list`) or a strategy (see `auctionlab strategies`)")
+    p.set_defaults(handler=cmd_show)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="auctionlab", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -240,10 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     execution(p, "all cores")
     p.add_argument("--only", nargs="+", default=None, help="run only these catalog experiments")
 
+    add_strategy_commands(sub)
     args = parser.parse_args(argv)
     from auctionlab.errors import AuctionlabError
 
     try:
+        check_args(args)
         if args.command == "demo":
             demo(args.n, args.m, args.seed, args.vmax)
         elif args.command == "list":
@@ -254,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_report(args)
         elif args.command == "reproduce":
             cmd_reproduce(args)
+        elif hasattr(args, "handler"):
+            args.handler(args)
     except AuctionlabError as exc:
         msg = " ".join(str(exc).split())  # one line
         print(f"auctionlab: error: {msg}", file=sys.stderr)

@@ -18,7 +18,10 @@ at once, not N times a pool's. To spread a single large ICE run over several cor
 ``IterativeExchange(executor=...)`` a pool directly, outside the runner.
 
 Resuming: :func:`run_experiment` on a directory that already holds the same experiment
-computes only the runs not yet stored. A failing run stops the sweep (after storing
+computes only the runs not yet stored; shards found damaged or written by another
+experiment are moved to ``quarantine/`` and their runs computed again (the summary says
+which). One writer per directory: a second :func:`run_experiment` on a directory in use
+raises :class:`~auctionlab.errors.StateError` naming the writer's pid and host. A failing run stops the sweep (after storing
 every chunk that finished) with :class:`RunFailedError`; rerun the same command to resume.
 """
 
@@ -40,9 +43,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auctionlab._validate import check_bool, check_int
 from auctionlab.errors import AuctionlabError, ConfigError
 from auctionlab.experiments.kinds import RunKind, resolve_kind
-from auctionlab.experiments.spec import ExperimentSpec, RunTask, load_spec, model_ref
+from auctionlab.experiments.spec import ExperimentSpec, RunTask, is_code_ref, load_spec, model_ref, parse_spec
 from auctionlab.experiments.store import ResultStore, now, package_versions
 
 ID_COLUMNS = ("run_id", "point", "replication", "seed_entropy", "seed_spawn_key")
@@ -171,15 +175,18 @@ class RunSummary:
     compute_seconds: float  # sum of worker-side chunk times
     storage_seconds: float  # shard writes + manifest updates in this process
     executor: str
+    quarantined: list[str] = field(default_factory=list)  # "table/shard: reason" moved aside and recomputed
 
     @property
     def complete(self) -> bool:
         return self.already_done + self.computed == self.total
 
     def __str__(self) -> str:
+        q = (f"; {len(self.quarantined)} damaged or foreign shard file(s) moved to quarantine/ and recomputed"
+             if self.quarantined else "")
         return (f"{self.name}: {self.already_done + self.computed}/{self.total} runs stored "
                 f"({self.computed} computed now, {self.already_done} resumed) in {self.wall:.1f} s "
-                f"with {self.executor} -> {self.out}")
+                f"with {self.executor} -> {self.out}{q}")
 
 
 def chunks_for(spec: ExperimentSpec, pending: Sequence[int], size: int) -> list[list[RunTask]]:
@@ -241,18 +248,36 @@ def run_experiment(
     """
     spec = load_spec(spec)
     kind = resolve_kind(spec.model)
+    if chunk is not None:
+        check_int(chunk, "chunk", minimum=1)
+    if progress is not None:
+        check_bool(progress, "progress")
+    if executor is not None and not isinstance(executor, cf.Executor):
+        raise ConfigError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
+    if not isinstance(out, (str, os.PathLike)):
+        raise ConfigError(f"out must be a directory path, got {type(out).__name__}")
     size = chunk or spec.chunk or kind.chunk
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ConfigError(f"chunk must be a positive integer, got {size!r}")
+    model_ref(spec.model)  # fails early (ConfigError) for lambdas and other objects workers could not import
     store = ResultStore.for_spec(out, spec)
+    try:
+        return _run_store(spec, kind, store, Path(out), executor, progress, size)
+    finally:
+        store.close()
+
+
+def _run_store(spec: ExperimentSpec, kind: RunKind, store: ResultStore, out: Path,
+               executor: cf.Executor | None, progress: bool | None, size: int) -> RunSummary:
     done = store.done_runs()
     pending = sorted(set(range(spec.n_runs)) - done)
     ex = executor or SerialExecutor()
     ref = spec.model  # a name, "module:function", or an importable callable / RunKind (pickled by reference)
-    model_ref(ref)  # fails early (ConfigError) for lambdas and other objects workers could not import
     grid_keys = spec.grid_keys
     session = {"started": now(), "executor": _executor_name(ex), "versions": package_versions(),
                "resumed_with": len(done)}
+    if store.quarantined:
+        session["quarantined"] = len(store.quarantined)
     solvers = solvers_of(spec, kind)
     if solvers:
         session["solvers"] = solvers
@@ -335,7 +360,7 @@ def run_experiment(
             session.update(finished=now(), computed=computed, wall_s=round(wall, 3))
             store.update_status(failed)
     summary = RunSummary(Path(out), spec.name, spec.n_runs, len(done), computed, wall, compute, storage,
-                         _executor_name(ex))
+                         _executor_name(ex), list(store.quarantined))
     if error is not None:
         stored = len(store.done_runs())
         msg = error if isinstance(error, RunFailedError) else f"a worker failed: {type(error).__name__}: {error}"
@@ -366,11 +391,23 @@ def _progress_bar(spec: ExperimentSpec, initial: int, progress: bool | None):
                 file=sys.stderr, dynamic_ncols=True, leave=False)
 
 
-def replay(source: ExperimentSpec | str | Path, run_id: int) -> dict[str, pd.DataFrame | None]:
+def replay(source: ExperimentSpec | str | Path, run_id: int, *,
+           import_model: bool = False) -> dict[str, pd.DataFrame | None]:
     """Recompute one run alone — from a spec, or from a results directory's manifest —
-    exactly as the sweep computed it (same tables, same seed)."""
+    exactly as the sweep computed it (same tables, same seed).
+
+    A results directory whose spec names its model as ``"module:function"`` (code outside
+    auctionlab's registered run kinds) is only replayed with ``import_model=True``:
+    reading a results folder never imports code it names unless asked to."""
+    check_bool(import_model, "import_model")
     if isinstance(source, (str, Path)) and (Path(source) / "manifest.json").is_file():
-        spec = ResultStore.open(source).spec
+        stored = ResultStore.open(source).spec
+        if is_code_ref(stored.model) and not import_model:
+            raise ConfigError(
+                f"{source}: its spec names the model {stored.model!r}, code outside auctionlab; replaying it "
+                "imports and runs that code — pass import_model=True if you trust this results folder"
+            )
+        spec = parse_spec(stored) if is_code_ref(stored.model) else stored
     else:
         spec = load_spec(source)
     if isinstance(run_id, bool) or not isinstance(run_id, (int, np.integer)) or not 0 <= run_id < spec.n_runs:

@@ -23,7 +23,15 @@ every record, so any run can be replayed alone and no result depends on how many
 ran the sweep or in what order.
 
 Everything is checked by :func:`validate` before any work starts; a bad spec raises
-:class:`~auctionlab.errors.ConfigError` naming the key at fault.
+:class:`~auctionlab.errors.ConfigError` naming the key at fault. Sizes are bounded
+(at most :data:`MAX_POINTS` grid points and :data:`MAX_RUNS` runs; the grid's size is
+computed from the lengths of its value lists, never by enumerating it), and JSON or YAML
+files that repeat a key are rejected (TOML rejects them itself).
+
+Code named by a spec: a ``"module:function"`` model is imported when the spec is
+validated. :func:`parse_spec` with ``import_model=False`` skips that import (and the
+checks that need the run kind); results directories are read that way, so reading results
+never runs code named inside them.
 """
 
 from __future__ import annotations
@@ -46,6 +54,12 @@ TOP_KEYS = ("name", "model", "params", "grid", "grids", "replications", "master_
             "chunk", "description", "analysis")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_SEED = 2**63
+MAX_NAME = 100
+"""Longest experiment name (it becomes a directory and file name)."""
+MAX_POINTS = 100_000
+"""Most grid points one spec may have (every point is checked before any work starts)."""
+MAX_RUNS = 1_000_000
+"""Most runs (points x replications) one spec may have."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +124,8 @@ class ExperimentSpec:
 
     @property
     def n_points(self) -> int:
-        return len(self.points())
+        """Number of grid points, from the lengths of the value lists (nothing enumerated)."""
+        return grid_size(self.grids)
 
     @property
     def n_runs(self) -> int:
@@ -131,7 +146,7 @@ class ExperimentSpec:
             out.append(RunTask(int(rid), p, r, pts[p], self.master_seed, (p, r)))
         return out
 
-    def with_(self, **changes: Any) -> "ExperimentSpec":
+    def with_(self, **changes: Any) -> ExperimentSpec:
         """A copy with some fields changed (re-validated), e.g. ``spec.with_(replications=5)``."""
         return validate(replace(self, **changes))
 
@@ -163,6 +178,18 @@ class ExperimentSpec:
     @property
     def analysis_name(self) -> str:
         return self.analysis or self.name
+
+
+def grid_size(grids: Sequence[Mapping[str, Sequence[Any]]]) -> int:
+    """Points of ``grids``: the sum over grids of the product of their value-list lengths."""
+    return sum(math.prod(len(v) for v in g.values()) for g in grids)
+
+
+def is_code_ref(model: Any) -> bool:
+    """True when ``model`` names code outside the registered run kinds (``"module:function"``)."""
+    from auctionlab.experiments.kinds import RUN_KINDS
+
+    return isinstance(model, str) and model not in RUN_KINDS and ":" in model
 
 
 def model_ref(model: Any) -> str:
@@ -205,10 +232,13 @@ def _check_plain(x: Any, where: str) -> None:
 
 
 # ---------------------------------------------------------------------- parsing
-def parse_spec(data: Mapping[str, Any] | ExperimentSpec) -> ExperimentSpec:
-    """An :class:`ExperimentSpec` from a mapping (as read from TOML/YAML), validated."""
+def parse_spec(data: Mapping[str, Any] | ExperimentSpec, *, import_model: bool = True) -> ExperimentSpec:
+    """An :class:`ExperimentSpec` from a mapping (as read from TOML/YAML), validated.
+
+    ``import_model=False``: a ``"module:function"`` model is not imported (nor are the
+    parameters checked against it); used when reading results directories."""
     if isinstance(data, ExperimentSpec):
-        return validate(data)
+        return validate(data, import_model=import_model)
     if not isinstance(data, Mapping):
         raise ConfigError(f"an experiment spec must be a table/mapping, got {type(data).__name__}")
     unknown = sorted(set(map(str, data)) - set(TOP_KEYS))
@@ -232,15 +262,23 @@ def parse_spec(data: Mapping[str, Any] | ExperimentSpec) -> ExperimentSpec:
             raise ConfigError(f"{where} must be a table key -> list of values, got {type(g).__name__}")
         pg = {}
         for k, vals in g.items():
+            if not isinstance(k, str):
+                raise ConfigError(f"{where} keys must be parameter names (strings), got {k!r}")
             if not isinstance(vals, Sequence) or isinstance(vals, (str, bytes)):
                 raise ConfigError(f"{where}.{k} must be a list of values, got {vals!r}")
             if len(vals) == 0:
                 raise ConfigError(f"{where}.{k} is empty: a grid key needs at least one value")
             pg[str(k)] = tuple(vals)
         parsed_grids.append(pg)
-    params = data.get("params") or {}
+    if grid_size(parsed_grids) > MAX_POINTS:
+        raise ConfigError(f"the grid has {grid_size(parsed_grids)} points; at most {MAX_POINTS} are allowed")
+    params = data.get("params")
+    params = {} if params is None else params
     if not isinstance(params, Mapping):
         raise ConfigError(f"'params' must be a table, got {type(params).__name__}")
+    bad_keys = [k for k in params if not isinstance(k, str)]
+    if bad_keys:
+        raise ConfigError(f"'params' keys must be parameter names (strings), got {bad_keys[0]!r}")
     metrics = data.get("metrics")
     if metrics is not None:
         if isinstance(metrics, str) or not isinstance(metrics, Sequence):
@@ -255,10 +293,10 @@ def parse_spec(data: Mapping[str, Any] | ExperimentSpec) -> ExperimentSpec:
         master_seed=data.get("master_seed", 0),
         metrics=metrics,
         chunk=data.get("chunk"),
-        description=data.get("description", "") or "",
+        description="" if data.get("description") is None else data["description"],
         analysis=data.get("analysis"),
     )
-    return validate(spec)
+    return validate(spec, import_model=import_model)
 
 
 def load_spec(source: str | Path | Mapping[str, Any] | ExperimentSpec) -> ExperimentSpec:
@@ -266,6 +304,8 @@ def load_spec(source: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experi
     a catalog name, a mapping, or an ExperimentSpec."""
     if isinstance(source, (ExperimentSpec, Mapping)):
         return parse_spec(source)
+    if not isinstance(source, (str, Path)) or not str(source):
+        raise ConfigError(f"a spec is a file path, a catalog name, a mapping or an ExperimentSpec, got {source!r}")
     path = Path(source)
     if not path.is_file():
         from auctionlab.experiments.catalog import CATALOG, catalog_spec
@@ -285,10 +325,10 @@ def load_spec(source: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experi
         elif suffix in (".yaml", ".yml"):
             import yaml
 
-            with path.open() as f:
-                data = yaml.safe_load(f)
+            with path.open(encoding="utf-8") as f:
+                data = yaml.load(f, Loader=_unique_key_loader())  # noqa: S506 - a SafeLoader subclass
         elif suffix == ".json":
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_pairs)
         elif suffix == ".py":
             import runpy
 
@@ -308,24 +348,82 @@ def load_spec(source: str | Path | Mapping[str, Any] | ExperimentSpec) -> Experi
         raise ConfigError(f"{path}: {exc}") from None
 
 
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
+    """JSON object hook: a repeated key is an error (instead of the last one winning)."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ConfigError(f"duplicate key {k!r} in a JSON object")
+        out[k] = v
+    return out
+
+
+def _unique_key_loader():
+    """A yaml SafeLoader whose mappings reject repeated keys."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node, deep=False):
+        loader.flatten_mapping(node)
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            try:
+                dup = key in seen
+            except TypeError:
+                raise ConfigError(f"line {key_node.start_mark.line + 1}: a mapping key must be a plain value") from None
+            if dup:
+                raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+            seen.add(key)
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return UniqueKeyLoader
+
+
 # ---------------------------------------------------------------------- validation
-def validate(spec: ExperimentSpec) -> ExperimentSpec:
-    """Check every field and every grid point against the run kind; return the spec."""
+def check_name(name: Any, what: str = "name") -> str:
+    """A directory-safe experiment name: letters, digits, '-', '_' or '.', not starting with
+    '.', at most :data:`MAX_NAME` characters (so it can never climb out of a directory)."""
+    if not isinstance(name, str) or not _NAME.match(name) or len(name) > MAX_NAME:
+        raise ConfigError(
+            f"{what} must be an identifier of letters, digits, '-', '_' or '.' (not starting with '.', "
+            f"at most {MAX_NAME} characters), got {name!r}"
+        )
+    return name
+
+
+def validate(spec: ExperimentSpec, *, import_model: bool = True) -> ExperimentSpec:
+    """Check every field and every grid point against the run kind; return the spec.
+    With ``import_model=False`` a ``"module:function"`` model is neither imported nor checked."""
+    from auctionlab._validate import check_int
     from auctionlab.experiments.kinds import resolve_kind
 
-    if not isinstance(spec.name, str) or not _NAME.match(spec.name):
-        raise ConfigError(f"name must be a non-empty identifier of letters, digits, '-', '_' or '.', got {spec.name!r}")
-    kind = resolve_kind(spec.model)
+    check_name(spec.name)
+    kind = None if (not import_model and is_code_ref(spec.model)) else resolve_kind(spec.model)
     r = spec.replications
     if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1:
         raise ConfigError(f"replications must be a positive integer, got {r!r}")
+    check_int(r, "replications", maximum=MAX_RUNS)
+    if not isinstance(spec.grids, tuple) or not all(isinstance(g, Mapping) for g in spec.grids):
+        raise ConfigError("grids must be a tuple of tables key -> values")
+    n_points = spec.n_points
+    if n_points > MAX_POINTS:
+        raise ConfigError(f"the grid has {n_points} points; at most {MAX_POINTS} are allowed")
+    if n_points * int(r) > MAX_RUNS:
+        raise ConfigError(f"{n_points} grid points x {int(r)} replications = {n_points * int(r)} runs; "
+                          f"at most {MAX_RUNS} are allowed")
     s = spec.master_seed
     if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < MAX_SEED:
         raise ConfigError(f"master_seed must be an integer in [0, 2**63), got {s!r}")
     if spec.chunk is not None and (isinstance(spec.chunk, bool) or not isinstance(spec.chunk, int) or spec.chunk < 1):
         raise ConfigError(f"chunk must be a positive integer, got {spec.chunk!r}")
+    if spec.chunk is not None:
+        check_int(spec.chunk, "chunk", maximum=MAX_RUNS)
     if not isinstance(spec.description, str):
-        raise ConfigError("description must be a string")
+        raise ConfigError(f"description must be a string, got {spec.description!r}")
     if spec.analysis is not None and not isinstance(spec.analysis, str):
         raise ConfigError("analysis must be a string naming a report section")
     for k, v in spec.params.items():
@@ -340,16 +438,17 @@ def validate(spec: ExperimentSpec) -> ExperimentSpec:
         bad = [m for m in spec.metrics if not isinstance(m, str)]
         if bad:
             raise ConfigError(f"metrics must be column names (strings), got {bad}")
-        if kind.metrics is not None:
+        if kind is not None and kind.metrics is not None:
             unknown = sorted(set(spec.metrics) - set(kind.metrics))
             if unknown:
                 raise ConfigError(
                     f"unknown metric(s) {unknown} for model {kind.name!r}; available: {', '.join(kind.metrics)}"
                 )
-    pts = spec.point_params()
-    if not pts:
+    if n_points == 0:
         raise ConfigError("the grid has no points")
+    pts = spec.point_params() if kind is not None else []
     for i, p in enumerate(pts):
+        assert kind is not None
         try:
             kind.check(p)
         except ConfigError as exc:

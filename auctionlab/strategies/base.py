@@ -102,12 +102,17 @@ class Strategy:
         "role": "any",
     }
 
+    _init_args: tuple[Any, ...]
+    _init_kwargs: dict[str, Any]
+    _rng: np.random.Generator | None
+    _rng_state: dict[str, Any] | None
+
     def __new__(cls, *args: Any, **kwargs: Any) -> "Strategy":
         self = super().__new__(cls)
         self._init_args = args
         self._init_kwargs = dict(kwargs)
-        self._rng: np.random.Generator | None = None
-        self._rng_state: dict | None = None
+        self._rng = None
+        self._rng_state = None
         return self
 
     # ------------------------------------------------------------------ the decision
@@ -250,7 +255,7 @@ class Wrapper(Strategy):
         self.base = base
         cls = type(self).classifier
         identity = self.is_identity()
-        self.classifier = {
+        self.classifier = {  # type: ignore[misc]  (a wrapper's classifier depends on its base)
             "truthful": bool(base.flag("truthful") and identity),
             "deviation": base.flag("deviation") if identity else self.deviation,
             "stochastic": bool(cls["stochastic"] or base.flag("stochastic")),

@@ -144,9 +144,13 @@ class DropRelays(Wrapper):
         self.keep_top = None
         if relays is not None:
             try:
-                idx = np.asarray(relays, dtype=np.int64).ravel()
+                idx = np.asarray(relays).ravel()
             except (TypeError, ValueError):
                 raise ConfigError(f"{self.name}: relays must be integer indices, got {relays!r}") from None
+            # exact types: 1.5 is not an index (a cast to int would truncate it), nor is True
+            if idx.size and (idx.dtype.kind not in "iu" or (idx.dtype.kind == "u" and idx.max() > 2**62)):
+                raise ConfigError(f"{self.name}: relays must be integer indices, got {relays!r}")
+            idx = idx.astype(np.int64)
             if np.any(idx < 0):
                 raise ConfigError(f"{self.name}: relay indices must be >= 0, got {relays!r}")
             self.relays = np.unique(idx)

@@ -307,7 +307,7 @@ def test_three_player_game_solvers():
 def test_solver_registry_and_traces():
     assert {"replicator_dynamics", "regret_matching", "fictitious_play"} <= set(SOLVERS)
     with pytest.raises(UnknownNameError, match="available"):
-        solve(prisoners_dilemma(), "lemke_howson")
+        solve(prisoners_dilemma(), "lemke_hawson")
     with pytest.raises(ConfigError):
         SOLVERS["nope"]
     res = solve(prisoners_dilemma(), "fictitious_play", trace_every=50)

@@ -293,3 +293,62 @@ def test_with_bounds_shares_structure_and_checks():
     # a revised exact node is written as a pair
     t = BidTree.from_dict(leaf({"A": 1}, 3))
     assert t.with_bounds(np.array([2.0]), np.array([4.0])).to_dict()["value"] == [2, 4]
+
+
+# --------------------------------------------------------------------------- hostile input
+def test_cycles_depth_and_size_limits():
+    from auctionlab.market.exchange.tbbl import MAX_TREE_DEPTH, MAX_TREE_NODES
+
+    t = AND(leaf({"A": 1}, 1), leaf({"B": 1}, 1))
+    t["children"].append(t)
+    with pytest.raises(BidTreeError, match="node root/2: the tree contains a cycle: this node is its own ancestor root"):
+        BidTree.from_dict(t)
+    deep = leaf({"A": 1})
+    for _ in range(2000):
+        deep = AND(deep)
+    with pytest.raises(BidTreeError, match=f"deeper than {MAX_TREE_DEPTH} levels"):
+        BidTree.from_dict(deep)
+    shared = leaf({"A": 1})
+    for _ in range(40):
+        shared = AND(shared, shared)  # 2**41 nodes once the shared children are expanded
+    with pytest.raises(BidTreeError, match=f"more than {MAX_TREE_NODES} nodes"):
+        BidTree.from_dict(shared)
+
+
+@pytest.mark.parametrize("where, bad, words", [
+    ("quantity", 2**63, "quantity of 'A' = 9223372036854775808 is too large (at most 1000000000 units)"),
+    ("quantity", 1e300, "too large (at most 1000000000 units)"),
+    ("quantity", 1 + 0j, "must be an integer, got (1+0j)"),
+    ("endowment", 2**63, "endowment of 'A' = 9223372036854775808 is too large"),
+    ("endowment", 1e300, "endowment of 'A' = 1e+300 is too large"),
+    ("value", 1e20, "bidder 'b' node root/0: value 1e+20 is too large in magnitude (at most 1e+12)"),
+    ("value", 2 + 1j, "value must be a number or a [lower, upper] pair, got (2+1j)"),
+])
+def test_huge_and_complex_numbers_are_rejected_by_name(where, bad, words):
+    tree = OR(leaf({"A": 1}, bad if where == "value" else 1), leaf({"A": bad if where == "quantity" else 1}, 1))
+    d = {"goods": ["A"], "bidders": {"b": {"endowment": {"A": bad if where == "endowment" else 1}, "tree": tree}}}
+    with pytest.raises(BidTreeError) as exc:
+        Exchange.from_dict(d)
+    assert words in str(exc.value)
+
+
+def test_json_entry_points_reject_non_text(tmp_path):
+    with pytest.raises(BidTreeError, match="from_json needs JSON text \\(a str\\), got NoneType"):
+        Exchange.from_json(None)
+    p = tmp_path / "latin1.json"
+    p.write_bytes('{"goods": ["\u00e9"]}'.encode("latin-1"))
+    with pytest.raises(BidTreeError, match="latin1.json: not UTF-8 text \\(byte 12"):
+        Exchange.load(p)
+
+
+def test_save_is_atomic(tmp_path):
+    ex = Exchange.from_dict(_base())
+    target = tmp_path / "ex.json"
+    ex.save(target)
+    old = target.read_bytes()
+    assert old.decode() == json.dumps(ex.to_dict(), indent=1) + "\n"  # same text as the standard library's
+    with pytest.raises(BidTreeError, match="is a directory"):
+        ex.save(tmp_path)
+    with pytest.raises(BidTreeError, match="cannot write"):
+        ex.save(tmp_path / "missing" / "ex.json")
+    assert target.read_bytes() == old and sorted(p.name for p in tmp_path.iterdir()) == ["ex.json"]

@@ -58,6 +58,11 @@ def test_run_catalog_name_with_overrides(tmp_path, capsys):
     (["run", "tasc-profit", "--workers", "0"], "--workers must be at least 1"),
     (["report", "/nonexistent/dir"], "is not a directory"),
     (["reproduce", "--only", "fig99"], "unknown experiment"),
+    (["run", "tasc-profit", "--chunk", "0"], "--chunk must be at least 1, got 0"),
+    (["run", "tasc-profit", "--scheduler", "notaurl"], "--scheduler must be an address like tcp://host:8786"),
+    (["run", "tasc-profit", "--seed", "-1"], "--seed must be at least 0"),
+    (["demo", "--seed", "-1"], "--seed must be at least 0, got -1"),
+    (["demo", "--vmax", "nan"], "--vmax must be a finite number"),
 ])
 def test_errors_are_one_line_with_exit_code_2(argv, words, capsys, tmp_path):
     assert main(argv + (["--out", str(tmp_path / "o")] if argv[0] == "run" else [])) == 2
@@ -85,3 +90,10 @@ def test_reproduce_tiny(tmp_path, capsys):
 def test_demo_still_works(capsys):
     assert main(["demo", "--n", "20", "--m", "30"]) == 0
     assert "mwm/tasc" in capsys.readouterr().out
+
+
+def test_out_that_is_a_file_is_refused_and_left_alone(tmp_path, capsys):
+    f = tmp_path / "results.txt"
+    f.write_text("keep\n")
+    assert main(["run", "tasc-profit", "--out", str(f)]) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err and f.read_text() == "keep\n"

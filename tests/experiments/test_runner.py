@@ -212,3 +212,30 @@ def test_ice_kind_runs_and_stores_rounds(tmp_path):
     t = tables(tmp_path / "ice")
     assert len(t["runs"]) == 1 and t["runs"]["closed_by"].iloc[0] in ("cutoffs", "no_optimistic_trade")
     assert len(t["rounds"]) == t["runs"]["rounds"].iloc[0] and len(t["agents"]) == 4
+
+
+def test_run_experiment_checks_its_arguments(tmp_path):
+    log = tmp_path / "calls.log"
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(ConfigError, match="chunk"):
+            run_experiment(counting_spec(log), tmp_path / "o", chunk=bad)
+    with pytest.raises(ConfigError, match="progress must be True or False"):
+        run_experiment(counting_spec(log), tmp_path / "o", progress="no")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="is a file"):
+        run_experiment(counting_spec(log), tmp_path / "file")
+    assert not (tmp_path / "o").exists() and not log.exists()
+
+
+def test_a_damaged_shard_is_named_then_recomputed(tmp_path):
+    log, out = tmp_path / "calls.log", tmp_path / "out"
+    run_experiment(counting_spec(log, reps=6), out)
+    before = ResultStore.open(out).table("runs")
+    shard = sorted((out / "runs").glob("shard-*.parquet"))[1]
+    shard.write_bytes(shard.read_bytes()[:100])  # truncated
+    with pytest.raises(StoreError, match=shard.name):
+        ResultStore.open(out).table("runs")
+    n = len(logged(log))
+    summary = run_experiment(counting_spec(log, reps=6), out)
+    assert summary.computed == 2 and len(logged(log)) == n + 2 and len(summary.quarantined) >= 1
+    pd.testing.assert_frame_equal(ResultStore.open(out).table("runs"), before)

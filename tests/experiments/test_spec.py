@@ -156,3 +156,36 @@ def test_catalog_is_at_paper_scale():
     assert {"cutoff_eff", "cutoff_thresh", "step", "n_bidders", "n_goods"} <= set(ice.grid_keys)
     assert ice.params["common_instances"] and max(p["n_bidders"] for p in ice.points()) <= 8
     assert isinstance(profit, ExperimentSpec)
+
+
+def test_size_limits_are_checked_without_enumerating_the_grid():
+    from auctionlab.experiments.spec import MAX_POINTS, MAX_RUNS
+
+    grid = {f"k{i}": list(range(100)) for i in range(4)}  # 10**8 points: enumerating them would run out of memory
+    with pytest.raises(ConfigError, match=f"100000000 points; at most {MAX_POINTS}"):
+        parse_spec({"name": "big", "model": "tasc", "grid": grid})
+    with pytest.raises(ConfigError, match=f"at most {MAX_RUNS}"):
+        parse_spec({"name": "reps", "model": "tasc", "replications": 2**62})
+    with pytest.raises(ConfigError, match="description must be a string, got \\[\\]"):
+        parse_spec({"name": "d", "model": "tasc", "description": []})
+    with pytest.raises(ConfigError, match="name must be an identifier"):
+        parse_spec({"name": "../../x", "model": "tasc"})
+
+
+@pytest.mark.parametrize("fname, text, key", [
+    ("dup.json", '{"name": "a", "model": "tasc", "params": {"n": 5, "n": 6}}', "'n'"),
+    ("dup.yaml", "name: a\nmodel: tasc\nname: b\n", "'name'"),
+])
+def test_duplicate_keys_in_spec_files_are_errors(tmp_path, fname, text, key):
+    p = tmp_path / fname
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=f"duplicate key {key}"):
+        load_spec(p)
+
+
+def test_results_specs_can_be_read_without_importing_the_model():
+    d = {"name": "x", "model": "no_such_module_anywhere:run", "params": {"a": 1}}
+    with pytest.raises(ConfigError, match="cannot be imported"):
+        parse_spec(d)
+    spec = parse_spec(d, import_model=False)
+    assert spec.model == "no_such_module_anywhere:run" and spec.n_runs == 1

@@ -27,7 +27,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from auctionlab.errors import SolverError
+from auctionlab.errors import SolverError, InternalError
 from auctionlab.market.exchange.backends import MIPProblem, make_backend
 from auctionlab.market.exchange.mip import _tree_block
 from auctionlab.market.exchange.tbbl import BidTree, FlatTrees
@@ -125,6 +125,8 @@ class BidderModel:
         """max v(λ) − p·λ: (surplus recomputed exactly, trade, sat)."""
         p = np.asarray(prices, dtype=float)
         x = self._run(np.concatenate([-p, node_values]))
+        if x is None:  # without allow_infeasible an infeasible model raises in _run
+            raise InternalError("bidder model returned no solution")
         trade, sat = self._decode(x)
         return math.fsum(node_values[sat]) - math.fsum(p * trade), trade, sat
 

@@ -16,12 +16,22 @@ problem, each naming the bidder and node path (``bidder 'b3' node root/1/0: ...`
 An :class:`Exchange` is immutable. The iterative exchange revises bounds with
 :meth:`Exchange.with_bounds`, which shares all structure (trees, endowments, the flat
 forest the MIP is built from) and only swaps the ``lower``/``upper`` arrays.
+
+Files: reading and writing JSON never recurse (a deeply nested file gives a clear
+:class:`~auctionlab.errors.BidTreeError` from validation, not a ``RecursionError``), and
+:meth:`Exchange.save` is atomic: the new text goes to a temporary file in the same
+directory, is flushed to disk and then renamed over the target, so a save that fails
+leaves an existing file exactly as it was.
 """
 
 from __future__ import annotations
 
 import json
+import json.decoder
+import math
 import os
+import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,7 +47,8 @@ from auctionlab.market.exchange.tbbl import (
     _parse_tree,
     _Problems,
     _readonly,
-    as_int,
+    _real_array,
+    check_units,
     duplicate_keys,
     resolve_values,
 )
@@ -79,6 +90,214 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict:
     return dict(pairs)
 
 
+# --------------------------------------------------------------------------- JSON without recursion
+_WS = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"(-?(?:0|[1-9]\d*))(\.\d+)?([eE][-+]?\d+)?")
+_LITERALS = (("null", None), ("true", True), ("false", False), ("NaN", math.nan),
+             ("Infinity", math.inf), ("-Infinity", -math.inf))
+_END = object()
+
+
+def _loads_iterative(s: str, pairs_hook: Any) -> Any:
+    """``json.loads(s, object_pairs_hook=pairs_hook)`` with an explicit stack (any depth)."""
+    scan = json.decoder.scanstring
+    ws = _WS.match
+    err = json.JSONDecodeError
+
+    def key_at(i: int) -> tuple[str, int]:
+        if not s.startswith('"', i):
+            raise err("Expecting property name enclosed in double quotes", s, i)
+        key, i = scan(s, i + 1)
+        i = ws(s, i).end()
+        if not s.startswith(":", i):
+            raise err("Expecting ':' delimiter", s, i)
+        return key, ws(s, i + 1).end()
+
+    stack: list[list[Any]] = []  # [is_object, items, pending key]
+    i = ws(s, 0).end()
+    while True:
+        c = s[i : i + 1]
+        if c == "{":
+            i = ws(s, i + 1).end()
+            if s.startswith("}", i):
+                val, i = pairs_hook([]), i + 1
+            else:
+                key, i = key_at(i)
+                stack.append([True, [], key])
+                continue
+        elif c == "[":
+            i = ws(s, i + 1).end()
+            if s.startswith("]", i):
+                val, i = [], i + 1
+            else:
+                stack.append([False, [], None])
+                continue
+        elif c == '"':
+            val, i = scan(s, i + 1)
+        else:
+            for word, lit in _LITERALS:
+                if s.startswith(word, i):
+                    val, i = lit, i + len(word)
+                    break
+            else:
+                m = _NUMBER.match(s, i)
+                if m is None:
+                    raise err("Expecting value", s, i)
+                integer, frac, exp = m.groups()
+                val = float(integer + (frac or "") + (exp or "")) if frac or exp else int(integer)
+                i = m.end()
+        while True:  # attach the value; close every container it completes
+            if not stack:
+                i = ws(s, i).end()
+                if i != len(s):
+                    raise err("Extra data", s, i)
+                return val
+            top = stack[-1]
+            top[1].append((top[2], val) if top[0] else val)
+            i = ws(s, i).end()
+            c = s[i : i + 1]
+            if c == ",":
+                i = ws(s, i + 1).end()
+                if top[0]:
+                    top[2], i = key_at(i)
+                break
+            if c == ("}" if top[0] else "]"):
+                stack.pop()
+                val, i = (pairs_hook(top[1]) if top[0] else top[1]), i + 1
+                continue
+            raise err("Expecting ',' delimiter", s, i)
+
+
+def _read_json(text: str, where: str) -> Any:
+    """Parse JSON text (duplicate keys kept for validation); errors become BidTreeError."""
+    try:
+        try:
+            return json.loads(text, object_pairs_hook=_pairs_hook)
+        except RecursionError:  # deeper than the C parser goes: same grammar, explicit stack
+            return _loads_iterative(text, _pairs_hook)
+    except json.JSONDecodeError as e:
+        raise BidTreeError(f"{where}invalid JSON: {e}") from None
+    except ValueError as e:  # e.g. an integer with more digits than Python converts
+        raise BidTreeError(f"{where}invalid JSON: {e}") from None
+
+
+def _json_key(k: Any) -> str:
+    if isinstance(k, str):
+        return k
+    if k is True or k is False or k is None:
+        return json.dumps(k)
+    if isinstance(k, (int, float)) and not isinstance(k, bool):
+        return _json_scalar(k)
+    raise BidTreeError(f"cannot write a key of type {type(k).__name__} as JSON: {k!r}")
+
+
+def _json_scalar(x: Any) -> str:
+    if isinstance(x, str):
+        return json.encoder.encode_basestring_ascii(x)
+    if x is None:
+        return "null"
+    if x is True:
+        return "true"
+    if x is False:
+        return "false"
+    if isinstance(x, int):
+        return int.__repr__(x)
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            raise BidTreeError(f"cannot write the non-finite number {x!r} as JSON")
+        return float.__repr__(x)
+    raise BidTreeError(f"cannot write a value of type {type(x).__name__} as JSON: {x!r}")
+
+
+def dumps_json(obj: Any, indent: int | None = None, separators: tuple[str, str] | None = None) -> str:
+    """``json.dumps(obj, allow_nan=False, indent=..., separators=...)`` without recursion
+    (same text), so a deep tree or ``meta`` never hits the recursion limit; a cycle is an error."""
+    if separators is None:
+        separators = (", ", ": ") if indent is None else (",", ": ")
+    item_sep, key_sep = separators
+    parts: list[str] = []
+    stack: list[list[Any]] = []  # [iterator, is_dict, id, first]
+    active: set[int] = set()
+    value = obj
+    while True:
+        if isinstance(value, (dict, list, tuple)):
+            is_dict = isinstance(value, dict)
+            if not value:
+                parts.append("{}" if is_dict else "[]")
+            else:
+                if id(value) in active:
+                    raise BidTreeError("cannot write JSON: the data contains a cycle (a container inside itself)")
+                active.add(id(value))
+                parts.append("{" if is_dict else "[")
+                stack.append([iter(value.items()) if is_dict else iter(value), is_dict, id(value), True])
+        else:
+            parts.append(_json_scalar(value))
+        while stack:
+            top = stack[-1]
+            nxt = next(top[0], _END)
+            level = len(stack)
+            if nxt is _END:
+                stack.pop()
+                active.discard(top[2])
+                close = "}" if top[1] else "]"
+                parts.append(close if indent is None else "\n" + " " * (indent * (level - 1)) + close)
+                continue
+            if not top[3]:
+                parts.append(item_sep)
+            top[3] = False
+            if indent is not None:
+                parts.append("\n" + " " * (indent * level))
+            if top[1]:
+                k, value = nxt
+                parts.append(_json_scalar(_json_key(k)) + key_sep)
+            else:
+                value = nxt
+            break
+        else:
+            return "".join(parts)
+
+
+def _check_meta(meta: Any, probs: _Problems) -> None:
+    """``meta`` must be plain JSON data (string keys, finite numbers, no cycles)."""
+    trail: list[tuple[int, Any]] = []  # (parent entry, key): a path is rebuilt only for a message
+
+    def where(entry: int) -> str:
+        keys = []
+        while entry >= 0:
+            entry, k = trail[entry]
+            keys.append(f"[{k}]" if isinstance(k, int) else f".{k}")
+        return "meta" + "".join(reversed(keys[:-1])) if keys else "meta"
+
+    stack: list[tuple[Any, int, bool]] = [(meta, 0, False)]
+    trail.append((-1, None))
+    active: set[int] = set()
+    while stack:
+        x, entry, leaving = stack.pop()
+        if leaving:
+            active.discard(id(x))
+            continue
+        if isinstance(x, (Mapping, list, tuple)):
+            if id(x) in active:
+                probs.add("exchange", f"{where(entry)} contains itself (a cycle)")
+                return
+            active.add(id(x))
+            stack.append((x, entry, True))
+            items = x.items() if isinstance(x, Mapping) else enumerate(x)
+            for k, v in items:
+                if isinstance(x, Mapping) and not isinstance(k, str):
+                    probs.add("exchange", f"{where(entry)} has a non-string key {k!r}")
+                    return
+                trail.append((entry, k))
+                stack.append((v, len(trail) - 1, False))
+        elif isinstance(x, float) and not math.isfinite(x):
+            probs.add("exchange", f"{where(entry)} = {x!r} is not finite")
+            return
+        elif not (x is None or isinstance(x, (str, bool, int, float))):
+            probs.add("exchange", f"{where(entry)} must be plain data (numbers, strings, lists, objects), "
+                                  f"got {type(x).__name__}")
+            return
+
+
 @dataclass(frozen=True, eq=False)
 class Exchange:
     """Goods, bidders (in order) and optional free-form ``meta``. Build with :meth:`from_dict`."""
@@ -106,6 +325,8 @@ class Exchange:
         meta = data.get("meta")
         if meta is not None and not isinstance(meta, Mapping):
             probs.add("exchange", "'meta' must be an object")
+        elif meta is not None:
+            _check_meta(meta, probs)
         raw = data.get("bidders")
         entries: list[tuple[str, Any, Any, bool]] = []  # name, endowment, tree, has_endowment
         form = "dict"
@@ -203,11 +424,16 @@ class Exchange:
         ok = True
         items = []
         for g, q in endow.items():
-            if g not in gi:
+            if not isinstance(g, str) or g not in gi:
                 probs.add(where, f"endowment names unknown good {g!r}")
                 ok = False
                 continue
-            qi = as_int(q)
+            try:
+                qi = check_units(q, f"endowment of {g!r}")
+            except BidTreeError as exc:
+                probs.add(where, str(exc))
+                ok = False
+                continue
             if qi is None or qi < 0:
                 probs.add(where, f"endowment of {g!r} must be a non-negative integer, got {q!r}")
                 ok = False
@@ -239,32 +465,71 @@ class Exchange:
         return out
 
     def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
+        """JSON text (``indent`` / ``separators`` as for :func:`json.dumps`); never recursive."""
+        unknown = sorted(set(kwargs) - {"indent", "separators"})
+        if unknown:
+            raise InvalidInputError(f"to_json takes only indent and separators, got {', '.join(unknown)}")
+        return dumps_json(self.to_dict(), **kwargs)
 
     @classmethod
-    def from_json(cls, text: str) -> Exchange:
-        try:
-            data = json.loads(text, object_pairs_hook=_pairs_hook)
-        except json.JSONDecodeError as e:
-            raise BidTreeError(f"invalid JSON: {e}") from None
-        return cls.from_dict(data)
+    def from_json(cls, text: str | bytes) -> Exchange:
+        """Validate an exchange from JSON text (``str``, or UTF-8 ``bytes``)."""
+        if isinstance(text, (bytes, bytearray)):
+            text = _decode_utf8(bytes(text), "JSON text")
+        if not isinstance(text, str):
+            raise BidTreeError(f"from_json needs JSON text (a str), got {type(text).__name__}")
+        return cls.from_dict(_read_json(text, ""))
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write JSON (floats round-trip exactly through ``repr``)."""
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, allow_nan=False, indent=1)
-            f.write("\n")
+        """Write JSON (floats round-trip exactly through ``repr``), atomically: the text is
+        complete before anything is written, goes to a temporary file beside ``path``, is
+        flushed to disk and renamed over ``path``. On any failure ``path`` is untouched."""
+        try:
+            target = os.fspath(path)
+        except TypeError:
+            raise BidTreeError(f"save needs a file path, got {type(path).__name__}") from None
+        data = (dumps_json(self.to_dict(), indent=1) + "\n").encode("utf-8")
+        directory = os.path.dirname(os.path.abspath(target))
+        if os.path.isdir(target):
+            raise BidTreeError(f"{target}: is a directory, not a file")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+        except OSError as exc:
+            raise BidTreeError(f"{target}: cannot write: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+                try:
+                    mode = os.stat(target).st_mode & 0o7777
+                except FileNotFoundError:
+                    mode = 0o666 & ~_umask()
+                os.fchmod(f.fileno(), mode)
+            os.replace(tmp, target)
+        except BaseException as exc:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            if isinstance(exc, OSError):
+                raise BidTreeError(f"{target}: cannot write: {exc.strerror or exc}") from None
+            raise
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Exchange:
         """Read and validate a JSON file; duplicate keys (e.g. bidder names) are errors."""
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
         try:
-            data = json.loads(text, object_pairs_hook=_pairs_hook)
-        except json.JSONDecodeError as e:
-            raise BidTreeError(f"{os.fspath(path)}: invalid JSON: {e}") from None
-        return cls.from_dict(data)
+            name = os.fspath(path)
+        except TypeError:
+            raise BidTreeError(f"load needs a file path, got {type(path).__name__}") from None
+        try:
+            with open(name, "rb") as f:
+                raw = f.read()
+        except OSError as exc:
+            raise BidTreeError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        text = _decode_utf8(raw, name)
+        return cls.from_dict(_read_json(text, f"{name}: "))
 
     # ---- structure
     @property
@@ -396,19 +661,33 @@ class Exchange:
             off = self.node_offset
             for name, arr in spec.items():
                 i = self.index(name)
-                a = np.asarray(arr, dtype=float)
+                a = _real_array(arr, f"bidder {name!r}: {word} bounds")
                 n_i = int(off[i + 1] - off[i])
                 if a.shape != (n_i,):
                     raise ShapeError(f"bidder {name!r}: {word} bounds have shape {a.shape}, expected ({n_i},)")
                 out[off[i] : off[i + 1]] = a
             return out
-        a = np.asarray(spec, dtype=float)
+        a = _real_array(spec, f"{word} bounds")
         if a.shape != current.shape:
             raise ShapeError(f"{word} bounds have shape {a.shape}, expected {current.shape}")
         return a
 
     def __repr__(self) -> str:
         return f"Exchange(goods={len(self.goods)}, bidders={len(self.bidders)}, nodes={self.n_nodes})"
+
+
+def _decode_utf8(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BidTreeError(f"{where}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+
+
+def _umask() -> int:
+    """The process umask (read without changing it for longer than two calls)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def check_same_bidders(a: Exchange, b: Exchange, what: str = "exchange") -> None:

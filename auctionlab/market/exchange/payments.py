@@ -370,7 +370,53 @@ def compute_payments(
 
     ``solver`` names the MIP backend of the model built here (default "highs"); a given
     ``model`` must use it. ``n_solves`` counts the solves made here (one fewer when
-    ``allocation`` is given)."""
+    ``allocation`` is given).
+
+    The worked examples of the ICE paper. One seller of A and B valuing each at 5, one buyer
+    valuing each at 10: VCG pays the seller 20 and charges the buyer 10 (a deficit of 10);
+    Threshold splits the surplus, 5 each.
+
+    >>> from auctionlab.market.exchange import AND, OR, XOR, Exchange, leaf
+    >>> ex1 = Exchange.from_dict({"goods": ["A", "B"], "bidders": {
+    ...     "seller": {"endowment": {"A": 1, "B": 1}, "tree": AND(leaf({"A": -1}, -5), leaf({"B": -1}, -5))},
+    ...     "buyer": {"tree": AND(leaf({"A": 1}, 10), leaf({"B": 1}, 10))}}})
+    >>> compute_payments(ex1, "vcg").payments
+    {'seller': -20.0, 'buyer': 10.0}
+    >>> res = compute_payments(ex1, "threshold")
+    >>> res.discounts, res.payments, res.budget_surplus
+    ({'seller': 5.0, 'buyer': 5.0}, {'seller': -15.0, 'buyer': 15.0}, 0.0)
+
+    A seller of A, B, C, D (OR of single sales, value 0) and four buyers: AND(A, B) at 6,
+    XOR(A, B) at 4, AND(C, D) at 3, XOR(C, D) at 2. The efficient trade gives AB to buyer 1 and
+    CD to buyer 3 (value 9); the VCG discounts are (9, 2, 0, 1, 0) and run a deficit of 3; the
+    Threshold discounts (8, 1, 0, 0, 0) with C = 1 balance the budget.
+
+    >>> goods = ["A", "B", "C", "D"]
+    >>> ex2 = Exchange.from_dict({"goods": goods, "bidders": {
+    ...     "seller": {"endowment": dict.fromkeys(goods, 1), "tree": OR(*(leaf({g: -1}) for g in goods), value=0)},
+    ...     "buyer1": {"tree": AND(leaf({"A": 1}), leaf({"B": 1}), value=6)},
+    ...     "buyer2": {"tree": XOR(leaf({"A": 1}), leaf({"B": 1}), value=4)},
+    ...     "buyer3": {"tree": AND(leaf({"C": 1}), leaf({"D": 1}), value=3)},
+    ...     "buyer4": {"tree": XOR(leaf({"C": 1}), leaf({"D": 1}), value=2)}}})
+    >>> vcg = compute_payments(ex2, "vcg", skip_idle=False)
+    >>> vcg.allocation.value, list(vcg.vcg_discounts.values()), vcg.budget_surplus
+    (9.0, [9.0, 2.0, 0.0, 1.0, 0.0], -3.0)
+    >>> thr = compute_payments(ex2, "threshold")
+    >>> list(thr.discounts.values()), list(thr.payments.values()), thr.threshold_c
+    ([8.0, 1.0, 0.0, 0.0, 0.0], [-8.0, 5.0, 0.0, 3.0, 0.0], 1.0)
+
+    A seller of all four goods as one AND at -18, buyer 1 AND(A, B) at 11, buyer 2 AND(C, D)
+    at 8: value 1; removing anyone leaves no trade, so every VCG discount is 1 and Threshold
+    gives each a third.
+
+    >>> ex3 = Exchange.from_dict({"goods": goods, "bidders": {
+    ...     "seller": {"endowment": dict.fromkeys(goods, 1), "tree": AND(*(leaf({g: -1}) for g in goods), value=-18)},
+    ...     "buyer1": {"tree": AND(leaf({"A": 1}), leaf({"B": 1}), value=11)},
+    ...     "buyer2": {"tree": AND(leaf({"C": 1}), leaf({"D": 1}), value=8)}}})
+    >>> res = compute_payments(ex3, "threshold")
+    >>> res.allocation.value, [round(d, 6) for d in res.discounts.values()]
+    (1.0, [0.333333, 0.333333, 0.333333])
+    """
     (res,) = payments_batch(exchange, [(rule, values, allocation)], model=model, skip_idle=skip_idle,
                             executor=executor, workers=workers, model_kwargs=model_kwargs, solver=solver)
     return res

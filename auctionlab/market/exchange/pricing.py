@@ -137,7 +137,9 @@ class _PriceLP:
         k = len(rows)
         if k == 0:
             return np.zeros(0, dtype=np.int64)
-        starts, idx, val = [], [], []
+        starts: list[int] = []
+        idx: list[int] = []
+        val: list[float] = []
         for r in rows:
             starts.append(len(idx))
             for c, v in r:

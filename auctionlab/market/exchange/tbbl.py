@@ -22,6 +22,12 @@ Semantics (eq. 4-6), kept literally:
 * ``v(λ) = max over valid sat of Σ v_β·sat_β`` (6); −inf when no valid sat exists.
 
 Quantities are integers (an integral float such as ``1.0`` is accepted and stored as 1).
+
+Size limits, so that a malformed or hostile tree fails with a message instead of
+exhausting memory: at most :data:`MAX_TREE_NODES` nodes and :data:`MAX_TREE_DEPTH` levels
+per tree, quantities of at most :data:`MAX_UNITS` units, node values of magnitude at most
+:data:`MAX_NODE_VALUE` (larger values are beyond what the MIP solver's tolerances can
+resolve). A tree that contains itself (a cycle) is rejected.
 The canonical plain form (what ``to_dict`` writes) uses lists for ``ic`` and intervals;
 a value omitted on input stays omitted.
 
@@ -52,6 +58,15 @@ ValuesArg = Union[str, float, int, np.ndarray]
 
 _LEAF_KEYS = frozenset({"value", "trade"})
 _INTERNAL_KEYS = frozenset({"value", "ic", "children"})
+
+MAX_TREE_NODES = 100_000
+"""Most nodes one bid tree may have."""
+MAX_TREE_DEPTH = 256
+"""Deepest nesting of one bid tree (the root is level 0)."""
+MAX_UNITS = 10**9
+"""Largest number of units of a good one leaf may trade (or an endowment may hold)."""
+MAX_NODE_VALUE = 1e12
+"""Largest magnitude of a node value (or bound): beyond it the solver cannot tell values apart."""
 
 # How a node's value was written, so that ``to_dict`` reproduces the input exactly.
 FORM_OMITTED, FORM_SCALAR, FORM_PAIR = 0, 1, 2
@@ -109,6 +124,9 @@ def XOR(*children: dict, value: ValueSpec = 0) -> dict:
 
 
 # --------------------------------------------------------------------------- validation
+_SHOWN = 25  # problems spelled out in a message (all of them are in ``err.errors``)
+
+
 class _Problems:
     """Collects validation messages so one load reports every problem at once."""
 
@@ -124,7 +142,9 @@ class _Problems:
         if len(self.messages) == 1:
             text = self.messages[0]
         else:
-            text = f"{len(self.messages)} problems in {what}:\n  - " + "\n  - ".join(self.messages)
+            shown = self.messages[:_SHOWN]
+            more = f"\n  ... and {len(self.messages) - _SHOWN} more" if len(self.messages) > _SHOWN else ""
+            text = f"{len(self.messages)} problems in {what}:\n  - " + "\n  - ".join(shown) + more
         err = BidTreeError(text)
         err.errors = list(self.messages)  # type: ignore[attr-defined]
         raise err
@@ -150,19 +170,42 @@ def as_int(x: Any) -> int | None:
     return None
 
 
+def _as_float(x: Any) -> float:
+    """A real number as a float (an int too large for a float becomes inf)."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
+def check_units(q: Any, what: str) -> int | None:
+    """``q`` as an int if it is an integer number of at most :data:`MAX_UNITS` in magnitude;
+    otherwise None, or raise BidTreeError naming ``what`` when it is too large."""
+    if isinstance(q, Real) and not isinstance(q, (bool, np.bool_)) and abs(_as_float(q)) > MAX_UNITS:
+        raise BidTreeError(f"{what} = {q!r} is too large (at most {MAX_UNITS} units)")
+    return as_int(q)
+
+
 def _parse_value(node: Mapping, where: str, probs: _Problems) -> tuple[float, float, int]:
     if "value" not in node:
         return 0.0, 0.0, FORM_OMITTED
     v = node["value"]
     if is_number(v):
-        if not math.isfinite(float(v)):
+        f = _as_float(v)
+        if not math.isfinite(f):
             probs.add(where, f"value {v!r} is not finite")
             return 0.0, 0.0, FORM_SCALAR
-        return float(v), float(v), FORM_SCALAR
+        if abs(f) > MAX_NODE_VALUE:
+            probs.add(where, f"value {v!r} is too large in magnitude (at most {MAX_NODE_VALUE:g})")
+            return 0.0, 0.0, FORM_SCALAR
+        return f, f, FORM_SCALAR
     if isinstance(v, (list, tuple)) and len(v) == 2 and all(is_number(b) for b in v):
-        lo, hi = float(v[0]), float(v[1])
+        lo, hi = _as_float(v[0]), _as_float(v[1])
         if not (math.isfinite(lo) and math.isfinite(hi)):
             probs.add(where, f"value bounds {list(v)!r} are not finite")
+        elif max(abs(lo), abs(hi)) > MAX_NODE_VALUE:
+            probs.add(where, f"value bounds {list(v)!r} are too large in magnitude (at most {MAX_NODE_VALUE:g})")
+            return 0.0, 0.0, FORM_PAIR
         elif lo > hi:
             probs.add(where, f"lower value {lo!r} > upper value {hi!r}")
         return lo, hi, FORM_PAIR
@@ -197,10 +240,26 @@ def _parse_tree(
         probs.add(where, "empty tree")
         return []
     recs: list[_Rec] = []
-    stack: list[tuple[Any, str, int]] = [(tree, "root", -1)]
+    # Depth-first with explicit exit markers: ``active`` holds the nodes whose subtree is
+    # being read, so a node met again inside its own subtree is a cycle, not a repeat.
+    stack: list[tuple[Any, str, int, int]] = [(tree, "root", -1, 0)]
+    active: dict[int, str] = {}
     while stack:
-        node, path, parent = stack.pop()
+        node, path, parent, depth = stack.pop()
+        if node is _EXIT:
+            del active[parent]
+            continue
         loc = f"{prefix}node {path}"
+        if len(recs) >= MAX_TREE_NODES:
+            probs.add(where, f"the tree has more than {MAX_TREE_NODES} nodes (the limit per tree)")
+            break
+        if depth > MAX_TREE_DEPTH:
+            short = path if len(path) <= 40 else path[:40] + "..."
+            probs.add(f"{prefix}node {short}", f"the tree is nested deeper than {MAX_TREE_DEPTH} levels (the limit)")
+            break
+        if id(node) in active:
+            probs.add(loc, f"the tree contains a cycle: this node is its own ancestor {active[id(node)]}")
+            break
         idx = len(recs)
         if not isinstance(node, Mapping):
             probs.add(loc, f"a node must be an object, got {type(node).__name__}")
@@ -237,7 +296,11 @@ def _parse_tree(
                 if goods_index is not None and g not in goods_index:
                     probs.add(loc, f"unknown good {g!r} (goods: {', '.join(goods_index)})")
                     continue
-                qi = as_int(q)
+                try:
+                    qi = check_units(q, f"quantity of {g!r}")
+                except BidTreeError as exc:
+                    probs.add(loc, str(exc))
+                    continue
                 if qi is None:
                     probs.add(loc, f"quantity of {g!r} must be an integer, got {q!r}")
                     continue
@@ -270,12 +333,30 @@ def _parse_tree(
                     probs.add(loc, f"IC({x}, {y}) but the node has only {k} children")
                 else:
                     rec.ic = (x, y)
+        active[id(node)] = path
+        stack.append((_EXIT, "", id(node), depth))
         for c in range(k - 1, -1, -1):
-            stack.append((children[c], f"{path}/{c}", idx))
+            stack.append((children[c], f"{path}/{c}", idx, depth + 1))
     return recs
 
 
+_EXIT = object()  # stack marker: the subtree of the node whose id follows is done
+
+
 # --------------------------------------------------------------------------- compiled tree
+def _real_array(x: Any, what: str) -> np.ndarray:
+    """``x`` as a new float array; complex, strings and objects are rejected (not cast)."""
+    try:
+        a = np.array(x)
+    except (TypeError, ValueError) as exc:
+        raise BidTreeError(f"{what} must be an array of real numbers: {exc}") from None
+    if a.dtype != np.float64:
+        if a.dtype.kind not in "iuf":
+            raise BidTreeError(f"{what} must be real numbers, got an array of {a.dtype}")
+        a = a.astype(float)
+    return a
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
@@ -292,8 +373,13 @@ def resolve_values(values: ValuesArg, lower: np.ndarray, upper: np.ndarray) -> n
     if isinstance(values, np.ndarray):
         if values.shape != lower.shape:
             raise ShapeError(f"node values have shape {values.shape}, expected {lower.shape}")
+        if values.dtype.kind not in "iuf":
+            raise ConfigError(f"node values must be a real array, got dtype {values.dtype}")
         if not np.all(np.isfinite(values)):
             raise ConfigError("node values must be finite")
+        if values.size and np.max(np.abs(values)) > MAX_NODE_VALUE:
+            k = int(np.argmax(np.abs(values)))
+            raise ConfigError(f"node value [{k}] = {float(values[k])!r} is too large in magnitude (at most {MAX_NODE_VALUE:g})")
         return values.astype(float, copy=False)
     if is_number(values):
         a = float(values)
@@ -435,14 +521,18 @@ class BidTree:
     # ---- bounds revision
     def with_bounds(self, lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> BidTree:
         """A copy with new node bounds; the structure arrays are shared, not copied."""
-        lo = self.lower if lower is None else np.array(lower, dtype=float)
-        hi = self.upper if upper is None else np.array(upper, dtype=float)
+        lo = self.lower if lower is None else _real_array(lower, "lower bounds")
+        hi = self.upper if upper is None else _real_array(upper, "upper bounds")
         for name, a in (("lower", lo), ("upper", hi)):
             if a.shape != (self.n_nodes,):
                 raise ShapeError(f"{name} bounds have shape {a.shape}, expected ({self.n_nodes},)")
             if not np.all(np.isfinite(a)):
                 bad = int(np.flatnonzero(~np.isfinite(a))[0])
                 raise BidTreeError(f"node {self.paths[bad]}: {name} bound {float(a[bad])} is not finite")
+            if a.size and np.max(np.abs(a)) > MAX_NODE_VALUE:
+                bad = int(np.argmax(np.abs(a)))
+                raise BidTreeError(f"node {self.paths[bad]}: {name} bound {float(a[bad])!r} is too large in "
+                                   f"magnitude (at most {MAX_NODE_VALUE:g})")
         bad_nodes = np.flatnonzero(lo > hi)
         if bad_nodes.size:
             k = int(bad_nodes[0])
@@ -538,7 +628,7 @@ def _trade_vector(trade: Any, goods: tuple[str, ...]) -> np.ndarray | None:
         lam = np.zeros(len(goods), dtype=np.int64)
         gi = {g: j for j, g in enumerate(goods)}
         for g, q in trade.items():
-            qi = as_int(q)
+            qi = check_units(q, f"trade quantity of {g!r}")
             if qi is None:
                 raise BidTreeError(f"trade quantity of {g!r} must be an integer, got {q!r}")
             if g in gi:
@@ -549,8 +639,12 @@ def _trade_vector(trade: Any, goods: tuple[str, ...]) -> np.ndarray | None:
     arr = np.asarray(trade)
     if arr.shape != (len(goods),):
         raise ShapeError(f"trade vector has shape {arr.shape}, expected ({len(goods)},)")
-    if not np.all(arr == np.round(arr)):
+    if arr.dtype.kind not in "iuf":
+        raise BidTreeError(f"trade quantities must be integers, got an array of {arr.dtype}")
+    if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
         raise BidTreeError("trade quantities must be integers")
+    if arr.size and np.max(np.abs(arr)) > MAX_UNITS:
+        raise BidTreeError(f"trade quantities must be at most {MAX_UNITS} units in magnitude")
     return arr.astype(np.int64)
 
 

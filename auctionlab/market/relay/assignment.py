@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
-from auctionlab._validate import as_float_array, check_nonnegative_finite
+from auctionlab._validate import as_real_array, check_nonnegative_finite
 from auctionlab.errors import NetworkError, SolverError
 from auctionlab.registry import Registry
 
@@ -25,8 +25,8 @@ AssignmentAlgorithm = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def _prepare(direct, relayed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    direct = as_float_array(direct, "direct", (None,))
-    relayed = as_float_array(relayed, "relayed", (direct.shape[0], None))
+    direct = as_real_array(direct, "direct", (None,))
+    relayed = as_real_array(relayed, "relayed", (direct.shape[0], None))
     if direct.shape[0] < 1 or relayed.shape[1] < 1:
         raise NetworkError(f"need n >= 1 sources and m >= 1 relays, got relayed shape {relayed.shape}")
     check_nonnegative_finite(direct, "direct", NetworkError)

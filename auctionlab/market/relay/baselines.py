@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from auctionlab._validate import as_float_array, check_nonnegative_finite
-from auctionlab.errors import ConfigError, ShapeError
+from auctionlab._validate import as_real_array, check_nonnegative_finite, is_real_number
+from auctionlab.errors import ConfigError, InvalidReportError, ShapeError
 from auctionlab.market.relay.assignment import max_weight_matching
 from auctionlab.market.relay.network import RelayNetwork
 from auctionlab.market.relay.outcome import AgentOutcomes, RelayOutcome
@@ -48,10 +48,31 @@ def vcg_double_auction(bids, asks, useful=None) -> RelayOutcome:
     sigma = max_weight_matching(surplus, allowed)
     buyers = np.flatnonzero(sigma >= 0)
     sellers = sigma[buyers]
-    w_star = float(w[buyers, sellers].sum())
-    buyer_pay = [bids[i, j] - (w_star - _matching_value(np.delete(w, i, axis=0))) for i, j in zip(buyers, sellers)]
-    seller_pay = [asks[j] + (w_star - _matching_value(np.delete(w, j, axis=1))) for j in sellers]
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked on the results
+        w_star = _finite_welfare(float(w[buyers, sellers].sum()), bids, asks)
+        buyer_pay = [bids[i, j] - (w_star - _matching_value(np.delete(w, i, axis=0))) for i, j in zip(buyers, sellers)]
+        seller_pay = [asks[j] + (w_star - _matching_value(np.delete(w, j, axis=1))) for j in sellers]
+    _finite_payments(buyer_pay, seller_pay, bids, asks)
     return RelayOutcome.from_trades(sigma, m, buyers, buyer_pay, seller_pay, "vcg", k=int(buyers.size))
+
+
+def _finite_welfare(w: float, bids: np.ndarray, asks: np.ndarray) -> float:
+    """``w`` (a sum of surpluses), or a named error when the sum overflowed."""
+    if not np.isfinite(w):
+        raise InvalidReportError(
+            f"VCG welfare overflows to {w} (largest bid {float(bids.max())!r}, largest ask {float(asks.max())!r}): "
+            "reports this large cannot be priced in floating point")
+    return w
+
+
+def _finite_payments(buyer_pay, seller_pay, bids: np.ndarray, asks: np.ndarray) -> None:
+    """A named error when a Clarke payment overflowed (it would be inf or NaN otherwise)."""
+    for who, pay in (("buyer", buyer_pay), ("seller", seller_pay)):
+        p = np.asarray(pay, dtype=np.float64)
+        if p.size and not np.isfinite(p).all():
+            raise InvalidReportError(
+                f"VCG {who} payment overflows to {float(p[~np.isfinite(p)][0])} (largest bid "
+                f"{float(bids.max())!r}, largest ask {float(asks.max())!r}): reports this large cannot be priced")
 
 
 def vcg_responses(bids: np.ndarray, asks: np.ndarray, useful: np.ndarray, role: str, index: int, reports,
@@ -69,7 +90,8 @@ def vcg_responses(bids: np.ndarray, asks: np.ndarray, useful: np.ndarray, role: 
     if cache is not None and key in cache:
         w_minus = cache[key]
     else:
-        w_minus = _matching_value(np.delete(w0, index, axis=0 if role == "buyer" else 1))
+        with np.errstate(over="ignore"):
+            w_minus = _finite_welfare(_matching_value(np.delete(w0, index, axis=0 if role == "buyer" else 1)), bids, asks)
         if cache is not None:
             cache[key] = w_minus
     R = np.asarray(reports, dtype=np.float64)
@@ -96,9 +118,11 @@ def vcg_responses(bids: np.ndarray, asks: np.ndarray, useful: np.ndarray, role: 
         if j < 0:
             continue
         buyers = np.flatnonzero(sigma >= 0)
-        w_star = float(w[buyers, sigma[buyers]].sum())
+        with np.errstate(over="ignore"):
+            w_star = _finite_welfare(float(w[buyers, sigma[buyers]].sum()), bids, asks)
         wins[t], relay[t] = True, j
         pay[t] = R[t][j] - (w_star - w_minus) if role == "buyer" else R[t] + (w_star - w_minus)
+    _finite_payments(pay, [], bids, asks)
     return AgentOutcomes(wins, pay, relay)
 
 
@@ -153,8 +177,8 @@ def mcafee(bids, asks) -> RelayOutcome:
     branch applies. Goods are homogeneous, so ``sigma`` pairs the i-th winning buyer with
     the i-th winning seller in sorted order. Ties are broken by index.
     """
-    b = as_float_array(bids, "bids", (None,))
-    a = as_float_array(asks, "asks", (None,))
+    b = as_real_array(bids, "bids", (None,))
+    a = as_real_array(asks, "asks", (None,))
     if b.size < 1 or a.size < 1:
         raise ShapeError(f"need at least one bid and one ask, got {b.size} and {a.size}")
     check_nonnegative_finite(b, "bids")
@@ -202,7 +226,7 @@ def k_double_auction(bids, asks, sigma, k: float = 0.5) -> RelayOutcome:
     Budget balanced (profit 0) and IR, but not truthful: buyers gain by shading, sellers
     by inflating — the contrast against which TASC's truthfulness is measured.
     """
-    if not (isinstance(k, (int, float)) and 0.0 <= k <= 1.0):
+    if not (is_real_number(k) and 0.0 <= k <= 1.0):  # not a bool, not complex, not NaN
         raise ConfigError(f"k must be a number in [0, 1], got {k!r}")
     bids, asks = check_reports(bids, asks)
     n, m = bids.shape

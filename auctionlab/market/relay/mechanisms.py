@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from auctionlab._validate import as_float_array, check_nonnegative_finite
+from auctionlab._validate import as_real_array, check_nonnegative_finite, is_real_number
 from auctionlab.errors import ConfigError, InvalidReportError
 from auctionlab.market.relay.baselines import (
     kda_responses,
@@ -51,7 +51,7 @@ from auctionlab.market.relay.baselines import (
 )
 from auctionlab.market.relay.network import RelayNetwork
 from auctionlab.market.relay.outcome import AgentOutcomes, RelayOutcome
-from auctionlab.market.relay.tasc import _phase2, assign, check_reports, check_sigma, phase2_responses
+from auctionlab.market.relay.tasc import _assignment, _phase2, assign, check_reports, check_sigma, phase2_responses
 from auctionlab.registry import Registry
 
 ROLES = ("buyer", "seller")
@@ -204,7 +204,8 @@ class TASC(PhaseOneMechanism):
 
     def __call__(self, network, bids, asks, sigma) -> RelayOutcome:
         bids, asks = check_reports(bids, asks)
-        return _phase2(bids, asks, check_sigma(sigma, *bids.shape), self.rule)
+        sigma, cand, rel = _assignment(sigma, *bids.shape)
+        return _phase2(bids, asks, sigma, self.rule, cand, rel)
 
     def scalar_responses(self, network, bids, asks, sigma, role, index, x, cache=None) -> AgentOutcomes:
         return phase2_responses(bids, asks, sigma, self.rule, role, index, x)
@@ -236,7 +237,7 @@ class KDA(PhaseOneMechanism):
 
     def __post_init__(self) -> None:
         k = self.k
-        if isinstance(k, bool) or not isinstance(k, (int, float)) or not 0.0 <= float(k) <= 1.0:
+        if not is_real_number(k) or not 0.0 <= float(k) <= 1.0:
             raise ConfigError(f"kda_k must be a number in [0, 1], got {k!r}")
         object.__setattr__(self, "k", float(k))
 
@@ -259,6 +260,8 @@ class VCG(RelayMechanism):
     individually_rational: ClassVar[bool] = True
 
     def __call__(self, network, bids, asks, sigma) -> RelayOutcome:
+        if not isinstance(network, RelayNetwork):
+            raise ConfigError(f"network must be a RelayNetwork, got {type(network).__name__}")
         return vcg_double_auction(bids, asks, useful=network.useful)
 
     def responses(self, network, bids, asks, sigma, role, index, reports, cache=None) -> AgentOutcomes:
@@ -297,6 +300,9 @@ class McAfee(ScalarMechanism):
         return np.where(self.mask(network), np.asarray(bids, dtype=np.float64), 0.0).max(axis=1)
 
     def __call__(self, network, bids, asks, sigma) -> RelayOutcome:
+        if not isinstance(network, RelayNetwork):
+            raise ConfigError(f"network must be a RelayNetwork, got {type(network).__name__}")
+        bids, asks = check_reports(bids, asks, (network.n, network.m))
         return mcafee(self._single_bids(network, bids), asks)
 
     def buyer_scalar(self, network, sigma, index, reports) -> np.ndarray:
@@ -430,16 +436,18 @@ def seller_utility(outcome: RelayOutcome, costs: np.ndarray, j: int) -> float:
 
 
 def check_buyer_report(report: Any, m: int, who: str = "bid") -> np.ndarray:
-    arr = as_float_array(report, who, (m,))
+    arr = as_real_array(report, who, (m,))
     check_nonnegative_finite(arr, who)
     return arr
 
 
 def check_seller_report(report: Any, who: str = "ask") -> float:
+    if not is_real_number(report):  # float() would take '1.5' and drop a NumPy complex's imaginary part
+        raise InvalidReportError(f"{who} must be a number, got {report!r}")
     try:
         v = float(report)
-    except (TypeError, ValueError):
-        raise InvalidReportError(f"{who} must be a number, got {report!r}") from None
+    except OverflowError:
+        raise InvalidReportError(f"{who} must be a finite number, got an integer too large for a float") from None
     if not (v >= 0.0 and v < np.inf):
         raise InvalidReportError(f"{who} = {report!r}: must be finite and non-negative")
     return v
@@ -508,11 +516,11 @@ class RelayRound:
         if not isinstance(network, RelayNetwork):
             raise ConfigError(f"network must be a RelayNetwork, got {type(network).__name__}")
         n, m = network.n, network.m
-        values = as_float_array(values, "values", (n, m))
-        costs = as_float_array(costs, "costs", (m,))
+        values = as_real_array(values, "values", (n, m))
+        costs = as_real_array(costs, "costs", (m,))
         check_reports(values, costs)
-        bids = values if bids is None else as_float_array(bids, "bids", (n, m))
-        asks = costs if asks is None else as_float_array(asks, "asks", (m,))
+        bids = values if bids is None else as_real_array(bids, "bids", (n, m))
+        asks = costs if asks is None else as_real_array(asks, "asks", (m,))
         check_reports(bids, asks)
         sigma = assign(network, algorithm) if sigma is None else check_sigma(sigma, n, m)
         return cls(network, values, costs, bids, asks, sigma, resolve_mechanism(mechanism, kda_k=kda_k), round)
@@ -577,9 +585,9 @@ class RelayRound:
         the mechanism reads (a :class:`ScalarMechanism`), (K,)."""
         i = self._check_player(role, index)
         if role == "buyer" and not scalar:
-            reps = as_float_array(reports, f"reports of buyer {i}", (None, self.m))
+            reps = as_real_array(reports, f"reports of buyer {i}", (None, self.m))
         else:
-            reps = as_float_array(reports, f"reports of {role} {i}", (None,))
+            reps = as_real_array(reports, f"reports of {role} {i}", (None,))
             if scalar and role == "buyer" and not isinstance(self.mechanism, ScalarMechanism):
                 raise ConfigError(f"mechanism {self.mechanism.name!r} reads whole bid vectors, not one number")
         check_nonnegative_finite(reps, f"reports of {role} {i}")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from auctionlab._validate import as_float_array
+from auctionlab._validate import as_real_array
+from auctionlab.errors import ConfigError, ShapeError
 from auctionlab.market.relay.network import RelayNetwork
 
 
@@ -57,13 +59,22 @@ class RelayOutcome:
 
     def utilities(self, values, costs) -> tuple[np.ndarray, np.ndarray]:
         """Buyer utilities (n,) and seller utilities (m,) under true ``values`` (n, m) and ``costs`` (m,)."""
-        values = as_float_array(values, "values", (self.n, self.m))
-        costs = as_float_array(costs, "costs", (self.m,))
+        values = as_real_array(values, "values", (self.n, self.m))
+        costs = as_real_array(costs, "costs", (self.m,))
         win = np.flatnonzero(self.buyer_wins)
         ub = np.zeros(self.n)
         ub[win] = values[win, self.sigma[win]] - self.buyer_payments[win]
         us = np.where(self.seller_wins, self.seller_payments - costs, 0.0)
         return ub, us
+
+    @classmethod
+    def _of(cls, **fields: Any) -> "RelayOutcome":
+        """An outcome from all of its fields, bypassing the generated ``__init__`` (thirteen
+        frozen ``setattr`` calls cost more than the rest of a small auction's bookkeeping).
+        For the mechanisms' hot paths only: every field must be given."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(fields)
+        return obj
 
     @classmethod
     def from_trades(cls, sigma: np.ndarray, m: int, buyers, buyer_pay, seller_pay, rule: str,
@@ -133,7 +144,16 @@ class AgentOutcomes:
 
 
 def efficiency(network: RelayNetwork, outcome: RelayOutcome) -> dict[str, float]:
-    """System efficiency of an outcome: total capacity, number of relayed trades, min capacity."""
+    """System efficiency of an outcome: total capacity, number of relayed trades, min capacity.
+
+    The outcome must come from an auction on a network of the same size (n sources, m relays)."""
+    if not isinstance(network, RelayNetwork):
+        raise ConfigError(f"network must be a RelayNetwork, got {type(network).__name__}")
+    if not isinstance(outcome, RelayOutcome):
+        raise ConfigError(f"outcome must be a RelayOutcome, got {type(outcome).__name__}")
+    if (outcome.n, outcome.m) != (network.n, network.m):
+        raise ShapeError(f"outcome is for n={outcome.n} sources and m={outcome.m} relays, but the network has "
+                         f"n={network.n} and m={network.m}: an outcome of another network")
     cap = network.capacities(outcome.traded)
     return {
         "total_capacity": float(cap.sum()),

@@ -22,18 +22,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from auctionlab._validate import as_float_array, check_nonnegative_finite
+from auctionlab._validate import all_nonnegative_finite, as_real_array, check_nonnegative_finite
 from auctionlab.errors import ConfigError, InvalidAssignmentError, ShapeError
 from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS, mm, mwm, ora
 from auctionlab.market.relay.network import RelayNetwork
 from auctionlab.market.relay.outcome import AgentOutcomes, RelayOutcome
 
 
+_F8 = np.dtype(np.float64)
+_min = np.minimum.reduce  # the ufunc reduction skips the ndarray-method wrapper
+
+
 def check_reports(bids, asks, shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Bids (n, m) and asks (m,) as finite non-negative float arrays with n, m ≥ 1
-    (and bids of exactly ``shape`` when given, e.g. a network's (n, m))."""
-    bids = as_float_array(bids, "bids", (None, None) if shape is None else shape)
-    asks = as_float_array(asks, "asks", (bids.shape[1],))
+    (and bids of exactly ``shape`` when given, e.g. a network's (n, m)).
+
+    Real numbers only: booleans, complex numbers and strings are rejected, not converted.
+    Float64 arrays of the right shapes are checked with one reduction each and returned as
+    they are; anything else goes through the full diagnosis, which names the bad entry."""
+    if (type(bids) is np.ndarray and type(asks) is np.ndarray and bids.dtype is _F8 and asks.dtype is _F8
+            and bids.ndim == 2 and bids.size and (shape is None or bids.shape == shape)
+            and asks.shape == bids.shape[1:] and all_nonnegative_finite(bids) and all_nonnegative_finite(asks)):
+        return bids, asks
+    bids = as_real_array(bids, "bids", (None, None) if shape is None else shape)
+    asks = as_real_array(asks, "asks", (bids.shape[1],))
     if bids.shape[0] < 1 or bids.shape[1] < 1:
         raise ShapeError(f"bids must be (n, m) with n, m >= 1, got {bids.shape}")
     check_nonnegative_finite(bids, "bids")
@@ -49,6 +61,9 @@ def check_sigma(sigma, n: int, m: int) -> np.ndarray:
     if arr.dtype.kind not in "iu":
         if arr.dtype.kind != "f" or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
             raise InvalidAssignmentError(f"sigma must contain integer relay indices, got dtype {arr.dtype}")
+    if arr.size and (arr.max() >= m or arr.min() < -1):  # before the cast, which could wrap a huge index
+        i = int(np.flatnonzero((arr < -1) | (arr >= m))[0])
+        raise InvalidAssignmentError(f"sigma[{i}] = {arr[i]} points outside the relays 0..{m - 1} (−1 = unassigned)")
     arr = arr.astype(np.intp)
     if not arr.size:
         return arr
@@ -151,29 +166,88 @@ def _boundary(by_bid, by_ask, bs, as_, k, rule: str) -> tuple:
             alpha, beta)
 
 
-def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str) -> RelayOutcome:
-    """Phase 2 on inputs already checked by :func:`check_reports` and :func:`check_sigma`."""
+def _assignment(sigma, n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(sigma, cand, rel)``: sigma checked as by :func:`check_sigma` (an intp copy), the
+    assigned buyers in increasing order and their relays. Integer input is checked on the
+    way to what phase 2 needs (cand and rel); anything else, or any failure, goes through
+    :func:`check_sigma` for the diagnosis."""
+    if type(sigma) is np.ndarray and sigma.dtype.kind == "i" and sigma.shape == (n,) and n:
+        arr = sigma.astype(np.intp)  # a copy: the outcome never shares the caller's array
+        cand = (arr >= 0).nonzero()[0]
+        rel = arr[cand]
+        used = np.zeros(m, dtype=bool)
+        try:
+            used[rel] = True  # IndexError: a relay index >= m
+        except IndexError:
+            pass
+        else:
+            if _min(arr) >= -1 and np.count_nonzero(used) == rel.size:  # in range and one-to-one
+                return arr, cand, rel
+    arr = check_sigma(sigma, n, m)
+    cand = np.flatnonzero(arr >= 0)
+    return arr, cand, arr[cand]
+
+
+_ARANGE = np.arange(4096)  # ranks for the inverse permutation (sliced; larger auctions build their own)
+
+
+def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str,
+            cand: np.ndarray | None = None, rel: np.ndarray | None = None) -> RelayOutcome:
+    """Phase 2 of one auction on inputs already checked by :func:`check_reports` and
+    :func:`check_sigma` (``cand``, ``rel``: the assigned buyers and their relays, when known).
+
+    The same steps as :func:`_rank` and :func:`_boundary` (which serve K profiles at once),
+    written for one profile with as few array operations as possible (and NumPy's C entry
+    points rather than its Python wrappers): winners are read off the buyers' order through
+    ``r``, the ask rank of each pair."""
     n, m = bids.shape
-    cand = np.flatnonzero(sigma >= 0)  # increasing buyer index
-    rel = sigma[cand]
-    by_bid, by_ask, bs, as_, k = _rank(bids[cand, rel], asks[rel], rel)
+    if cand is None:
+        cand = (sigma >= 0).nonzero()[0]  # increasing buyer index
+        rel = sigma[cand]
+    B, A = bids[cand, rel], asks[rel]
+    by_bid = (-B).argsort(kind="stable")  # ties: lower buyer index first
+    by_ask = np.lexsort((rel, A))  # ties: lower relay index first
+    bs, as_ = B[by_bid], A[by_ask]
+    k = int(np.count_nonzero(bs >= as_))  # bs − as_ is non-increasing: k = max{t : B_t ≥ A_t}
     if k < 2:
         return RelayOutcome.no_trade(n, m, sigma, rule, k)
-    x, y, win, wins, alpha, beta = _boundary(by_bid, by_ask, bs, as_, k, rule)
-    pairs = None
-    if alpha is not None:
-        pairs = ((int(cand[by_bid[alpha - 1]]), int(rel[by_ask[k - 1]])),
-                 (int(cand[by_bid[k - 1]]), int(rel[by_ask[beta - 1]])))
+    l = by_bid.size
+    pos = np.empty(l, dtype=np.intp)
+    pos[by_ask] = _ARANGE[:l] if l <= _ARANGE.size else np.arange(l)
+    r = pos[by_bid]  # the ask rank (0-based) of each pair, pairs in bid order
+    S, R = cand[by_bid], rel[by_ask]
+    if rule == "trade_reduction":
+        x = y = k
+        won = r[: k - 1] < k - 1
+        wins = int(np.count_nonzero(won))
+        pairs = None
+    else:
+        alpha = int(np.count_nonzero(bs >= as_[k - 1]))
+        beta = int(as_.searchsorted(bs[k - 1], "right"))  # as_ is sorted: the number of asks <= B_k
+        # Σ(S_{x−1}, R_{y−1}) for the two candidate boundary pairs (α, k) and (k, β): buyers
+        # ranked below x − 1 whose sellers rank below y − 1.
+        w1, w2 = r[: alpha - 1] < k - 1, r[: k - 1] < beta - 1
+        n1, n2 = int(np.count_nonzero(w1)), int(np.count_nonzero(w2))
+        # Tie rule (the paper gives none): on equal counts the second pair, (s_{i_k}, r_{j_β}).
+        # In the seller example of TASC's manipulability (see the tests) the deviating ask
+        # equals a bid, α counts it (≥), and the counts tie 1–1; this rule is the one under
+        # which the stated gain appears.
+        x, y, won, wins = (alpha, k, w1, n1) if n1 > n2 else (k, beta, w2, n2)
+        pairs = ((int(S[alpha - 1]), int(R[k - 1])), (int(S[k - 1]), int(R[beta - 1])))
+    buyers = S[: x - 1][won]
     pb, ps = float(bs[x - 1]), float(as_[y - 1])
-    return RelayOutcome.from_trades(
-        sigma, m, cand[win], pb, ps, rule,
-        profit=wins * (pb - ps),
-        k=k,
-        boundary=(int(cand[by_bid[x - 1]]), int(rel[by_ask[y - 1]])),
-        buyer_price=pb,
-        seller_price=ps,
-        ranking=(cand[by_bid], rel[by_ask]),
-        boundary_candidates=pairs,
+    sellers = sigma[buyers]
+    buyer_wins, seller_wins = np.zeros(n, dtype=bool), np.zeros(m, dtype=bool)
+    buyer_pay, seller_pay = np.zeros(n), np.zeros(m)
+    buyer_wins[buyers] = True
+    seller_wins[sellers] = True
+    buyer_pay[buyers] = pb
+    seller_pay[sellers] = ps
+    return RelayOutcome._of(
+        buyer_wins=buyer_wins, seller_wins=seller_wins, sigma=sigma, buyer_payments=buyer_pay, seller_payments=seller_pay,
+        profit=float(wins * (pb - ps)), rule=rule, k=k,
+        boundary=(int(S[x - 1]), int(R[y - 1])), buyer_price=pb, seller_price=ps,
+        ranking=(S, R), boundary_candidates=pairs,
     )
 
 
@@ -211,7 +285,8 @@ def clear(bids, asks, sigma) -> RelayOutcome:
     Individually rational and budget balanced, but *not* truthful (SPEC A4′).
     """
     bids, asks = check_reports(bids, asks)
-    return _phase2(bids, asks, check_sigma(sigma, *bids.shape), "tasc")
+    sigma, cand, rel = _assignment(sigma, *bids.shape)
+    return _phase2(bids, asks, sigma, "tasc", cand, rel)
 
 
 def trade_reduction(bids, asks, sigma) -> RelayOutcome:
@@ -221,7 +296,8 @@ def trade_reduction(bids, asks, sigma) -> RelayOutcome:
     Truthful, IR and budget balanced for any bid-independent sigma.
     """
     bids, asks = check_reports(bids, asks)
-    return _phase2(bids, asks, check_sigma(sigma, *bids.shape), "trade_reduction")
+    sigma, cand, rel = _assignment(sigma, *bids.shape)
+    return _phase2(bids, asks, sigma, "trade_reduction", cand, rel)
 
 
 PHASE2_RULES = {"tasc": clear, "trade_reduction": trade_reduction}
@@ -233,6 +309,11 @@ def assign(network: RelayNetwork, algorithm="mwm") -> np.ndarray:
 
     The result must be one-to-one and use useful pairs only, whatever the algorithm.
     """
+    if not isinstance(network, RelayNetwork):
+        raise ConfigError(f"network must be a RelayNetwork, got {type(network).__name__}")
+    if not isinstance(algorithm, str) and not callable(algorithm):
+        raise ConfigError(f"algorithm must be a registered name ({', '.join(sorted(ASSIGNMENT_ALGORITHMS))}) "
+                          f"or a callable, got {algorithm!r}")
     fn = ASSIGNMENT_ALGORITHMS.resolve(algorithm)
     sigma = fn(network.direct, network.relayed)
     if fn in _BUILTIN:  # valid by construction (and by tests); skip the O(n) re-check
@@ -250,9 +331,9 @@ def assign(network: RelayNetwork, algorithm="mwm") -> np.ndarray:
 def tasc(network: RelayNetwork, bids, asks, algorithm="mwm", *, rule: str = "tasc") -> RelayOutcome:
     """The whole auction: phase 1 with ``algorithm`` (a name in ASSIGNMENT_ALGORITHMS or a
     callable), then phase 2 with ``rule`` ("tasc" as written, or "trade_reduction")."""
-    if rule not in PHASE2_RULES:
+    if not isinstance(rule, str) or rule not in PHASE2_RULES:
         raise ConfigError(f"unknown rule {rule!r}; available: {', '.join(PHASE2_RULES)}")
     if not isinstance(network, RelayNetwork):
         raise ConfigError(f"network must be a RelayNetwork, got {type(network).__name__}")
-    bids, asks = check_reports(bids, asks, (network.n, network.m))
+    bids, asks = check_reports(bids, asks, network.relayed.shape)
     return _phase2(bids, asks, assign(network, algorithm), rule)

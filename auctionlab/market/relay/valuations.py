@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from auctionlab._validate import check_positive_float
+from auctionlab._validate import check_range_pair, check_real, check_rng
 from auctionlab.errors import ConfigError
 from auctionlab.market.relay.network import RelayNetwork
 
@@ -18,15 +18,19 @@ def _open_low(gen: np.random.Generator, lo: float, hi: float, size) -> np.ndarra
     return hi - gen.uniform(0.0, hi - lo, size=size)
 
 
+def _check(network, vmax, cost_range, rng) -> tuple:
+    if not isinstance(network, RelayNetwork):
+        raise ConfigError(f"network must be a RelayNetwork, got {type(network).__name__}")
+    vmax = check_real(vmax, "vmax", minimum=0.0, open_min=True)
+    lo, hi = check_range_pair(cost_range, "cost_range")
+    return network, vmax, lo, hi, check_rng(rng)
+
+
 def uniform_valuations(
     network: RelayNetwork, *, rng, vmax: float = 4.0, cost_range: tuple[float, float] = (0.0, 1.0)
 ) -> tuple[np.ndarray, np.ndarray]:
     """Values (n, m) uniform on (0, vmax] on useful pairs (0 elsewhere) and costs (m,) on (lo, hi]."""
-    vmax = check_positive_float(vmax, "vmax")
-    lo, hi = (float(c) for c in cost_range)
-    if not (np.isfinite(lo) and np.isfinite(hi) and 0.0 <= lo < hi):
-        raise ConfigError(f"cost_range must be (lo, hi) with 0 <= lo < hi, got {cost_range!r}")
-    gen = np.random.default_rng(rng)
+    network, vmax, lo, hi, gen = _check(network, vmax, cost_range, rng)
     values = np.where(network.useful, _open_low(gen, 0.0, vmax, network.useful.shape), 0.0)
     costs = _open_low(gen, lo, hi, network.m)
     return values, costs
@@ -43,11 +47,7 @@ def capacity_valuations(
     magnitude across a network (path loss d^-4): one global scale would leave most values
     near zero. Buyers with no useful relay value every relay at 0. Only the costs are random.
     """
-    vmax = check_positive_float(vmax, "vmax")
-    lo, hi = (float(c) for c in cost_range)
-    if not (np.isfinite(lo) and np.isfinite(hi) and 0.0 <= lo < hi):
-        raise ConfigError(f"cost_range must be (lo, hi) with 0 <= lo < hi, got {cost_range!r}")
-    gen = np.random.default_rng(rng)
+    network, vmax, lo, hi, gen = _check(network, vmax, cost_range, rng)
     gain = network.gain
     best = gain.max(axis=1, keepdims=True)
     values = vmax * np.divide(gain, best, out=np.zeros_like(gain), where=best > 0)

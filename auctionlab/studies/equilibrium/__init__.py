@@ -1,0 +1,1 @@
+"""The relay equilibrium study: its report section lives in :mod:`.section`."""

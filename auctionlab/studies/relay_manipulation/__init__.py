@@ -1,0 +1,1 @@
+"""The relay-manipulation study: its report section lives in :mod:`.section`."""

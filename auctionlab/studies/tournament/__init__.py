@@ -1,0 +1,1 @@
+"""The relay tournament study: its report section lives in :mod:`.section`."""
