@@ -6,12 +6,15 @@ proxy the ICE engine calls — :meth:`ExchangeBidder.revise` turns the engine's 
 into an observation and asks the strategy — so the market model simply lets the engine
 query each agent (``IterativeExchange.bid(name, agent)``).
 
-Bookkeeping, filled by the market after each round (:meth:`ExchangeBidder.record_round`):
-the RP checks made, how many failed and whether the round ended in a penalty (the engine
-stops querying at the first passed check, so every check but the round's last failed);
-the bound width; the provisional utility (true value of the provisional trade minus its
-price at the provisional linear prices) and, after the last-and-final round, the Threshold
-payment and realised utility. Attributes read by the DataCollector are listed in
+The agent owns its books. After each round the market calls :meth:`ExchangeBidder.observe`,
+and the agent reads what a bidder may know from the model's round record
+(``model.record``): its own row (the RP checks made, whether the round ended in a penalty,
+its bounds and provisional trade) and the provisional prices; after the last-and-final
+round, its own payment in the outcome (``model.result``). From these it keeps: how many
+checks failed (the engine stops querying at the first passed check, so every check but
+the round's last failed); the bound width; the provisional utility (true value of the
+provisional trade minus its price at the provisional linear prices) and, at the end, its
+payment and realised utility. The DataCollector reads the attributes listed in
 :data:`AGENT_REPORTERS`.
 """
 
@@ -23,7 +26,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import mesa
 import numpy as np
 
-from auctionlab.errors import ConfigError
+from auctionlab.errors import ConfigError, InternalError, StateError
+from auctionlab.market.exchange.tbbl import value
 from auctionlab.strategies.base import Strategy
 from auctionlab.strategies.exchange import (
     ExchangeStrategy,
@@ -42,8 +46,10 @@ AGENT_REPORTERS = (
 
 
 class ExchangeBidder(mesa.Agent):
-    """A bidder ``name`` with true node values ``truth`` bidding through ``strategy``.
+    """A bidder ``name`` with true values ``truth`` bidding through ``strategy``.
 
+    ``truth`` is the bidder's true bid tree (an exact :class:`~auctionlab.market.exchange.tbbl.BidTree`,
+    which lets the agent value its own trades) or just its true node values.
     ``index`` is the bidder's position in the exchange (default: looked up by name in
     ``model.exchange``).
     """
@@ -56,7 +62,8 @@ class ExchangeBidder(mesa.Agent):
                 f"bidder {name!r}: an exchange bidder needs an exchange strategy (role 'bidder'), "
                 f"got {getattr(strategy, 'label', strategy)!r}"
             )
-        truth = check_truth(truth)
+        tree = truth if hasattr(truth, "n_nodes") and hasattr(truth, "lower") else None
+        truth = check_truth(tree.lower if tree is not None else truth)
         if index is None:
             ex = getattr(model, "exchange", None)
             if ex is None:
@@ -66,6 +73,7 @@ class ExchangeBidder(mesa.Agent):
         self.bidder = str(name)
         self.index = int(index)
         self.truth = truth
+        self.tree = tree  # the true bid tree, when given: values of trades
         self.strategy = strategy
         self.strategy_name = strategy.name
         self.strategy_label = strategy.label
@@ -95,6 +103,37 @@ class ExchangeBidder(mesa.Agent):
         return self.strategy.report(self.truth, exchange_observation(feedback, self.index, self.bidder))
 
     # ------------------------------------------------------------------ books
+    def true_value(self, trade: np.ndarray) -> float:
+        """The bidder's true value of a trade (needs the true tree)."""
+        if self.tree is None:
+            raise StateError(f"bidder {self.bidder!r} was given node values, not its tree: it cannot value trades")
+        return float(value(self.tree, np.asarray(trade), "lower"))
+
+    def observe(self) -> None:
+        """Read this bidder's part of the round the model just closed and enter it in the books."""
+        rec = getattr(self.model, "record", None)
+        if rec is None:
+            raise StateError(f"bidder {self.bidder!r}: the model has no closed round to observe")
+        mine = rec.bidders[self.index]
+        if mine.bidder != self.bidder:
+            raise InternalError(f"round record row {self.index} is {mine.bidder!r}, not {self.bidder!r}")
+        res = getattr(self.model, "result", None)
+        payment = utility = None
+        if res is not None:
+            payment = float(res.payments[self.bidder])
+            if res.utilities is not None:  # the engine's value of the final trade at the truth
+                utility = float(res.utilities[self.bidder])
+            else:
+                utility = self.true_value(res.allocation.trade_matrix[self.index]) - payment
+            provisional = utility
+        else:
+            provisional = self.true_value(mine.trade) - float(rec.prices @ mine.trade)
+        self.record_round(
+            rp_passed=None if mine.rp is None else bool(mine.rp.passed), queries=mine.queries,
+            penalized=mine.penalized, width=float(np.sum(mine.upper - mine.lower)),
+            provisional_utility=provisional, payment=payment, utility=utility,
+        )
+
     def record_round(
         self,
         *,

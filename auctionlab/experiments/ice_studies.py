@@ -1,46 +1,54 @@
 """ICE strategy studies: how much a deviating proxy gains, and which proxies win tournaments.
 
 Two run kinds, each one generated exchange per run (``random_exchange`` with bounds of
-relative width ``bound_width`` around hidden true values), every ICE run on it started
-from the same initial bounds:
+relative width ``bound_width`` around hidden true values). Every ICE run on it is an
+:class:`~auctionlab.market.exchange.model.ExchangeMarket` played to its close from the same
+initial bounds, through the one counterfactual runner
+(:class:`~auctionlab.market.exchange.model.ExchangeCounterfactual`, which caches the runs of
+deterministic proxy profiles by instance and profile):
 
 ``ice-manipulation``
-    Everyone bids with the ``reference`` proxy (straightforward) — the *baseline* run.
+    Everyone bids with the ``reference`` proxy (``straightforward``) — the *baseline* run.
     Then ``deviators`` bidders, drawn from the run's seed among the bidders that trade in
     the baseline (``deviator_pool = "traders"``; all bidders when none trade or with
     ``"all"``), each in turn replace their proxy by every entry of ``deviations`` while the
     others keep the reference — one ICE run per (deviator, deviation). A deviator that does
-    not trade under straightforward bidding can seldom gain by shading, so drawing among
+    not trade under the reference bidding can seldom gain by shading, so drawing among
     traders measures where manipulation can matter; say so when quoting the numbers.
     ``control = true`` also reruns the reference proxy as a deviation: its gain must be
     exactly 0 (a determinism check worth its cost).
 
-    Payments under both rules come from the *same* run: the proxies never see payments
-    (feedback is bounds, prices, provisional trade and the activity rule), so the bidding
-    is identical under ``payment_rule="threshold"`` and ``"vcg"``, and only the final
-    payments at v̲ differ. The run uses Threshold payments; the VCG payments of the same
-    final trade come from the VCG discounts the final Threshold payments are computed from
-    (``ICEResult.payments_by_rule``). ``tests/experiments/test_ice_studies.py`` checks this
-    equals running with ``payment_rule="vcg"``.
+    Payments under every registered payment rule come from the *same* run: the proxies
+    never see payments (feedback is bounds, prices, provisional trade and the activity
+    rule), so the bidding is identical under every ``payment_rule`` and only the final
+    payments at v̲ differ (``ICEResult.payments_by_rule``; a test checks this equals
+    running with ``payment_rule="vcg"``).
 
-    ``runs``: one row per (deviator, deviation) with the deviator's utility and gain over
-    its baseline utility under each rule, the efficiency loss, rounds, and both rules'
-    budget surplus in the deviation run and in the baseline. ``agents``: every bidder in
-    every run (baseline included, ``deviation = "baseline"``).
+    ``runs``: one row per (deviator, deviation) with, for every payment rule ``r``
+    (``threshold``, ``fractional``, ``reverse``, ``large``, ``small``, ``no_discount``,
+    ``vcg``, ...), the deviator's utility ``utility_r``, its baseline utility
+    ``baseline_utility_r``, the gain ``gain_r``, its payment ``payment_r``, and the budget
+    surplus ``surplus_r`` / ``baseline_surplus_r``; the efficiency loss, rounds and how
+    each run closed (``closed_by``, ``baseline_closed_by``: runs that stop at
+    ``max_rounds`` are flagged by the report). ``agents``: every bidder in every run
+    (baseline included, ``deviation = "baseline"``).
 
 ``ice-tournament``
     Focal-versus-background profiles: a focal bidder (drawn from the seed among the
-    traders of the all-straightforward run, as above) plays strategy a while every other
+    traders of the all-reference run, as above) plays strategy a while every other
     bidder plays b, for every ordered pair (a, b) of ``strategies`` — k² ICE runs on the
     same instance (common random numbers), the diagonal being homogeneous populations.
     The mean focal utility over instances is the empirical payoff matrix A[a, b]: the
     payoff of a lone a-proxy in a b-population, i.e. the fitness the one-population
     replicator dynamics use (``f = A x``, fitness linear in the shares). ``runs``: one row
-    per (a, b) with the focal utility, the background's mean utility, efficiency, rounds.
+    per (a, b) with the focal utility under the run's payment rule (``focal_utility``) and
+    under every rule (``focal_utility_r``), the background's mean utility, efficiency,
+    rounds and how the run closed.
 
 Engine parameters as in :mod:`.ice_runs` (``cutoff_eff``, ``cutoff_thresh``, ``max_rounds``,
-``max_queries``, ``rp_tol``, ``price_eps``, ``track_alpha_thresh``, ``solver``); no table here records
-αthresh, so ``track_alpha_thresh`` defaults to "needed" (same outcomes, fewer solves).
+``max_queries``, ``rp_tol``, ``price_eps``, ``payment_rule``, ``track_alpha_thresh``,
+``solver``); no table here records αthresh, so ``track_alpha_thresh`` defaults to "needed"
+(same outcomes, fewer solves).
 
 Both draw everything from the run's SeedSequence: the instance from the run's own stream
 (or, with ``common_instances``, from the replication index as in :mod:`.ice_runs`), the
@@ -49,20 +57,26 @@ choice of deviators / focal bidder from a child of it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from auctionlab._validate import check_bool, check_choice, check_positive_int
 from auctionlab.errors import ConfigError
-from auctionlab.experiments.ice_runs import ENGINE_DEFAULTS, check_instance_params, engine_params, instance_rng
-from auctionlab.experiments.kinds import RunKind, RunOutput, choice, positive_int
+from auctionlab.experiments.ice_runs import (
+    InstanceParams,
+    exchange_strategy,
+    generate_instance,
+    proxy_table,
+)
+from auctionlab.experiments.kinds import RunKind, RunOutput
+from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
 from auctionlab.strategies.base import Strategy
-from auctionlab.strategies.exchange import ExchangeStrategy
-from auctionlab.strategies.registry import strategy_from_spec
 
 #: the deviations measured by default (short name -> strategy spec, plain data)
 DEFAULT_DEVIATIONS: dict[str, Any] = {
@@ -83,120 +97,109 @@ DEFAULT_TOURNAMENT: dict[str, Any] = {
 }
 CONTROL = "control"
 BASELINE = "baseline"
+RULES = tuple(PAYMENT_RULES)  # the payment rules every table reports (registered when this module loads)
 
-_INSTANCE_DEFAULTS: dict[str, Any] = {
-    "n_bidders": 5, "n_goods": 3, "nodes": 8, "max_units": 2, "bound_width": 0.5,
-    **ENGINE_DEFAULTS, "max_rounds": 20, "common_instances": False,
-}
-MANIPULATION_DEFAULTS: dict[str, Any] = {
-    **_INSTANCE_DEFAULTS, "reference": "straightforward", "deviations": DEFAULT_DEVIATIONS,
-    "deviators": 2, "deviator_pool": "traders", "control": True,
-}
-TOURNAMENT_DEFAULTS: dict[str, Any] = {
-    **_INSTANCE_DEFAULTS, "n_bidders": 4, "nodes": 6, "max_units": 1, "max_rounds": 15,
-    "strategies": DEFAULT_TOURNAMENT, "reference": "straightforward", "focal_pool": "traders",
-}
+
+# ---------------------------------------------------------------------- typed parameters
+@dataclasses.dataclass(frozen=True)
+class _StudyInstance(InstanceParams):
+    n_bidders: int = 5
+    n_goods: int = 3
+    nodes: int = 8
+    max_units: int = 2
+    max_rounds: int = 20
+    reference: Any = "straightforward"
+
+    def check(self) -> None:
+        super().check()
+        exchange_strategy(self.reference, "reference")
+
+
+@dataclasses.dataclass(frozen=True)
+class ManipulationParams(_StudyInstance):
+    """``ice-manipulation``: the instance, the exchange's options, the reference proxy and the deviations."""
+
+    deviations: Any = dataclasses.field(default_factory=lambda: dict(DEFAULT_DEVIATIONS))
+    deviators: int = 2
+    deviator_pool: str = "traders"
+    control: bool = True
+
+    def check(self) -> None:
+        super().check()
+        proxy_table(self.deviations, "deviations")
+        check_positive_int(self.deviators, "deviators", maximum=200)
+        check_choice(self.deviator_pool, "deviator_pool", ("traders", "all"))
+        check_bool(self.control, "control")
+
+
+@dataclasses.dataclass(frozen=True)
+class TournamentParams(_StudyInstance):
+    """``ice-tournament``: the instance, the exchange's options and the proxies that meet."""
+
+    n_bidders: int = 4
+    nodes: int = 6
+    max_units: int = 1
+    max_rounds: int = 15
+    strategies: Any = dataclasses.field(default_factory=lambda: dict(DEFAULT_TOURNAMENT))
+    focal_pool: str = "traders"
+
+    def check(self) -> None:
+        super().check()
+        if len(proxy_table(self.strategies, "strategies")) < 2:
+            raise ConfigError("strategies needs at least two entries for a tournament")
+        check_choice(self.focal_pool, "focal_pool", ("traders", "all"))
+
+
+def _per_rule(*prefixes: str) -> tuple[str, ...]:
+    return tuple(f"{pre}_{r}" for pre in prefixes for r in RULES)
+
+
 MANIPULATION_METRICS = (
-    "deviation", "label", "bidder", "role", "utility_threshold", "utility_vcg", "baseline_utility_threshold",
-    "baseline_utility_vcg", "gain_threshold", "gain_vcg", "payment_threshold", "payment_vcg", "units_traded",
-    "baseline_units_traded", "efficiency", "baseline_efficiency", "efficiency_loss", "rounds", "baseline_rounds",
-    "closed_by", "baseline_closed_by", "surplus_threshold", "surplus_vcg", "baseline_surplus_threshold",
-    "baseline_surplus_vcg", "baseline_traded_units", "n_traders", "time_s",
+    "deviation", "strategy", "label", "bidder", "role",
+    *_per_rule("utility", "baseline_utility", "gain", "payment", "surplus", "baseline_surplus"),
+    "units_traded", "baseline_units_traded", "efficiency", "baseline_efficiency", "efficiency_loss", "rounds",
+    "baseline_rounds", "closed_by", "baseline_closed_by", "baseline_traded_units", "n_traders", "time_s",
 )
 TOURNAMENT_METRICS = (
-    "focal_strategy", "background", "focal", "focal_role", "focal_utility", "background_utility",
-    "total_utility", "efficiency", "rounds", "closed_by", "budget_surplus", "focal_units_traded", "time_s",
+    "focal_strategy", "background", "focal", "focal_role", "focal_utility", *_per_rule("focal_utility"),
+    "background_utility", "total_utility", "efficiency", "rounds", "closed_by", "budget_surplus",
+    "focal_units_traded", "traded_units", "time_s",
 )
-
-
-# ---------------------------------------------------------------------- parameter checks
-def _exchange_strategy(spec: Any, where: str) -> Strategy:
-    """A strategy from its spec, which must be an exchange proxy strategy."""
-    s = strategy_from_spec(spec)
-    if not isinstance(s, ExchangeStrategy):
-        raise ConfigError(f"{where}: {s.label!r} is not an exchange strategy (straightforward, misreport, lazy, "
-                          "stubborn, late_revealer or another ExchangeStrategy)")
-    return s
-
-
-def _strategy_table(p: Mapping[str, Any], key: str) -> dict[str, Strategy]:
-    """``{name: spec}`` -> ``{name: ExchangeStrategy}`` (ConfigError naming the entry at fault)."""
-    table = p[key]
-    if not isinstance(table, Mapping) or not table:
-        raise ConfigError(f"{key} must be a non-empty table name -> strategy spec, got {table!r}")
-    out = {}
-    for name, spec in table.items():
-        if not isinstance(name, str) or not name or name in (CONTROL, BASELINE):
-            raise ConfigError(f"{key}: {name!r} is not a usable name ({CONTROL!r} and {BASELINE!r} are reserved)")
-        out[name] = _exchange_strategy(spec, f"{key}.{name}")
-    return out
-
-
-def check_manipulation(p: dict[str, Any]) -> None:
-    check_instance_params(p)
-    _exchange_strategy(p["reference"], "reference")
-    _strategy_table(p, "deviations")
-    positive_int(p, "deviators", maximum=200)
-    choice(p, "deviator_pool", ("traders", "all"))
-    if not isinstance(p["control"], bool):
-        raise ConfigError(f"control must be true or false, got {p['control']!r}")
-
-
-def check_tournament(p: dict[str, Any]) -> None:
-    check_instance_params(p)
-    _exchange_strategy(p["reference"], "reference")
-    if len(_strategy_table(p, "strategies")) < 2:
-        raise ConfigError("strategies needs at least two entries for a tournament")
-    choice(p, "focal_pool", ("traders", "all"))
 
 
 # ---------------------------------------------------------------------- shared machinery
 class _Instance:
-    """One generated exchange and the ICE runs played on it (deterministic profiles cached)."""
+    """One generated exchange and the ICE runs played on it, through the one counterfactual runner."""
 
-    def __init__(self, p: Mapping[str, Any], seed: np.random.SeedSequence) -> None:
-        from auctionlab.market.exchange.generators import random_exchange
+    def __init__(self, p: InstanceParams, seed: np.random.SeedSequence) -> None:
+        from auctionlab.market.exchange.model import ExchangeCounterfactual
 
-        pair = random_exchange(int(p["n_bidders"]), int(p["n_goods"]), rng=instance_rng(dict(p), seed),
-                               nodes=int(p["nodes"]), max_units=int(p["max_units"]),
-                               bound_width=float(p["bound_width"]))
+        pair = generate_instance(p, seed)
         self.exchange, self.truth = pair.bounded, pair.truth
         self.names = self.exchange.names
         self.roles = dict((self.exchange.meta or {}).get("roles", {}))
-        self.params = engine_params(p)
-        self._cache: dict[tuple, dict[str, Any]] = {}
+        self.params = p.engine()
+        self.runner = ExchangeCounterfactual(self.exchange, self.truth, params=self.params)
 
-    def play(self, profile: Sequence[Strategy]) -> dict[str, Any]:
-        """Run ICE with one strategy per bidder; Threshold and VCG outcomes of that run."""
-        from auctionlab.market.exchange.ice import IterativeExchange
-        from auctionlab.strategies.exchange import bind
-
-        key = tuple((type(s).__module__, type(s).__qualname__, s.label) for s in profile)
-        cacheable = not any(s.flag("stochastic") or s.flag("learning") for s in profile)
-        if cacheable and key in self._cache:
-            return self._cache[key]
-        proxies = {b: bind(s.clone(), self.truth.bidders[k].tree.lower, index=k, bidder=b)
-                   for k, (b, s) in enumerate(zip(self.names, profile))}
+    def play(self, profile: Sequence[Strategy], *, fresh: bool = False) -> dict[str, Any]:
+        """Run ICE with one strategy per bidder; every payment rule's outcome of that run."""
         t0 = time.perf_counter()
-        ice = IterativeExchange(self.exchange, truth=self.truth, payment_rule="threshold", **self.params)
-        res = ice.run(proxies)
-        # VCG payments of the same final trade: the bidding does not depend on the payment rule
-        pay_thr = {b: float(res.payments[b]) for b in self.names}
-        pay_vcg = {b: float(res.payments_by_rule["vcg"][b]) for b in self.names}
-        util_thr = {b: float(res.utilities[b]) for b in self.names}
-        util_vcg = {b: util_thr[b] + pay_thr[b] - pay_vcg[b] for b in self.names}  # same trade, other payment
+        res = self.runner.play(profile, fresh=fresh)
+        elapsed = time.perf_counter() - t0
+        own = res.payments  # under the run's payment rule; the bidding does not depend on it
+        value = {b: float(res.utilities[b]) + float(own[b]) for b in self.names}  # true value of the final trade
+        pay = {r: {b: float(res.payments_by_rule[r][b]) for b in self.names} for r in RULES}
+        util = {r: {b: value[b] - pay[r][b] for b in self.names} for r in RULES}
+        util[self.params["payment_rule"]] = {b: float(res.utilities[b]) for b in self.names}
         trade = np.asarray(res.allocation.trade_matrix)
-        out = {
-            "result": res, "pay_thr": pay_thr, "pay_vcg": pay_vcg, "util_thr": util_thr, "util_vcg": util_vcg,
+        return {
+            "result": res, "pay": pay, "util": util,
             "units": {b: int(np.abs(trade[i]).sum()) for i, b in enumerate(self.names)},
             "efficiency": float(res.efficiency) if res.efficiency is not None else math.nan,
             "rounds": int(res.rounds), "closed_by": res.closed_by,
-            "surplus_thr": math.fsum(pay_thr.values()), "surplus_vcg": math.fsum(pay_vcg.values()),
-            "time_s": time.perf_counter() - t0,
+            "surplus": {r: math.fsum(pay[r].values()) for r in RULES},
+            "time_s": elapsed,
         }
-        if cacheable:
-            self._cache[key] = out
-        return out
 
     def pick(self, outcome: dict[str, Any], pool: str, count: int, gen: np.random.Generator) -> list[int]:
         """``count`` bidder indices (sorted) drawn without replacement from the traders of
@@ -209,9 +212,14 @@ class _Instance:
         return sorted(int(i) for i in gen.choice(idx, size=k, replace=False))
 
     def agent_rows(self, out: dict[str, Any], **extra: Any) -> list[dict[str, Any]]:
-        return [{**extra, "bidder": b, "role": self.roles.get(b, ""), "utility_threshold": out["util_thr"][b],
-                 "utility_vcg": out["util_vcg"][b], "payment_threshold": out["pay_thr"][b],
-                 "payment_vcg": out["pay_vcg"][b], "units_traded": out["units"][b]} for b in self.names]
+        rows = []
+        for b in self.names:
+            row = {**extra, "bidder": b, "role": self.roles.get(b, "")}
+            row.update({f"utility_{r}": out["util"][r][b] for r in RULES})
+            row.update({f"payment_{r}": out["pay"][r][b] for r in RULES})
+            row["units_traded"] = out["units"][b]
+            rows.append(row)
+        return rows
 
 
 def _choice_rng(seed: np.random.SeedSequence) -> np.random.Generator:
@@ -220,16 +228,17 @@ def _choice_rng(seed: np.random.SeedSequence) -> np.random.Generator:
 
 
 # ---------------------------------------------------------------------- ice-manipulation
-def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
-    """Baseline (everyone straightforward), then each deviator × deviation, others straightforward."""
+def run_manipulation(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
+    """Baseline (everyone the reference proxy), then each deviator × deviation, others the reference."""
+    p = ManipulationParams.from_mapping(params)
     inst = _Instance(p, seed)
-    reference = _exchange_strategy(p["reference"], "reference")
-    deviations = list(_strategy_table(p, "deviations").items())
-    if p["control"]:
+    reference = exchange_strategy(p.reference, "reference")
+    deviations = list(proxy_table(p.deviations, "deviations").items())
+    if p.control:
         deviations.insert(0, (CONTROL, reference.clone()))
     n = len(inst.names)
     base = inst.play([reference] * n)
-    deviators = inst.pick(base, p["deviator_pool"], int(p["deviators"]), _choice_rng(seed))
+    deviators = inst.pick(base, p.deviator_pool, p.deviators, _choice_rng(seed))
     rows: list[dict[str, Any]] = []
     agents = inst.agent_rows(base, deviation=BASELINE, label=reference.label, deviator="")
     n_traders = sum(u > 0 for u in base["units"].values())
@@ -239,70 +248,68 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
             prof = [reference] * n
             prof[i] = dev
             # the control is the reference itself: run it again (not from the cache) to check determinism
-            out = inst.play(prof) if name != CONTROL else _fresh(inst, prof)
-            rows.append({
-                "deviation": name, "label": dev.label, "bidder": b, "role": inst.roles.get(b, ""),
-                "utility_threshold": out["util_thr"][b], "utility_vcg": out["util_vcg"][b],
-                "baseline_utility_threshold": base["util_thr"][b], "baseline_utility_vcg": base["util_vcg"][b],
-                "gain_threshold": out["util_thr"][b] - base["util_thr"][b],
-                "gain_vcg": out["util_vcg"][b] - base["util_vcg"][b],
-                "payment_threshold": out["pay_thr"][b], "payment_vcg": out["pay_vcg"][b],
+            out = inst.play(prof, fresh=name == CONTROL)
+            row: dict[str, Any] = {"deviation": name, "strategy": dev.name, "label": dev.label, "bidder": b, "role": inst.roles.get(b, "")}
+            for r in RULES:
+                row[f"utility_{r}"] = out["util"][r][b]
+                row[f"baseline_utility_{r}"] = base["util"][r][b]
+                row[f"gain_{r}"] = out["util"][r][b] - base["util"][r][b]
+                row[f"payment_{r}"] = out["pay"][r][b]
+                row[f"surplus_{r}"] = out["surplus"][r]
+                row[f"baseline_surplus_{r}"] = base["surplus"][r]
+            row.update({
                 "units_traded": out["units"][b], "baseline_units_traded": base["units"][b],
                 "efficiency": out["efficiency"], "baseline_efficiency": base["efficiency"],
                 "efficiency_loss": base["efficiency"] - out["efficiency"],
                 "rounds": out["rounds"], "baseline_rounds": base["rounds"],
                 "closed_by": out["closed_by"], "baseline_closed_by": base["closed_by"],
-                "surplus_threshold": out["surplus_thr"], "surplus_vcg": out["surplus_vcg"],
-                "baseline_surplus_threshold": base["surplus_thr"], "baseline_surplus_vcg": base["surplus_vcg"],
                 "baseline_traded_units": int(sum(base["units"].values())), "n_traders": int(n_traders),
                 "time_s": out["time_s"],
             })
+            rows.append(row)
             if name != CONTROL:
                 agents += inst.agent_rows(out, deviation=name, label=dev.label, deviator=b)
     return RunOutput(runs=rows, agents=pd.DataFrame(agents))
 
 
-def _fresh(inst: _Instance, profile: list[Strategy]) -> dict[str, Any]:
-    saved, inst._cache = inst._cache, {}
-    try:
-        return inst.play(profile)
-    finally:
-        inst._cache = saved
-
-
 # ---------------------------------------------------------------------- ice-tournament
-def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
+def run_tournament(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
     """Every ordered pair (a, b): a focal bidder plays a, everyone else b, on one instance."""
+    p = TournamentParams.from_mapping(params)
     inst = _Instance(p, seed)
-    strategies = _strategy_table(p, "strategies")
-    reference = _exchange_strategy(p["reference"], "reference")
+    strategies = proxy_table(p.strategies, "strategies")
+    reference = exchange_strategy(p.reference, "reference")
     n = len(inst.names)
-    (focal,) = inst.pick(inst.play([reference] * n), p["focal_pool"], 1, _choice_rng(seed))
+    (focal,) = inst.pick(inst.play([reference] * n), p.focal_pool, 1, _choice_rng(seed))
     fb = inst.names[focal]
+    own = p.payment_rule
     rows = []
     for a, sa in strategies.items():
         for b, sb in strategies.items():
             prof = [sb] * n
             prof[focal] = sa
             out = inst.play(prof)
-            others = [out["util_thr"][x] for x in inst.names if x != fb]
+            others = [out["util"][own][x] for x in inst.names if x != fb]
             rows.append({
                 "focal_strategy": a, "background": b, "focal": fb, "focal_role": inst.roles.get(fb, ""),
-                "focal_utility": out["util_thr"][fb], "background_utility": float(np.mean(others)),
-                "total_utility": math.fsum(out["util_thr"].values()), "efficiency": out["efficiency"],
-                "rounds": out["rounds"], "closed_by": out["closed_by"], "budget_surplus": out["surplus_thr"],
-                "focal_units_traded": out["units"][fb], "time_s": out["time_s"],
+                "focal_utility": out["util"][own][fb],
+                **{f"focal_utility_{r}": out["util"][r][fb] for r in RULES},
+                "background_utility": float(np.mean(others)),
+                "total_utility": math.fsum(out["util"][own].values()), "efficiency": out["efficiency"],
+                "rounds": out["rounds"], "closed_by": out["closed_by"], "budget_surplus": out["surplus"][own],
+                "focal_units_traded": out["units"][fb], "traded_units": int(sum(out["units"].values())),
+                "time_s": out["time_s"],
             })
     return RunOutput(runs=rows)
 
 
 ICE_MANIPULATION_KIND = RunKind(
-    name="ice-manipulation", fn=run_manipulation, defaults=MANIPULATION_DEFAULTS, checker=check_manipulation,
-    metrics=MANIPULATION_METRICS, id_columns=("deviation", "bidder"), chunk=1,
-    description="ICE: utility gain of deviating proxies over straightforward, Threshold vs VCG payments",
+    name="ice-manipulation", fn=run_manipulation, params=ManipulationParams, metrics=MANIPULATION_METRICS,
+    id_columns=("deviation", "bidder"), chunk=1,
+    description="ICE: utility gain of deviating proxies over the reference proxy under every payment rule",
 )
 ICE_TOURNAMENT_KIND = RunKind(
-    name="ice-tournament", fn=run_tournament, defaults=TOURNAMENT_DEFAULTS, checker=check_tournament,
-    metrics=TOURNAMENT_METRICS, id_columns=("focal_strategy", "background"), chunk=1,
+    name="ice-tournament", fn=run_tournament, params=TournamentParams, metrics=TOURNAMENT_METRICS,
+    id_columns=("focal_strategy", "background"), chunk=1,
     description="ICE: focal proxy vs background population on random exchanges (empirical payoff matrix)",
 )

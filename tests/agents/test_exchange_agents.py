@@ -94,9 +94,11 @@ def test_stubborn_is_penalised_and_its_history_shows_it():
     assert buyer.bidder == "buyer" and (buyer.penalties, buyer.rp_failures) == (1, 1)
     agents = m.datacollector.get_agent_vars_dataframe()
     rows = agents[agents.bidder == "buyer"]
-    assert rows.penalized.tolist() == [False, True] + [False] * (len(rows) - 2)
+    # step 0 (built, nothing bid yet), round 0, round 1 (the penalty), ...
+    assert rows.penalized.tolist() == [False, False, True] + [False] * (len(rows) - 3)
     assert rows.penalties.iloc[-1] == 1 and rows.rp_failures.iloc[-1] == 1
-    assert m.datacollector.get_model_vars_dataframe().penalized.tolist()[:2] == [0, 1]
+    pen = m.datacollector.get_model_vars_dataframe().penalized.tolist()
+    assert np.isnan(pen[0]) and pen[1:3] == [0, 1]
     assert buyer.utility_history[-1] == pytest.approx(m.result.utilities["buyer"]) == buyer.utility
     # a straightforward buyer is never penalised on the same instance, and does better
     s = market("straightforward")
@@ -125,3 +127,24 @@ def test_late_revealer_reveals_only_in_the_final_round():
     clipped = np.clip(m.truth.bidder("buyer").tree.lower, recs[-2].lower, recs[-2].upper)
     np.testing.assert_array_equal(last.lower, clipped)
     np.testing.assert_array_equal(last.upper, clipped)
+
+
+def test_the_agent_reads_its_own_row_of_the_round_record():
+    from auctionlab.errors import StateError
+
+    m = market("straightforward")
+    buyer = m.bidders[1]
+    with pytest.raises(StateError, match="no closed round"):
+        buyer.observe()  # nothing closed yet
+    m.step()
+    mine = m.record.bidders[1]
+    assert mine.bidder == "buyer" == buyer.bidder
+    assert buyer.width == pytest.approx(float(np.sum(mine.upper - mine.lower)))
+    want = buyer.true_value(mine.trade) - float(m.record.prices @ mine.trade)
+    assert buyer.provisional_utility == pytest.approx(want)
+    assert buyer.true_value(mine.trade) == pytest.approx(m.true_value("buyer", mine.trade))
+    m.run_model()
+    assert buyer.payment == m.result.payments["buyer"] and buyer.utility == m.result.utilities["buyer"]
+    values_only = ExchangeBidder(mesa.Model(rng=0), "b", TRUTH, Straightforward(), index=0)
+    with pytest.raises(StateError, match="cannot value trades"):
+        values_only.true_value(np.zeros(2))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.errors import ConfigError, UnknownNameError
+from auctionlab.errors import ConfigError, StateError, UnknownNameError
 from auctionlab.market.exchange import AND, OR, Exchange, leaf, random_exchange
 from auctionlab.market.exchange.ice import bidders_frame, rounds_frame, run_ice
 from auctionlab.market.exchange.model import (
@@ -26,8 +26,8 @@ from auctionlab.strategies.measure import COLUMNS, manipulation_gain, max_gain
 
 from .examples import fig1
 
-FIG1 = dict(exchange=fig1(), truth=fig1((10, 10), (-5, -5)), cutoff_eff=0.9, cutoff_thresh=0.9)
-SMALL = dict(n_bidders=3, n_goods=2, nodes=6, max_rounds=8)
+FIG1 = {"exchange": fig1(), "truth": fig1((10, 10), (-5, -5)), "cutoff_eff": 0.9, "cutoff_thresh": 0.9}
+SMALL = {"n_bidders": 3, "n_goods": 2, "nodes": 6, "max_rounds": 8}
 MIXED = [{"strategy": "straightforward", "share": 0.5},
          {"strategy": "lazy", "params": {"patience": 2}, "share": 0.5}]
 
@@ -43,7 +43,7 @@ def frames(model):
 
 def test_model_reproduces_the_engine_history_exactly():
     pair = random_exchange(4, 3, rng=1, bound_width=0.5, nodes=6)
-    params = dict(cutoff_eff=0.95, cutoff_thresh=0.9, max_rounds=12)
+    params = {"cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 12}
     model = ExchangeMarket(exchange=pair, rng=0, **params)
     model.run_model()
     truth = pair.truth
@@ -61,6 +61,13 @@ def test_model_reproduces_the_engine_history_exactly():
     # the collected tables agree with the engine's records
     mv, av = frames(model)
     rf = rounds_frame(res.history)
+    # step 0 is collected when the model is built: the initial bounds, no round closed yet
+    assert len(mv) == res.rounds + 1 and mv.iloc[0][["round", "alpha_eff", "pp"]].isna().all()
+    assert pd.isna(mv.closed_by.iloc[0]) and pd.isna(mv.final.iloc[0])
+    first = av.xs(0, level="Step")
+    assert first.width.isna().all() and first.utility.isna().all() and (first.queries == 0).all()
+    mv = mv.iloc[1:].reset_index(drop=True)
+    assert mv["round"].tolist() == rf["round"].tolist()
     np.testing.assert_allclose(mv.alpha_eff, rf.alpha_eff)
     np.testing.assert_allclose(mv.alpha_thresh, rf.alpha_thresh)
     np.testing.assert_allclose(mv[["price_g0", "price_g1", "price_g2"]].iloc[:-1], rf[["price_g0", "price_g1", "price_g2"]].iloc[:-1])
@@ -96,7 +103,7 @@ def test_pickles_mid_run_and_continues_identically():
         pd.testing.assert_frame_equal(x, y)
     done = pickle.loads(pickle.dumps(a))
     assert done.result.payments == a.result.payments and not done.running
-    with pytest.raises(ConfigError, match="closed"):
+    with pytest.raises(StateError, match="closed"):
         done.step()
 
 
@@ -117,17 +124,17 @@ def test_population_forms():
 
 
 @pytest.mark.parametrize("kw, err, words", [
-    (dict(population="truthfull"), UnknownNameError, "truthfull"),
-    (dict(population="truthful"), ConfigError, "not an exchange strategy"),
-    (dict(population={"buyer": "scale"}), ConfigError, "not an exchange strategy"),
-    (dict(population={"buyer": "lazy", "auctioneer": "lazy"}), ConfigError, "no bidders named"),
-    (dict(population=[{"strategy": "lazy", "share": 0.5}, {"strategy": "stubborn", "share": 0.4}]),
+    ({"population": "truthfull"}, UnknownNameError, "truthfull"),
+    ({"population": "truthful"}, ConfigError, "not an exchange strategy"),
+    ({"population": {"buyer": "scale"}}, ConfigError, "not an exchange strategy"),
+    ({"population": {"buyer": "lazy", "auctioneer": "lazy"}}, ConfigError, "no bidders named"),
+    ({"population": [{"strategy": "lazy", "share": 0.5}, {"strategy": "stubborn", "share": 0.4}]},
      ConfigError, "sum to 1"),
-    (dict(population=["lazy"]), ConfigError, "exactly 2 entries"),
-    (dict(population={"strategy": "lazy", "params": {"patience": -1}}), ConfigError, "patience"),
-    (dict(truth=fig1((10, 10), (-5, -5)).with_bounds(upper=np.array([0, 11, 11, 0, -5, -5]))), ConfigError, "exact"),
-    (dict(cutoff_eff=0.0), ConfigError, "cutoff_eff"),
-    (dict(max_rounds=0), ConfigError, "max_rounds"),
+    ({"population": ["lazy"]}, ConfigError, "exactly 2 entries"),
+    ({"population": {"strategy": "lazy", "params": {"patience": -1}}}, ConfigError, "patience"),
+    ({"truth": fig1((10, 10), (-5, -5)).with_bounds(upper=np.array([0, 11, 11, 0, -5, -5]))}, ConfigError, "exact"),
+    ({"cutoff_eff": 0.0}, ConfigError, "cutoff_eff"),
+    ({"max_rounds": 0}, ConfigError, "max_rounds"),
 ])
 def test_bad_configs_raise_before_any_state(kw, err, words):
     with pytest.raises(err, match=words):

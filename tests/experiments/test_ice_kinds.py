@@ -35,8 +35,9 @@ def test_engine_parameters_are_spec_parameters():
     assert RUN_KINDS["ice-tournament"].defaults["track_alpha_thresh"] == "needed"
     for key, bad, words in (("track_alpha_thresh", "sometimes", "track_alpha_thresh must be one of 'needed', 'always'"),
                             ("max_queries", 0, "max_queries must be a positive integer"),
-                            ("rp_tol", -1.0, r"rp_tol must be a number in \[0, 1\)"),
-                            ("price_eps", "small", "price_eps must be a number"),
+                            ("rp_tol", -1.0, r"rp_tol must be >= 0.0"),
+                            ("rp_tol", 1.0, r"rp_tol must be < 1.0"),
+                            ("price_eps", "small", "price_eps must be a real number"),
                             ("payment_rule", "pay-as-bid", "payment_rule must be one of")):
         with pytest.raises(ConfigError, match=words):
             parse_spec({"name": "x", "model": "ice", "params": {key: bad}})

@@ -7,6 +7,7 @@ runs, ~25 s on one core); the same code runs the catalog at its default size.
 from __future__ import annotations
 
 import re
+import tomllib
 
 import numpy as np
 import pandas as pd
@@ -14,8 +15,8 @@ import pytest
 
 from auctionlab.analysis.report import build_report
 from auctionlab.errors import ConfigError
-from auctionlab.experiments.catalog import catalog_spec
-from auctionlab.experiments.ice_studies import _Instance
+from auctionlab.experiments.catalog import CATALOG, catalog_spec
+from auctionlab.experiments.ice_studies import ManipulationParams, _Instance
 from auctionlab.experiments.kinds import RUN_KINDS
 from auctionlab.experiments.runner import replay, run_experiment
 from auctionlab.experiments.spec import parse_spec
@@ -24,16 +25,21 @@ from auctionlab.market.exchange.ice import run_ice
 from auctionlab.strategies.exchange import Misreport, Straightforward, bind
 
 TINY = {"n_bidders": 4, "n_goods": 3, "nodes": 6, "max_units": 1}
-TINY_GRID = {"n_bidders": (4,), "n_goods": (3,)}
+TINY_GRID = {"n_bidders": [4], "n_goods": [3]}
 MANIP_DEVS = {"misreport-0.25": {"strategy": "misreport", "params": {"strength": 0.25}}, "stubborn": "stubborn"}
 TOURNEY = {"straightforward": "straightforward", "misreport-0.25": {"strategy": "misreport", "params": {"strength": 0.25}}}
 
 
+# the catalog compares the paper's bidder with "eager"; these tests use two bidder kinds that exist everywhere
+BIDDERS = ["straightforward", "stubborn"]
+
+
 def tiny_convergence():
-    spec = catalog_spec("ice-convergence")
-    grids = ({**TINY_GRID, "cutoff_eff": (0.9, 1.0), "cutoff_thresh": (0.6, 0.9), "step": (0.5,)},
-             {**TINY_GRID, "cutoff_eff": (0.95,), "cutoff_thresh": (0.9,), "step": (0.25, 1.0)})
-    return spec.with_(replications=2, grids=grids, params={**spec.params, "nodes": 6, "max_units": 1})
+    data = tomllib.loads(CATALOG["ice-convergence"].read_text())  # the catalog spec, with other bidder kinds
+    grids = [{**TINY_GRID, "cutoff_eff": [0.95], "cutoff_thresh": [0.6, 0.9], "step": [0.5]},
+             {**TINY_GRID, "cutoff_eff": [0.95], "cutoff_thresh": [0.9], "step": [0.25, 1.0]}]
+    return parse_spec({**data, "replications": 2, "grids": grids,
+                       "params": {**data["params"], "nodes": 6, "max_units": 1, "max_rounds": 8, "bidders": BIDDERS}})
 
 
 
@@ -65,20 +71,23 @@ def no_time(df: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------- convergence
 def test_convergence_columns_and_closing(stored):
     runs, rounds = read_table(stored / "ice-convergence"), read_table(stored / "ice-convergence", "rounds")
-    assert len(runs) == tiny_convergence().n_runs == 12
+    assert len(runs) == tiny_convergence().n_runs * len(BIDDERS) == 16  # every instance once per bidder kind
+    assert sorted(set(runs["proxy"])) == sorted(BIDDERS) and set(rounds["proxy"]) == set(BIDDERS)
     for col in ("rounds", "closed_by", "efficiency", "payment_rms_vs_truth", "payment_max_vs_truth",
-                "truthful_payment_rms", "rounds_to_alpha_thresh", "cutoff_eff", "cutoff_thresh", "step"):
+                "truthful_payment_rms", "rounds_to_alpha_thresh", "cutoff_eff", "cutoff_thresh", "step",
+                "rp_failures", "last_rp_failure_round"):
         assert col in runs.columns, col
     for col in ("round", "alpha_eff", "alpha_thresh", "pp", "po", "efficiency"):
         assert col in rounds.columns, col
-    # straightforward proxies close by the cutoffs (or at once when nothing can trade)
-    assert runs["closed_by"].isin(["cutoffs", "no_optimistic_trade"]).all()
+    assert runs["closed_by"].isin(["cutoffs", "no_optimistic_trade", "max_rounds"]).all()
+    stopped = runs["closed_by"] == "max_rounds"
+    assert (runs.loc[stopped, "rounds"] == 8 + 1).all()  # max_rounds = 8, then the last-and-final round
+    assert (runs["last_rp_failure_round"] < runs["rounds"]).all()
     closed = runs[runs["closed_by"] == "cutoffs"]
-    assert len(closed) > 0
     assert (closed["rounds_to_alpha_thresh"] <= closed["rounds"]).all()
     assert (runs["payment_max_vs_truth"] >= runs["payment_rms_vs_truth"] - 1e-12).all()
     assert (runs["budget_surplus"] >= -1e-6).all()
-    # common instances: the same replication is the same exchange at every cutoff
+    # common instances and paired bidder kinds: the same replication is the same exchange everywhere
     g = runs[runs["step"] == 0.5].groupby("replication")["truthful_value"].nunique()
     assert (g == 1).all()
 
@@ -88,6 +97,7 @@ def test_convergence_replay_is_identical(stored):
     stored_rounds = read_table(stored / "ice-convergence", "rounds")
     rid = int(stored_runs["run_id"].iloc[-1])
     again = replay(stored / "ice-convergence", rid)
+    assert len(again["runs"]) == len(BIDDERS)
     pd.testing.assert_frame_equal(no_time(again["runs"]),
                                   no_time(stored_runs[stored_runs["run_id"] == rid][again["runs"].columns]))
     mine = stored_rounds[stored_rounds["run_id"] == rid][again["rounds"].columns]
@@ -101,9 +111,18 @@ def test_manipulation_columns_control_and_budgets(stored):
     spec = tiny_manipulation()
     assert set(runs["deviation"]) == {"control", *MANIP_DEVS}
     assert len(runs) == spec.replications * (len(MANIP_DEVS) + 1)  # one deviator per instance
-    for col in ("gain_threshold", "gain_vcg", "efficiency_loss", "rounds", "baseline_rounds",
-                "surplus_threshold", "surplus_vcg", "baseline_surplus_vcg", "bidder", "role"):
+    from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
+
+    for col in ("efficiency_loss", "rounds", "baseline_rounds", "bidder", "role", "strategy", "closed_by",
+                "baseline_closed_by"):
         assert col in runs.columns, col
+    for rule in PAYMENT_RULES:  # every registered rule, from the same runs
+        for pre in ("gain_", "utility_", "baseline_utility_", "payment_", "surplus_", "baseline_surplus_"):
+            assert pre + rule in runs.columns, pre + rule
+        assert np.allclose(runs[f"gain_{rule}"], runs[f"utility_{rule}"] - runs[f"baseline_utility_{rule}"])
+    # the same final trade under every rule: utilities differ by the payments only
+    assert np.allclose(runs["utility_threshold"] + runs["payment_threshold"], runs["utility_vcg"] + runs["payment_vcg"])
+    assert set(runs.loc[runs["deviation"] == "stubborn", "strategy"]) == {"stubborn"}
     ctrl = runs[runs["deviation"] == "control"]
     assert (ctrl["gain_threshold"] == 0).all() and (ctrl["gain_vcg"] == 0).all()  # exactly, not approximately
     assert (ctrl["efficiency_loss"] == 0).all() and (ctrl["rounds"] == ctrl["baseline_rounds"]).all()
@@ -134,16 +153,16 @@ def test_vcg_from_the_same_run_equals_running_with_vcg():
     """The proxies never see payments: recomputing VCG at the final bounds equals payment_rule='vcg'."""
     params = {**TINY, "cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 8, "bound_width": 0.5,
               "common_instances": False}
-    inst = _Instance(params, np.random.SeedSequence(5))
+    inst = _Instance(ManipulationParams.from_mapping(params), np.random.SeedSequence(5))
     prof = [Straightforward()] * 4
     prof[1] = Misreport(0.25)
     out = inst.play(prof)
     proxies = {b: bind(s.clone(), inst.truth.bidders[k].tree.lower) for k, (b, s) in enumerate(zip(inst.names, prof))}
-    res = run_ice(inst.exchange, proxies, truth=inst.truth, payment_rule="vcg", **inst.params)
+    res = run_ice(inst.exchange, proxies, truth=inst.truth, **{**inst.params, "payment_rule": "vcg"})
     assert res.rounds == out["rounds"]
     for b in inst.names:
-        assert res.payments[b] == pytest.approx(out["pay_vcg"][b], abs=1e-9)
-        assert res.utilities[b] == pytest.approx(out["util_vcg"][b], abs=1e-9)
+        assert res.payments[b] == pytest.approx(out["pay"]["vcg"][b], abs=1e-9)
+        assert res.utilities[b] == pytest.approx(out["util"]["vcg"][b], abs=1e-9)
 
 
 def test_manipulation_parameters_are_checked():
@@ -163,8 +182,10 @@ def test_tournament_profiles(stored):
     k = len(TOURNEY)
     assert len(runs) == tiny_tournament().replications * k * k
     assert set(zip(runs["focal_strategy"], runs["background"])) == {(a, b) for a in TOURNEY for b in TOURNEY}
-    for col in ("focal", "focal_utility", "background_utility", "efficiency", "rounds", "closed_by"):
+    for col in ("focal", "focal_utility", "background_utility", "efficiency", "rounds", "closed_by",
+                "focal_utility_threshold", "focal_utility_fractional", "focal_utility_vcg", "traded_units"):
         assert col in runs.columns, col
+    assert np.allclose(runs["focal_utility"], runs["focal_utility_threshold"])
     assert (runs.groupby("run_id")["focal"].nunique() == 1).all()  # one focal bidder per instance
     assert (runs["budget_surplus"] >= -1e-6).all()
 
@@ -182,11 +203,17 @@ def test_report_sections_from_tiny_stored_runs(stored, monkeypatch):
                 "ice-manipulation", "tournament-exchange"):
         assert (stored / "figures" / f"{fig}.png").stat().st_size > 1000, fig
         assert (stored / "figures" / f"{fig}.svg").exists()
-    for words in ("Rounds to close grow with CUTOFF_thresh", "Straightforward against straightforward gains exactly 0",
-                  "Threshold beats VCG on budget balance", "Shading gains under Threshold are smaller than under VCG",
-                  "best response to itself", "replicator dynamics settle"):
+    for words in ("rounds to close grow with CUTOFF_thresh", "closes by its rule (cutoffs) within max_rounds",
+                  "The reference proxy against itself gains exactly 0", "payments never run a deficit",
+                  "Among budget-balanced payment rules Threshold leaves the smallest gain from shading",
+                  "VCG payments run a deficit", "best response to itself", "replicator dynamics settle",
+                  "Finding: with the paper", "relative preferences",
+                  "reduced run (2 of 40 replications)"):
         assert words in html, words
-    verdicts = re.findall(r"<td class='(agrees|partly|disagrees|holds|fails)'>", html)
+    verdicts = re.findall(r"<td class='(agrees|partly|disagrees|insufficient-data|n-a)'>", html)
     assert len(verdicts) >= 12
-    # the control and budget claims are facts of the code, whatever the sample
+    # two instances per cell: every statistical verdict is "insufficient data", with its n
+    assert "insufficient data <span class='small'>(n = " in html
+    assert re.search(r"Threshold leaves the smallest gain from shading[^<]*</td>\s*<td class='insufficient-data'>", html)
+    # the control is a fact of the code, whatever the sample
     assert re.search(r"gains exactly 0 \(.*?\)</td>\s*<td class='agrees'>", html)

@@ -2,9 +2,10 @@
 
 This is the only module of :mod:`auctionlab.market.exchange` that imports Mesa, agents or
 strategies; the engine (:mod:`~auctionlab.market.exchange.ice`) stays a plain state
-machine and is driven from here.
+machine and is driven from here. The studies run their exchanges through this model
+(:mod:`auctionlab.experiments.ice_runs`, :mod:`auctionlab.experiments.ice_studies`).
 
-Phases of a step (SPEC B5):
+Phases of a step:
 
 1. *bid* — every :class:`~auctionlab.agents.exchange.ExchangeBidder`, in bidder order,
    is queried by the engine (``IterativeExchange.bid(name, agent)``): the agent is the
@@ -12,53 +13,59 @@ Phases of a step (SPEC B5):
    failure;
 2. *close* — ``IterativeExchange.close_round()``: penalties, PP, PO, αeff, αthresh, the
    provisional trade and prices, the closing rule; after the last-and-final round the
-   final trade WD(v̲) and Threshold payments at v̲;
-3. *settle* — the round's numbers are copied to model attributes, each agent records
-   its checks, penalty, bound width and provisional utility (final payment and utility
-   after the last round); ``running`` becomes False once the exchange has closed.
+   final trade WD(v̲) and the payments at v̲;
+3. *observe* — the model exposes the round's record (:attr:`ExchangeMarket.record`) and,
+   once the exchange has closed, its outcome (:attr:`ExchangeMarket.result`); each agent
+   reads its own part of them (its checks, penalty, bounds and provisional trade; its
+   final payment) and keeps its own books; ``running`` becomes False once the exchange
+   has closed.
 
-Then the DataCollector records. Model reporters (:data:`MODEL_REPORTERS`, plus one
-``price_<good>`` column per good, NaN in the last-and-final round): the engine's round
-record (``pp``, ``po``, ``alpha_eff``, ``alpha_thresh``, ...), ``efficiency`` of the
-provisional trade against the truth, ``rp_failures`` / ``penalized`` / ``queries`` summed
-over bidders, and, from the final round on, ``closed_by``, ``final_efficiency`` and
-``budget_surplus``. Agent reporters: :data:`auctionlab.agents.exchange.AGENT_REPORTERS`.
-No timings are recorded, so the same ``rng`` gives identical DataFrames.
+Then the DataCollector (Mesa's own, public API only) records. It also records once when
+the model is built (step 0: the initial bounds, nothing computed yet, so the round
+columns are NaN there). Model reporters (:data:`MODEL_REPORTERS`, plus one
+``price_<good>`` column per good, NaN in the last-and-final round) are functions of the
+model's record: the engine's round numbers (``pp``, ``po``, ``alpha_eff``,
+``alpha_thresh``, ...), ``efficiency`` of the provisional trade against the truth,
+``rp_failures`` / ``penalized`` / ``queries`` summed over bidders, and, from the final
+round on, ``closed_by``, ``final_efficiency`` and ``budget_surplus``. Agent reporters:
+:data:`auctionlab.agents.exchange.AGENT_REPORTERS`, read from the agents' own
+attributes. No timings are recorded, so the same ``rng`` gives identical DataFrames.
 
 Randomness comes only from ``self.rng``: the instance's seed (when generated), then one
 seed per agent for its strategy's own Generator.
 
-Counterfactuals: :meth:`ExchangeMarket.counterfactual_round` returns an
-:class:`ExchangeCounterfactual`, which reruns the whole exchange from its initial bounds
-with one bidder's strategy replaced — the protocol
-:func:`auctionlab.strategies.measure.manipulation_gain` uses.
+Counterfactuals: :class:`ExchangeCounterfactual` is the one way the package reruns an
+exchange with other proxies — from its initial bounds, every run an
+:class:`ExchangeMarket` played to its close, deterministic profiles cached by instance and
+proxy profile. :meth:`ExchangeMarket.counterfactual_round` returns one on the model's
+instance (the protocol :func:`auctionlab.strategies.measure.manipulation_gain` uses); the
+exchange studies use it for their baselines, deviations and tournaments.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import mesa
 import numpy as np
 
-from auctionlab._validate import check_positive_int
+from auctionlab._validate import check_bool, check_float, check_positive_int
 from auctionlab.agents.exchange import AGENT_REPORTERS, ExchangeBidder
-from auctionlab.errors import ConfigError
-from auctionlab.market.collect import ColumnDataCollector
+from auctionlab.errors import ConfigError, InternalError, StateError
+from auctionlab.market.exchange.activity import TOL
+from auctionlab.market.exchange.backends import get_backend
 from auctionlab.market.exchange.closing import check_cutoff, check_track_alpha_thresh
 from auctionlab.market.exchange.generators import BoundedPair, random_exchange
-from auctionlab.market.exchange.ice import (
-    ICEResult,
-    IterativeExchange,
-    RoundRecord,
-    run_ice,
-)
+from auctionlab.market.exchange.ice import ICEResult, IterativeExchange, RoundRecord
 from auctionlab.market.exchange.instance import Exchange
+from auctionlab.market.exchange.payments import check_rule
 from auctionlab.market.exchange.tbbl import value
 from auctionlab.strategies.base import Strategy
-from auctionlab.strategies.exchange import ExchangeStrategy, Straightforward, bind
+from auctionlab.strategies.exchange import ExchangeStrategy, Straightforward
 from auctionlab.strategies.population import population_list
 from auctionlab.strategies.registry import strategy_from_spec
 
@@ -66,10 +73,6 @@ MODEL_REPORTERS = (
     "round", "final", "pp", "po", "gamma_eff", "alpha_eff", "gamma_thresh", "alpha_thresh", "payment_gap",
     "n_active", "optimistic_trade", "provisional_value", "efficiency", "closing",
     "rp_failures", "penalized", "queries", "closed_by", "final_efficiency", "budget_surplus",
-)
-_RECORD_FIELDS = (
-    "round", "final", "pp", "po", "gamma_eff", "alpha_eff", "gamma_thresh", "alpha_thresh", "payment_gap",
-    "n_active", "optimistic_trade", "provisional_value", "closing",
 )
 ROLE = "bidder"
 
@@ -119,6 +122,78 @@ def parse_population(population: PopulationSpec | None, names: Sequence[str]) ->
     return population_list(population, n, "population", _bidder_strategy)
 
 
+# ---------------------------------------------------------------------- reporters
+def _record_field(model: ExchangeMarket, name: str) -> Any:
+    rec = model.record
+    if rec is None:
+        return None if name == "final" else math.nan
+    return getattr(rec, name)
+
+
+def _round_efficiency(model: ExchangeMarket) -> float:
+    rec = model.record
+    return math.nan if rec is None or rec.efficiency is None else float(rec.efficiency)
+
+
+def _round_rp_failures(model: ExchangeMarket) -> float:
+    rec = model.record
+    return math.nan if rec is None else sum(b.rp is not None and not b.rp.passed for b in rec.bidders)
+
+
+def _round_penalized(model: ExchangeMarket) -> float:
+    rec = model.record
+    return math.nan if rec is None else sum(b.penalized for b in rec.bidders)
+
+
+def _round_queries(model: ExchangeMarket) -> float:
+    rec = model.record
+    return math.nan if rec is None else sum(b.queries for b in rec.bidders)
+
+
+def _closed_by(model: ExchangeMarket) -> str | None:
+    return None if model.result is None else model.result.closed_by
+
+
+def _final_efficiency(model: ExchangeMarket) -> float:
+    res = model.result
+    return math.nan if res is None or res.efficiency is None else float(res.efficiency)
+
+
+def _budget_surplus(model: ExchangeMarket) -> float:
+    return math.nan if model.result is None else float(model.result.budget_surplus)
+
+
+def _price(model: ExchangeMarket, j: int) -> float:
+    rec = model.record
+    return math.nan if rec is None or rec.prices is None else float(rec.prices[j])
+
+
+def _agent_attribute(agent: Any, name: str) -> Any:
+    return getattr(agent, name, None)
+
+
+_DERIVED = {
+    "efficiency": _round_efficiency, "rp_failures": _round_rp_failures, "penalized": _round_penalized,
+    "queries": _round_queries, "closed_by": _closed_by, "final_efficiency": _final_efficiency,
+    "budget_surplus": _budget_surplus,
+}
+
+
+def model_reporters(goods: Sequence[str]) -> dict[str, Any]:
+    """The model reporters: module-level functions of the model (partials, so they pickle)."""
+    out: dict[str, Any] = {}
+    for name in MODEL_REPORTERS:
+        out[name] = _DERIVED[name] if name in _DERIVED else partial(_record_field, name=name)
+    for j, col in enumerate(_price_columns(goods)):
+        out[col] = partial(_price, j=j)
+    return out
+
+
+def agent_reporters(names: Sequence[str] = AGENT_REPORTERS) -> dict[str, Any]:
+    """Agent reporters reading the agents' own attributes (partials, so they pickle)."""
+    return {k: partial(_agent_attribute, name=k) for k in names}
+
+
 # ---------------------------------------------------------------------- the model
 class ExchangeMarket(mesa.Model):
     """ICE with Mesa bidders, one round per step (see the module docstring).
@@ -133,9 +208,12 @@ class ExchangeMarket(mesa.Model):
       :func:`~auctionlab.market.exchange.generators.random_exchange`: ``n_bidders``,
       ``n_goods``, ``bound_width`` (relative width of the initial bounds around the
       truth), ``nodes``, ``depth``, ``max_units``, ``roles``; its seed is drawn from ``rng``.
-    - ICE: ``cutoff_eff``, ``cutoff_thresh`` (CUTOFFs in (0, 1]), ``max_rounds``, ``max_queries``,
-      ``track_alpha_thresh`` (default "always": the ``alpha_thresh`` reporter has a value
-      every round; "needed" skips the solves where the closing rule cannot use it, NaN there).
+    - ICE (see :class:`~auctionlab.market.exchange.ice.IterativeExchange`): ``cutoff_eff``,
+      ``cutoff_thresh`` (CUTOFFs in (0, 1]), ``max_rounds``, ``max_queries``, ``rp_tol``,
+      ``price_eps``, ``payment_rule`` (any registered payment rule), ``solver`` (a MIP
+      backend) and ``track_alpha_thresh`` (default "always": the ``alpha_thresh`` reporter
+      has a value every round; "needed" skips the solves where the closing rule cannot
+      use it, NaN there).
     - ``population``: the bidders' strategies, see :func:`parse_population`; default all straightforward.
     - ``collect_agents``: record the agent table (default True).
     - ``rng``: seed or ``numpy.random.Generator`` (never ``seed=``).
@@ -160,6 +238,10 @@ class ExchangeMarket(mesa.Model):
         cutoff_thresh: float = 0.9,
         max_rounds: int = 30,
         max_queries: int = 50,
+        rp_tol: float = TOL,
+        price_eps: float = 1e-6,
+        payment_rule: str = "threshold",
+        solver: str = "highs",
         track_alpha_thresh: str = "always",
         population: PopulationSpec | None = None,
         collect_agents: bool = True,
@@ -183,14 +265,13 @@ class ExchangeMarket(mesa.Model):
                 raise ConfigError(f"bound_width must be a finite non-negative number, got {bound_width!r}")
             bound_width = bw
             names = tuple(f"b{i}" for i in range(n_bidders))  # random_exchange's naming
-        params = {
-            "cutoff_eff": check_cutoff(cutoff_eff, "cutoff_eff"),
-            "cutoff_thresh": check_cutoff(cutoff_thresh, "cutoff_thresh"),
-            "max_rounds": check_positive_int(max_rounds, "max_rounds"),
-            "max_queries": check_positive_int(max_queries, "max_queries"),
-            "track_alpha_thresh": check_track_alpha_thresh(track_alpha_thresh),
-        }
+        params = engine_params(
+            cutoff_eff=cutoff_eff, cutoff_thresh=cutoff_thresh, max_rounds=max_rounds, max_queries=max_queries,
+            rp_tol=rp_tol, price_eps=price_eps, payment_rule=payment_rule, solver=solver,
+            track_alpha_thresh=track_alpha_thresh,
+        )
         strategies = parse_population(population, names)
+        collect_agents = check_bool(collect_agents, "collect_agents")
 
         super().__init__(rng=rng)
         if generated:
@@ -199,7 +280,7 @@ class ExchangeMarket(mesa.Model):
                                    roles=roles, bound_width=bound_width)
             exchange, truth = pair.bounded, pair.truth
             if exchange.names != names:  # pragma: no cover - guards the naming assumption above
-                raise ConfigError(f"generated bidder names {exchange.names} differ from {names}")
+                raise InternalError(f"generated bidder names {exchange.names} differ from {names}")
         self.initial_exchange: Exchange = exchange
         self.truth: Exchange = truth
         self.params = params
@@ -210,24 +291,27 @@ class ExchangeMarket(mesa.Model):
         self.bidders: list[ExchangeBidder] = []
         for i, (name, s) in enumerate(zip(names, strategies)):
             s.seed(np.random.default_rng(int(seeds[i])))
-            self.bidders.append(ExchangeBidder(self, name, truth.bidder(name).tree.lower, s, index=i))
+            self.bidders.append(ExchangeBidder(self, name, truth.bidder(name).tree, s, index=i))
 
-        # ---------------- per-round results (filled by step)
-        self.record: RoundRecord | None = None
-        self.result: ICEResult | None = None
-        for name in MODEL_REPORTERS:
-            setattr(self, name, math.nan)
-        self.closed_by = None
-        self._price_columns = _price_columns(self.goods)
-        for col in self._price_columns:
-            setattr(self, col, math.nan)
-        reporters = {k: k for k in (*MODEL_REPORTERS, *self._price_columns)}
-        self.datacollector = ColumnDataCollector(
-            model_reporters=reporters,
-            agent_reporters={k: k for k in AGENT_REPORTERS} if collect_agents else None,
+        self._record: RoundRecord | None = None
+        self._result: ICEResult | None = None
+        self.datacollector = mesa.DataCollector(
+            model_reporters=model_reporters(self.goods),
+            agent_reporters=agent_reporters() if collect_agents else None,
         )
+        self.datacollector.collect(self)  # step 0: the initial bounds
 
     # ------------------------------------------------------------------ views
+    @property
+    def record(self) -> RoundRecord | None:
+        """The last closed round's record (None before the first round has closed)."""
+        return self._record
+
+    @property
+    def result(self) -> ICEResult | None:
+        """The exchange's outcome once it has closed (None before)."""
+        return self._result
+
     @property
     def exchange(self) -> Exchange:
         """The exchange with the bidders' current bounds."""
@@ -248,41 +332,23 @@ class ExchangeMarket(mesa.Model):
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
         if self.ice.done:
-            raise ConfigError(f"the exchange closed after round {self.ice.history[-1].round}; nothing to step")
+            raise StateError(f"the exchange closed after round {self.ice.history[-1].round}; nothing to step")
         for a in self.bidders:
             self.ice.bid(a.bidder, a)
-        rec = self.ice.close_round()
-        self._settle(rec)
+        self._record = self.ice.close_round()
+        if self.ice.done:
+            self._result = self.ice.result()
+            self.running = False
+        for a in self.bidders:
+            a.observe()
         self.datacollector.collect(self)
 
-    def _settle(self, rec: RoundRecord) -> None:
-        self.record = rec
-        for k in _RECORD_FIELDS:
-            setattr(self, k, getattr(rec, k))
-        self.efficiency = math.nan if rec.efficiency is None else float(rec.efficiency)
-        self.rp_failures = sum(b.rp is not None and not b.rp.passed for b in rec.bidders)
-        self.penalized = sum(b.penalized for b in rec.bidders)
-        self.queries = sum(b.queries for b in rec.bidders)
-        for j, col in enumerate(self._price_columns):
-            setattr(self, col, math.nan if rec.prices is None else float(rec.prices[j]))
-        res = None
-        if self.ice.done:
-            res = self.result = self.ice.result()
-            self.running = False
-            self.closed_by = res.closed_by
-            self.final_efficiency = math.nan if res.efficiency is None else float(res.efficiency)
-            self.budget_surplus = float(res.budget_surplus)
-        for i, (a, b) in enumerate(zip(self.bidders, rec.bidders)):
-            if res is not None:
-                u = float(res.utilities[a.bidder])
-                pay, prov = float(res.payments[a.bidder]), u
-            else:
-                u = pay = None
-                prov = self.true_value(i, b.trade) - float(rec.prices @ b.trade)
-            a.record_round(
-                rp_passed=None if b.rp is None else bool(b.rp.passed), queries=b.queries, penalized=b.penalized,
-                width=float(np.sum(b.upper - b.lower)), provisional_utility=prov, payment=pay, utility=u,
-            )
+    def run_to_close(self) -> ICEResult:
+        """Step until the exchange has closed; its outcome."""
+        while not self.ice.done:
+            self.step()
+        assert self._result is not None
+        return self._result
 
     def true_value(self, bidder: int | str, trade: np.ndarray) -> float:
         """A bidder's true value of its trade (eq. (6) on its true tree)."""
@@ -295,13 +361,46 @@ class ExchangeMarket(mesa.Model):
         every bidder's strategy is a fresh clone of its own, so the model is never touched."""
         return ExchangeCounterfactual(
             self.initial_exchange, self.truth, [a.strategy.clone() for a in self.bidders],
-            params=self.params, reference=reference, others=others, round=self.steps,
+            params=self.params, reference=reference, others=others,
+            round=len(self.ice.history),
         )
 
     def utility_with(self, agent: ExchangeBidder | int, strategy: Strategy) -> float:
         """``agent``'s final utility had it bid with ``strategy`` from the start, others unchanged."""
         i = agent.index if isinstance(agent, ExchangeBidder) else int(agent)
         return self.counterfactual_round().utility_with(ROLE, i, strategy)
+
+
+#: the engine's parameters, with their defaults (the model's; the engine's own max_rounds is larger)
+ENGINE_DEFAULTS: dict[str, Any] = {
+    "cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 30, "max_queries": 50, "rp_tol": TOL,
+    "price_eps": 1e-6, "payment_rule": "threshold", "solver": "highs", "track_alpha_thresh": "always",
+}
+
+
+def engine_params(**params: Any) -> dict[str, Any]:
+    """The :class:`~auctionlab.market.exchange.ice.IterativeExchange` keyword arguments,
+    checked (ConfigError naming the bad one; unknown names too), missing ones at
+    :data:`ENGINE_DEFAULTS`."""
+    unknown = sorted(set(params) - set(ENGINE_DEFAULTS))
+    if unknown:
+        raise ConfigError(f"unknown ICE parameter(s) {unknown}; accepted: {', '.join(ENGINE_DEFAULTS)}")
+    p = {**ENGINE_DEFAULTS, **params}
+    out = {
+        "cutoff_eff": check_cutoff(p["cutoff_eff"], "cutoff_eff"),
+        "cutoff_thresh": check_cutoff(p["cutoff_thresh"], "cutoff_thresh"),
+        "max_rounds": check_positive_int(p["max_rounds"], "max_rounds"),
+        "max_queries": check_positive_int(p["max_queries"], "max_queries"),
+        "rp_tol": check_float(p["rp_tol"], "rp_tol", minimum=0.0, maximum=1.0, open_max=True),
+        "price_eps": check_float(p["price_eps"], "price_eps", minimum=0.0, maximum=1.0, open_max=True),
+        "payment_rule": check_rule(p["payment_rule"]),
+        "solver": p["solver"],
+        "track_alpha_thresh": check_track_alpha_thresh(p["track_alpha_thresh"]),
+    }
+    if not isinstance(out["solver"], str):
+        raise ConfigError(f"solver must be the name of a MIP backend, got {out['solver']!r}")
+    get_backend(out["solver"])  # unknown or not installed: an error naming it
+    return out
 
 
 def _price_columns(goods: Sequence[str]) -> tuple[str, ...]:
@@ -327,19 +426,39 @@ def _check_instance(exchange: Any, truth: Any) -> tuple[Exchange, Exchange]:
 
 
 # ---------------------------------------------------------------------- counterfactual runs
-class ExchangeCounterfactual:
-    """ICE rerun from the initial bounds with one bidder's strategy replaced.
+def profile_key(profile: Sequence[Strategy]) -> tuple | None:
+    """A cache key for a profile of strategies: None when a run of it is not a pure
+    function of the instance (a stochastic or learning strategy)."""
+    if any(s.flag("stochastic") or s.flag("learning") for s in profile):
+        return None
+    return tuple((type(s).__module__, type(s).__qualname__, s.label) for s in profile)
 
-    The exchange's counterpart of the relay market's counterfactual round, at the level
-    the exchange is played: a deviation is a whole proxy policy, so a counterfactual is a
-    whole run. Players are ``("bidder", i)``. ``utility_with(role, i, strategy)`` is
-    bidder i's final utility (true value of the final trade minus its Threshold payment)
-    when it bids with ``strategy`` and every other bidder with its own strategy
-    (``others="fixed"``, default) or with ``reference`` (``others="reference"``).
-    ``reference`` (default :class:`~auctionlab.strategies.exchange.Straightforward`) is the
-    benchmark the measurement compares deviations with. Every run uses fresh clones;
-    runs of deterministic profiles are cached. ``round`` is the model step at which the
-    counterfactual was taken (informational: the whole exchange is rerun regardless).
+
+def instance_key(exchange: Exchange, truth: Exchange, params: Mapping[str, Any]) -> str:
+    """A digest of an instance (initial bounds, truth) and the engine parameters."""
+    h = hashlib.sha256()
+    for part in (exchange.to_dict(), truth.to_dict(), sorted(params.items())):
+        h.update(repr(part).encode())
+    return h.hexdigest()
+
+
+class ExchangeCounterfactual:
+    """ICE rerun from the initial bounds with other proxies: the package's one ICE
+    counterfactual runner.
+
+    Every run is an :class:`ExchangeMarket` on the instance (``exchange`` with its initial
+    bounds, ``truth``) with the engine ``params``, played to its close, with fresh clones
+    of the strategies. :meth:`play` runs a whole profile (one strategy per bidder);
+    runs of deterministic profiles are cached, keyed by the instance and the profile
+    (``cache=`` shares one dict between runners). Players are ``("bidder", i)``.
+    ``utility_with(role, i, strategy)`` is bidder i's final utility (true value of the
+    final trade minus its payment under the run's payment rule) when it bids with
+    ``strategy`` and every other bidder with its own strategy (``others="fixed"``,
+    default) or with ``reference`` (``others="reference"``). ``reference`` (default
+    :class:`~auctionlab.strategies.exchange.Straightforward`) is the benchmark the
+    measurement compares deviations with. ``round`` is the number of rounds the model had
+    closed when the counterfactual was taken (informational: the whole exchange is rerun
+    regardless). ``rng`` seeds the runs' strategies (only stochastic ones use it).
     """
 
     market = "exchange"
@@ -349,24 +468,34 @@ class ExchangeCounterfactual:
         self,
         exchange: Exchange,
         truth: Exchange,
-        strategies: Sequence[Strategy],
+        strategies: Sequence[Strategy] | None = None,
         *,
         params: Mapping[str, Any] | None = None,
         reference: Strategy | None = None,
         others: str = "fixed",
         round: int = 0,
+        rng: Any = 0,
+        cache: dict[tuple, ICEResult] | None = None,
     ) -> None:
         exchange, truth = _check_instance(exchange, truth)
+        self.reference = _bidder_strategy(reference if reference is not None else Straightforward(), "reference")
+        if strategies is None:
+            strategies = [self.reference] * exchange.n_bidders
         if len(strategies) != exchange.n_bidders:
             raise ConfigError(f"need one strategy per bidder ({exchange.n_bidders}), got {len(strategies)}")
-        self.reference = _bidder_strategy(reference if reference is not None else Straightforward(), "reference")
         self.strategies = [_bidder_strategy(s, f"strategies[{k}]") for k, s in enumerate(strategies)]
         if others not in self.OTHERS:
             raise ConfigError(f"others must be one of {self.OTHERS}, got {others!r}")
         self.exchange, self.truth, self.others = exchange, truth, others
-        self.params = dict(params or {})
+        self.params = engine_params(**dict(params or {}))
         self.round = int(round)
-        self._cache: dict[tuple, ICEResult] = {}
+        self.rng = rng
+        self._cache: dict[tuple, ICEResult] = {} if cache is None else cache
+        self._instance_key: str | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.exchange.names
 
     def players(self) -> list[tuple[str, int]]:
         return [(ROLE, i) for i in range(self.exchange.n_bidders)]
@@ -396,23 +525,33 @@ class ExchangeCounterfactual:
         out[i] = _bidder_strategy(strategy, f"strategy of bidder {i}")
         return out
 
-    def run_with(self, role: str, index: int, strategy: Strategy) -> ICEResult:
-        """The whole exchange with bidder ``index`` playing ``strategy``."""
-        prof = self.profile(role, index, strategy)
-        key = None
-        if not any(s.flag("stochastic") or s.flag("learning") for s in prof):
-            key = tuple((type(s).__module__, type(s).__qualname__, s.label) for s in prof)
-            if key in self._cache:
+    def market_for(self, profile: Sequence[Strategy], *, collect_agents: bool = False) -> ExchangeMarket:
+        """A fresh :class:`ExchangeMarket` on the instance with ``profile`` (one strategy per
+        bidder, cloned), not yet stepped."""
+        if len(profile) != self.exchange.n_bidders:
+            raise ConfigError(f"need one strategy per bidder ({self.exchange.n_bidders}), got {len(profile)}")
+        prof = [_bidder_strategy(s, f"profile[{k}]").clone() for k, s in enumerate(profile)]
+        return ExchangeMarket(exchange=self.exchange, truth=self.truth, population=prof,
+                              collect_agents=collect_agents, rng=self.rng, **self.params)
+
+    def play(self, profile: Sequence[Strategy], *, fresh: bool = False) -> ICEResult:
+        """The whole exchange with one strategy per bidder (from the cache for a
+        deterministic profile already played, unless ``fresh``)."""
+        key = profile_key(profile)
+        if key is not None:
+            if self._instance_key is None:
+                self._instance_key = instance_key(self.exchange, self.truth, self.params)
+            key = (self._instance_key, key)
+            if not fresh and key in self._cache:
                 return self._cache[key]
-        names = self.exchange.names
-        proxies = {
-            b: bind(s.clone(), self.truth.bidders[k].tree.lower, index=k, bidder=b)
-            for k, (b, s) in enumerate(zip(names, prof))
-        }
-        res = run_ice(self.exchange, proxies, truth=self.truth, **self.params)
+        res = self.market_for(profile).run_to_close()
         if key is not None:
             self._cache[key] = res
         return res
+
+    def run_with(self, role: str, index: int, strategy: Strategy) -> ICEResult:
+        """The whole exchange with bidder ``index`` playing ``strategy``."""
+        return self.play(self.profile(role, index, strategy))
 
     def utility_with(self, role: str, index: int, strategy: Strategy) -> float:
         i = self._check_player(role, index)
@@ -425,4 +564,7 @@ class ExchangeCounterfactual:
         return state
 
 
-__all__ = ["MODEL_REPORTERS", "ExchangeCounterfactual", "ExchangeMarket", "parse_population"]
+__all__ = [
+    "ENGINE_DEFAULTS", "MODEL_REPORTERS", "ExchangeCounterfactual", "ExchangeMarket", "engine_params",
+    "parse_population", "profile_key",
+]

@@ -1,0 +1,1 @@
+"""The ice-convergence study: its report section (:mod:`.section`)."""

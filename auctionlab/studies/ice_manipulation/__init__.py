@@ -1,0 +1,1 @@
+"""The ice-manipulation study: its report section (:mod:`.section`)."""

@@ -1,0 +1,1 @@
+"""The tournament-exchange study: its report section (:mod:`.section`)."""
