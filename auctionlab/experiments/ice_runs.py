@@ -61,6 +61,7 @@ from auctionlab.errors import ConfigError
 from auctionlab.experiments.kinds import RunKind, RunOutput
 from auctionlab.experiments.params import Params
 from auctionlab.market.exchange.activity import TOL
+from auctionlab.market.exchange.ice import PRICE_EPS
 
 #: first spawn-key entry of common instances: far above any grid point index
 COMMON_STREAM = 4_000_000_000
@@ -78,7 +79,7 @@ class EngineParams(Params):
     max_rounds: int = 30
     max_queries: int = 50
     rp_tol: float = TOL
-    price_eps: float = 1e-6
+    price_eps: float = PRICE_EPS
     payment_rule: str = "threshold"
     track_alpha_thresh: str = "needed"
     solver: str = "highs"
