@@ -50,7 +50,7 @@ from auctionlab._validate import (
     check_positive_int,
 )
 from auctionlab.agents.relay import RelayAgent, RelayMarketAgent, SourceAgent
-from auctionlab.errors import ConfigError, InvalidReportError, ShapeError, StateError
+from auctionlab.errors import ConfigError, InternalError, InvalidReportError, ShapeError, StateError
 from auctionlab.market.collect import market_datacollector
 from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS
 from auctionlab.market.relay.mechanisms import (
@@ -319,6 +319,7 @@ class RelayMarket(mesa.Model):
             a.assigned = j
         for a, i in zip(self.sellers, self._partner.tolist()):
             a.partner = i
+        self._refresh_observations()
 
     def _draw_types(self) -> None:
         draw = uniform_valuations if self.valuation == "uniform" else capacity_valuations
@@ -343,6 +344,14 @@ class RelayMarket(mesa.Model):
             self._oracle_users[role] = list(agents.select(lambda a: a.strategy.flag("needs_oracle")))
             self._learners[role] = list(agents.select(lambda a: a.strategy.flag("learning")))
         self._all_batched = not any(self._plain.values()) and not any(self._oracle_users.values())
+        self._plain_index = {role: np.array([a.index for a in agents], dtype=np.intp)
+                             for role, agents in self._plain.items()}
+        self._plain_obs: dict[str, list[Observation]] = {"buyer": [], "seller": []}
+
+    def _refresh_observations(self) -> None:
+        """One Observation per plain agent and network (public information: the phase-1
+        relay or partner); the report phase only advances its ``round``."""
+        self._plain_obs = {role: [self._observation(a) for a in agents] for role, agents in self._plain.items()}
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
@@ -379,24 +388,55 @@ class RelayMarket(mesa.Model):
         bids, asks = self.values, self.costs
         if not self._all_batched:
             bids, asks = bids.copy(), asks.copy()
-            for a in self._plain["buyer"]:
-                bids[a.index] = self._buyer_report(a, a.decide(self._observation(a)))
-            for a in self._plain["seller"]:
-                asks[a.index] = self._seller_report(a, a.decide(self._observation(a)))
+            step = self.step_count
+            for role, agents in self._plain.items():
+                if not agents:
+                    continue
+                obs = self._plain_obs[role]
+                for o in obs:
+                    o.round = step
+                reports = [a.decide(o) for a, o in zip(agents, obs)]
+                if role == "buyer":
+                    self._put_buyer_reports(bids, agents, reports)
+                else:
+                    self._put_seller_reports(asks, agents, reports)
             users = self._oracle_users["buyer"] + self._oracle_users["seller"]
             if users:
                 base = RelayRound(self.network, self.values, self.costs, bids.copy(), asks.copy(),
-                                  self.sigma, self._mechanism, self.step_count)
-                reports = [(a, a.decide(self._observation(a, base))) for a in users]
-                for a, rep in reports:
+                                  self.sigma, self._mechanism, step)
+                decided = [(a, a.decide(self._observation(a, base))) for a in users]
+                for a, rep in decided:
                     if a.role == "buyer":
                         bids[a.index] = self._buyer_report(a, rep)
+                        a.report_vector = bids[a.index]  # type: ignore[attr-defined]
                     else:
                         asks[a.index] = self._seller_report(a, rep)
             self._check_reports(bids, asks)
-            for a in self._plain["buyer"] + self._oracle_users["buyer"]:
-                a.report_vector = bids[a.index]  # type: ignore[attr-defined]
         self.bids, self.asks = bids, asks
+
+    def _put_buyer_reports(self, bids: np.ndarray, agents: list[RelayMarketAgent], reports: list[Any]) -> None:
+        try:
+            arr = np.array(reports, dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = None
+        if arr is None or arr.shape != (len(agents), self.m):
+            for a, rep in zip(agents, reports):  # names the first offender
+                self._buyer_report(a, rep)
+            raise InternalError("buyer reports of the right shape failed to stack")  # pragma: no cover
+        bids[self._plain_index["buyer"]] = arr
+        for a, row in zip(agents, arr):
+            a.report_vector = row  # type: ignore[attr-defined]
+
+    def _put_seller_reports(self, asks: np.ndarray, agents: list[RelayMarketAgent], reports: list[Any]) -> None:
+        try:
+            arr = np.array(reports, dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = None
+        if arr is None or arr.shape != (len(agents),) or not (arr.min() >= 0.0 and arr.max() < np.inf):
+            for a, rep in zip(agents, reports):  # names the first offender
+                self._seller_report(a, rep)
+            raise InternalError("valid seller reports failed to stack")  # pragma: no cover
+        asks[self._plain_index["seller"]] = arr
 
     def _buyer_report(self, agent: RelayMarketAgent, rep: Any) -> np.ndarray:
         arr = np.asarray(rep, dtype=np.float64)
