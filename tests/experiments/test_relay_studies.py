@@ -234,7 +234,7 @@ def test_equilibrium_learning_part():
 
 @pytest.mark.parametrize("bad, match", [
     ({"model": "relay-manipulation", "params": {"mechanisms": ["nope"]}}, "unknown study mechanism"),
-    ({"model": "relay-manipulation", "params": {"agents": -1}}, "non-negative"),
+    ({"model": "relay-manipulation", "params": {"agents": -1}}, "agents must be at least 0"),
     ({"model": "relay-tournament", "params": {"mechanisms": ["mcafee_homogeneous"]}}, "homogeneous"),
     ({"model": "relay-tournament", "params": {"strategies": {"x": {"buyer": "truthful"}}}}, "buyer.*seller"),
     ({"model": "relay-equilibrium", "params": {"buyer_thetas": [0.5, 0.8]}}, "1.0"),

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from auctionlab.errors import ConfigError
+from auctionlab.errors import ConfigError, StateError
 from auctionlab.market.relay.mechanisms import RelayRound
 from auctionlab.market.relay.model import RelayMarket
 from auctionlab.market.relay.network import RelayNetwork, random_network
@@ -61,7 +61,7 @@ def test_bad_sources_and_players():
         manipulation_gain(object())
     with pytest.raises(ConfigError, match="no player"):
         manipulation_gain(rnd, ("buyer", 9), [Truthful()])
-    with pytest.raises(ConfigError, match="step"):
+    with pytest.raises(StateError, match="step"):  # no round played yet: a state error, not bad input
         manipulation_gain(RelayMarket(n=3, m=3, rng=0))
 
 
