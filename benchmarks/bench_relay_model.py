@@ -10,7 +10,9 @@ inputs. A static-channel step reuses the phase-1 assignment (it never reads repo
 it calls phase 2 only; the second ratio compares with that call, ``clear(bids, asks,
 sigma)``, to show the wrapper's own overhead honestly. Each timing is the median of
 ``--steps`` calls; timings are interleaved so machine noise hits both sides alike.
-The rows "agent table off" show what Mesa's per-agent collection costs (``collect_agents=False``).
+The agent table is collected three ways (``collect_agents``): ``"columns"`` (whole columns
+into the DataCollector's ``agents`` table: the goal cases), ``True`` (Mesa's agent reporters,
+one Python call per agent and column: what ``mesa.batch_run`` reads) and ``False`` (none).
 Run from the repository root: PYTHONPATH=. .venv/bin/python benchmarks/bench_relay_model.py [--steps 400] [--only mixed]
 """
 
@@ -61,14 +63,18 @@ def main() -> None:
     args = ap.parse_args()
     print(f"n=100, m=150, median of {args.steps} steps (DataCollector included)")
     cases = [
-        ("tasc, all truthful, types redrawn each step", dict(types="redraw")),
-        ("tasc, all truthful, fixed types", dict(types="fixed")),
-        ("trade_reduction, all truthful, types redrawn", dict(types="redraw", mechanism="trade_reduction")),
-        ("tasc, mixed: 50% scale(0.9) buyers+sellers, types redrawn", dict(types="redraw", population=MIXED)),
+        ("tasc, all truthful, types redrawn, agent table as columns", dict(types="redraw", collect_agents="columns")),
+        ("tasc, mixed, types redrawn, agent table as columns",
+         dict(types="redraw", population=MIXED, collect_agents="columns")),
+        ("tasc, all truthful, types redrawn, Mesa agent reporters", dict(types="redraw")),
+        ("tasc, mixed, types redrawn, Mesa agent reporters", dict(types="redraw", population=MIXED)),
         ("tasc, all truthful, types redrawn, agent table off", dict(types="redraw", collect_agents=False)),
         ("tasc, mixed, types redrawn, agent table off", dict(types="redraw", population=MIXED, collect_agents=False)),
+        ("tasc, all truthful, fixed types, agent table as columns", dict(types="fixed", collect_agents="columns")),
+        ("trade_reduction, all truthful, types redrawn, agent table as columns",
+         dict(types="redraw", mechanism="trade_reduction", collect_agents="columns")),
         ("tasc, all truthful, REDRAWN channel (step also draws a network: no goal)",
-         dict(types="redraw", channel="redraw")),
+         dict(types="redraw", channel="redraw", collect_agents="columns")),
     ]
     for name, kw in cases:
         if args.only not in name:

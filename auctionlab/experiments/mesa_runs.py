@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from auctionlab._validate import check_int
+from auctionlab._validate import check_bool, check_int
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.kinds import RunKind, RunOutput
 from auctionlab.experiments.params import Params
@@ -80,6 +80,7 @@ class _RelayMarketParams(Params):
     def check(self) -> None:
         from auctionlab.market.relay.model import RelayMarket
 
+        check_bool(self.collect_agents, "collect_agents")
         check_name(self.algorithm, "algorithm")
         check_name(self.mechanism, "mechanism")
         check_int(self.steps, "steps", minimum=1, maximum=10_000_000)
@@ -100,11 +101,14 @@ def run_relay_market(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     from auctionlab.market.relay.model import RelayMarket
 
     params = RelayMarketParams.from_mapping(p)
-    model = RelayMarket(**params.model_kwargs(), rng=np.random.default_rng(seed))  # type: ignore[attr-defined]
+    kw = params.model_kwargs()  # type: ignore[attr-defined]
+    if kw["collect_agents"]:
+        kw["collect_agents"] = "columns"  # the same rows as Mesa's agent reporters, written as whole columns
+    model = RelayMarket(**kw, rng=np.random.default_rng(seed))
     steps = int(params.steps)  # type: ignore[attr-defined]
     for _ in range(steps):
         model.step()
-    rounds = model.datacollector.get_model_vars_dataframe().iloc[1:].reset_index(drop=True)  # without step 0
+    rounds = model.datacollector.get_model_vars_dataframe().iloc[1:].reset_index(drop=True).infer_objects()  # no step 0
     rounds.insert(0, "step", np.arange(1, len(rounds) + 1))
     row: dict[str, Any] = {"steps": steps}
     for c in _model_reporters():
@@ -113,7 +117,7 @@ def run_relay_market(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
         row[f"last_{c}"] = float(col.iloc[-1])
     agents = None
     if params.collect_agents:  # type: ignore[attr-defined]
-        agents = model.datacollector.get_agent_vars_dataframe().drop(index=0, level="Step").reset_index()
+        agents = model.agent_frame().drop(index=0, level="Step").reset_index()
         agents = agents.rename(columns={"Step": "step", "AgentID": "agent_id"})
     return RunOutput(runs=[row], agents=agents, rounds=rounds)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.errors import ConfigError, InvalidReportError, ShapeError, UnknownNameError
+from auctionlab.errors import ConfigError, InvalidReportError, ShapeError, StateError, UnknownNameError
 from auctionlab.market.relay.baselines import k_double_auction, mcafee, pure_assignment, vcg_double_auction
 from auctionlab.market.relay.mechanisms import MECHANISMS, RelayRound
 from auctionlab.market.relay.model import MODEL_REPORTERS, RelayMarket, parse_population
@@ -434,3 +434,36 @@ def test_collect_agents_off_and_network_given_as_capacities():
     net = RelayNetwork.from_capacities([1.0, 1.0], [[2.0, 0.5], [0.5, 2.0]])
     model = RelayMarket(network=net, rng=0)
     assert (model.n, model.m) == (2, 2) and model.sigma.tolist() == [0, 1]
+
+
+def test_agent_table_as_columns_has_the_same_rows_as_mesas_agent_reporters():
+    a = run(population=MIXED, mechanism="kda")
+    b = run(population=MIXED, mechanism="kda", collect_agents="columns")
+    pd.testing.assert_frame_equal(a.agent_frame(), b.agent_frame())
+    pd.testing.assert_frame_equal(frames(a)[0], b.datacollector.get_model_vars_dataframe())
+    assert b.datacollector.agent_reporters == {} and len(b.agent_frame()) == 6 * 22
+    copy = pickle.loads(pickle.dumps(b))
+    copy.step()
+    b.step()
+    pd.testing.assert_frame_equal(copy.agent_frame(), b.agent_frame())
+
+
+def test_counterfactual_profiles_through_the_model():
+    model = run(steps=1, n=8, m=9, mechanism="kda")
+    v, c = model.values, model.costs
+    profiles = [(v * 0.5, c), (v, c * 1.5), (v, c)]
+    got = model.profile_utilities(profiles)
+    for (bids, asks), (out, ub, us) in zip(profiles, got):
+        want = model.mechanism_object(model.network, bids, asks, model.sigma)
+        np.testing.assert_array_equal(out.buyer_wins, want.buyer_wins)
+        wub, wus = want.utilities(v, c)
+        np.testing.assert_array_equal(ub, wub)
+        np.testing.assert_array_equal(us, wus)
+    np.testing.assert_array_equal(got[2][1], model.buyer_utility)  # the truthful profile is the round played
+    rnd = model.counterfactual_round(v * 0.5, c)
+    i = int(np.flatnonzero(model.sigma >= 0)[0])
+    reps = np.outer([0.5, 1.0], v[i])
+    np.testing.assert_allclose(rnd.utilities_if("buyer", i, reps),
+                               [rnd.utility_if("buyer", i, r) for r in reps], atol=1e-12)
+    with pytest.raises(StateError):
+        RelayMarket(n=3, m=3, rng=0).counterfactual_round()

@@ -40,6 +40,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from auctionlab._validate import (
     as_float_array,
@@ -157,7 +158,10 @@ class RelayMarket(mesa.Model):
       redraws only the costs.
     - ``population``: strategies per role, see :func:`parse_population`; default all truthful.
     - ``network``, ``values``, ``costs``: a given instance instead of random draws.
-    - ``collect_agents``: record the agent table (default True).
+    - ``collect_agents``: record the agent table: ``True`` (default) with Mesa's agent
+      reporters, one call per agent and column (what ``mesa.batch_run`` reads); ``"columns"``
+      as whole columns into the DataCollector's ``"agents"`` table (the fast path: the same
+      rows, read with :meth:`agent_frame`); ``False``: model table only.
     - ``rng``: seed or ``numpy.random.Generator`` (never ``seed=``).
 
     Every parameter is checked (:meth:`validate`) before any state is created; bad ones
@@ -186,7 +190,7 @@ class RelayMarket(mesa.Model):
         network: RelayNetwork | None = None,
         values: Any = None,
         costs: Any = None,
-        collect_agents: bool = True,
+        collect_agents: bool | str = True,
         rng: Any = None,
         **mechanism_params: Any,
     ) -> None:
@@ -236,8 +240,18 @@ class RelayMarket(mesa.Model):
         self.seller_utility = np.zeros(m)
         for name in MODEL_REPORTERS:
             setattr(self, name, math.nan)
-        self.datacollector = market_datacollector(MODEL_REPORTERS, AGENT_REPORTERS if collect_agents else ())
-        self.datacollector.collect(self)  # step 0: the instance before any round
+        self._agent_table = collect_agents == "columns"
+        self.datacollector = market_datacollector(
+            MODEL_REPORTERS, AGENT_REPORTERS if collect_agents is True else (),
+            tables={"agents": ["Step", "AgentID", *AGENT_REPORTERS]} if self._agent_table else None,
+        )
+        if self._agent_table:  # the columns that never change, in self.agents order (buyers, then sellers)
+            agents = self.buyers + self.sellers
+            self._static_columns = {name: [getattr(a, name) for a in agents]
+                                    for name in ("unique_id", "role", "index", "strategy_name", "strategy_label")}
+        self._round_columns = ([math.nan] * n, [math.nan] * n, [0.0] * n, [False] * n,
+                               [math.nan] * m, [0.0] * m, [False] * m)
+        self._collect()  # step 0: the instance before any round
 
     # ------------------------------------------------------------------ validation
     @staticmethod
@@ -256,7 +270,7 @@ class RelayMarket(mesa.Model):
         network: RelayNetwork | None = None,
         values: Any = None,
         costs: Any = None,
-        collect_agents: bool = True,
+        collect_agents: bool | str = True,
         **mechanism_params: Any,
     ) -> dict[str, Any]:
         """Check a configuration without building anything random (the constructor's one
@@ -300,7 +314,8 @@ class RelayMarket(mesa.Model):
         ASSIGNMENT_ALGORITHMS.resolve(algorithm)  # unknown names raise here
         mech_params = check_mechanism_parameters(mechanism_params)
         mech = resolve_mechanism(mechanism, **mech_params)
-        check_bool(collect_agents, "collect_agents")
+        if collect_agents != "columns":
+            check_bool(collect_agents, "collect_agents")
         return {
             "n": n, "m": m, "types": types, "values": values, "costs": costs, "vmax": vmax, "cost_range": (lo, hi),
             "mechanism_object": mech, "mechanism_params": mech_params,
@@ -360,7 +375,29 @@ class RelayMarket(mesa.Model):
         self._report_phase()
         self._clear_phase()
         self._settle_phase()
+        self._collect()
+
+    def _collect(self) -> None:
         self.datacollector.collect(self)
+        if self._agent_table:  # whole columns into the DataCollector's "agents" table, as Mesa keeps tables
+            table = self.datacollector.tables["agents"]
+            rb, vb, ub, wb, asks, us, ws = self._round_columns
+            static = self._static_columns
+            table["Step"].extend([self.step_count] * (self.n + self.m))
+            table["AgentID"].extend(static["unique_id"])
+            for name in ("role", "index", "strategy_name", "strategy_label"):
+                table[name].extend(static[name])
+            table["report"].extend(rb + asks)
+            table["value"].extend(vb + self.costs.tolist())
+            table["utility"].extend(ub + us)
+            table["won"].extend(wb + ws)
+
+    def agent_frame(self) -> pd.DataFrame:
+        """The agent table indexed by (Step, AgentID) — Mesa's ``get_agent_vars_dataframe``
+        layout — whether it was collected per agent (``collect_agents=True``) or as columns."""
+        if self._agent_table:
+            return self.datacollector.get_table_dataframe("agents").set_index(["Step", "AgentID"])
+        return self.datacollector.get_agent_vars_dataframe()
 
     def _new_round(self) -> None:
         if self._fresh:  # the constructor prepared round 1
@@ -485,12 +522,15 @@ class RelayMarket(mesa.Model):
         self.buyer_utility, self.seller_utility = ub, us
         self._record_metrics(out, ub, us)
         # each agent records its own result: one pass per role
-        for a, r, v, u, w in zip(self.buyers, rb.tolist(), vb.tolist(), ub.tolist(), out.buyer_wins.tolist()):
+        cols = (rb.tolist(), vb.tolist(), ub.tolist(), out.buyer_wins.tolist(),
+                self.asks.tolist(), us.tolist(), out.seller_wins.tolist())
+        for a, r, v, u, w in zip(self.buyers, *cols[:4]):
             a.report, a.value, a.utility, a.won = r, v, u, w
             a.history.append(u)
-        for a, r, u, w in zip(self.sellers, self.asks.tolist(), us.tolist(), out.seller_wins.tolist()):
+        for a, r, u, w in zip(self.sellers, *cols[4:]):
             a.report, a.utility, a.won = r, u, w
             a.history.append(u)
+        self._round_columns = cols
         for role, pay in (("buyer", out.buyer_payments), ("seller", out.seller_payments)):
             for a in self._learners[role]:  # the oracle only for strategies that declare they need one
                 obs = self._observation(a, self.round if a.strategy.flag("needs_oracle") else None)
