@@ -362,6 +362,9 @@ class RelayMarket(mesa.Model):
         self._plain_index = {role: np.array([a.index for a in agents], dtype=np.intp)
                              for role, agents in self._plain.items()}
         self._plain_obs: dict[str, list[Observation]] = {"buyer": [], "seller": []}
+        self._plain_direct = {role: all(type(a) in (SourceAgent, RelayAgent) for a in agents)
+                              for role, agents in self._plain.items()}
+        self._plain_report = {role: [a.strategy.report for a in agents] for role, agents in self._plain.items()}
 
     def _refresh_observations(self) -> None:
         """One Observation per plain agent and network (public information: the phase-1
@@ -432,7 +435,11 @@ class RelayMarket(mesa.Model):
                 obs = self._plain_obs[role]
                 for o in obs:
                     o.round = step
-                reports = [a.decide(o) for a, o in zip(agents, obs)]
+                if self._plain_direct[role]:  # what the agents' decide() does, without its call frame
+                    types = [a.values for a in agents] if role == "buyer" else [a.cost for a in agents]
+                    reports = [r(t, o) for r, t, o in zip(self._plain_report[role], types, obs)]
+                else:
+                    reports = [a.decide(o) for a, o in zip(agents, obs)]
                 if role == "buyer":
                     self._put_buyer_reports(bids, agents, reports)
                 else:
