@@ -26,7 +26,6 @@ import numpy as np
 from auctionlab.market.relay.model import RelayMarket
 from auctionlab.market.relay.tasc import clear, tasc, trade_reduction
 
-
 MIXED = {
     "buyer": [{"strategy": "scale", "params": {"theta": 0.9}, "share": 0.5}, {"strategy": "truthful", "share": 0.5}],
     "seller": [{"strategy": "scale", "params": {"theta": 1.1}, "share": 0.5}, {"strategy": "truthful", "share": 0.5}],
@@ -50,8 +49,8 @@ def measure(steps: int, *, types: str, mechanism: str = "tasc", population=None,
     for _ in range(steps):
         t_step.append(timed(model.step))
         net, b, a, s = model.network, model.bids, model.asks, model.sigma
-        t_raw.append(timed(lambda: tasc(net, b, a, "mwm", rule=mechanism)))
-        t_p2.append(timed(lambda: phase2(b, a, s)))
+        t_raw.append(timed(lambda net=net, b=b, a=a: tasc(net, b, a, "mwm", rule=mechanism)))
+        t_p2.append(timed(lambda b=b, a=a, s=s: phase2(b, a, s)))
     med = np.median
     return med(t_step), med(t_raw), med(t_p2)
 
@@ -63,18 +62,18 @@ def main() -> None:
     args = ap.parse_args()
     print(f"n=100, m=150, median of {args.steps} steps (DataCollector included)")
     cases = [
-        ("tasc, all truthful, types redrawn, agent table as columns", dict(types="redraw", collect_agents="columns")),
+        ("tasc, all truthful, types redrawn, agent table as columns", {"types": "redraw", "collect_agents": "columns"}),
         ("tasc, mixed, types redrawn, agent table as columns",
-         dict(types="redraw", population=MIXED, collect_agents="columns")),
-        ("tasc, all truthful, types redrawn, Mesa agent reporters", dict(types="redraw")),
-        ("tasc, mixed, types redrawn, Mesa agent reporters", dict(types="redraw", population=MIXED)),
-        ("tasc, all truthful, types redrawn, agent table off", dict(types="redraw", collect_agents=False)),
-        ("tasc, mixed, types redrawn, agent table off", dict(types="redraw", population=MIXED, collect_agents=False)),
-        ("tasc, all truthful, fixed types, agent table as columns", dict(types="fixed", collect_agents="columns")),
+         {"types": "redraw", "population": MIXED, "collect_agents": "columns"}),
+        ("tasc, all truthful, types redrawn, Mesa agent reporters", {"types": "redraw"}),
+        ("tasc, mixed, types redrawn, Mesa agent reporters", {"types": "redraw", "population": MIXED}),
+        ("tasc, all truthful, types redrawn, agent table off", {"types": "redraw", "collect_agents": False}),
+        ("tasc, mixed, types redrawn, agent table off", {"types": "redraw", "population": MIXED, "collect_agents": False}),
+        ("tasc, all truthful, fixed types, agent table as columns", {"types": "fixed", "collect_agents": "columns"}),
         ("trade_reduction, all truthful, types redrawn, agent table as columns",
-         dict(types="redraw", mechanism="trade_reduction", collect_agents="columns")),
+         {"types": "redraw", "mechanism": "trade_reduction", "collect_agents": "columns"}),
         ("tasc, all truthful, REDRAWN channel (step also draws a network: no goal)",
-         dict(types="redraw", channel="redraw", collect_agents="columns")),
+         {"types": "redraw", "channel": "redraw", "collect_agents": "columns"}),
     ]
     for name, kw in cases:
         if args.only not in name:

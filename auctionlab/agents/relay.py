@@ -34,9 +34,9 @@ class RelayMarketAgent(mesa.Agent):
     """Common part of buyers and sellers: place in the market, strategy, round state, history."""
 
     role: ClassVar[str] = "any"
-    model: "RelayMarket"
+    model: RelayMarket
 
-    def __init__(self, model: "RelayMarket", index: int, strategy: Strategy) -> None:
+    def __init__(self, model: RelayMarket, index: int, strategy: Strategy) -> None:
         super().__init__(model)
         self.index = int(index)
         self.strategy = strategy
@@ -79,7 +79,7 @@ class SourceAgent(RelayMarketAgent):
 
     role = "buyer"
 
-    def __init__(self, model: "RelayMarket", index: int, strategy: Strategy) -> None:
+    def __init__(self, model: RelayMarket, index: int, strategy: Strategy) -> None:
         super().__init__(model, index, strategy)
         self.values: np.ndarray = np.zeros(0)  # dealt by the market
         self.report_vector: np.ndarray = self.values
@@ -95,7 +95,7 @@ class RelayAgent(RelayMarketAgent):
 
     role = "seller"
 
-    def __init__(self, model: "RelayMarket", index: int, strategy: Strategy) -> None:
+    def __init__(self, model: RelayMarket, index: int, strategy: Strategy) -> None:
         super().__init__(model, index, strategy)
         self.cost: float = math.nan  # dealt by the market
         self.partner: int = -1  # the buyer phase 1 assigned this relay to (−1 = none), public

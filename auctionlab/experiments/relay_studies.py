@@ -94,7 +94,11 @@ from auctionlab._validate import (
 )
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.kinds import RunKind, RunOutput
-from auctionlab.experiments.mesa_runs import check_name, mechanism_kwargs, with_mechanism_parameters
+from auctionlab.experiments.mesa_runs import (
+    check_name,
+    mechanism_kwargs,
+    with_mechanism_parameters,
+)
 from auctionlab.experiments.params import Params
 from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS
 from auctionlab.market.relay.mechanisms import (

@@ -6,26 +6,31 @@ Phases of a step:
    then phase 1 reruns) and/or the private types (``types="redraw"``). The state for
    step 1 is drawn by the constructor, so a fresh model can be inspected before it runs.
 1. *report* — every agent's strategy reports. Agents whose strategy is deterministic
-   truthful are batched (their rows are the types, one NumPy copy). Strategies that need
+   truthful are batched (their rows are the types, one NumPy copy); the others' reports
+   are stacked into the book and checked once per role. Strategies that need
    an oracle (``classifier["needs_oracle"]``) are asked last, simultaneously: each sees
    the profile of everyone else's reports in which the other oracle users report
    truthfully (a unilateral best response to that profile; independent of agent order).
 2. *clear* — the mechanism runs on the phase-1 assignment (computed once per network:
    it never reads reports, so it is reused across steps on a static channel and across
    counterfactuals within a step).
-3. *settle* — utilities under the true types; learners (``classifier["learning"]``)
+3. *settle* — utilities under the true types; every agent records its result (report,
+   value, utility, won, utility history: its own attributes, one pass per role); learners (``classifier["learning"]``)
    are updated with their realised utility and the public outcome in ``obs.info``
    (``won``, ``payment``, ``buyer_price``, ``seller_price``), plus the round's oracle and
    candidate levels when their classifier says ``needs_oracle`` (a bandit learner such
    as EXP3 gets no oracle: the information each rule uses is enforced, not trusted).
 
-Then the DataCollector records. Model reporters (per step): ``total_capacity``,
+Then the DataCollector (a plain ``mesa.DataCollector``) records; it also records once at
+construction, as step 0 (the instance before any round: NaN model values), so Mesa's step
+labels and ``mesa.batch_run`` line up. Model reporters (per step): ``total_capacity``,
 ``trades``, ``min_capacity``, their ratios to the pure assignment with the same
 algorithm (``capacity_ratio``, ``trades_ratio``, ``min_capacity_ratio``; NaN when the
 pure assignment's value is 0), ``profit`` (auctioneer's surplus), ``budget_balanced``
 (profit ≥ −1e-9), ``welfare`` (true values of trades − true costs), ``buyer_price`` and
-``seller_price`` (uniform prices; NaN for rules without one). Agent reporters: see
-:mod:`auctionlab.agents.relay`.
+``seller_price`` (uniform prices; NaN for rules without one). Agent reporters (the agents'
+own attributes): see :mod:`auctionlab.agents.relay`; ``collect_agents="columns"`` writes the
+same agent rows as whole columns into a DataCollector table instead.
 
 Randomness comes only from ``self.rng`` (Mesa's NumPy Generator, built from ``rng=``):
 the network, then one seed per agent for its strategy's own Generator, then per step the
@@ -51,7 +56,13 @@ from auctionlab._validate import (
     check_positive_int,
 )
 from auctionlab.agents.relay import RelayAgent, RelayMarketAgent, SourceAgent
-from auctionlab.errors import ConfigError, InternalError, InvalidReportError, ShapeError, StateError
+from auctionlab.errors import (
+    ConfigError,
+    InternalError,
+    InvalidReportError,
+    ShapeError,
+    StateError,
+)
 from auctionlab.market.collect import market_datacollector
 from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS
 from auctionlab.market.relay.mechanisms import (
