@@ -378,3 +378,18 @@ def test_relay_market_kind_tables_skip_step_zero_and_match_the_model():
     assert sorted(out.agents["step"].unique()) == [1, 2, 3] and len(out.agents) == 3 * 11
     want = model.agent_frame().drop(index=0, level="Step")
     np.testing.assert_allclose(out.agents["utility"], want["utility"])
+
+
+def test_the_study_module_uses_public_functions_of_the_market_only():
+    """The studies draw instances and shape tables; mechanism logic stays with the mechanisms
+    and measurement with auctionlab.strategies.measure (no private helper imported)."""
+    import ast
+    import inspect
+
+    import auctionlab.experiments.relay_studies as rs
+
+    tree = ast.parse(inspect.getsource(rs))
+    private = [(node.module, a.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+               for a in node.names if a.name.startswith("_") and (node.module or "").startswith("auctionlab")]
+    assert private == []
+    assert rs.best_response is __import__("auctionlab.strategies.measure", fromlist=["x"]).best_response
