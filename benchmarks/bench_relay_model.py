@@ -1,5 +1,5 @@
 """RelayMarket.step() against the raw mechanism call it wraps, as ratios measured in one run.
-The first case is the issue's; the others show what changes the ratio.
+The first two cases are the goal's; the others show what changes the ratio.
 
 Goal: step / raw <= 1.2 with n=100, m=150, static channel, same mechanism, the model's
 DataCollector (Mesa's own: model and agent tables) included, for an all-truthful AND a
@@ -13,6 +13,8 @@ sigma)``, to show the wrapper's own overhead honestly. Each timing is the median
 The agent table is collected three ways (``collect_agents``): ``"columns"`` (whole columns
 into the DataCollector's ``agents`` table: the goal cases), ``True`` (Mesa's agent reporters,
 one Python call per agent and column: what ``mesa.batch_run`` reads) and ``False`` (none).
+Results depend on how loaded the machine is (Python-level agent work slows down more than
+NumPy under load): quote same-run ratios and the load average.
 Run from the repository root: PYTHONPATH=. .venv/bin/python benchmarks/bench_relay_model.py [--steps 400] [--only mixed]
 """
 
