@@ -273,3 +273,36 @@ def check_dir_path(value: Any, name: str) -> str:
     if os.path.exists(value) and not os.path.isdir(value):
         raise ConfigError(f"{name} {os.fspath(value)!r} is a file, not a directory")
     return os.fspath(value)
+# ---------------------------------------------------------------------- relay-path: ranges and number lists
+def check_cost_range(value: Any, name: str = "cost_range") -> tuple[float, float]:
+    """A pair ``(lo, hi)`` of finite reals with ``0 <= lo < hi``.
+
+    >>> check_cost_range([0, 1.5])
+    (0.0, 1.5)
+    """
+    try:
+        lo, hi = (float(c) for c in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be (lo, hi), got {value!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0.0 <= lo < hi):
+        raise ConfigError(f"{name} must be (lo, hi) with 0 <= lo < hi, got {value!r}")
+    return lo, hi
+
+
+def check_float_list(value: Any, name: str, *, minimum: float | None = None, distinct: bool = False) -> list[float]:
+    """A non-empty list of finite reals (each ``>= minimum``; no repeats when ``distinct``).
+
+    >>> check_float_list([1, 0.5], "thetas", minimum=0.0)
+    [1.0, 0.5]
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
+        raise ConfigError(f"{name} must be a non-empty list of numbers, got {value!r}")
+    out = []
+    for x in value:
+        if not is_real_number(x) or not np.isfinite(float(x)) or (minimum is not None and x < minimum):
+            bound = f" >= {minimum}" if minimum is not None else ""
+            raise ConfigError(f"{name} must hold finite numbers{bound}, got {value!r}")
+        out.append(float(x))
+    if distinct and len(set(out)) != len(out):
+        raise ConfigError(f"{name} lists a level twice: {out}")
+    return out

@@ -1,15 +1,21 @@
 """RelayMarket.step() against the raw mechanism call it wraps, as ratios measured in one run.
-The first case is the issue's; the others show what changes the ratio.
+The first two cases are the goal's; the others show what changes the ratio.
 
-Goal (issue 5): step / raw <= 1.2 with n=100, m=150, all truthful, static channel, same
-mechanism, DataCollector (model and agent tables) included.
+Goal: step / raw <= 1.2 with n=100, m=150, static channel, same mechanism, the model's
+DataCollector (Mesa's own: model and agent tables) included, for an all-truthful AND a
+mixed population (half the buyers shade, half the sellers inflate).
 
 "Raw" is ``tasc(network, bids, asks, "mwm")`` — phases 1 and 2 — on the step's own
 inputs. A static-channel step reuses the phase-1 assignment (it never reads reports), so
 it calls phase 2 only; the second ratio compares with that call, ``clear(bids, asks,
 sigma)``, to show the wrapper's own overhead honestly. Each timing is the median of
 ``--steps`` calls; timings are interleaved so machine noise hits both sides alike.
-Run: .venv/bin/python benchmarks/bench_relay_model.py [--steps 400]
+The agent table is collected three ways (``collect_agents``): ``"columns"`` (whole columns
+into the DataCollector's ``agents`` table: the goal cases), ``True`` (Mesa's agent reporters,
+one Python call per agent and column: what ``mesa.batch_run`` reads) and ``False`` (none).
+Results depend on how loaded the machine is (Python-level agent work slows down more than
+NumPy under load): quote same-run ratios and the load average.
+Run from the repository root: PYTHONPATH=. .venv/bin/python benchmarks/bench_relay_model.py [--steps 400] [--only mixed]
 """
 
 from __future__ import annotations
@@ -22,6 +28,11 @@ import numpy as np
 from auctionlab.market.relay.model import RelayMarket
 from auctionlab.market.relay.tasc import clear, tasc, trade_reduction
 
+MIXED = {
+    "buyer": [{"strategy": "scale", "params": {"theta": 0.9}, "share": 0.5}, {"strategy": "truthful", "share": 0.5}],
+    "seller": [{"strategy": "scale", "params": {"theta": 1.1}, "share": 0.5}, {"strategy": "truthful", "share": 0.5}],
+}
+
 
 def timed(fn) -> float:
     t = time.perf_counter()
@@ -30,9 +41,9 @@ def timed(fn) -> float:
 
 
 def measure(steps: int, *, types: str, mechanism: str = "tasc", population=None,
-            channel: str = "static") -> tuple[float, float, float]:
+            channel: str = "static", collect_agents: bool = True) -> tuple[float, float, float]:
     model = RelayMarket(n=100, m=150, mechanism=mechanism, channel=channel, types=types,
-                        population=population, rng=2026)
+                        population=population, collect_agents=collect_agents, rng=2026)
     phase2 = clear if mechanism == "tasc" else trade_reduction
     for _ in range(20):  # warm-up (first collect validates reporters)
         model.step()
@@ -40,8 +51,8 @@ def measure(steps: int, *, types: str, mechanism: str = "tasc", population=None,
     for _ in range(steps):
         t_step.append(timed(model.step))
         net, b, a, s = model.network, model.bids, model.asks, model.sigma
-        t_raw.append(timed(lambda: tasc(net, b, a, "mwm", rule=mechanism)))
-        t_p2.append(timed(lambda: phase2(b, a, s)))
+        t_raw.append(timed(lambda net=net, b=b, a=a: tasc(net, b, a, "mwm", rule=mechanism)))
+        t_p2.append(timed(lambda b=b, a=a, s=s: phase2(b, a, s)))
     med = np.median
     return med(t_step), med(t_raw), med(t_p2)
 
@@ -49,22 +60,26 @@ def measure(steps: int, *, types: str, mechanism: str = "tasc", population=None,
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--only", default="", help="run only the cases whose name contains this")
     args = ap.parse_args()
     print(f"n=100, m=150, median of {args.steps} steps (DataCollector included)")
     cases = [
-        ("tasc, all truthful, types redrawn each step", dict(types="redraw")),
-        ("tasc, all truthful, fixed types", dict(types="fixed")),
-        ("trade_reduction, all truthful, types redrawn", dict(types="redraw", mechanism="trade_reduction")),
-        ("tasc, 50% scale(0.9) buyers+sellers, types redrawn",
-         dict(types="redraw", population={
-             "buyer": [{"strategy": "scale", "params": {"theta": 0.9}, "share": 0.5},
-                       {"strategy": "truthful", "share": 0.5}],
-             "seller": [{"strategy": "scale", "params": {"theta": 1.1}, "share": 0.5},
-                        {"strategy": "truthful", "share": 0.5}]})),
+        ("tasc, all truthful, types redrawn, agent table as columns", {"types": "redraw", "collect_agents": "columns"}),
+        ("tasc, mixed, types redrawn, agent table as columns",
+         {"types": "redraw", "population": MIXED, "collect_agents": "columns"}),
+        ("tasc, all truthful, types redrawn, Mesa agent reporters", {"types": "redraw"}),
+        ("tasc, mixed, types redrawn, Mesa agent reporters", {"types": "redraw", "population": MIXED}),
+        ("tasc, all truthful, types redrawn, agent table off", {"types": "redraw", "collect_agents": False}),
+        ("tasc, mixed, types redrawn, agent table off", {"types": "redraw", "population": MIXED, "collect_agents": False}),
+        ("tasc, all truthful, fixed types, agent table as columns", {"types": "fixed", "collect_agents": "columns"}),
+        ("trade_reduction, all truthful, types redrawn, agent table as columns",
+         {"types": "redraw", "mechanism": "trade_reduction", "collect_agents": "columns"}),
         ("tasc, all truthful, REDRAWN channel (step also draws a network: no goal)",
-         dict(types="redraw", channel="redraw")),
+         {"types": "redraw", "channel": "redraw", "collect_agents": "columns"}),
     ]
     for name, kw in cases:
+        if args.only not in name:
+            continue
         step, raw, p2 = measure(args.steps, **kw)
         print(f"{name}:")
         print(f"  step {step * 1e6:7.1f} us | raw tasc (phase 1+2) {raw * 1e6:7.1f} us"

@@ -1,16 +1,19 @@
 """Mesa agents of the relay market: sources (buyers) and relays (sellers).
 
-An agent is thin: a private type, a strategy, and bookkeeping. For speed the market keeps
-every agent's private type, report and utility in arrays (one row / entry per agent, so a
-round clears with vectorised NumPy); an agent's attributes are views of its entry. The
-agent's one decision, :meth:`RelayMarketAgent.decide`, asks its strategy for a report.
+An agent owns its state. Its private type is dealt to it by the market when types are
+drawn (a buyer's value vector over the relays, a seller's cost); it decides its report
+through its strategy (:meth:`RelayMarketAgent.decide`); after clearing, the market tells
+it what it got (:meth:`RelayMarketAgent.settle`), and it keeps its own utility history.
+The market assembles the book (bid matrix, ask vector) from the agents' reports, because
+a mechanism clears a whole book at once, but it never recomputes an agent's attributes.
 
-Attributes read by the DataCollector (scalars): ``role``, ``index``, ``strategy_name``,
-``strategy_label``, ``report``, ``value``, ``utility``, ``won``. For a buyer, ``report``
-and ``value`` are its bid and true value on the relay the mechanism paired it with
-(``outcome.sigma`` — the phase-1 relay for TASC, trade reduction and k-DA, the VCG or
-McAfee pairing otherwise), NaN when it was paired with none; the full vectors are
-``report_vector`` and ``values``. For a seller they are its ask and cost.
+Attributes read by the DataCollector (plain attributes, scalars): ``role``, ``index``,
+``strategy_name``, ``strategy_label``, ``report``, ``value``, ``utility``, ``won``. For a
+buyer, ``report`` and ``value`` are its bid and true value on the relay the mechanism
+paired it with (``outcome.sigma`` — the phase-1 relay for TASC, trade reduction and k-DA,
+the VCG or McAfee pairing otherwise), NaN when it was paired with none (and before the
+first round); the full vectors are ``report_vector`` and ``values``. For a seller they are
+its ask and cost.
 """
 
 from __future__ import annotations
@@ -28,17 +31,22 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class RelayMarketAgent(mesa.Agent):
-    """Common part of buyers and sellers: index into the market's arrays, strategy, history."""
+    """Common part of buyers and sellers: place in the market, strategy, round state, history."""
 
     role: ClassVar[str] = "any"
-    model: "RelayMarket"
+    model: RelayMarket
 
-    def __init__(self, model: "RelayMarket", index: int, strategy: Strategy) -> None:
+    def __init__(self, model: RelayMarket, index: int, strategy: Strategy) -> None:
         super().__init__(model)
         self.index = int(index)
         self.strategy = strategy
         self.strategy_name = strategy.name
         self.strategy_label = strategy.label
+        self.report: float = math.nan
+        self.value: float = math.nan
+        self.utility: float = 0.0
+        self.won: bool = False
+        self.history: list[float] = []  # realised utility per step, oldest first
 
     @property
     def true_type(self) -> Any:
@@ -51,22 +59,19 @@ class RelayMarketAgent(mesa.Agent):
     def learn(self, obs: Observation, utility: float) -> None:
         self.strategy.update(obs, utility)
 
-    @property
-    def utility(self) -> float:
-        return float(self.model.utilities(self.role)[self.index])
-
-    @property
-    def won(self) -> bool:
-        return bool(self.model.wins(self.role)[self.index])
+    def settle(self, report: float, value: float, utility: float, won: bool) -> None:
+        """Record this round's result (the market calls it once per agent and step)."""
+        self.report, self.value, self.utility, self.won = report, value, utility, won
+        self.history.append(utility)
 
     @property
     def utility_history(self) -> np.ndarray:
         """Realised utility in every step so far (oldest first)."""
-        return self.model.utility_history(self.role)[:, self.index]
+        return np.array(self.history, dtype=np.float64)
 
     @property
     def total_utility(self) -> float:
-        return float(self.utility_history.sum())
+        return float(math.fsum(self.history))
 
 
 class SourceAgent(RelayMarketAgent):
@@ -74,33 +79,15 @@ class SourceAgent(RelayMarketAgent):
 
     role = "buyer"
 
-    @property
-    def values(self) -> np.ndarray:
-        return self.model.values[self.index]
-
-    true_type = values
-
-    @property
-    def report_vector(self) -> np.ndarray:
-        return self.model.bids[self.index]
+    def __init__(self, model: RelayMarket, index: int, strategy: Strategy) -> None:
+        super().__init__(model, index, strategy)
+        self.values: np.ndarray = np.zeros(0)  # dealt by the market
+        self.report_vector: np.ndarray = self.values
+        self.assigned: int = -1  # phase-1 relay of this source (−1 = none), public
 
     @property
-    def assigned(self) -> int:
-        """Phase-1 relay of this source (−1 = none)."""
-        return int(self.model.sigma[self.index])
-
-    def _paired(self) -> int:
-        return int(self.model.outcome.sigma[self.index])
-
-    @property
-    def report(self) -> float:
-        j = self._paired()
-        return float(self.model.bids[self.index, j]) if j >= 0 else math.nan
-
-    @property
-    def value(self) -> float:
-        j = self._paired()
-        return float(self.model.values[self.index, j]) if j >= 0 else math.nan
+    def true_type(self) -> np.ndarray:
+        return self.values
 
 
 class RelayAgent(RelayMarketAgent):
@@ -108,13 +95,11 @@ class RelayAgent(RelayMarketAgent):
 
     role = "seller"
 
-    @property
-    def cost(self) -> float:
-        return float(self.model.costs[self.index])
-
-    true_type = cost
-    value = cost
+    def __init__(self, model: RelayMarket, index: int, strategy: Strategy) -> None:
+        super().__init__(model, index, strategy)
+        self.cost: float = math.nan  # dealt by the market
+        self.partner: int = -1  # the buyer phase 1 assigned this relay to (−1 = none), public
 
     @property
-    def report(self) -> float:
-        return float(self.model.asks[self.index])
+    def true_type(self) -> float:
+        return self.cost

@@ -3,25 +3,91 @@
 Use it for what needs agents — strategic or learning populations, repeated auctions —
 where per-step Mesa bookkeeping is the point. Tables: ``rounds`` = one row per step
 (the model reporters), ``agents`` = one row per agent and step, ``runs`` = one row with
-the model reporters averaged over the steps (plus the last step's value of each).
+the model reporters averaged over the steps (plus the last step's value of each). The
+model's step-0 record (the instance before any round) is not stored.
+
+Parameters are :class:`RelayMarketParams`; they are checked by
+:meth:`RelayMarket.validate <auctionlab.market.relay.model.RelayMarket.validate>` (the
+model's own check) plus what a spec adds: names rather than callables, and ``steps``.
+Mechanism parameters are spelled ``<mechanism>_<field>`` (``kda_k``), one field per
+parameter of every registered mechanism class.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from auctionlab._validate import check_bool, check_int
 from auctionlab.errors import ConfigError
-from auctionlab.experiments.kinds import RunKind, RunOutput, cost_range, positive_float, positive_int
+from auctionlab.experiments.kinds import RunKind, RunOutput
+from auctionlab.experiments.params import Params
+from auctionlab.market.relay.mechanisms import mechanism_parameters
 
 MODEL_KEYS = ("n", "m", "algorithm", "mechanism", "vmax", "cost_range", "channel", "valuation", "types",
-              "population", "kda_k", "collect_agents")
-MESA_DEFAULTS: dict[str, Any] = {
-    "n": 100, "m": 150, "algorithm": "mwm", "mechanism": "tasc", "vmax": 4.0, "cost_range": [0.0, 1.0],
-    "channel": "static", "valuation": "uniform", "types": None, "population": None, "kda_k": 0.5,
-    "collect_agents": True, "steps": 10,
-}
+              "population", "collect_agents")
+
+
+def with_mechanism_parameters(base: type[Params], name: str) -> type[Params]:
+    """``base`` plus one field per ``<mechanism>_<field>`` parameter of the registered
+    mechanism classes, its default the class's own (``kda_k = 0.5``)."""
+    fields = [(key, Any, field(default=default)) for key, (_, _, default) in mechanism_parameters().items()
+              if key not in base.names()]
+    cls = dataclasses.make_dataclass(name, fields, bases=(base,), frozen=True)
+    cls.__module__ = base.__module__
+    cls.__doc__ = base.__doc__
+    return cls
+
+
+def mechanism_kwargs(p: Any) -> dict[str, Any]:
+    """The ``<mechanism>_<field>`` parameters of a Params instance or a parameter mapping."""
+    get = p.get if isinstance(p, Mapping) else (lambda k, d=None: getattr(p, k, d))
+    return {k: get(k) for k in mechanism_parameters() if get(k) is not None}
+
+
+def check_name(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a name, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class _RelayMarketParams(Params):
+    """Parameters of the ``relay-market`` run kind (see :class:`RelayMarket` for each)."""
+
+    n: int = 100
+    m: int = 150
+    algorithm: str = "mwm"
+    mechanism: str = "tasc"
+    vmax: float = 4.0
+    cost_range: Any = field(default_factory=lambda: [0.0, 1.0])
+    channel: str = "static"
+    valuation: str = "uniform"
+    types: str | None = None
+    population: Any = None
+    collect_agents: bool = True
+    steps: int = 10
+
+    def model_kwargs(self) -> dict[str, Any]:
+        kw = {k: getattr(self, k) for k in MODEL_KEYS}
+        kw["cost_range"] = tuple(kw["cost_range"]) if isinstance(kw["cost_range"], (list, tuple)) else kw["cost_range"]
+        return {**kw, **mechanism_kwargs(self)}
+
+    def check(self) -> None:
+        from auctionlab.market.relay.model import RelayMarket
+
+        check_bool(self.collect_agents, "collect_agents")
+        check_name(self.algorithm, "algorithm")
+        check_name(self.mechanism, "mechanism")
+        check_int(self.steps, "steps", minimum=1, maximum=10_000_000)
+        RelayMarket.validate(**self.model_kwargs())
+
+
+RelayMarketParams = with_mechanism_parameters(_RelayMarketParams, "RelayMarketParams")
 
 
 def _model_reporters() -> tuple[str, ...]:
@@ -30,58 +96,34 @@ def _model_reporters() -> tuple[str, ...]:
     return tuple(MODEL_REPORTERS)
 
 
-def check_mesa(p: dict[str, Any]) -> None:
-    """Every check RelayMarket itself makes, without building a network."""
-    from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS
-    from auctionlab.market.relay.mechanisms import resolve_mechanism
-    from auctionlab.market.relay.model import CHANNELS, TYPE_MODES, VALUATIONS, parse_population
-
-    n = positive_int(p, "n", maximum=5000)
-    m = positive_int(p, "m", maximum=5000)
-    positive_int(p, "steps", maximum=10_000_000)
-    positive_float(p, "vmax")
-    cost_range(p)
-    for key, allowed in (("channel", CHANNELS), ("valuation", VALUATIONS)):
-        if p[key] not in allowed:
-            raise ConfigError(f"{key} must be one of {allowed}, got {p[key]!r}")
-    if p["types"] is not None and p["types"] not in TYPE_MODES:
-        raise ConfigError(f"types must be one of {TYPE_MODES}, got {p['types']!r}")
-    if not isinstance(p["algorithm"], str):
-        raise ConfigError(f"algorithm must be a name, got {p['algorithm']!r}")
-    ASSIGNMENT_ALGORITHMS.resolve(p["algorithm"])
-    if not isinstance(p["mechanism"], str):
-        raise ConfigError(f"mechanism must be a name, got {p['mechanism']!r}")
-    resolve_mechanism(p["mechanism"], kda_k=p["kda_k"])
-    parse_population(p["population"], n, m)
-    if not isinstance(p["collect_agents"], bool):
-        raise ConfigError(f"collect_agents must be true or false, got {p['collect_agents']!r}")
-
-
 def run_relay_market(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
     """``RelayMarket(**params, rng=Generator(seed))`` stepped ``steps`` times."""
     from auctionlab.market.relay.model import RelayMarket
 
-    kw = {k: p[k] for k in MODEL_KEYS if p.get(k) is not None or k == "population"}
-    kw["cost_range"] = tuple(kw["cost_range"])
+    params = RelayMarketParams.from_mapping(p)
+    kw = params.model_kwargs()  # type: ignore[attr-defined]
+    if kw["collect_agents"]:
+        kw["collect_agents"] = "columns"  # the same rows as Mesa's agent reporters, written as whole columns
     model = RelayMarket(**kw, rng=np.random.default_rng(seed))
-    for _ in range(int(p["steps"])):
+    steps = int(params.steps)  # type: ignore[attr-defined]
+    for _ in range(steps):
         model.step()
-    rounds = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    rounds = model.datacollector.get_model_vars_dataframe().iloc[1:].reset_index(drop=True).infer_objects()  # no step 0
     rounds.insert(0, "step", np.arange(1, len(rounds) + 1))
-    row: dict[str, Any] = {"steps": int(p["steps"])}
+    row: dict[str, Any] = {"steps": steps}
     for c in _model_reporters():
         col = rounds[c].astype(float)
         row[f"mean_{c}"] = float(col.mean())
         row[f"last_{c}"] = float(col.iloc[-1])
     agents = None
-    if p["collect_agents"]:
-        agents = model.datacollector.get_agent_vars_dataframe().reset_index()
+    if params.collect_agents:  # type: ignore[attr-defined]
+        agents = model.agent_frame().drop(index=0, level="Step").reset_index()
         agents = agents.rename(columns={"Step": "step", "AgentID": "agent_id"})
     return RunOutput(runs=[row], agents=agents, rounds=rounds)
 
 
 RELAY_MARKET_KIND = RunKind(
-    name="relay-market", fn=run_relay_market, defaults=MESA_DEFAULTS, checker=check_mesa,
+    name="relay-market", fn=run_relay_market, params=RelayMarketParams,
     metrics=("steps",) + tuple(f"{a}_{c}" for c in (
         "total_capacity", "trades", "min_capacity", "capacity_ratio", "trades_ratio", "min_capacity_ratio",
         "profit", "budget_balanced", "welfare", "buyer_price", "seller_price") for a in ("mean", "last")),

@@ -59,10 +59,17 @@ searched. A deviation is *profitable* when its gain exceeds ``tol`` (1e-9).
 Mechanisms are objects (:mod:`auctionlab.market.relay.mechanisms`) and every study reads
 what it needs from them: whether a mechanism clears on the phase-1 assignment (one variant
 per algorithm), whether it is built for a homogeneous market, which number it reads from
-a buyer (:class:`~auctionlab.market.relay.mechanisms.ScalarMechanism`) and at which levels
-that number matters. Any registered mechanism can be studied. Counterfactuals go through
-:meth:`~auctionlab.market.relay.mechanisms.RelayRound.utilities_if`: one call of the
-mechanism's vectorised ``responses`` per batch of one agent's reports.
+a buyer and at which levels that number matters. Any registered mechanism can be studied;
+its parameters are spelled ``<mechanism>_<field>`` in a spec (``kda_k``).
+
+Every auction is cleared by the Mesa :class:`~auctionlab.market.relay.model.RelayMarket`:
+a study builds the model on its instance (a given network and types) and steps it, or asks
+it for counterfactuals in batches (:meth:`~auctionlab.market.relay.model.RelayMarket.profile_utilities`
+for whole report profiles; a round's ``utilities_if`` for one agent's K reports, one
+vectorised mechanism call). Gains, frequencies and welfare yardsticks come from the one
+measurement module, :mod:`auctionlab.strategies.measure`. This module holds no mechanism
+logic: it draws instances, samples agents and shapes tables. Parameters are typed
+(:class:`ManipulationParams`, :class:`TournamentParams`, :class:`EquilibriumParams`).
 """
 
 from __future__ import annotations
@@ -70,29 +77,35 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from auctionlab.errors import ConfigError
-from auctionlab.experiments.kinds import (
-    RunKind,
-    RunOutput,
-    choice,
-    cost_range,
-    names_in,
-    positive_float,
-    positive_int,
+from auctionlab._validate import (
+    check_choice,
+    check_cost_range,
+    check_float,
+    check_float_list,
+    check_int,
+    check_names,
+    check_positive_float,
 )
+from auctionlab.errors import ConfigError
+from auctionlab.experiments.kinds import RunKind, RunOutput
+from auctionlab.experiments.mesa_runs import (
+    check_name,
+    mechanism_kwargs,
+    with_mechanism_parameters,
+)
+from auctionlab.experiments.params import Params
 from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS
-from auctionlab.market.relay.baselines import _matching_value
 from auctionlab.market.relay.mechanisms import (
-    KDA,
     MECHANISMS,
     RelayMechanism,
     RelayRound,
-    ScalarMechanism,
+    check_mechanism_parameters,
     resolve_mechanism,
 )
 from auctionlab.market.relay.network import MODES, RelayNetwork, random_network
@@ -100,21 +113,30 @@ from auctionlab.market.relay.tasc import assign
 from auctionlab.market.relay.valuations import uniform_valuations
 from auctionlab.strategies.base import Observation, Strategy
 from auctionlab.strategies.learning import DEFAULT_THETAS
-from auctionlab.strategies.registry import strategy_from_spec
-from auctionlab.strategies.relay import (
-    DEFAULT_BR_SHIFTS,
-    DEFAULT_BR_THETAS,
-    KIND_NAMES,
-    scalar_grid,
-    vector_grid,
+from auctionlab.strategies.measure import (
+    best_response,
+    best_response_gains,
+    efficient_surplus,
+    efficient_surplus_homogeneous,
+    gain_summary,
+    realised_welfare,
 )
+from auctionlab.strategies.registry import strategy_from_spec
+from auctionlab.strategies.relay import DEFAULT_BR_SHIFTS, DEFAULT_BR_THETAS
+
+__all__ = [
+    "RELAY_EQUILIBRIUM_KIND", "RELAY_MANIPULATION_KIND", "RELAY_TOURNAMENT_KIND", "EquilibriumParams",
+    "ManipulationParams", "TournamentParams", "best_response", "draw_instance", "homogeneous_values",
+    "instance_market", "paper_scale_manipulation_spec", "study_mechanism", "study_sigma", "variant_name", "variants",
+]
 
 MAX_NODES = 1000
 TOL = 1e-9
 
 
 def study_mechanism(name: str, p: Mapping[str, Any]) -> RelayMechanism:
-    """The mechanism object a study runs for ``name``, its parameters (``kda_k``, ...) read from ``p``."""
+    """The mechanism object a study runs for ``name``, its parameters read from ``p`` as
+    ``<mechanism>_<field>`` keys (``kda_k``; also those of user classes registered later)."""
     return resolve_mechanism(name, **p)
 
 
@@ -136,110 +158,81 @@ def study_sigma(mech: RelayMechanism, net: RelayNetwork, algorithm: str) -> np.n
     return assign(net, algorithm) if mech.uses_assignment else np.full(net.n, -1, dtype=np.intp)
 
 
-# ====================================================================== best responses
-def best_response(rnd: RelayRound, role: str, index: int, truth: Any, *,
-                  thetas: Sequence[float] = DEFAULT_BR_THETAS, shifts: Sequence[float] = DEFAULT_BR_SHIFTS,
-                  tol: float = 1e-12) -> dict[str, Any]:
-    """The best report of one agent over the deviation set (module docstring), others fixed.
+def instance_market(net: RelayNetwork, values: np.ndarray, costs: np.ndarray, mech: RelayMechanism,
+                    algorithm: str, population: Mapping[str, Any] | None = None) -> Any:
+    """The Mesa market on one given instance (types fixed, no agent table). It draws only its
+    agents' strategy seeds, from its own Generator, so the study's stream is untouched."""
+    from auctionlab.market.relay.model import RelayMarket
 
-    On the one number a :class:`ScalarMechanism` reads (a seller's ask; a buyer's bid on
-    its assigned relay, or its single McAfee bid) the grid is
-    :func:`~auctionlab.strategies.relay.scalar_grid` with the mechanism's ``levels``;
-    buyers of a mechanism that reads whole vectors search
-    :func:`~auctionlab.strategies.relay.vector_grid`. One ``utilities_if`` call per search.
-
-    Returns ``truthful_utility``, ``best_utility``, ``gain`` (≥ 0: the truth comes first and
-    wins ties up to ``tol``), ``report`` (the best report: a vector for buyers, a float for
-    sellers), ``scalar`` (the number the mechanism reads, NaN for whole-vector buyers),
-    ``kind`` and ``param`` (which deviation family and its parameter).
-    """
-    mech, net = rnd.mechanism, rnd.network
-    scalar_buyer = isinstance(mech, ScalarMechanism)
-    if role == "buyer":
-        v = np.asarray(truth, dtype=np.float64)
-        if scalar_buyer:
-            t = float(mech.buyer_scalar(net, rnd.sigma, index, v[None, :])[0])
-            levels = mech.levels(net, rnd.bids, rnd.asks, rnd.sigma, role)
-            reps, kinds, param = scalar_grid(t, thetas, shifts, levels, positive_only=True)
-            utils = rnd.utilities_if(role, index, reps, scalar=True)
-        else:
-            reps, kinds, param = vector_grid(v, thetas, shifts)
-            utils = rnd.utilities_if(role, index, reps)
-    else:
-        levels = mech.levels(net, rnd.bids, rnd.asks, rnd.sigma, role)
-        reps, kinds, param = scalar_grid(float(truth), thetas, shifts, levels)
-        utils = rnd.utilities_if(role, index, reps)
-    best = int(np.argmax(utils))
-    if utils[best] <= utils[0] + tol:
-        best = 0
-    rep = reps[best]
-    if role == "buyer" and scalar_buyer:
-        scalar = float(rep)
-        rep = mech.buyer_report(net, rnd.sigma, index, truth, scalar)
-    else:
-        scalar = float(rep) if role == "seller" else math.nan
-    return {
-        "truthful_utility": float(utils[0]), "best_utility": float(utils[best]),
-        "gain": float(utils[best] - utils[0]), "report": rep, "scalar": scalar,
-        "kind": KIND_NAMES[int(kinds[best])], "param": float(param[best]),
-    }
+    return RelayMarket(network=net, values=values, costs=costs, mechanism=mech,
+                       algorithm=algorithm if algorithm != "-" else "mwm", population=population,
+                       collect_agents=False, rng=0)
 
 
-# ====================================================================== checks
-def _check_instance(p: Mapping[str, Any]) -> None:
-    positive_int(p, "n", maximum=MAX_NODES)
-    positive_int(p, "m", maximum=MAX_NODES)
-    positive_float(p, "vmax")
-    cost_range(p)
-    if "mode" in p:
-        choice(p, "mode", MODES)
-    if "area" in p:
-        positive_float(p, "area")
+# ====================================================================== parameters
+def _check_instance(p: Any) -> None:
+    check_int(p.n, "n", minimum=1, maximum=MAX_NODES)
+    check_int(p.m, "m", minimum=1, maximum=MAX_NODES)
+    check_positive_float(p.vmax, "vmax")
+    check_cost_range(p.cost_range)
 
 
-def _check_mechanisms(p: Mapping[str, Any], names: Sequence[str], where: str | None = None) -> list[RelayMechanism]:
+def _check_mechanisms(p: Any, names: Sequence[str], where: str | None = None) -> list[RelayMechanism]:
     """Build every named mechanism with its parameters from ``p`` (bad parameters raise
-    here); ``kda_k`` is checked even when k-DA is not run. With ``where``, a mechanism built
-    for a homogeneous market is refused (that study draws network values)."""
-    KDA(p["kda_k"])
-    out = [study_mechanism(name, p) for name in names]
+    here, each ``<mechanism>_<field>`` whatever mechanism runs). With ``where``, a mechanism
+    built for a homogeneous market is refused (that study draws network values)."""
+    check_mechanism_parameters(mechanism_kwargs(p))
+    out = [study_mechanism(name, mechanism_kwargs(p)) for name in names]
     for mech in out:
         if where is not None and mech.homogeneous:
             raise ConfigError(f"{mech.name} needs homogeneous values; {where} draws network values")
     return out
 
 
-def _grid_or_default(p: Mapping[str, Any], key: str, default: Sequence[float], lo: float | None) -> tuple[float, ...]:
-    v = p.get(key)
-    if v is None:
-        return tuple(default)
-    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence) or not v:
-        raise ConfigError(f"{key} must be a non-empty list of numbers (or omitted for the default), got {v!r}")
-    out = []
-    for x in v:
-        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or (lo is not None and x < lo):
-            raise ConfigError(f"{key} must hold finite numbers{f' >= {lo}' if lo is not None else ''}, got {v!r}")
-        out.append(float(x))
-    return tuple(out)
+def _check_algorithm(value: Any) -> None:
+    ASSIGNMENT_ALGORITHMS.resolve(check_name(value, "algorithm"))
 
 
-def _nonneg_int(p: Mapping[str, Any], key: str) -> int:
-    v = p[key]
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-        raise ConfigError(f"{key} must be a non-negative integer, got {v!r}")
-    return int(v)
+def _grid(value: Any, name: str, default: Sequence[float], minimum: float | None) -> tuple[float, ...]:
+    """A deviation grid from a spec (None = the best response's default)."""
+    return tuple(default) if value is None else tuple(check_float_list(value, name, minimum=minimum))
 
 
 # ====================================================================== relay-manipulation
-# Parameters: instance (n, m, vmax, cost_range, mode, area); which variants (algorithms ×
-# phase-1 mechanisms, plus VCG / McAfee); kda_k; ``agents`` buyers and as many sellers sampled per
-# instance (0 = all of them); ``tol`` for "profitable"; the best response's θ grid and shifts
-# (None = BestResponse's defaults).
-MANIP_DEFAULTS: dict[str, Any] = {
-    "n": 20, "m": 20, "vmax": 4.0, "cost_range": [0.0, 1.0], "mode": "DF", "area": 1000.0,
-    "algorithms": ["mwm", "mm", "ora"], "mechanisms": list(MECHANISMS), "kda_k": 0.5,
-    "agents": 8, "tol": TOL, "thetas": None, "shifts": None,
-}
+@dataclass(frozen=True)
+class _ManipulationParams(Params):
+    """Parameters of ``relay-manipulation``: the instance (``n``, ``m``, ``vmax``, ``cost_range``,
+    ``mode``, ``area``); which variants (``algorithms`` × mechanisms that clear on phase 1, plus
+    the others once); ``agents`` buyers and as many sellers sampled per instance (0 = all);
+    ``tol`` for "profitable"; the best response's θ grid and shifts (None = its defaults)."""
+
+    n: int = 20
+    m: int = 20
+    vmax: float = 4.0
+    cost_range: Any = field(default_factory=lambda: [0.0, 1.0])
+    mode: str = "DF"
+    area: float = 1000.0
+    algorithms: Any = field(default_factory=lambda: ["mwm", "mm", "ora"])
+    mechanisms: Any = field(default_factory=lambda: list(MECHANISMS))
+    agents: int = 8
+    tol: float = TOL
+    thetas: Any = None
+    shifts: Any = None
+
+    def check(self) -> None:
+        _check_instance(self)
+        check_choice(self.mode, "mode", MODES)
+        check_positive_float(self.area, "area")
+        check_names(self.algorithms, "algorithms", ASSIGNMENT_ALGORITHMS, "assignment algorithm")
+        _check_mechanisms(self, check_names(self.mechanisms, "mechanisms", MECHANISMS, "study mechanism"))
+        check_int(self.agents, "agents", minimum=0)
+        check_float(self.tol, "tol", minimum=0.0, maximum=1.0, open_max=True)
+        _grid(self.thetas, "thetas", DEFAULT_BR_THETAS, 0.0)
+        _grid(self.shifts, "shifts", DEFAULT_BR_SHIFTS, None)
+
+
+ManipulationParams = with_mechanism_parameters(_ManipulationParams, "ManipulationParams")
+MANIP_DEFAULTS: dict[str, Any] = ManipulationParams.defaults()
 MANIP_METRICS = (
     "candidates", "trades", "total_capacity", "capacity_gain_share", "welfare", "welfare_share",
     "profit", "deficit", "budget_balanced", "ir_violations",
@@ -247,18 +240,6 @@ MANIP_METRICS = (
     "sellers_sampled", "sellers_profitable", "seller_share_profitable", "seller_mean_gain", "seller_max_gain",
     "any_profitable", "time_ms",
 )
-
-
-def check_manipulation(p: dict[str, Any]) -> None:
-    _check_instance(p)
-    names_in(p, "algorithms", ASSIGNMENT_ALGORITHMS, "assignment algorithm")
-    _check_mechanisms(p, names_in(p, "mechanisms", MECHANISMS, "study mechanism"))
-    _nonneg_int(p, "agents")
-    tol = p["tol"]
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 1:
-        raise ConfigError(f"tol must be a number in [0, 1), got {tol!r}")
-    _grid_or_default(p, "thetas", DEFAULT_BR_THETAS, 0.0)
-    _grid_or_default(p, "shifts", DEFAULT_BR_SHIFTS, None)
 
 
 def _sample(gen: np.random.Generator, size: int, k: int) -> np.ndarray:
@@ -290,8 +271,8 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     n, m = net.n, net.m
     buyers = _sample(gen, n, int(p["agents"]))
     sellers = _sample(gen, m, int(p["agents"]))
-    thetas = _grid_or_default(p, "thetas", DEFAULT_BR_THETAS, 0.0)
-    shifts = _grid_or_default(p, "shifts", DEFAULT_BR_SHIFTS, None)
+    thetas = _grid(p["thetas"], "thetas", DEFAULT_BR_THETAS, 0.0)
+    shifts = _grid(p["shifts"], "shifts", DEFAULT_BR_SHIFTS, None)
     tol = float(p["tol"])
     direct_total = float(net.direct.sum())
     sigmas = {alg: assign(net, alg) for alg in p["algorithms"]}
@@ -299,15 +280,11 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     if sig_mwm is None:
         sig_mwm = assign(net, "mwm")
     pure_gain = float(net.capacities(sig_mwm).sum()) - direct_total
-    true_surplus = np.where(net.useful & (values > costs[None, :]), values - costs[None, :], 0.0)
-    w_opt = _matching_value(true_surplus)
+    w_opt = efficient_surplus(values, costs, net.useful)
     todo = variants(p)
     vh = homogeneous_values(values, net.useful) if any(mech.homogeneous for mech, _ in todo) else None
-    if vh is not None:  # the efficient surplus of the homogeneous market: greedy by rank
-        bs = np.sort(vh[:, 0])[::-1]
-        as_ = np.sort(costs)
-        L = min(n, m)
-        w_opt_h = float(np.maximum(bs[:L] - as_[:L], 0.0).sum())
+    w_opt_h = efficient_surplus_homogeneous(vh[:, 0], costs) if vh is not None else math.nan
+    players = [("buyer", int(i)) for i in buyers] + [("seller", int(j)) for j in sellers]
     rows: list[dict[str, Any]] = []
     agent_rows: list[dict[str, Any]] = []
     for mech, alg in todo:
@@ -315,42 +292,39 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
         sigma = sigmas[alg] if alg != "-" else np.full(n, -1, dtype=np.intp)
         homog = mech.homogeneous
         vals = vh if homog else values
-        rnd = RelayRound(net, vals, costs, vals, costs, sigma, mech)
+        market = instance_market(net, vals, costs, mech, alg)  # every agent truthful
+        market.step()
+        rnd = market.counterfactual_round()
         out = rnd.outcome
-        ub, us = out.utilities(vals, costs)
-        win = np.flatnonzero(out.buyer_wins)
-        welfare = float(vals[win, out.sigma[win]].sum() - costs[out.sigma[win]].sum())
+        ub, us = market.utilities("buyer"), market.utilities("seller")
+        welfare = realised_welfare(out, vals, costs)
         total_cap = math.nan if homog else float(net.capacities(out.traded).sum())
         variant = variant_name(mech, alg)
-        gains = {"buyer": [], "seller": []}
-        for role, idxs in (("buyer", buyers), ("seller", sellers)):
-            for idx in idxs:
-                idx = int(idx)
-                truth = vals[idx] if role == "buyer" else float(costs[idx])
-                relevant = mech.reads(sigma, role, idx)
-                u_true = float(ub[idx] if role == "buyer" else us[idx])
-                if relevant:
-                    br = best_response(rnd, role, idx, truth, thetas=thetas, shifts=shifts)
-                else:
-                    br = {"truthful_utility": u_true, "best_utility": u_true, "gain": 0.0, "scalar": math.nan,
-                          "kind": "truth", "param": 1.0}
-                if role == "buyer":
-                    j = int(out.sigma[idx]) if out.buyer_wins[idx] else int(sigma[idx])
-                    truthful_report = float(vals[idx, j]) if j >= 0 else float(vals[idx].max())
-                    trades = bool(out.buyer_wins[idx])
-                else:
-                    truthful_report = float(costs[idx])
-                    trades = bool(out.seller_wins[idx])
-                gains[role].append(br["gain"])
-                agent_rows.append({
-                    "variant": variant, "mechanism": mech.name, "algorithm": alg,
-                    "role": role, "index": idx, "relevant": relevant, "trades_truthfully": trades,
-                    "truthful_report": truthful_report, "truthful_utility": br["truthful_utility"],
-                    "realised_utility": u_true, "best_utility": br["best_utility"], "max_gain": br["gain"],
-                    "profitable": bool(br["gain"] > tol), "best_report": br["scalar"], "best_kind": br["kind"],
-                    "best_param": br["param"],
-                })
+        found = best_response_gains(rnd, players, truthful_utility={"buyer": ub, "seller": us},
+                                    thetas=thetas, shifts=shifts)
+        gains: dict[str, list[float]] = {"buyer": [], "seller": []}
+        for br in found:
+            role, idx = br["role"], br["index"]
+            if role == "buyer":
+                j = int(out.sigma[idx]) if out.buyer_wins[idx] else int(sigma[idx])
+                truthful_report = float(vals[idx, j]) if j >= 0 else float(vals[idx].max())
+                trades = bool(out.buyer_wins[idx])
+                u_true = float(ub[idx])
+            else:
+                truthful_report = float(costs[idx])
+                trades = bool(out.seller_wins[idx])
+                u_true = float(us[idx])
+            gains[role].append(br["gain"])
+            agent_rows.append({
+                "variant": variant, "mechanism": mech.name, "algorithm": alg,
+                "role": role, "index": idx, "relevant": br["relevant"], "trades_truthfully": trades,
+                "truthful_report": truthful_report, "truthful_utility": br["truthful_utility"],
+                "realised_utility": u_true, "best_utility": br["best_utility"], "max_gain": br["gain"],
+                "profitable": bool(br["gain"] > tol), "best_report": br["scalar"], "best_kind": br["kind"],
+                "best_param": br["param"],
+            })
         gb, gs = np.array(gains["buyer"]), np.array(gains["seller"])
+        w_ref = w_opt_h if homog else w_opt
         row = {
             "n": n, "m": m, "vmax": float(p["vmax"]),
             "variant": variant, "mechanism": mech.name, "algorithm": alg,
@@ -358,17 +332,13 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
             "trades": int(out.n_trades), "total_capacity": total_cap,
             "capacity_gain_share": (total_cap - direct_total) / pure_gain if pure_gain > 0 and not homog else math.nan,
             "welfare": welfare,
-            "welfare_share": welfare / (w_opt_h if homog else w_opt) if (w_opt_h if homog else w_opt) > 0 else math.nan,
+            "welfare_share": welfare / w_ref if w_ref > 0 else math.nan,
             "profit": float(out.profit), "deficit": float(max(0.0, -out.profit)),
             "budget_balanced": bool(out.profit >= -1e-9),
             "ir_violations": int((ub < -1e-9).sum() + (us < -1e-9).sum()),
         }
-        for role, g in (("buyer", gb), ("seller", gs)):
-            row[f"{role}s_sampled"] = int(g.size)
-            row[f"{role}s_profitable"] = int((g > tol).sum())
-            row[f"{role}_share_profitable"] = float((g > tol).mean()) if g.size else math.nan
-            row[f"{role}_mean_gain"] = float(g.mean()) if g.size else math.nan
-            row[f"{role}_max_gain"] = float(g.max()) if g.size else math.nan
+        row.update(gain_summary(gb, "buyer", tol))
+        row.update(gain_summary(gs, "seller", tol))
         row["any_profitable"] = bool((gb > tol).any() or (gs > tol).any())
         row["time_ms"] = (time.perf_counter() - t0) * 1e3
         rows.append(row)
@@ -395,20 +365,11 @@ DEFAULT_TOURNAMENT_STRATEGIES: dict[str, dict[str, Any]] = {
     "hedge": {"buyer": "hedge", "seller": "hedge"},
     "exp3": {"buyer": "exp3", "seller": "exp3"},
 }
-# Parameters: instance size and types; the phase-1 ``algorithm``; ``mechanisms``; ``strategies``
-# (label -> {buyer = spec, seller = spec}); ``league_rounds`` Mesa steps of the league;
-# ``matrix_instances`` fresh instances and ``matrix_agents`` focal agents per role for A[a, b].
-TOURNAMENT_DEFAULTS: dict[str, Any] = {
-    "n": 16, "m": 16, "vmax": 4.0, "cost_range": [0.0, 1.0],
-    "algorithm": "mwm", "mechanisms": ["kda", "tasc", "trade_reduction"], "kda_k": 0.5,
-    "strategies": DEFAULT_TOURNAMENT_STRATEGIES, "league_rounds": 40, "matrix_instances": 3, "matrix_agents": 4,
-}
-TOURNAMENT_METRICS = ("part", "role", "strategy", "background", "mean_utility", "observations")
 
 
-def _tournament_strategies(p: Mapping[str, Any]) -> dict[str, dict[str, Strategy]]:
+def _tournament_strategies(p: Any) -> dict[str, dict[str, Strategy]]:
     """Label -> role -> Strategy prototype (built, hence validated)."""
-    spec = p["strategies"]
+    spec = p["strategies"] if isinstance(p, Mapping) else p.strategies
     if not isinstance(spec, Mapping) or not spec:
         raise ConfigError(f"strategies must be a table label -> {{buyer = spec, seller = spec}}, got {spec!r}")
     out: dict[str, dict[str, Strategy]] = {}
@@ -430,16 +391,38 @@ def _tournament_strategies(p: Mapping[str, Any]) -> dict[str, dict[str, Strategy
     return out
 
 
-def check_tournament(p: dict[str, Any]) -> None:
-    _check_instance(p)
-    if not isinstance(p["algorithm"], str):
-        raise ConfigError(f"algorithm must be a name, got {p['algorithm']!r}")
-    ASSIGNMENT_ALGORITHMS.resolve(p["algorithm"])
-    _check_mechanisms(p, names_in(p, "mechanisms", MECHANISMS, "study mechanism"), "the tournament")
-    _tournament_strategies(p)
-    positive_int(p, "league_rounds", maximum=100_000)
-    _nonneg_int(p, "matrix_instances")
-    positive_int(p, "matrix_agents", maximum=MAX_NODES)
+@dataclass(frozen=True)
+class _TournamentParams(Params):
+    """Parameters of ``relay-tournament``: instance size and types; the phase-1 ``algorithm``;
+    ``mechanisms``; ``strategies`` (label -> {buyer = spec, seller = spec}); ``league_rounds``
+    Mesa steps of the league; ``matrix_instances`` fresh instances and ``matrix_agents`` focal
+    agents per role for the payoff matrix A[a, b]."""
+
+    n: int = 16
+    m: int = 16
+    vmax: float = 4.0
+    cost_range: Any = field(default_factory=lambda: [0.0, 1.0])
+    algorithm: str = "mwm"
+    mechanisms: Any = field(default_factory=lambda: ["kda", "tasc", "trade_reduction"])
+    strategies: Any = field(default_factory=lambda: DEFAULT_TOURNAMENT_STRATEGIES)
+    league_rounds: int = 40
+    matrix_instances: int = 3
+    matrix_agents: int = 4
+
+    def check(self) -> None:
+        _check_instance(self)
+        _check_algorithm(self.algorithm)
+        _check_mechanisms(self, check_names(self.mechanisms, "mechanisms", MECHANISMS, "study mechanism"),
+                          "the tournament")
+        _tournament_strategies(self)
+        check_int(self.league_rounds, "league_rounds", minimum=1, maximum=100_000)
+        check_int(self.matrix_instances, "matrix_instances", minimum=0)
+        check_int(self.matrix_agents, "matrix_agents", minimum=1, maximum=MAX_NODES)
+
+
+TournamentParams = with_mechanism_parameters(_TournamentParams, "TournamentParams")
+TOURNAMENT_DEFAULTS: dict[str, Any] = TournamentParams.defaults()
+TOURNAMENT_METRICS = ("part", "role", "strategy", "background", "mean_utility", "observations")
 
 
 def _is_learner(s: Strategy) -> bool:
@@ -468,28 +451,29 @@ def _learned_thetas(model, labels: dict[str, np.ndarray], protos: dict[str, dict
     return out
 
 
-def _profile_reports(rnd_truth: RelayRound, gen: np.random.Generator, label: str, protos, learned, values, costs,
-                     sigma, partner) -> tuple[np.ndarray, np.ndarray]:
+def _profile_reports(market, rnd_truth: RelayRound, gen: np.random.Generator, label: str, protos,
+                     learned) -> tuple[np.ndarray, np.ndarray]:
     """Everyone's reports when everyone plays ``label`` (best response: to the truthful profile)."""
-    n, m = values.shape
-    bids, asks = values.copy(), costs.copy()
-    for role, size in (("buyer", n), ("seller", m)):
+    bids, asks = market.values.copy(), market.costs.copy()
+    for role, agents in (("buyer", market.buyers), ("seller", market.sellers)):
         s = protos[label][role]
-        for idx in range(size):
-            rep = _one_report(rnd_truth, gen, s, label, role, idx, values, costs, sigma, partner, learned)
+        for agent in agents:
+            rep = _one_report(rnd_truth, gen, s, label, agent, learned)
             if role == "buyer":
-                bids[idx] = rep
+                bids[agent.index] = rep
             else:
-                asks[idx] = rep
+                asks[agent.index] = rep
     return bids, asks
 
 
-def _one_report(rnd: RelayRound, gen: np.random.Generator, s: Strategy, label: str, role: str, idx: int,
-                values, costs, sigma, partner, learned) -> Any:
-    """One agent's report under strategy ``s`` against the profile frozen in ``rnd``."""
-    truth = values[idx] if role == "buyer" else float(costs[idx])
+def _one_report(rnd: RelayRound, gen: np.random.Generator, s: Strategy, label: str, agent, learned) -> Any:
+    """The report ``agent`` makes under strategy ``s`` against the profile frozen in ``rnd``:
+    a best responder searches through the measurement module, a frozen learner plays a θ
+    drawn from its learned mixture, any other strategy decides as the agent (a fresh clone)."""
+    role, idx = agent.role, agent.index
+    truth = agent.true_type
     if _is_best_response(s):
-        if not rnd.mechanism.reads(sigma, role, idx):
+        if not rnd.mechanism.reads(rnd.sigma, role, idx):
             return truth
         return best_response(rnd, role, idx, truth, thetas=s.thetas, shifts=s.shifts)["report"]
     if _is_learner(s):
@@ -498,7 +482,7 @@ def _one_report(rnd: RelayRound, gen: np.random.Generator, s: Strategy, label: s
         return truth * th
     st = s.clone()
     st.seed(np.random.default_rng(int(gen.integers(0, 2**63))))
-    info = {"assigned": int(sigma[idx])} if role == "buyer" else {"partner": int(partner[idx])}
+    info = {"assigned": agent.assigned} if role == "buyer" else {"partner": agent.partner}
     return st.report(truth, Observation(0, role, idx, None, info))
 
 
@@ -513,7 +497,7 @@ def _balanced_labels(gen: np.random.Generator, labels: list[str], size: int) -> 
 
 def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
     """Per mechanism: a league in the Mesa model (leaderboard) and a payoff matrix on fresh
-    instances (background b, focal a) for replicator dynamics."""
+    instances (background b, focal a) for replicator dynamics, cleared by the Mesa model."""
     from auctionlab.market.relay.model import RelayMarket
 
     protos = _tournament_strategies(p)
@@ -532,13 +516,13 @@ def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput
                             cost_range=tuple(p["cost_range"]), channel="redraw", types="redraw",
                             population=population, collect_agents=False,
                             rng=np.random.default_rng(gen.integers(0, 2**63)))
-        learners = [(role, i, a) for role, agents in (("buyer", model.buyers), ("seller", model.sellers))
-                    for i, a in enumerate(agents) if _is_learner(a.strategy)]
+        learners = [(role, a) for role, agents in (("buyer", model.sources), ("seller", model.relays))
+                    for a in agents.select(lambda a: _is_learner(a.strategy))]
         for step in range(1, int(p["league_rounds"]) + 1):
             model.step()
             acc: dict[tuple[str, str], list[float]] = {}
-            for role, i, a in learners:
-                acc.setdefault((role, labels[role][i]), []).append(a.strategy.mean_theta)
+            for role, a in learners:
+                acc.setdefault((role, labels[role][a.index]), []).append(a.strategy.mean_theta)
             for (role, lab), v in acc.items():
                 theta_rows.append({"mechanism": mech_name, "step": step, "role": role, "strategy": lab,
                                    "mean_theta": float(np.mean(v))})
@@ -556,22 +540,18 @@ def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput
         sums = {(role, a, b): [0.0, 0] for role in ("buyer", "seller") for a in labels_all for b in labels_all}
         for _ in range(int(p["matrix_instances"])):
             net, values, costs = draw_instance(gen, p)
-            sigma = assign(net, p["algorithm"])
-            partner = np.full(m, -1, dtype=np.intp)
-            on = np.flatnonzero(sigma >= 0)
-            partner[sigma[on]] = on
-            rnd_truth = RelayRound(net, values, costs, values, costs, sigma, mech)
+            market = instance_market(net, values, costs, mech, p["algorithm"])
+            rnd_truth = market.counterfactual_round(values, costs)
             focal = {"buyer": _sample(gen, n, int(p["matrix_agents"])),
                      "seller": _sample(gen, m, int(p["matrix_agents"]))}
             for b in labels_all:
-                bids, asks = _profile_reports(rnd_truth, gen, b, protos, learned, values, costs, sigma, partner)
-                rnd = RelayRound(net, values, costs, bids, asks, sigma, mech)
-                for role in ("buyer", "seller"):
+                bids, asks = _profile_reports(market, rnd_truth, gen, b, protos, learned)
+                rnd = market.counterfactual_round(bids, asks)
+                for role, agents in (("buyer", market.buyers), ("seller", market.sellers)):
                     for idx in focal[role]:
-                        idx = int(idx)
-                        reps = [_one_report(rnd, gen, protos[a][role], a, role, idx, values, costs, sigma, partner,
-                                            learned) for a in labels_all]
-                        u = rnd.utilities_if(role, idx, np.vstack(reps) if role == "buyer" else
+                        agent = agents[int(idx)]
+                        reps = [_one_report(rnd, gen, protos[a][role], a, agent, learned) for a in labels_all]
+                        u = rnd.utilities_if(role, agent.index, np.vstack(reps) if role == "buyer" else
                                              np.array(reps, dtype=np.float64))
                         for a, ua in zip(labels_all, u):
                             cell = sums[(role, a, b)]
@@ -587,19 +567,54 @@ def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput
 
 
 # ====================================================================== relay-equilibrium
-# Parameters: ``part`` ("game" or "learning"); instance size and types; ``algorithm``;
-# ``mechanism``; game: ``buyer_thetas`` × ``seller_thetas`` (both containing 1), ``instances`` per
-# run, ``deviators`` sampled per role for unilateral deviations (0 = none); learning: ``learner``
-# (hedge, exp3, fictitious_play) over ``learner_thetas`` with ``eta`` / ``gamma``, ``rounds``
-# Mesa steps, ``channel`` ("static": one network, new types every round; "redraw").
-EQUILIBRIUM_DEFAULTS: dict[str, Any] = {
-    "part": "game", "n": 12, "m": 12, "vmax": 4.0, "cost_range": [0.0, 1.0],
-    "algorithm": "mwm", "mechanism": "kda", "kda_k": 0.5,
-    "buyer_thetas": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], "seller_thetas": [1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0],
-    "instances": 10, "deviators": 3,
-    "learner": "hedge", "rounds": 200, "learner_thetas": list(DEFAULT_THETAS), "eta": 0.5, "gamma": 0.1,
-    "channel": "static",
-}
+@dataclass(frozen=True)
+class _EquilibriumParams(Params):
+    """Parameters of ``relay-equilibrium``: ``part`` ("game" or "learning"); instance size and
+    types; ``algorithm``; ``mechanism``; game: ``buyer_thetas`` × ``seller_thetas`` (both
+    containing 1), ``instances`` per run, ``deviators`` sampled per role for unilateral
+    deviations (0 = none); learning: ``learner`` (hedge, exp3, fictitious_play) over
+    ``learner_thetas`` with ``eta`` / ``gamma``, ``rounds`` Mesa steps, ``channel``
+    ("static": one network, new types every round; "redraw")."""
+
+    part: str = "game"
+    n: int = 12
+    m: int = 12
+    vmax: float = 4.0
+    cost_range: Any = field(default_factory=lambda: [0.0, 1.0])
+    algorithm: str = "mwm"
+    mechanism: str = "kda"
+    buyer_thetas: Any = field(default_factory=lambda: [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    seller_thetas: Any = field(default_factory=lambda: [1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0])
+    instances: int = 10
+    deviators: int = 3
+    learner: str = "hedge"
+    rounds: int = 200
+    learner_thetas: Any = field(default_factory=lambda: list(DEFAULT_THETAS))
+    eta: float = 0.5
+    gamma: float = 0.1
+    channel: str = "static"
+
+    def check(self) -> None:
+        _check_instance(self)
+        check_choice(self.part, "part", ("game", "learning"))
+        _check_algorithm(self.algorithm)
+        check_names([check_name(self.mechanism, "mechanism")], "mechanism", MECHANISMS, "study mechanism")
+        _check_mechanisms(self, [self.mechanism], "the equilibrium study")
+        for key in ("buyer_thetas", "seller_thetas", "learner_thetas"):
+            check_float_list(getattr(self, key), key, minimum=0.0, distinct=True)
+        if 1.0 not in self.buyer_thetas or 1.0 not in self.seller_thetas:
+            raise ConfigError("buyer_thetas and seller_thetas must contain 1.0 (truthful)")
+        check_int(self.instances, "instances", minimum=1, maximum=100_000)
+        check_int(self.deviators, "deviators", minimum=0)
+        check_choice(self.learner, "learner", ("hedge", "exp3", "fictitious_play"))
+        check_int(self.rounds, "rounds", minimum=1, maximum=10_000_000)
+        check_positive_float(self.eta, "eta")
+        check_float(self.gamma, "gamma", minimum=0.0, maximum=1.0, open_min=True)
+        check_choice(self.channel, "channel", ("static", "redraw"))
+
+
+EquilibriumParams = with_mechanism_parameters(_EquilibriumParams, "EquilibriumParams")
+EQUILIBRIUM_DEFAULTS: dict[str, Any] = EquilibriumParams.defaults()
 EQUILIBRIUM_METRICS = (
     "instance", "theta_buyer", "theta_seller", "buyer_payoff", "seller_payoff", "trades", "welfare", "profit",
     "final_theta_buyer", "final_theta_seller", "final_played_theta_buyer", "final_played_theta_seller",
@@ -607,69 +622,43 @@ EQUILIBRIUM_METRICS = (
 )
 
 
-def check_equilibrium(p: dict[str, Any]) -> None:
-    _check_instance(p)
-    choice(p, "part", ("game", "learning"))
-    if not isinstance(p["algorithm"], str):
-        raise ConfigError(f"algorithm must be a name, got {p['algorithm']!r}")
-    ASSIGNMENT_ALGORITHMS.resolve(p["algorithm"])
-    choice(p, "mechanism", list(MECHANISMS))
-    _check_mechanisms(p, [p["mechanism"]], "the equilibrium study")
-    for key in ("buyer_thetas", "seller_thetas", "learner_thetas"):
-        g = _grid_or_default(p, key, (), 0.0)
-        if len(set(g)) != len(g):
-            raise ConfigError(f"{key} lists a level twice: {list(g)}")
-    if 1.0 not in p["buyer_thetas"] or 1.0 not in p["seller_thetas"]:
-        raise ConfigError("buyer_thetas and seller_thetas must contain 1.0 (truthful)")
-    positive_int(p, "instances", maximum=100_000)
-    _nonneg_int(p, "deviators")
-    choice(p, "learner", ("hedge", "exp3", "fictitious_play"))
-    positive_int(p, "rounds", maximum=10_000_000)
-    positive_float(p, "eta")
-    g = p["gamma"]
-    if isinstance(g, bool) or not isinstance(g, (int, float)) or not 0 < g <= 1:
-        raise ConfigError(f"gamma must be in (0, 1], got {g!r}")
-    choice(p, "channel", ("static", "redraw"))
-
-
 def _role_game(p: Mapping[str, Any], gen: np.random.Generator) -> RunOutput:
     """Role payoffs at every (θ_buyer, θ_seller) on ``instances`` instances, plus unilateral
-    deviation payoffs of ``deviators`` sampled agents per role."""
+    deviation payoffs of ``deviators`` sampled agents per role — all cleared by the Mesa
+    market on the instance: the profiles in one batch, each agent's deviations in one call."""
     name = p["mechanism"]
     mech = study_mechanism(name, p)
     tb, ts = [float(x) for x in p["buyer_thetas"]], [float(x) for x in p["seller_thetas"]]
+    profiles = [(thb, ths) for thb in tb for ths in ts]
     rows, dev_rows = [], []
     for inst in range(int(p["instances"])):
         net, values, costs = draw_instance(gen, p)
         n, m = net.n, net.m
-        sigma = study_sigma(mech, net, p["algorithm"])
+        market = instance_market(net, values, costs, mech, p["algorithm"])
         d = int(p["deviators"])
         devs = ({"buyer": _sample(gen, n, d), "seller": _sample(gen, m, d)} if d else
                 {"buyer": np.empty(0, dtype=int), "seller": np.empty(0, dtype=int)})
-        for thb in tb:
-            for ths in ts:
-                bids, asks = values * thb, costs * ths
-                out = mech(net, bids, asks, sigma)
-                ub, us = out.utilities(values, costs)
-                win = np.flatnonzero(out.buyer_wins)
-                rows.append({
-                    "mechanism": name, "instance": inst, "theta_buyer": thb, "theta_seller": ths,
-                    "buyer_payoff": float(ub.mean()), "seller_payoff": float(us.mean()),
-                    "trades": int(out.n_trades), "profit": float(out.profit),
-                    "welfare": float(values[win, out.sigma[win]].sum() - costs[out.sigma[win]].sum()),
-                })
-                if not (devs["buyer"].size or devs["seller"].size):
-                    continue
-                rnd = RelayRound(net, values, costs, bids, asks, sigma, mech)
-                for role, grid, base in (("buyer", tb, ub), ("seller", ts, us)):
-                    for idx in devs[role]:
-                        idx = int(idx)
-                        u = rnd.utilities_if(role, idx, np.outer(grid, values[idx]) if role == "buyer" else
-                                             np.asarray(grid) * costs[idx])
-                        for th, ua in zip(grid, u):
-                            dev_rows.append({"mechanism": name, "instance": inst, "theta_buyer": thb,
-                                             "theta_seller": ths, "role": role, "agent": idx, "deviation": th,
-                                             "utility": float(ua), "profile_utility": float(base[idx])})
+        reports = [(values * thb, costs * ths) for thb, ths in profiles]
+        cleared = market.profile_utilities(reports)
+        for (thb, ths), (bids, asks), (out, ub, us) in zip(profiles, reports, cleared):
+            rows.append({
+                "mechanism": name, "instance": inst, "theta_buyer": thb, "theta_seller": ths,
+                "buyer_payoff": float(ub.mean()), "seller_payoff": float(us.mean()),
+                "trades": int(out.n_trades), "profit": float(out.profit),
+                "welfare": realised_welfare(out, values, costs),
+            })
+            if not (devs["buyer"].size or devs["seller"].size):
+                continue
+            rnd = market.counterfactual_round(bids, asks)
+            for role, grid, base in (("buyer", tb, ub), ("seller", ts, us)):
+                for idx in devs[role]:
+                    idx = int(idx)
+                    u = rnd.utilities_if(role, idx, np.outer(grid, values[idx]) if role == "buyer" else
+                                         np.asarray(grid) * costs[idx])
+                    for th, ua in zip(grid, u):
+                        dev_rows.append({"mechanism": name, "instance": inst, "theta_buyer": thb,
+                                         "theta_seller": ths, "role": role, "agent": idx, "deviation": th,
+                                         "utility": float(ua), "profile_utility": float(base[idx])})
     agents = pd.DataFrame(dev_rows) if dev_rows else None
     if agents is not None:  # one row per (instance, profile, role, deviation): mean over the sampled agents
         agents = (agents.groupby(["mechanism", "instance", "theta_buyer", "theta_seller", "role", "deviation"],
@@ -690,7 +679,7 @@ def _learning(p: Mapping[str, Any], gen: np.random.Generator) -> RunOutput:
     if p["learner"] == "hedge":
         params["eta"] = float(p["eta"])
     elif p["learner"] == "exp3":
-        _, hi = cost_range(p)
+        _, hi = check_cost_range(p["cost_range"])
         params["gamma"] = float(p["gamma"])
         params["reward_range"] = [-max(float(p["vmax"]), hi), max(float(p["vmax"]), hi)]
     spec = {"strategy": p["learner"], "params": params}
@@ -735,19 +724,19 @@ def run_equilibrium(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutpu
 
 # ====================================================================== registration
 RELAY_MANIPULATION_KIND = RunKind(
-    name="relay-manipulation", fn=run_manipulation, defaults=MANIP_DEFAULTS, checker=check_manipulation,
+    name="relay-manipulation", fn=run_manipulation, params=ManipulationParams,
     metrics=MANIP_METRICS, id_columns=("n", "m", "vmax", "variant", "mechanism", "algorithm"), chunk=10,
     description="maximum manipulation gain (best response, others truthful) of sampled buyers and sellers under "
                 "TASC, trade reduction, k-DA, VCG and McAfee on the same instances, with efficiency and profit",
 )
 RELAY_TOURNAMENT_KIND = RunKind(
-    name="relay-tournament", fn=run_tournament, defaults=TOURNAMENT_DEFAULTS, checker=check_tournament,
+    name="relay-tournament", fn=run_tournament, params=TournamentParams,
     metrics=TOURNAMENT_METRICS, id_columns=("n", "m", "mechanism"), chunk=1,
     description="relay strategies (truthful, scaling, shift, noise, best response, learners) in a Mesa league "
                 "and a background x focal payoff matrix, per mechanism",
 )
 RELAY_EQUILIBRIUM_KIND = RunKind(
-    name="relay-equilibrium", fn=run_equilibrium, defaults=EQUILIBRIUM_DEFAULTS, checker=check_equilibrium,
+    name="relay-equilibrium", fn=run_equilibrium, params=EquilibriumParams,
     metrics=EQUILIBRIUM_METRICS, id_columns=("mechanism", "part", "learner"), chunk=1,
     description="buyer shading x seller inflation role game (with unilateral deviations), or Hedge/EXP3 learners "
                 "in the Mesa relay market",

@@ -1,50 +1,31 @@
-"""A Mesa DataCollector that reads agent reporters as whole columns and pickles.
+"""DataCollectors for the market models: plain ``mesa.DataCollector`` objects, public API only.
 
-Two problems with ``mesa.DataCollector`` for market models, solved here without changing
-its interface (``collect``, ``get_model_vars_dataframe``, ``get_agent_vars_dataframe``):
+Mesa turns an attribute-name agent reporter into a local closure, which cannot be
+pickled — and a market model must pickle (sweeps ship models to worker processes). The
+reporters here are therefore given to Mesa as ready callables: ``operator.attrgetter``
+for attribute names (picklable, and evaluated in C) and :class:`ParamReporter` for
+Mesa's ``[function, [params]]`` form. Nothing of Mesa is overridden: ``collect``,
+``get_model_vars_dataframe``, ``get_agent_vars_dataframe`` and ``mesa.batch_run`` work
+exactly as documented by Mesa.
 
-- It calls every agent reporter on every agent, every step: per-agent Python work that
-  dominates a step once there are a few hundred agents. A model that keeps agent state in
-  arrays can instead provide ``agent_column(name) -> sequence | None``: the values of the
-  attribute ``name`` for all agents, in ``model.agents`` order (``None`` = not available,
-  fall back to per-agent calls). ``agent_column("unique_id")`` supplies the ids.
-- Attribute-name agent reporters become local closures in Mesa 3.3, which cannot be
-  pickled; here they are stored as small module-level callables.
-
-Model reporters are handled by Mesa unchanged (attribute names or module-level functions).
+>>> dc = market_datacollector(("trades",), ("utility",))
+>>> type(dc).__module__, sorted(dc.agent_reporters)
+('mesa.datacollection', ['utility'])
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from mesa.datacollection import DataCollector
-
-
-class AttributeReporter:
-    """Picklable ``getattr(agent, name, None)``."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __call__(self, agent: Any) -> Any:
-        return getattr(agent, self.name, None)
-
-    def __getstate__(self):
-        return self.name
-
-    def __setstate__(self, state):
-        self.name = state
 
 
 class ParamReporter:
     """Picklable ``func(agent, *params)`` for Mesa's ``[func, [params]]`` reporter form."""
 
-    def __init__(self, func, params) -> None:
+    def __init__(self, func: Any, params: Iterable[Any]) -> None:
         self.func = func
         self.params = tuple(params)
 
@@ -52,67 +33,47 @@ class ParamReporter:
         return self.func(agent, *self.params)
 
 
+def agent_reporters(reporters: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any]:
+    """Agent reporters as picklable callables: attribute names become ``attrgetter``s,
+    ``[func, [params]]`` a :class:`ParamReporter`; callables are kept."""
+    if reporters is None:
+        return {}
+    if not isinstance(reporters, Mapping):
+        reporters = {name: name for name in reporters}
+    out: dict[str, Any] = {}
+    for name, rep in reporters.items():
+        if isinstance(rep, str):
+            rep = operator.attrgetter(rep)
+        elif isinstance(rep, list):
+            rep = ParamReporter(rep[0], rep[1])
+        out[name] = rep
+    return out
+
+
+def market_datacollector(
+    model_reporters: Mapping[str, Any] | Iterable[str] | None = None,
+    agent_reporter_names: Mapping[str, Any] | Iterable[str] | None = None,
+    tables: Mapping[str, Any] | None = None,
+) -> DataCollector:
+    """A ``mesa.DataCollector`` whose model reporters read model attributes (names given as
+    a list, or Mesa's mapping) and whose agent reporters are :func:`agent_reporters`."""
+    if model_reporters is not None and not isinstance(model_reporters, Mapping):
+        model_reporters = {name: name for name in model_reporters}
+    return DataCollector(
+        model_reporters=dict(model_reporters or {}),
+        agent_reporters=agent_reporters(agent_reporter_names) or None,
+        tables=dict(tables) if tables else None,
+    )
+
+
 class ColumnDataCollector(DataCollector):
-    """``mesa.DataCollector`` with column-wise agent records (see the module docstring)."""
+    """``mesa.DataCollector`` with picklable agent reporters (the exchange model's collector).
+
+    Only the constructor's arguments are translated (:func:`agent_reporters`); everything
+    else is Mesa's own."""
 
     def __init__(self, model_reporters=None, agent_reporters=None, agenttype_reporters=None, tables=None):
-        self._agent_columns: dict[int, tuple[np.ndarray, list[Any]]] = {}
-        super().__init__(model_reporters, agent_reporters, agenttype_reporters, tables)
+        super().__init__(model_reporters, _agent_reporters(agent_reporters) or None, agenttype_reporters, tables)
 
-    def _new_agent_reporter(self, name, reporter):
-        if isinstance(reporter, str):
-            reporter = AttributeReporter(reporter)
-        elif isinstance(reporter, list):
-            reporter = ParamReporter(reporter[0], reporter[1])
-        self.agent_reporters[name] = reporter
 
-    def collect(self, model) -> None:
-        reporters, self.agent_reporters = self.agent_reporters, {}
-        try:
-            super().collect(model)
-        finally:
-            self.agent_reporters = reporters
-        if reporters:
-            self._agent_columns[model.steps] = self._columns(model, reporters)
-
-    @staticmethod
-    def _columns(model, reporters) -> tuple[np.ndarray, list[Any]]:
-        bulk = getattr(model, "agent_column", None)
-        agents = None
-
-        def per_agent(fn):
-            nonlocal agents
-            if agents is None:
-                agents = list(model.agents)
-            return [fn(a) for a in agents]
-
-        ids = bulk("unique_id") if bulk else None
-        ids = np.asarray(per_agent(AttributeReporter("unique_id")) if ids is None else ids)
-        cols = []
-        for rep in reporters.values():
-            col = bulk(rep.name) if bulk is not None and isinstance(rep, AttributeReporter) else None
-            cols.append(per_agent(rep) if col is None else col)
-        return ids, cols
-
-    def get_agent_vars_dataframe(self) -> pd.DataFrame:
-        """One row per (Step, AgentID), one column per agent reporter — as Mesa's."""
-        if not self.agent_reporters:
-            raise UserWarning(
-                "No agent reporters have been defined in the DataCollector, returning empty DataFrame."
-            )
-        names = list(self.agent_reporters)
-        steps = sorted(self._agent_columns)
-        if not steps:
-            empty = pd.DataFrame(columns=["Step", "AgentID", *names])
-            return empty.set_index(["Step", "AgentID"])
-        data: dict[str, Any] = {
-            "Step": np.concatenate([np.full(len(self._agent_columns[s][0]), s) for s in steps]),
-            "AgentID": np.concatenate([self._agent_columns[s][0] for s in steps]),
-        }
-        for k, name in enumerate(names):
-            parts = [self._agent_columns[s][1][k] for s in steps]
-            if all(isinstance(p, np.ndarray) for p in parts):
-                data[name] = np.concatenate(parts)
-            else:
-                data[name] = [x for p in parts for x in (p.tolist() if isinstance(p, np.ndarray) else p)]
-        return pd.DataFrame(data).set_index(["Step", "AgentID"])
+_agent_reporters = agent_reporters

@@ -17,10 +17,18 @@ never imports a mechanism):
   in ICE is a whole proxy policy, so each row reruns the exchange.
 
 A market model offers its source through ``counterfactual_round()``.
+
+The module is the one place manipulation is measured: :func:`manipulation_gain` (a set of
+deviation strategies per player), :func:`best_response` (the exhaustive deviation grid of
+one player on a relay round, one vectorised mechanism call), :func:`best_response_gains`
+(that search for many players), :func:`gain_summary` (how often and how much a role gains)
+and the welfare yardsticks the gains are read against (:func:`efficient_surplus`,
+:func:`realised_welfare`). The relay studies measure through it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -31,7 +39,16 @@ from auctionlab.errors import ConfigError
 from auctionlab.strategies.base import Observation, Strategy
 from auctionlab.strategies.exchange import LateRevealer, Lazy, Misreport, Stubborn
 from auctionlab.strategies.registry import strategy_from_spec
-from auctionlab.strategies.relay import BestResponse, Scale, Shift
+from auctionlab.strategies.relay import (
+    DEFAULT_BR_SHIFTS,
+    DEFAULT_BR_THETAS,
+    KIND_NAMES,
+    BestResponse,
+    Scale,
+    Shift,
+    scalar_grid,
+    vector_grid,
+)
 
 
 @runtime_checkable
@@ -211,3 +228,131 @@ def max_gain(gains: pd.DataFrame, tol: float = 1e-12) -> pd.DataFrame:
     best = best.rename(columns={"gain": "max_gain", "label": "best_deviation"}).reset_index(drop=True)
     best["best_deviation"] = best["best_deviation"].astype(object).where(best["max_gain"] > tol, None)
     return best
+
+
+# ====================================================================== best responses on a relay round
+def best_response(rnd: Any, role: str, index: int, truth: Any, *,
+                  thetas: Sequence[float] = DEFAULT_BR_THETAS, shifts: Sequence[float] = DEFAULT_BR_SHIFTS,
+                  tol: float = 1e-12) -> dict[str, Any]:
+    """The best report of one agent of a relay round over the deviation grid, others fixed.
+
+    ``rnd`` is a :class:`~auctionlab.market.relay.mechanisms.RelayRound` (a market model's
+    ``counterfactual_round()``); everything about the mechanism is read from
+    ``rnd.mechanism``. When the mechanism reads one number from a buyer's bid vector (it
+    has ``buyer_scalar``/``buyer_report`` returning numbers, a scalar mechanism) or the
+    agent is a seller, the grid is :func:`~auctionlab.strategies.relay.scalar_grid` on that
+    number with the mechanism's ``levels`` (other agents' reports: exact for mechanisms
+    whose utilities change only there); buyers of a mechanism that reads whole vectors
+    search :func:`~auctionlab.strategies.relay.vector_grid`. One ``utilities_if`` call.
+
+    Returns ``truthful_utility``, ``best_utility``, ``gain`` (≥ 0: the truth comes first and
+    wins ties up to ``tol``), ``report`` (the best report: a vector for buyers, a float for
+    sellers), ``scalar`` (the number the mechanism reads, NaN for whole-vector buyers),
+    ``kind`` and ``param`` (which deviation family and its parameter).
+    """
+    mech, net = rnd.mechanism, rnd.network
+    if role == "buyer":
+        v = np.asarray(truth, dtype=np.float64)
+        read = mech.buyer_scalar(net, rnd.sigma, index, v[None, :])
+        scalar_buyer = read is not None
+        if scalar_buyer:
+            t = float(read[0])
+            levels = mech.levels(net, rnd.bids, rnd.asks, rnd.sigma, role)
+            reps, kinds, param = scalar_grid(t, thetas, shifts, levels, positive_only=True)
+            utils = rnd.utilities_if(role, index, reps, scalar=True)
+        else:
+            reps, kinds, param = vector_grid(v, thetas, shifts)
+            utils = rnd.utilities_if(role, index, reps)
+    else:
+        scalar_buyer = False
+        levels = mech.levels(net, rnd.bids, rnd.asks, rnd.sigma, role)
+        reps, kinds, param = scalar_grid(float(truth), thetas, shifts, levels)
+        utils = rnd.utilities_if(role, index, reps)
+    best = int(np.argmax(utils))
+    if utils[best] <= utils[0] + tol:
+        best = 0
+    rep = reps[best]
+    if role == "buyer" and scalar_buyer:
+        scalar = float(rep)
+        rep = mech.buyer_report(net, rnd.sigma, index, truth, scalar)
+    else:
+        scalar = float(rep) if role == "seller" else math.nan
+    return {
+        "truthful_utility": float(utils[0]), "best_utility": float(utils[best]),
+        "gain": float(utils[best] - utils[0]), "report": rep, "scalar": scalar,
+        "kind": KIND_NAMES[int(kinds[best])], "param": float(param[best]),
+    }
+
+
+def best_response_gains(rnd: Any, players: Iterable[tuple[str, int]], *, truthful_utility: Mapping[str, Any],
+                        thetas: Sequence[float] = DEFAULT_BR_THETAS,
+                        shifts: Sequence[float] = DEFAULT_BR_SHIFTS) -> list[dict[str, Any]]:
+    """:func:`best_response` for each ``(role, index)`` of a truthful relay round, in order.
+
+    A player whose report the mechanism never reads (``mechanism.reads`` is False: it cannot
+    trade) gains 0 by construction and is not searched; ``truthful_utility[role][index]`` is
+    its realised utility. Each row adds ``role``, ``index`` and ``relevant``."""
+    mech, sigma = rnd.mechanism, rnd.sigma
+    rows = []
+    for role, idx in players:
+        idx = int(idx)
+        truth = rnd.values[idx] if role == "buyer" else float(rnd.costs[idx])
+        relevant = bool(mech.reads(sigma, role, idx))
+        if relevant:
+            br = best_response(rnd, role, idx, truth, thetas=thetas, shifts=shifts)
+        else:
+            u = float(truthful_utility[role][idx])
+            br = {"truthful_utility": u, "best_utility": u, "gain": 0.0, "scalar": math.nan, "kind": "truth",
+                  "param": 1.0}
+        rows.append({"role": role, "index": idx, "relevant": relevant, **br})
+    return rows
+
+
+def gain_summary(gains: Sequence[float] | np.ndarray, role: str, tol: float) -> dict[str, Any]:
+    """How often and how much one role gains: ``<role>s_sampled``, ``<role>s_profitable``
+    (gain > ``tol``), ``<role>_share_profitable``, ``<role>_mean_gain``, ``<role>_max_gain``
+    (NaN when nobody was sampled)."""
+    g = np.asarray(gains, dtype=np.float64)
+    return {
+        f"{role}s_sampled": int(g.size),
+        f"{role}s_profitable": int((g > tol).sum()),
+        f"{role}_share_profitable": float((g > tol).mean()) if g.size else math.nan,
+        f"{role}_mean_gain": float(g.mean()) if g.size else math.nan,
+        f"{role}_max_gain": float(g.max()) if g.size else math.nan,
+    }
+
+
+def manipulation_frequency(gains: pd.DataFrame, tol: float, by: Sequence[str] = ("role",)) -> pd.DataFrame:
+    """Share of players with a profitable deviation (gain > ``tol``) per group of a gains
+    table (a ``gain`` or ``max_gain`` column), with the number of players."""
+    col = "max_gain" if "max_gain" in gains.columns else "gain"
+    g = gains.assign(profitable=gains[col] > tol)
+    return g.groupby(list(by), sort=True).agg(players=("profitable", "size"), share=("profitable", "mean")).reset_index()
+
+
+# ====================================================================== welfare yardsticks
+def efficient_surplus(values: np.ndarray, costs: np.ndarray, useful: np.ndarray) -> float:
+    """The largest total true surplus any matching of buyers to useful relays achieves:
+    the maximum-weight matching on max(v_ij − c_j, 0) over useful pairs."""
+    from scipy.optimize import linear_sum_assignment
+
+    w = np.where(useful & (values > costs[None, :]), values - costs[None, :], 0.0)
+    if w.size == 0:
+        return 0.0
+    r, c = linear_sum_assignment(w, maximize=True)
+    return float(w[r, c].sum())
+
+
+def efficient_surplus_homogeneous(buyer_values: np.ndarray, costs: np.ndarray) -> float:
+    """The efficient surplus of a homogeneous market (buyer i values any relay at v_i):
+    the k highest values matched with the k lowest costs, for the best k."""
+    bs = np.sort(np.asarray(buyer_values, dtype=np.float64))[::-1]
+    as_ = np.sort(np.asarray(costs, dtype=np.float64))
+    L = min(bs.size, as_.size)
+    return float(np.maximum(bs[:L] - as_[:L], 0.0).sum())
+
+
+def realised_welfare(outcome: Any, values: np.ndarray, costs: np.ndarray) -> float:
+    """True values minus true costs of the pairs that trade in a relay outcome."""
+    win = np.flatnonzero(outcome.buyer_wins)
+    return float(values[win, outcome.sigma[win]].sum() - costs[outcome.sigma[win]].sum())

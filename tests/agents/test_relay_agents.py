@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from auctionlab.agents.relay import RelayAgent, SourceAgent
@@ -32,7 +33,7 @@ def test_agents_are_registered_by_type_with_their_strategies(model):
     assert {a.role for a in model.buyers} == {"buyer"} and {a.role for a in model.sellers} == {"seller"}
 
 
-def test_agent_attributes_are_views_of_the_round(model):
+def test_agents_own_the_round_state_the_market_cleared(model):
     out = model.outcome
     ub, us = out.utilities(model.values, model.costs)
     for a in model.buyers:
@@ -76,8 +77,8 @@ def test_bulk_agent_table_matches_per_agent_attributes(model):
     df = model.datacollector.get_agent_vars_dataframe()
     assert list(df.columns) == list(AGENT_REPORTERS)
     assert df.index.names == ["Step", "AgentID"]
-    assert len(df) == 4 * 28
-    last = df.xs(model.steps, level="Step")
+    assert len(df) == 5 * 28  # step 0 and four steps
+    last = df.xs(model.step_count, level="Step")
     for a in model.agents:
         row = last.loc[a.unique_id]
         for name in AGENT_REPORTERS:
@@ -88,13 +89,33 @@ def test_bulk_agent_table_matches_per_agent_attributes(model):
                 assert got == want, (a, name)
 
 
-def test_per_agent_fallback_for_user_reporters():
+def test_the_collector_is_mesas_own_and_pickles():
+    import pickle
+
+    import mesa
+
     mk = RelayMarket(n=3, m=3, rng=2)
-    mk.datacollector._new_agent_reporter("double_utility", double_utility)
+    assert type(mk.datacollector) is mesa.DataCollector
     mk.step()
-    df = mk.datacollector.get_agent_vars_dataframe()
-    np.testing.assert_allclose(df["double_utility"], 2 * df["utility"])
+    copy = pickle.loads(pickle.dumps(mk))
+    copy.step()
+    mk.step()
+    pd.testing.assert_frame_equal(copy.datacollector.get_agent_vars_dataframe(),
+                                  mk.datacollector.get_agent_vars_dataframe())
 
 
-def double_utility(agent):
-    return 2 * agent.utility
+def test_agent_set_tools_work_on_the_agents(model):
+    won = model.sources.select(lambda a: a.won)
+    assert len(won) == int(model.outcome.buyer_wins.sum())
+    assert model.relays.agg("utility", sum) == pytest.approx(model.seller_utility.sum())
+    assert model.sources.get("index") == list(range(12))
+
+
+def test_agents_record_their_own_history():
+    mk = RelayMarket(n=3, m=4, rng=1)
+    a = mk.buyers[0]
+    assert a.history == [] and a.total_utility == 0.0
+    mk.step()
+    a.settle(0.5, 1.0, 0.25, True)  # the market's call, made by hand
+    assert (a.report, a.value, a.utility, a.won) == (0.5, 1.0, 0.25, True)
+    assert a.history[-1] == 0.25 and len(a.history) == 2

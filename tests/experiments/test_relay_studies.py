@@ -234,7 +234,7 @@ def test_equilibrium_learning_part():
 
 @pytest.mark.parametrize("bad, match", [
     ({"model": "relay-manipulation", "params": {"mechanisms": ["nope"]}}, "unknown study mechanism"),
-    ({"model": "relay-manipulation", "params": {"agents": -1}}, "non-negative"),
+    ({"model": "relay-manipulation", "params": {"agents": -1}}, "agents must be at least 0"),
     ({"model": "relay-tournament", "params": {"mechanisms": ["mcafee_homogeneous"]}}, "homogeneous"),
     ({"model": "relay-tournament", "params": {"strategies": {"x": {"buyer": "truthful"}}}}, "buyer.*seller"),
     ({"model": "relay-equilibrium", "params": {"buyer_thetas": [0.5, 0.8]}}, "1.0"),
@@ -330,3 +330,66 @@ def test_manipulation_at_paper_scale(tmp_path):
     agents = ResultStore.open(tmp_path / "paper").table("agents")
     gain = agents.groupby("mechanism")["max_gain"].max()
     assert gain["trade_reduction"] <= TOL and gain["vcg"] <= TOL and gain["kda"] > 0
+
+
+# ---------------------------------------------------------------------- typed parameters
+def test_study_parameters_are_typed_with_mechanism_fields():
+    from auctionlab.experiments.mesa_runs import RelayMarketParams
+    from auctionlab.experiments.relay_studies import EquilibriumParams, ManipulationParams, TournamentParams
+    from auctionlab.market.relay.mechanisms import mechanism_parameters
+
+    assert mechanism_parameters()["kda_k"] == (KDA, "k", 0.5)  # read from the class, not hard-coded
+    for kind, cls in (("relay-manipulation", ManipulationParams), ("relay-tournament", TournamentParams),
+                      ("relay-equilibrium", EquilibriumParams), ("relay-market", RelayMarketParams)):
+        assert RUN_KINDS[kind].params is cls
+        assert cls.defaults()["kda_k"] == 0.5 and "kda_k" in RUN_KINDS[kind].defaults
+        assert cls.from_mapping({"kda_k": 0.25}).kda_k == 0.25
+        with pytest.raises(ConfigError, match="kda_k"):
+            cls.from_mapping({"kda_k": 2.0})  # KDA's own check, whatever mechanism runs
+        with pytest.raises(ConfigError, match="unknown parameter"):
+            cls.from_mapping({"kda_kk": 0.5})
+    spec = parse_spec({"name": "x", "model": "relay-equilibrium", "params": {"mechanism": "kda", "kda_k": 0.2}})
+    assert spec.params["kda_k"] == 0.2
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"channel": "wifi"}, "channel"),  # RelayMarket.validate, the model's own check
+    ({"population": {"seller": "drop_relays"}}, "buyers only"),
+    ({"n": 0}, "n must be a positive integer"),
+    ({"steps": 0}, "steps must be at least 1"),
+    ({"algorithm": 3}, "algorithm must be a name"),
+    ({"collect_agents": "columns"}, "collect_agents"),  # a spec stores the agent table or not
+])
+def test_relay_market_kind_is_checked_by_the_model(params, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_spec({"name": "x", "model": "relay-market", "params": params})
+
+
+def test_relay_market_kind_tables_skip_step_zero_and_match_the_model():
+    from auctionlab.market.relay.model import RelayMarket
+
+    out = RUN_KINDS["relay-market"]({"n": 5, "m": 6, "steps": 3, "mechanism": "kda", "kda_k": 0.3},
+                                    np.random.SeedSequence(8))
+    model = RelayMarket(n=5, m=6, mechanism="kda", kda_k=0.3, rng=np.random.default_rng(np.random.SeedSequence(8)))
+    for _ in range(3):
+        model.step()
+    assert out.rounds["step"].tolist() == [1, 2, 3] and out.rounds["budget_balanced"].dtype == bool
+    np.testing.assert_allclose(out.rounds["welfare"], model.datacollector.get_model_vars_dataframe()["welfare"][1:])
+    assert sorted(out.agents["step"].unique()) == [1, 2, 3] and len(out.agents) == 3 * 11
+    want = model.agent_frame().drop(index=0, level="Step")
+    np.testing.assert_allclose(out.agents["utility"], want["utility"])
+
+
+def test_the_study_module_uses_public_functions_of_the_market_only():
+    """The studies draw instances and shape tables; mechanism logic stays with the mechanisms
+    and measurement with auctionlab.strategies.measure (no private helper imported)."""
+    import ast
+    import inspect
+
+    import auctionlab.experiments.relay_studies as rs
+
+    tree = ast.parse(inspect.getsource(rs))
+    private = [(node.module, a.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+               for a in node.names if a.name.startswith("_") and (node.module or "").startswith("auctionlab")]
+    assert private == []
+    assert rs.best_response is __import__("auctionlab.strategies.measure", fromlist=["x"]).best_response

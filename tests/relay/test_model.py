@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.errors import ConfigError, InvalidReportError, ShapeError, UnknownNameError
+from auctionlab.errors import ConfigError, InvalidReportError, ShapeError, StateError, UnknownNameError
 from auctionlab.market.relay.baselines import k_double_auction, mcafee, pure_assignment, vcg_double_auction
 from auctionlab.market.relay.mechanisms import MECHANISMS, RelayRound
 from auctionlab.market.relay.model import MODEL_REPORTERS, RelayMarket, parse_population
@@ -46,7 +46,66 @@ def test_same_rng_identical_dataframes_different_rng_different():
     c = run(population=MIXED, rng=43)
     assert not frames(a)[1]["utility"].equals(frames(c)[1]["utility"])
     assert list(frames(a)[0].columns) == list(MODEL_REPORTERS)
-    assert len(frames(a)[0]) == 5 and len(frames(a)[1]) == 5 * 22
+    assert len(frames(a)[0]) == 6 and len(frames(a)[1]) == 6 * 22  # step 0 and five steps
+
+
+def test_same_numbers_as_the_array_backed_model_for_the_same_seeds():
+    """Welfare per step and the agents' total utility as recorded before agents owned their state."""
+    plain, mixed = run(), run(population=MIXED)
+    vcg = run(population=MIXED, mechanism="vcg", channel="redraw")
+    for model, welfare, total in (
+        (plain, [4.185183022994, 4.135610257306, 0.0, 2.537756558007, 2.408867152793], 9.593356378584824),
+        (mixed, [4.185183022994, 3.307493357574, 0.267710597375, 2.537756558007, 5.326024597946], 11.94011578274815),
+        (vcg, [14.007469292807, 16.888989092952, 15.980886850171, 16.699330357723, 19.584598849037],
+         112.2878692398001),
+    ):
+        mv, av = frames(model)
+        np.testing.assert_allclose(mv["welfare"].iloc[1:], welfare, rtol=0, atol=1e-11)
+        assert av["utility"].sum() == pytest.approx(total, abs=1e-12)
+
+
+def test_step_zero_is_collected_and_steps_are_the_models_own_count():
+    model = RelayMarket(n=4, m=5, rng=3)
+    mv, av = frames(model)
+    assert len(mv) == 1 and mv.isna().all(axis=None)  # the instance, no round yet
+    assert av.index.get_level_values("Step").unique().tolist() == [0]
+    seller = av.xs(0, level="Step").query("role == 'seller'")
+    np.testing.assert_allclose(seller["value"], model.costs)  # types are dealt at construction
+    assert not seller["won"].any() and (seller["utility"] == 0).all()
+    for _ in range(3):
+        model.step()
+    assert model.step_count == 3
+    mv, av = frames(model)
+    assert len(mv) == 4
+    assert av.index.get_level_values("Step").unique().tolist() == [0, 1, 2, 3]
+    # the round an agent observes is the model's own counter
+    model = RelayMarket(n=3, m=4, rng=9, population={"seller": [Spy(), "truthful", "truthful", "truthful"]})
+    model.step()
+    model.step()
+    assert [s[0] for s in model.sellers[0].strategy.seen] == [1, 2]
+
+
+def test_batch_run_sees_agent_rows_with_their_step_labels():
+    import mesa
+
+    rows = mesa.batch_run(
+        RelayMarket, parameters={"n": 4, "m": 5, "rng": [11], "mechanism": ["tasc", "kda"]}, iterations=1,
+        max_steps=3, number_processes=1, data_collection_period=1, display_progress=False,
+    )
+    df = pd.DataFrame(rows)
+    assert {"AgentID", "role", "utility", "report", "welfare"} <= set(df.columns)
+    for mech, part in df.groupby("mechanism"):
+        model = RelayMarket(n=4, m=5, rng=11, mechanism=mech)
+        for _ in range(4):  # batch_run steps while steps <= max_steps
+            model.step()
+        mv, av = frames(model)
+        assert sorted(part["Step"].unique()) == [0, 1, 2, 3]
+        assert len(part) == 4 * 9  # every agent at every step batch_run reports
+        for step, rows_ in part.groupby("Step"):
+            want = av.xs(step, level="Step")
+            got = rows_.set_index("AgentID")[want.columns]
+            pd.testing.assert_frame_equal(got.sort_index(), want.sort_index(), check_names=False, check_dtype=False)
+            np.testing.assert_array_equal(rows_["welfare"].unique(), mv["welfare"].iloc[step:step + 1].to_numpy())
 
 
 def test_a_generator_works_as_rng_too():
@@ -64,7 +123,7 @@ def test_pickled_model_continues_identically(channel):
         copy.step()
     for x, y in zip(frames(model), frames(copy)):
         pd.testing.assert_frame_equal(x, y)
-    assert copy.steps == 6
+    assert copy.step_count == 6
 
 
 # ------------------------------------------------------------------ the phases against direct calls
@@ -106,8 +165,8 @@ def test_truthful_step_equals_the_mechanism_called_directly(mechanism, algorithm
 
 
 def test_vcg_runs_a_deficit_tasc_does_not():
-    vcg = run(steps=6, mechanism="vcg", n=12, m=15).datacollector.get_model_vars_dataframe()
-    tasc_ = run(steps=6, mechanism="tasc", n=12, m=15).datacollector.get_model_vars_dataframe()
+    vcg = run(steps=6, mechanism="vcg", n=12, m=15).datacollector.get_model_vars_dataframe().iloc[1:]
+    tasc_ = run(steps=6, mechanism="tasc", n=12, m=15).datacollector.get_model_vars_dataframe().iloc[1:]
     assert (vcg.profit < -1e-9).any() and not vcg.budget_balanced.all()
     assert (tasc_.profit >= -1e-12).all() and tasc_.budget_balanced.all()
     assert (tasc_.capacity_ratio <= 1 + 1e-12).all()
@@ -258,6 +317,8 @@ BAD_CONFIGS = [
     (dict(valuation="normal"), ConfigError, "valuation"),
     (dict(types="sometimes"), ConfigError, "types"),
     (dict(kda_k=1.5), ConfigError, "kda_k"),
+    (dict(kda_kk=0.5), ConfigError, "unknown mechanism parameter"),
+    (dict(collect_agents="yes"), ConfigError, "collect_agents"),
     (dict(vmax=0), ConfigError, "vmax"),
     (dict(cost_range=(1.0, 0.5)), ConfigError, "cost_range"),
     (dict(values=np.ones((4, 5))), ConfigError, "both values and costs"),
@@ -369,7 +430,40 @@ def test_collect_agents_off_and_network_given_as_capacities():
     model = RelayMarket(n=3, m=3, rng=0, collect_agents=False)
     model.step()
     assert model.datacollector.agent_reporters == {}
-    assert len(model.datacollector.get_model_vars_dataframe()) == 1
+    assert len(model.datacollector.get_model_vars_dataframe()) == 2
     net = RelayNetwork.from_capacities([1.0, 1.0], [[2.0, 0.5], [0.5, 2.0]])
     model = RelayMarket(network=net, rng=0)
     assert (model.n, model.m) == (2, 2) and model.sigma.tolist() == [0, 1]
+
+
+def test_agent_table_as_columns_has_the_same_rows_as_mesas_agent_reporters():
+    a = run(population=MIXED, mechanism="kda")
+    b = run(population=MIXED, mechanism="kda", collect_agents="columns")
+    pd.testing.assert_frame_equal(a.agent_frame(), b.agent_frame())
+    pd.testing.assert_frame_equal(frames(a)[0], b.datacollector.get_model_vars_dataframe())
+    assert b.datacollector.agent_reporters == {} and len(b.agent_frame()) == 6 * 22
+    copy = pickle.loads(pickle.dumps(b))
+    copy.step()
+    b.step()
+    pd.testing.assert_frame_equal(copy.agent_frame(), b.agent_frame())
+
+
+def test_counterfactual_profiles_through_the_model():
+    model = run(steps=1, n=8, m=9, mechanism="kda")
+    v, c = model.values, model.costs
+    profiles = [(v * 0.5, c), (v, c * 1.5), (v, c)]
+    got = model.profile_utilities(profiles)
+    for (bids, asks), (out, ub, us) in zip(profiles, got):
+        want = model.mechanism_object(model.network, bids, asks, model.sigma)
+        np.testing.assert_array_equal(out.buyer_wins, want.buyer_wins)
+        wub, wus = want.utilities(v, c)
+        np.testing.assert_array_equal(ub, wub)
+        np.testing.assert_array_equal(us, wus)
+    np.testing.assert_array_equal(got[2][1], model.buyer_utility)  # the truthful profile is the round played
+    rnd = model.counterfactual_round(v * 0.5, c)
+    i = int(np.flatnonzero(model.sigma >= 0)[0])
+    reps = np.outer([0.5, 1.0], v[i])
+    np.testing.assert_allclose(rnd.utilities_if("buyer", i, reps),
+                               [rnd.utility_if("buyer", i, r) for r in reps], atol=1e-12)
+    with pytest.raises(StateError):
+        RelayMarket(n=3, m=3, rng=0).counterfactual_round()

@@ -1,7 +1,8 @@
 import numpy as np
+import pandas as pd
 import pytest
 
-from auctionlab.errors import ConfigError
+from auctionlab.errors import ConfigError, StateError
 from auctionlab.market.relay.mechanisms import RelayRound
 from auctionlab.market.relay.model import RelayMarket
 from auctionlab.market.relay.network import RelayNetwork, random_network
@@ -61,7 +62,7 @@ def test_bad_sources_and_players():
         manipulation_gain(object())
     with pytest.raises(ConfigError, match="no player"):
         manipulation_gain(rnd, ("buyer", 9), [Truthful()])
-    with pytest.raises(ConfigError, match="step"):
+    with pytest.raises(StateError, match="step"):  # no round played yet: a state error, not bad input
         manipulation_gain(RelayMarket(n=3, m=3, rng=0))
 
 
@@ -143,3 +144,54 @@ def test_through_a_model_with_agent_objects_and_default_deviations():
     best = max_gain(df).set_index("agent")
     for a in traders:
         assert best.loc[f"{a.role}:{a.index}", "max_gain"] > 0
+
+
+# ------------------------------------------------------------------ gains, frequencies and welfare yardsticks
+def test_gain_summary_and_frequency_count_real_numbers():
+    from auctionlab.strategies.measure import gain_summary, manipulation_frequency
+
+    s = gain_summary([0.0, 0.5, 1e-12, 2.0], "buyer", 1e-9)
+    assert s == {"buyers_sampled": 4, "buyers_profitable": 2, "buyer_share_profitable": 0.5,
+                 "buyer_mean_gain": pytest.approx(0.625), "buyer_max_gain": 2.0}
+    empty = gain_summary([], "seller", 1e-9)
+    assert empty["sellers_sampled"] == 0 and np.isnan(empty["seller_max_gain"])
+    table = pd.DataFrame({"role": ["buyer", "buyer", "seller"], "max_gain": [0.3, 0.0, 0.1]})
+    freq = manipulation_frequency(table, 1e-9).set_index("role")
+    assert freq.loc["buyer", "share"] == 0.5 and freq.loc["seller", "players"] == 1
+
+
+def test_efficient_surplus_is_the_best_matching_by_brute_force():
+    import itertools
+
+    from auctionlab.strategies.measure import efficient_surplus, efficient_surplus_homogeneous, realised_welfare
+
+    gen = np.random.default_rng(4)
+    for _ in range(5):
+        values = gen.uniform(0, 2, (4, 3)) * (gen.random((4, 3)) < 0.7)
+        costs = gen.uniform(0, 1, 3)
+        useful = values > 0
+        best = 0.0
+        for perm in itertools.permutations(range(4), 3):  # relay j served by buyer perm[j] (or nobody)
+            best = max(best, sum(max(values[i, j] - costs[j], 0.0) for j, i in enumerate(perm) if useful[i, j]))
+        assert efficient_surplus(values, costs, useful) == pytest.approx(best, abs=1e-12)
+    assert efficient_surplus_homogeneous(np.array([3.0, 1.0, 2.0]), np.array([0.5, 2.5])) == pytest.approx(2.5 + 0.0)
+    rnd = a4_round(BUYER_CASE, "tasc")
+    out = rnd.outcome
+    win = np.flatnonzero(out.buyer_wins)
+    assert realised_welfare(out, rnd.values, rnd.costs) == pytest.approx(
+        sum(rnd.values[i, out.sigma[i]] - rnd.costs[out.sigma[i]] for i in win))
+
+
+def test_best_response_gains_skip_agents_the_mechanism_never_reads():
+    from auctionlab.strategies.measure import best_response_gains
+
+    rnd = a4_round(BUYER_CASE, "tasc")
+    ub, us = rnd.outcome.utilities(rnd.values, rnd.costs)
+    rows = best_response_gains(rnd, rnd.players(), truthful_utility={"buyer": ub, "seller": us})
+    by = {(r["role"], r["index"]): r for r in rows}
+    assert by[("buyer", 0)]["gain"] == pytest.approx(2.3)  # the worked example's flaw
+    for (role, idx), r in by.items():
+        assert r["relevant"] == rnd.mechanism.reads(rnd.sigma, role, idx)
+        if not r["relevant"]:
+            assert r["gain"] == 0.0 and r["kind"] == "truth"
+        assert r["gain"] >= 0

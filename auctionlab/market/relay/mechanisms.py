@@ -631,3 +631,34 @@ class RelayRound:
         if omniscient:
             out["candidates"] = self.candidates
         return out
+
+
+# ---------------------------------------------------------------------- mechanism parameters by key
+# (relay-path) The ``<mechanism>_<field>`` spelling of every registered mechanism class's
+# parameters, read from the classes themselves: what specs and RelayMarket accept.
+def mechanism_parameters() -> dict[str, tuple[type[RelayMechanism], str, Any]]:
+    """``{"<name>_<field>": (class, field, default)}`` for every registered mechanism class
+    with parameters (``kda_k`` is KDA's ``k``)."""
+    out: dict[str, tuple[type[RelayMechanism], str, Any]] = {}
+    for name in MECHANISMS:
+        cls = mechanism_class(name)
+        if cls is None:
+            continue
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                out[f"{cls.name}_{f.name}"] = (cls, f.name, f.default)
+    return out
+
+
+def check_mechanism_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Check ``<mechanism>_<field>`` values by building each named class with them (whatever
+    mechanism is run); unknown keys raise. Returns the values as the classes normalise them."""
+    known = mechanism_parameters()
+    unknown = sorted(k for k in params if k not in known)
+    if unknown:
+        raise ConfigError(f"unknown mechanism parameter(s) {unknown}; accepted: {', '.join(sorted(known)) or 'none'}")
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        cls, fname, _ = known[key]
+        out[key] = getattr(cls(**{fname: value}), fname)
+    return out
