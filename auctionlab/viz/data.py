@@ -18,6 +18,7 @@ def utilities_frame(model: Any) -> pd.DataFrame:
         return pd.DataFrame(columns=["step", "role", "strategy", "utility"])
     df = agents.reset_index()
     step = "Step" if "Step" in df.columns else "step"
+    df = df[(df[step] > 0) & df["utility"].notna()]  # the step-0 rows are collected before any auction
     label = "strategy_label" if "strategy_label" in df.columns else "strategy"
     out = (df.groupby([step, "role", label], sort=True)["utility"].mean().reset_index()
            .rename(columns={step: "step", label: "strategy"}))
