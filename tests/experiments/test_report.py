@@ -47,10 +47,12 @@ def test_report_from_stored_results(stored, monkeypatch):
         assert f"id='{name}'" in html
     assert html.count("data:image/png;base64,") == 4
     for words in ("Fig. 8", "Fig. 9", "Fig. 10", "Fig. 11", "Profit is small", "degradation decreases as Vmax grows",
-                  "levels off once m", "Summary of the paper"):
+                  "levels off once m", "Summary of the checked statements", "Verdict legend", "href='#tasc-profit'"):
         assert words in html
-    verdicts = re.findall(r"<td class='(agrees|partly|disagrees)'>", html)
+    verdicts = re.findall(r"<td class='(agrees|partly|disagrees|insufficient-data|n-a)'>", html)
     assert len(verdicts) >= 8
+    # three replications per point: the statistical verdicts say so instead of judging
+    assert "insufficient data" in html
     assert list((stored / "tables").glob("*.csv"))
 
 
