@@ -44,7 +44,7 @@ th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
 nav.toc { background: #f7f7f7; border: 1px solid #ddd; padding: 0.4em 1.2em; margin: 1em 0; }
 nav.toc ol { margin: 0.3em 0; padding-left: 1.4em; } nav.toc li { margin: 0.15em 0; }
 .legend td { text-align: left; } .heading-n { font-size: 0.6em; font-weight: normal; color: #555; }
-td.text { text-align: left; }
+td.text { text-align: left; } table.claims th, table.legend th { text-align: left; }
 """
 
 _EM = re.compile(r"\*([^*\s][^*]*?)\*")
@@ -128,7 +128,7 @@ def sample_size(store: ResultStore) -> str:
     the experiment ran at fewer replications than its catalog spec (a reduced run)."""
     spec = store.spec
     done = len(store.done_runs())
-    text = f"n = {spec.replications} per point, {done:,} runs".replace(",", "\u2009")
+    text = f"n = {spec.replications} per point, {done} runs"
     try:
         from auctionlab.experiments.catalog import CATALOG, catalog_spec
 
@@ -196,7 +196,7 @@ def build_report(path: str | Path, out: str | Path | None = None, *, title: str 
     parts.append("<h2 id='legend'>Verdict legend</h2>" + legend_html()
                  + "<p class='small'>n after a verdict is the number of samples it rests on.</p>")
     if verdicts:
-        parts.append("<h2 id='summary'>Summary of the checked statements</h2><div class='scroll'><table><thead><tr>"
+        parts.append("<h2 id='summary'>Summary of the checked statements</h2><div class='scroll'><table class='claims'><thead><tr>"
                      "<th>experiment</th><th>statement</th><th>this reproduction</th></tr></thead><tbody>")
         for s, i, c in verdicts:
             parts.append(f"<tr><td><a href='#{i}'>{html.escape(s.name)}</a></td>"
@@ -217,7 +217,7 @@ def build_report(path: str | Path, out: str | Path | None = None, *, title: str 
                          f"<figcaption>{rich(f.caption)} <a href='{html.escape(svg_rel)}'>SVG</a></figcaption>"
                          "</figure>")
         if s.claims:
-            parts.append("<h3>Statements checked</h3><div class='scroll'><table><thead><tr><th>statement</th>"
+            parts.append("<h3>Statements checked</h3><div class='scroll'><table class='claims'><thead><tr><th>statement</th>"
                          "<th>verdict</th><th>numbers</th></tr></thead><tbody>")
             for c in s.claims:
                 parts.append(f"<tr><td class='text'>{rich(c.statement)}</td>"

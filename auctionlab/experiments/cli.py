@@ -189,23 +189,23 @@ def cmd_reproduce(args) -> None:
     out = Path(args.out)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     # Plain progress lines (readable in a pipe or a log, where the runner shows no bar):
-    # one before and one after each experiment, with elapsed time and a rough ETA from
-    # the runs done so far; --no-progress silences them.
+    # one before and one after each experiment, with the elapsed time (the runner's own
+    # progress covers the runs inside one); --no-progress silences them.
     say = (lambda line: None) if args.progress is False else (lambda line: print(line, file=sys.stderr, flush=True))
     total_runs = sum(s.n_runs for s in specs)
     t0 = time.perf_counter()
     with make_executor(workers, args.scheduler) as ex:
         done_runs = 0
         for i, spec in enumerate(specs):
-            say(f"[{i + 1}/{len(specs)}] {spec.name}: {spec.n_runs} runs ... ({time.perf_counter() - t0:.0f} s elapsed)")
+            say(f"[{i + 1}/{len(specs)}] {spec.name}: {spec.n_runs} run{'s' if spec.n_runs != 1 else ''} ... "
+                f"({time.perf_counter() - t0:.0f} s elapsed)")
             t1 = time.perf_counter()
             summary = run_experiment(spec, out / spec.name, executor=ex, progress=args.progress)
             print(summary, flush=True)
             done_runs += spec.n_runs
             elapsed = time.perf_counter() - t0
-            eta = elapsed / done_runs * (total_runs - done_runs) if done_runs else 0.0
             say(f"[{i + 1}/{len(specs)}] {spec.name} done in {time.perf_counter() - t1:.1f} s; {elapsed:.0f} s "
-                f"elapsed, {done_runs} of {total_runs} runs" + (f", rough ETA {eta:.0f} s" if done_runs < total_runs else ""))
+                f"elapsed, {done_runs} of {total_runs} runs")
     t_run = time.perf_counter() - t0
     path = build_report(out, title="auctionlab: reproducing the TASC paper (§6), and strategic studies of TASC and ICE",
                         log=say)

@@ -151,9 +151,10 @@ def claims(frames) -> list[Claim]:
         evidence = (f"{len(sub) - len(bad)} of {len(sub)} cases ({(1 - len(bad) / max(len(sub), 1)):.1%}) have no "
                     f"profitable deviation on the sweep (violations: {by_role}); largest gain "
                     f"{fmt(float(sub['gain'].max()))}; mean curves peaking at the true value: {peaks} of {lines}. "
-                    f"Manipulation frequency: {f['share_of_candidates']:.1%} of candidate agents, "
-                    f"{f['share_of_all_agents']:.1%} of all agents (candidates are {f['candidates_fraction']:.0%} "
-                    "of the agents).")
+                    f"Manipulation frequency: {f['share_of_candidates']:.1%} of candidate agents"
+                    + (f", {f['share_of_all_agents']:.1%} of all agents (candidates are "
+                       f"{f['candidates_fraction']:.0%} of the agents)." if np.isfinite(f["share_of_all_agents"])
+                       else " (the share of all agents needs the candidates column, which these runs do not keep)."))
         if rule == "tasc":
             statement = ("No buyer or seller can raise its utility by reporting other than its true value, "
                          "for either true value and every assignment algorithm (Fig. 8, TASC)")
