@@ -15,6 +15,7 @@ scroll inside their own box; light math markup in statements (``P^b``, ``s_{i_k}
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import html
 import math
@@ -129,15 +130,15 @@ def sample_size(store: ResultStore) -> str:
     spec = store.spec
     done = len(store.done_runs())
     text = f"n = {spec.replications} per point, {done} runs"
-    try:
-        from auctionlab.experiments.catalog import CATALOG, catalog_spec
+    from auctionlab.errors import AuctionlabError
+    from auctionlab.experiments.catalog import CATALOG, catalog_spec
 
-        if spec.name in CATALOG:
+    full = None
+    if spec.name in CATALOG:
+        with contextlib.suppress(AuctionlabError):  # a damaged catalog entry must not stop the report
             full = catalog_spec(spec.name).replications
-            if spec.replications < full:
-                text += f"; reduced run: {spec.replications} of the study's {full} replications"
-    except Exception:  # noqa: BLE001 - a damaged catalog entry must not stop the report
-        pass
+    if full is not None and spec.replications < full:
+        text += f"; reduced run: {spec.replications} of the study's {full} replications"
     if done < store.manifest.get("n_runs", done):
         text += f"; incomplete: {done} of {store.manifest['n_runs']} runs stored"
     return text
@@ -177,19 +178,19 @@ def build_report(path: str | Path, out: str | Path | None = None, *, title: str 
                 f"{time.perf_counter() - t0:.1f} s so far)")
     ids = [anchor(s.name) for s in sections]
 
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title or 'auctionlab report')}"
-             f"</title><style>{CSS}</style></head><body>"]
+    parts = [(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title or 'auctionlab report')}"
+              f"</title><style>{CSS}</style></head><body>")]
     parts.append(f"<h1>{html.escape(title or 'auctionlab: reproduction report')}</h1>")
-    parts.append(f"<p class='small'>Generated {_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')} from "
+    parts.append(f"<p class='small'>Generated {_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')} from "
                  f"stored results in <code>{html.escape(str(root))}</code> (nothing was re-simulated). Versions: "
                  + html.escape(", ".join(f"{k} {v}" for k, v in package_versions().items())) + ".</p>")
-    verdicts = [(s, i, c) for s, i in zip(sections, ids) for c in s.claims]
+    verdicts = [(s, sid, c) for s, sid in zip(sections, ids) for c in s.claims]
     toc = ["<nav class='toc'><strong>Contents</strong><ol>"]
     if verdicts:
         toc.append("<li><a href='#summary'>Summary of the checked statements</a></li>")
     toc.append("<li><a href='#legend'>Verdict legend</a></li>")
-    for s, i, n in zip(sections, ids, sizes):
-        toc.append(f"<li><a href='#{i}'>{rich(s.title)}</a> <span class='small'>({html.escape(s.name)}; "
+    for s, sid, n in zip(sections, ids, sizes):
+        toc.append(f"<li><a href='#{sid}'>{rich(s.title)}</a> <span class='small'>({html.escape(s.name)}; "
                    f"{html.escape(n)}; {len(s.claims)} statement{'s' if len(s.claims) != 1 else ''})</span></li>")
     toc.append("</ol></nav>")
     parts.append("".join(toc))
@@ -198,13 +199,13 @@ def build_report(path: str | Path, out: str | Path | None = None, *, title: str 
     if verdicts:
         parts.append("<h2 id='summary'>Summary of the checked statements</h2><div class='scroll'><table class='claims'><thead><tr>"
                      "<th>experiment</th><th>statement</th><th>this reproduction</th></tr></thead><tbody>")
-        for s, i, c in verdicts:
-            parts.append(f"<tr><td><a href='#{i}'>{html.escape(s.name)}</a></td>"
+        for s, sid, c in verdicts:
+            parts.append(f"<tr><td><a href='#{sid}'>{html.escape(s.name)}</a></td>"
                          f"<td class='text'>{rich(c.statement)}</td>"
                          f"<td class='{_css(c.verdict)}'>{html.escape(c.verdict)}{_n_text(c)}</td></tr>")
         parts.append("</tbody></table></div>")
-    for s, i, n in zip(sections, ids, sizes):
-        parts.append(f"<h2 id='{i}'>{rich(s.title)} <span class='heading-n'>({html.escape(n)})</span></h2>")
+    for s, sid, n in zip(sections, ids, sizes):
+        parts.append(f"<h2 id='{sid}'>{rich(s.title)} <span class='heading-n'>({html.escape(n)})</span></h2>")
         if s.description:
             parts.append(f"<p>{rich(s.description)}</p>")
         parts.append("<div class='scroll'><table class='settings'><tbody>" + "".join(

@@ -27,7 +27,6 @@ paper's "profit is mostly 0 because P^b = P^s" can hold.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -43,11 +42,16 @@ from auctionlab._validate import (
     check_positive_float,
     check_positive_int,
 )
-from auctionlab.errors import ConfigError
+from auctionlab.errors import ConfigError, InternalError
 from auctionlab.experiments.kinds import RunKind, RunOutput
 from auctionlab.experiments.params import Params
 from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS
-from auctionlab.market.relay.mechanisms import MECHANISMS, PhaseOneMechanism, resolve_mechanism
+from auctionlab.market.relay.mechanisms import (
+    MECHANISMS,
+    PhaseOneMechanism,
+    RelayMechanism,
+    resolve_mechanism,
+)
 from auctionlab.market.relay.network import MODES, random_network
 from auctionlab.market.relay.tasc import assign
 
@@ -65,7 +69,13 @@ def phase2_rule_names() -> list[str]:
 
 def phase2_mechanisms(rules) -> list[PhaseOneMechanism]:
     """The mechanism objects of a (checked) ``rules`` list, in its order."""
-    return [resolve_mechanism(r) for r in ([rules] if isinstance(rules, str) else rules)]
+    out: list[PhaseOneMechanism] = []
+    for r in [rules] if isinstance(rules, str) else rules:
+        mech: RelayMechanism = resolve_mechanism(r)
+        if not isinstance(mech, PhaseOneMechanism):  # the names were checked against phase2_rule_names()
+            raise InternalError(f"phase-2 rule {r!r} resolved to {type(mech).__name__}, not a phase-1 mechanism")
+        out.append(mech)
+    return out
 
 
 def _levels(value: Any, name: str) -> list[float]:
@@ -159,7 +169,7 @@ class TruthfulnessParams(RelayInstanceParams):
     def check(self) -> None:
         super().check()
         vmax = check_positive_float(self.vmax, "vmax")
-        lo, hi = self.costs_lo_hi
+        _, hi = self.costs_lo_hi
         for v in _levels(self.buyer_values, "buyer_values"):
             if v > vmax:
                 raise ConfigError(f"buyer value {v} is above vmax = {vmax}: the bid sweep covers [0, vmax]")

@@ -32,7 +32,7 @@ def stored(tmp_path_factory):
 
 
 def test_report_from_stored_results(stored, monkeypatch):
-    import auctionlab.experiments.runner as runner
+    from auctionlab.experiments import runner
 
     def no_simulation(*a, **k):
         raise AssertionError("the report must not simulate")

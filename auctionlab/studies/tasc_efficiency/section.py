@@ -28,7 +28,15 @@ import numpy as np
 import pandas as pd
 
 from auctionlab.analysis.metrics import fmt, group_mean_ci, ordered, pivot_ci, trend
-from auctionlab.analysis.plots import COLORS, MARKERS, RULE_STYLE, band, label, new_figure, save
+from auctionlab.analysis.plots import (
+    COLORS,
+    MARKERS,
+    RULE_STYLE,
+    band,
+    label,
+    new_figure,
+    save,
+)
 from auctionlab.analysis.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.experiments.store import ResultStore
 
@@ -142,8 +150,8 @@ def tables(frames) -> list[tuple[str, pd.DataFrame]]:
         out.append(("(b) mean degradation ± 95% CI half-width per Vmax", pivot_ci(frames["b"], "vmax", ["rule", "algorithm"])))
     if not frames["readings"].empty:
         rd = frames["readings"]
-        out.append(("Every reading side by side (TASC, sweep (a)): mean degradation ± 95% CI per m "
-                    "(columns: algorithm / reading)", pivot_ci(rd, "m", ["algorithm", "reading"])))
+        out.append((("Every reading side by side (TASC, sweep (a)): mean degradation ± 95% CI per m "
+                     "(columns: algorithm / reading)"), pivot_ci(rd, "m", ["algorithm", "reading"])))
     return out
 
 
@@ -204,7 +212,15 @@ def claims(frames) -> list[Claim]:
                 f"the minimum capacity is not lowered in {same:.1%} of instances ({int((x <= 1e-12).sum())} of "
                 f"{len(x)}); mean degradation {fmt(float(x.mean()) if len(x) else float('nan'))}"
                 + (f" (95% CI {fmt(ci['ci_low'].iloc[0])} to {fmt(ci['ci_high'].iloc[0])})." if ci is not None else ".")
-                + extra, n=int(len(x))))
+                + extra, n=len(x)))
+    readings = [c for c in out if "[reading: " in c.statement]
+    if len(readings) > 1:
+        out.append(Claim(
+            "Which reading reproduces the paper's efficiency statements", "n/a",
+            "; ".join(f"{c.statement.rsplit('[reading: ', 1)[1].rstrip(']')}: {c.verdict}" for c in readings)
+            + ". Readings under which the paper's statement holds: "
+            + (", ".join(c.statement.rsplit("[reading: ", 1)[1].rstrip("]") for c in readings
+                         if c.verdict == "agrees") or "none") + "."))
     if not tb.empty:
         parts, ok_all = [], True
         per_b = int(frames["b"]["n"].min())

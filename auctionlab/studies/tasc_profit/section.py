@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from auctionlab.analysis.metrics import fmt, group_mean_ci, ordered, pivot_ci, trend

@@ -21,7 +21,14 @@ from pathlib import Path
 import pandas as pd
 
 from auctionlab.analysis.metrics import fmt, group_quantiles, ordered, trend
-from auctionlab.analysis.plots import COLORS, MARKERS, label, new_figure, quantile_band, save
+from auctionlab.analysis.plots import (
+    COLORS,
+    MARKERS,
+    label,
+    new_figure,
+    quantile_band,
+    save,
+)
 from auctionlab.analysis.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.experiments.store import ResultStore
 
@@ -87,8 +94,8 @@ def tables(frames) -> list[tuple[str, pd.DataFrame]]:
     t = s.assign(col=s["algorithm"].map(label)).pivot(index="m", columns="col", values="cell").reset_index()
     out = [("Time per auction in ms: median [quartiles] (mean, for comparison)", t)]
     if not frames["stages"].empty:
-        out.append(("Where the time goes (all m pooled): assignment, clearing, and building the network "
-                    "(not part of the auction); medians, quartiles and means in ms", frames["stages"]))
+        out.append((("Where the time goes (all m pooled): assignment, clearing, and building the network "
+                     "(not part of the auction); medians, quartiles and means in ms"), frames["stages"]))
     return out
 
 

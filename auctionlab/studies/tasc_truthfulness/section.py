@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from auctionlab.analysis.metrics import fmt, group_mean_ci, ordered
-from auctionlab.analysis.plots import RULE_STYLE, label, new_figure, save, band
+from auctionlab.analysis.plots import RULE_STYLE, band, label, new_figure, save
 from auctionlab.analysis.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.experiments.store import ResultStore
 
@@ -124,10 +124,10 @@ def tables(frames) -> list[tuple[str, pd.DataFrame]]:
                     violations=("manipulable", "sum"), max_gain=("gain", "max"),
                     mean_truthful_utility=("truthful_utility", "mean"), mean_best_utility=("best_utility", "mean"))
                .reset_index())
-    return [("Is the truthful report a best response? Per rule, algorithm, role and true value "
-             "(cases = instances; gain = best swept utility − truthful utility)", summary),
-            ("Manipulation frequency per rule and role, over candidate agents and over all agents "
-             f"(tie rule: {TIE_RULE})", frames["frequency"])]
+    return [(("Is the truthful report a best response? Per rule, algorithm, role and true value "
+              "(cases = instances; gain = best swept utility − truthful utility)"), summary),
+            (("Manipulation frequency per rule and role, over candidate agents and over all agents "
+              f"(tie rule: {TIE_RULE})"), frames["frequency"])]
 
 
 def claims(frames) -> list[Claim]:
