@@ -28,6 +28,37 @@ def group_mean_ci(df: pd.DataFrame, by: Sequence[str], value: str, level: float 
     return out
 
 
+def group_quantiles(df: pd.DataFrame, by: Sequence[str], value: str) -> pd.DataFrame:
+    """Per group: n, median, quartiles, inter-quartile range and mean (the mean for comparison only)."""
+    g = df.groupby(list(by), sort=True, dropna=False)[value]
+    out = g.agg(n="count", median="median", mean="mean").reset_index()
+    out["q25"] = g.quantile(0.25).to_numpy()
+    out["q75"] = g.quantile(0.75).to_numpy()
+    out["iqr"] = out["q75"] - out["q25"]
+    return out
+
+
+def pm(mean: float, half: float) -> str:
+    """``mean ± half`` (just the mean when the half-width is not finite)."""
+    return f"{fmt(mean)} ± {fmt(half, 2)}" if np.isfinite(half) else fmt(mean)
+
+
+def pivot_ci(s: pd.DataFrame, index: str, columns: list[str], label=str) -> pd.DataFrame:
+    """A readable 'mean ± half-width' table from :func:`group_mean_ci`: rows ``index``, one
+    column per ``columns`` combination (a single column key is shown through ``label``)."""
+    s = s.copy()
+    s["cell"] = [pm(m, h) for m, h in zip(s["mean"], s["half_width"])]
+    s["col"] = (s[columns].astype(str).agg(" / ".join, axis=1) if len(columns) > 1
+                else s[columns[0]].map(label))
+    return s.pivot(index=index, columns="col", values="cell").reset_index()
+
+
+def ordered(values, preferred) -> list:
+    """The distinct ``values`` in ``preferred`` order first, the rest as they come."""
+    vals = list(dict.fromkeys(values))
+    return [v for v in preferred if v in vals] + [v for v in vals if v not in preferred]
+
+
 @dataclass(frozen=True)
 class Trend:
     """Least-squares slope of y on x with its CI (over individual instances)."""

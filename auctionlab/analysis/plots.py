@@ -16,13 +16,37 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 COLORS = {"mwm": "#1f77b4", "ora": "#2ca02c", "mm": "#d62728"}
-LABELS = {"mwm": "MWM", "ora": "ORA", "mm": "MM", "tasc": "TASC", "trade_reduction": "trade reduction"}
-RULE_STYLE = {"tasc": "-", "trade_reduction": "--"}
+LABELS = {"mwm": "MWM", "ora": "ORA", "mm": "MM"}  # assignment algorithms; mechanisms label themselves
+RULE_STYLE = {"tasc": "-", "trade_reduction": "--", "kda": ":"}
 MARKERS = {"mwm": "o", "ora": "s", "mm": "^"}
 
 
 def label(name: str) -> str:
-    return LABELS.get(name, name)
+    """The display label of an assignment algorithm or a registered relay mechanism (read
+    from the mechanism object), else the name itself."""
+    if name in LABELS:
+        return LABELS[name]
+    from auctionlab.market.relay.mechanisms import MECHANISMS
+
+    entry = dict.get(MECHANISMS, name) if isinstance(name, str) else None
+    return str(getattr(entry, "label", name)) if isinstance(entry, type) else str(name)
+
+
+def mechanism_color(name: str, default: str | None = None) -> str | None:
+    """A relay mechanism's own colour (None for unknown names)."""
+    from auctionlab.market.relay.mechanisms import MECHANISMS
+
+    entry = dict.get(MECHANISMS, name) if isinstance(name, str) else None
+    return getattr(entry, "color", None) or default
+
+
+def quantile_band(ax, summary: pd.DataFrame, x: str, *, color: str | None = None, linestyle: str = "-",
+                  marker: str | None = None, name: str = "", alpha: float = 0.2) -> None:
+    """Median line with its inter-quartile band from a :func:`~auctionlab.analysis.metrics.group_quantiles` table."""
+    s = summary.sort_values(x)
+    line, = ax.plot(s[x], s["median"], linestyle=linestyle, marker=marker, markersize=3.5, color=color,
+                    label=name, linewidth=1.4)
+    ax.fill_between(s[x], s["q25"], s["q75"], color=line.get_color(), alpha=alpha, linewidth=0)
 
 
 def band(ax, summary: pd.DataFrame, x: str, *, color: str | None = None, linestyle: str = "-",

@@ -35,8 +35,12 @@ def demo(n: int = 100, m: int = 150, seed: int = 0, vmax: float = 4.0, out=None)
     random network and compare with the pure assignment and the VCG double auction."""
     out = sys.stdout if out is None else out
     from auctionlab.market.relay import (
-        ASSIGNMENT_ALGORITHMS, efficiency, pure_assignment, random_network,
-        uniform_valuations, vcg_double_auction,
+        ASSIGNMENT_ALGORITHMS,
+        efficiency,
+        pure_assignment,
+        random_network,
+        uniform_valuations,
+        vcg_double_auction,
     )
     from auctionlab.market.relay.tasc import tasc
 
@@ -194,7 +198,7 @@ def cmd_report(args) -> None:
     from auctionlab.analysis.report import build_report
 
     t0 = time.perf_counter()
-    path = build_report(args.dir, args.out)
+    path = build_report(args.dir, args.out, log=lambda line: print(line, file=sys.stderr, flush=True))
     print(f"report: {path} ({time.perf_counter() - t0:.1f} s)")
 
 
@@ -214,13 +218,27 @@ def cmd_reproduce(args) -> None:
     specs = [s if c is None else s.with_(replications=min(s.replications, c)) for s, c in zip(specs, caps)]
     out = Path(args.out)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    # Plain progress lines (readable in a pipe or a log, where the runner shows no bar):
+    # one before and one after each experiment, with the elapsed time (the runner's own
+    # progress covers the runs inside one); --no-progress silences them.
+    say = (lambda line: None) if args.progress is False else (lambda line: print(line, file=sys.stderr, flush=True))
+    total_runs = sum(s.n_runs for s in specs)
     t0 = time.perf_counter()
     with make_executor(workers, args.scheduler) as ex:
-        for spec in specs:
+        done_runs = 0
+        for i, spec in enumerate(specs):
+            say(f"[{i + 1}/{len(specs)}] {spec.name}: {spec.n_runs} run{'s' if spec.n_runs != 1 else ''} ... "
+                f"({time.perf_counter() - t0:.0f} s elapsed)")
+            t1 = time.perf_counter()
             summary = run_experiment(spec, out / spec.name, executor=ex, progress=args.progress)
             print(summary, flush=True)
+            done_runs += spec.n_runs
+            elapsed = time.perf_counter() - t0
+            say(f"[{i + 1}/{len(specs)}] {spec.name} done in {time.perf_counter() - t1:.1f} s; {elapsed:.0f} s "
+                f"elapsed, {done_runs} of {total_runs} runs")
     t_run = time.perf_counter() - t0
-    path = build_report(out, title="auctionlab: reproducing the TASC paper (§6), and strategic studies of TASC and ICE")
+    path = build_report(out, title="auctionlab: reproducing the TASC paper (§6), and strategic studies of TASC and ICE",
+                        log=say)
     total = time.perf_counter() - t0
     print(f"report: {path}  (simulations {t_run:.1f} s, report {total - t_run:.1f} s, total {total:.1f} s)")
 

@@ -103,12 +103,12 @@ def _builtin() -> list[Study]:
     cat = CATALOG_DIR
     return [
         Study("tasc-truthfulness", relay_runs.TASC_TRUTHFULNESS_KIND,
-              "auctionlab.analysis.paper:truthfulness_section", cat / "tasc-truthfulness.toml"),
-        Study("tasc-profit", relay_runs.TASC_KIND, "auctionlab.analysis.paper:profit_section",
+              "auctionlab.studies.tasc_truthfulness.section:build", cat / "tasc-truthfulness.toml"),
+        Study("tasc-profit", relay_runs.TASC_KIND, "auctionlab.studies.tasc_profit.section:build",
               cat / "tasc-profit.toml", needs=("profit", "zero_profit")),
-        Study("tasc-efficiency", relay_runs.TASC_KIND, "auctionlab.analysis.paper:efficiency_section",
+        Study("tasc-efficiency", relay_runs.TASC_KIND, "auctionlab.studies.tasc_efficiency.section:build",
               cat / "tasc-efficiency.toml", default_for_kind=False),
-        Study("tasc-runtime", relay_runs.TASC_KIND, "auctionlab.analysis.paper:runtime_section",
+        Study("tasc-runtime", relay_runs.TASC_KIND, "auctionlab.studies.tasc_runtime.section:build",
               cat / "tasc-runtime.toml", default_for_kind=False),
         Study("ice-convergence", ice_runs.ICE_KIND, "auctionlab.studies.ice_convergence.section:build",
               cat / "ice-convergence.toml", reproduce_cap=None),

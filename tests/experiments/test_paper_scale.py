@@ -18,9 +18,9 @@ def test_reproduce_at_paper_scale_within_five_minutes(tmp_path):
     wall = time.perf_counter() - t0
     assert wall <= 300, f"auctionlab reproduce took {wall:.0f} s"
     profit = ResultStore.open(tmp_path / "tasc-profit")
-    assert profit.complete and len(profit.done_runs()) == 11_000
+    assert profit.complete and len(profit.done_runs()) == 14_000  # 11 values of m + the 0.01-grid reading at 3
     runs = profit.table("runs")
-    assert (runs.groupby(["m", "algorithm", "rule"]).size() == 1000).all()
+    assert (runs.groupby(["m", "value_grid", "algorithm", "rule"], dropna=False).size() == 1000).all()
     html = (tmp_path / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= len(REPRODUCE)  # at least one figure per experiment
     # a second call resumes: nothing is recomputed

@@ -32,7 +32,7 @@ def stored(tmp_path_factory):
 
 
 def test_report_from_stored_results(stored, monkeypatch):
-    import auctionlab.experiments.runner as runner
+    from auctionlab.experiments import runner
 
     def no_simulation(*a, **k):
         raise AssertionError("the report must not simulate")
@@ -47,10 +47,12 @@ def test_report_from_stored_results(stored, monkeypatch):
         assert f"id='{name}'" in html
     assert html.count("data:image/png;base64,") == 4
     for words in ("Fig. 8", "Fig. 9", "Fig. 10", "Fig. 11", "Profit is small", "degradation decreases as Vmax grows",
-                  "levels off once m", "Summary of the paper"):
+                  "levels off once m", "Summary of the checked statements", "Verdict legend", "href='#tasc-profit'"):
         assert words in html
-    verdicts = re.findall(r"<td class='(agrees|partly|disagrees)'>", html)
+    verdicts = re.findall(r"<td class='(agrees|partly|disagrees|insufficient-data|n-a)'>", html)
     assert len(verdicts) >= 8
+    # three replications per point: the statistical verdicts say so instead of judging
+    assert "insufficient data" in html
     assert list((stored / "tables").glob("*.csv"))
 
 
@@ -90,3 +92,38 @@ def test_section_chosen_by_run_kind_for_a_users_spec(tmp_path):
     assert "Mean and 95% CI of every metric" not in html and "zero" in html.lower()
     # an explicit analysis key wins over the kind
     assert study_for(parse_spec({**spec.to_dict(), "analysis": "tasc-runtime"})) is STUDIES["tasc-runtime"]
+
+
+def test_report_navigation_legend_markup_and_progress(stored):
+    from auctionlab.analysis.report import rich
+    from auctionlab.analysis.sections import VERDICTS
+
+    lines: list[str] = []
+    html = build_report(stored, stored / "nav.html", log=lines.append).read_text()
+    assert [ln.split(" (")[0] for ln in lines] == [
+        f"report: [{i}/4] {n}" for i, n in
+        enumerate(("tasc-truthfulness", "tasc-profit", "tasc-efficiency", "tasc-runtime"), 1)]
+    assert "<nav class='toc'>" in html and html.count("<li><a href='#") >= 6
+    for name in ("tasc-truthfulness", "tasc-profit", "tasc-efficiency", "tasc-runtime", "legend", "summary"):
+        assert f"href='#{name}'" in html and f"id='{name}'" in html
+    for word in VERDICTS:
+        assert f"<td class='{word.replace(' ', '-').replace('/', '-')}'>{word}</td>" in html
+    # headings carry the sample size and say the run is reduced (3 of the catalog's replications)
+    assert "(n = 3 per point, 3 runs; reduced run: 3 of the study&#x27;s 100 replications)" in html
+    # no raw markup: P^b and s_{i_k} are rendered
+    assert "P^b" not in html and "P<sup>b</sup>" in html and "_{" not in html.split("<style>")[1].split("</body>")[0] \
+        .replace("fig8_curves", "")
+    assert rich("the *gain*") == "the <em>gain</em>"
+    # every table but the short legend sits in a scrolling box
+    assert re.findall(r"<table[^>]*>", html.replace("<div class='scroll'><table", "")) == ["<table class='legend'>"]
+
+
+def test_reproduce_prints_plain_progress_lines(tmp_path, capsys):
+    from auctionlab.experiments.cli import main
+
+    assert main(["reproduce", "--only", "tasc-truthfulness", "--replications", "1", "--workers", "1",
+                 "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("[1/1] tasc-truthfulness: 1 run ...")
+    assert any(ln.startswith("[1/1] tasc-truthfulness done in ") for ln in err)
+    assert any(ln.startswith("report: [1/1] tasc-truthfulness") for ln in err)

@@ -1,0 +1,1 @@
+"""The tasc-efficiency study: its report section (dataset -> figures -> claims) in :mod:`.section`."""
