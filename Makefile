@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench clean browser viz screenshot docs notebooks
+.PHONY: run test test-lowest bench clean browser viz screenshot docs notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,22 @@ browser:
 test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest -n 2 -q
 
+# The suite at the lowest versions pyproject.toml allows (each direct dependency at its lower bound,
+# wheels only): run it whenever a lower bound changes or new code calls a newer library API.
+# It rebuilds .venv-lowest from scratch every time and is not part of `make test` (see CONTRIBUTING.md).
+VENV_LOWEST := .venv-lowest
+
+test-lowest:
+	rm -rf $(VENV_LOWEST)
+	$(PYTHON) -m venv $(VENV_LOWEST)
+	echo '*' > $(VENV_LOWEST)/.gitignore
+	$(VENV_LOWEST)/bin/python -m pip install --quiet uv
+	$(VENV_LOWEST)/bin/uv pip install --quiet --python $(VENV_LOWEST)/bin/python \
+		--resolution lowest-direct --only-binary :all: -e ".[dev]"
+	$(VENV_LOWEST)/bin/uv pip list --python $(VENV_LOWEST)/bin/python \
+		| grep -iE '^(mesa|numpy|scipy|cvxpy|highspy|pandas|pyarrow|matplotlib|pyyaml|tqdm|networkx) '
+	$(VENV_LOWEST)/bin/python -m pytest -n 2 -q -p no:cacheprovider
+
 bench: $(VENV)/.installed
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
@@ -46,4 +62,4 @@ notebooks: $(VENV)/.installed-dev
 	$(BIN)/jupyter lab notebooks/
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VENV_LOWEST) .pytest_cache .hypothesis
