@@ -40,7 +40,7 @@ def test_the_presolve_defect_is_real_on_that_model():
     h.setOptionValue("presolve_rule_off", 0)
     assert statuses[1] == "Optimal"
     if statuses[0] == "Optimal":
-        pytest.skip(f"HiGHS {new_highs().version()} no longer shows the presolve defect")
+        pytest.skip(f"HiGHS {new_highs().version()} does not show the presolve defect (it appeared in 1.16)")
     assert statuses[0] == "Solve error"
 
 
@@ -52,7 +52,11 @@ def test_price_lp_recovers_when_later_stages_run_out_of_room():
     ice = IterativeExchange(pair.bounded, max_rounds=50, pattern_limit=0, integer_lambda=True)
     proxies = {b: StraightforwardProxy(pair.truth.bidder(b).tree.lower, 0.5) for b in pair.bounded.names}
     rec = ice.step(proxies)
-    assert rec.price_stats["price_restarts"] >= 1
+    # the infeasible stage is a HiGHS 1.16 round-off: older releases solve it at once
+    from importlib.metadata import version
+
+    if tuple(int(x) for x in version("highspy").split(".")[:2]) >= (1, 16):
+        assert rec.price_stats["price_restarts"] >= 1
     assert np.all(rec.prices >= 0) and np.all(np.isfinite(rec.prices))
     # the default configuration (continuous λ, enumerated bidder problems) needs no restart
     ice2 = IterativeExchange(pair.bounded, max_rounds=50)
