@@ -1,6 +1,6 @@
 """Relay-market strategies: deviations for buyers (sources) and sellers (relays).
 
-Types and reports (SPEC A2): a buyer's true type is its value vector over the m relays,
+Types and reports: a buyer's true type is its value vector over the m relays,
 ``np.ndarray`` of shape (m,), zero on relays that are not useful to it; its report is a bid
 vector of the same shape. A seller's true type is its cost (a float) and its report an ask.
 Every strategy returns a new object (never mutates the type) and keeps reports finite and

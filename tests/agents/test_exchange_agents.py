@@ -87,7 +87,7 @@ def test_stubborn_is_penalised_and_its_history_shows_it():
     ex = m.initial_exchange
     x0 = ex.endowments[1]
     price = node_prices(ex.bidder("buyer").tree, x0, ex.endowments.sum(axis=0) - x0, p0)
-    np.testing.assert_allclose(rec.upper, np.minimum(hi, np.maximum(price, lo)))  # SPEC B7
+    np.testing.assert_allclose(rec.upper, np.minimum(hi, np.maximum(price, lo)))  # the RP penalty
     assert rec.upper[1] == 2.0 < hi[1] and (rec.lower == lo).all()
     m.run_model()
     buyer = m.bidders[1]

@@ -1,4 +1,4 @@
-"""The papers' worked exchanges (SPEC B2, Fig. 1), shared by the exchange tests."""
+"""The papers' worked exchanges (Fig. 1, Ex. 1-3), shared by the exchange tests."""
 
 from auctionlab.market.exchange import AND, OR, XOR, Exchange, leaf
 

@@ -1,4 +1,4 @@
-"""Revealed-preference activity rule (SPEC B7) and closing rule (SPEC B8) golden tests."""
+"""Revealed-preference activity rule and closing rule golden tests."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The worked examples of SPEC B2-B4 and B8 (the paper's own numbers)."""
+"""The ICE paper's worked examples (its own numbers)."""
 
 import numpy as np
 import pytest

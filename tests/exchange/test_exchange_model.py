@@ -8,7 +8,7 @@ from auctionlab.market.exchange import AND, OR, XOR, Exchange, WDModel, leaf, ra
 
 from .test_exchange_golden import ex2, fig1
 
-P_EX5 = np.array([10 / 3, 10 / 3, 5 / 3, 5 / 3])  # the ACC prices of SPEC B6 for Ex.2
+P_EX5 = np.array([10 / 3, 10 / 3, 5 / 3, 5 / 3])  # the ACC prices of Ex.2
 
 
 def test_layout():
@@ -75,7 +75,7 @@ def _rp_exchange(tree) -> Exchange:
 
 
 def _rp(ex: Exchange, prices: np.ndarray) -> tuple[float, float, float, np.ndarray]:
-    """RP1-RP3 of SPEC B7 through the WDModel API: (π*_l, π*_u, π at v̄ buying B, sat(L*))."""
+    """RP1-RP3 through the WDModel API: (π*_l, π*_u, π at v̄ buying B, sat(L*))."""
     m = WDModel(ex)
     i = ex.index("bidder")
     t = ex.bidders[i].tree

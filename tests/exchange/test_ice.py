@@ -127,7 +127,7 @@ def test_convergence_with_eager_proxies(n, m, seed):
 
 def test_penalty_for_failing_the_activity_rule():
     """A bidder that fails RP and stops revising keeps trading, but its upper bounds fall
-    to max(node price, lower bound) at the provisional prices (SPEC B7)."""
+    to max(node price, lower bound) at the provisional prices"""
     from auctionlab.market.exchange.activity import node_prices
 
     ex = Exchange.from_dict({
@@ -158,7 +158,7 @@ def test_vcg_payment_rule_for_comparison():
     ex = example2()
     res = run_ice(ex, keep_all(ex), cutoff_eff=1.0, cutoff_thresh=1.0, payment_rule="vcg")
     assert res.payments == pytest.approx({"seller": -9, "buyer1": 4, "buyer2": 0, "buyer3": 2, "buyer4": 0})
-    assert res.budget_surplus == pytest.approx(-3)  # the VCG deficit of SPEC B4
+    assert res.budget_surplus == pytest.approx(-3)  # the VCG deficit of Ex. 2
     with pytest.raises(ConfigError, match="payment_rule"):
         IterativeExchange(ex, payment_rule="pay-as-bid")
 

@@ -1,4 +1,4 @@
-"""Price feedback LPs (SPEC B6) against best responses enumerated by hand.
+"""Price feedback LPs against best responses enumerated by hand.
 
 Each bidder's valuation here is an explicit list of (trade, value) options — an XOR of
 bundles — so that R-WD(i) is a one-line maximisation, independent of the MIP.

@@ -43,7 +43,7 @@ __all__ = ["all_matchings", "best", "capacities", "rank_positions"]
 
 
 def literal_algorithm2(bids, asks, sigma, reduction=False):
-    """SPEC A4 step by step with Python lists (1-indexed positions as in the paper).
+    """Algorithm 2 step by step with Python lists (1-indexed positions as in the paper).
 
     Returns (winning buyers, winning sellers, P^b, P^s) or None for no trade.
     """

@@ -10,7 +10,7 @@ from auctionlab.market.relay.valuations import uniform_valuations
 
 from .brute import literal_algorithm2
 
-# ------------------------------------------------------------------ SPEC A5 (paper §5.3)
+# ------------------------------------------------------------------ the paper's worked example (§5.3)
 # 5 buyers s1..s5 (rows), 7 sellers r1..r7 (columns); the capacity matrix is the bid matrix.
 # Every row's maximum sits in a different column, so MWM's assignment is unique:
 # s1->r1, s2->r7, s3->r5, s4->r4, s5->r6.
@@ -45,7 +45,7 @@ def test_spec_a5_worked_example():
     assert ub.tolist() == [4, 0, 0, 3, 2] and us.tolist() == [4, 0, 0, 2, 0, 5, 0]
 
 
-# ------------------------------------------------------------------ SPEC A4′ (the flaw)
+# ------------------------------------------------------------------ Algorithm 2 as written is manipulable
 def _bids(sigma, own, n=5, m=5):
     b = np.zeros((n, m))
     on = np.flatnonzero(sigma >= 0)

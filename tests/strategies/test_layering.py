@@ -1,4 +1,4 @@
-"""Layering rules of DESIGN.md, checked on what an import actually pulls in."""
+"""The package's layering rules, checked on what an import actually pulls in."""
 
 import subprocess
 import sys

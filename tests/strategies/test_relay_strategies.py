@@ -128,6 +128,6 @@ def test_best_response_finds_the_spec_a4_prime_gains(rule, buyer_gain, seller_ga
     br = BestResponse()
     rep = br.report(costs[1], obs)
     assert br.last_gain == pytest.approx(seller_gain)
-    if seller_gain:  # truthful utility 1.0, deviating 1.8 (SPEC A4′)
+    if seller_gain:  # truthful utility 1.0, deviating 1.8
         assert br.last_utility == pytest.approx(1.8)
         assert rep > costs[1]

@@ -1,4 +1,4 @@
-"""ICE, the iterative combinatorial exchange (SPEC Part B): TBBL bid trees, winner
+"""ICE, the iterative combinatorial exchange: TBBL bid trees, winner
 determination as one MIP, VCG / Threshold payments and random instances.
 
 >>> from auctionlab.market.exchange import AND, Exchange, leaf, solve_wd, vcg_payments

@@ -1,7 +1,7 @@
 """One bidder's restriction of the winner-determination MIP, built once and re-solved.
 
 R-WD(i), RP1–RP3 and node prices optimise over one bidder's trade while every other
-bidder "only defines feasibility" (SPEC B3). With the others' trees relaxed, constraints
+bidder "only defines feasibility". With the others' trees relaxed, constraints
 (1)–(2) reduce to bounds on λ_i: at most the endowment can be sold and at most what the
 others own can be bought. So these problems are exactly the WD MIP restricted to bidder
 i's columns and rows — a model of a few dozen variables instead of the whole exchange,

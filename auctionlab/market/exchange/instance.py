@@ -1,4 +1,4 @@
-"""An exchange instance: goods, bidders with endowments and TBBL trees (SPEC B1-B2).
+"""An exchange instance: goods, bidders with endowments and TBBL trees.
 
 Plain-data format::
 
@@ -623,7 +623,7 @@ class Exchange:
 
         ``lower``/``upper`` are global arrays (length ``n_nodes``) or ``{name: array}``
         for some bidders. With ``narrowing=True`` a lower bound that falls or an upper
-        bound that rises raises :class:`~auctionlab.errors.RevisionError` (SPEC B5).
+        bound that rises raises :class:`~auctionlab.errors.RevisionError` (bounds may only narrow).
         """
         lo_new = self._global_bounds(lower, self.lower, "lower")
         hi_new = self._global_bounds(upper, self.upper, "upper")

@@ -1,4 +1,4 @@
-"""Winner determination: one MIP over trades and node satisfaction (SPEC B3, paper §4.2).
+"""Winner determination: one MIP over trades and node satisfaction (the paper's §4.2).
 
 Variables (built once per exchange, CSC arrays passed in bulk to a MIP backend, HiGHS by
 default; see :mod:`~auctionlab.market.exchange.backends`):
@@ -239,7 +239,7 @@ def canonical_trades(exchange: Exchange, sat: np.ndarray, lam: np.ndarray | None
     """The canonical trade for satisfied nodes ``sat`` (all trees active).
 
     Each bidder gets exactly what its satisfied leaves need, ``max(Σ q·sat, −x0)``; units
-    sold but not bought (free disposal) go back to their sellers in bidder order (SPEC B3),
+    sold but not bought (free disposal) go back to their sellers in bidder order,
     so every good balances exactly. Values are unchanged: (4) still holds for ``sat``.
     ``lam``, the solver's own λ values (continuous or not), is only checked to cover the
     satisfied leaves within :data:`LAM_TOL`; the trade never depends on it.
@@ -305,7 +305,7 @@ class WDModel:
     """The winner-determination MIP of one exchange, built once and re-solved.
 
     Every ICE optimisation is this MIP with another objective, other bounds or extra
-    rows (SPEC B3, DESIGN "One MIP, many objectives"). The sense is always *maximise*.
+    rows (one model, many objectives). The sense is always *maximise*.
 
     Layout
         ``lam_col(i, j)``/``lam_cols(i)`` and ``sat_cols(i)``/``sat_col(i, k)`` give column
@@ -746,7 +746,7 @@ class WDModel:
 
 # --------------------------------------------------------------------------- entry points
 def solve_wd(exchange: Exchange, values: ValuesArg = "lower", *, model: WDModel | None = None) -> Allocation:
-    """Efficient trade λ* at the given node values (SPEC B3): ``Allocation``.
+    """Efficient trade λ* at the given node values: ``Allocation``.
 
     ``values`` is ``"lower"``, ``"upper"`` or α (α·lower + (1−α)·upper node by node).
     The trade is canonical (:func:`canonical_trades`): every bidder gets exactly what its

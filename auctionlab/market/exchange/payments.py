@@ -1,4 +1,4 @@
-"""VCG and Threshold payments, and the one-shot (sealed-bid) exchange (SPEC B4, §4.3).
+"""VCG and Threshold payments, and the one-shot (sealed-bid) exchange (the paper's §4.3).
 
 * VCG discount ``Δvcg_i = V* − V_{−i}``; payment ``p_i = v̂_i(λ*_i) − Δ_i``.
 * Threshold (Def. 2): ``Δ_i = max(0, Δvcg_i − C)`` with the smallest ``C ≥ 0`` such that

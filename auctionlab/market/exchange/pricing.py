@@ -1,4 +1,4 @@
-"""ICE price feedback (SPEC B6, paper §5.2): linear item prices by ACC → FAIR → BAL.
+"""ICE price feedback (the paper's §5.2): linear item prices by ACC → FAIR → BAL.
 
 One LP per pricing call, built once and re-solved: stages differ only in which
 "≤ t" cap rows are active and in column bounds, and constraint generation only adds rows.

@@ -1,4 +1,4 @@
-"""TBBL: the tree-based bidding language of ICE (SPEC B2, paper §4.1).
+"""TBBL: the tree-based bidding language of ICE (the paper's §4.1).
 
 A bid is a tree. Leaves carry a bundle trade ``q`` (units per good: positive = buy,
 negative = sell); internal nodes carry an interval-choose operator IC(x, y); every node

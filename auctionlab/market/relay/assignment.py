@@ -1,4 +1,4 @@
-"""Bid-independent relay assignment algorithms Φ (SPEC A3, phase 1 of TASC).
+"""Bid-independent relay assignment algorithms Φ (phase 1 of TASC).
 
 Each algorithm is a function ``(direct, relayed) -> sigma`` with ``sigma[i]`` the relay
 assigned to source i or −1. They see capacities only — never bids or asks — which is what
@@ -49,7 +49,7 @@ def mwm(direct, relayed) -> np.ndarray:
     """Maximum-weight matching: maximise total network capacity.
 
     Total capacity is Σ_i c_D(i) + Σ_matched (c_R − c_D), so the edge weights are the
-    capacity gains (SPEC A3 decision). Solved with scipy's ``linear_sum_assignment``.
+    capacity gains (a documented decision: the paper does not say). Solved with scipy's ``linear_sum_assignment``.
     """
     _, _, gain = _prepare(direct, relayed)
     return max_weight_matching(gain, gain > 0)

@@ -1,4 +1,4 @@
-"""Baselines TASC is compared against (SPEC A6), sharing :class:`RelayOutcome`.
+"""Baselines TASC is compared against (the paper's §4), sharing :class:`RelayOutcome`.
 
 - :func:`vcg_double_auction`: efficient and truthful, but runs a deficit.
 - :func:`mcafee`: truthful, IR and budget balanced for homogeneous goods only.
@@ -242,7 +242,7 @@ def k_double_auction(bids, asks, sigma, k: float = 0.5) -> RelayOutcome:
 def pure_assignment(network: RelayNetwork, algorithm="mwm") -> RelayOutcome:
     """The assignment alone, with no auction: every candidate pair is relayed, nobody pays.
 
-    This is the efficiency reference of SPEC A7 (Fig. 10): TASC's degradation is measured
+    This is the efficiency reference of the paper's Fig. 10: TASC's degradation is measured
     against it.
     """
     sigma = assign(network, algorithm)

@@ -1,4 +1,4 @@
-"""Wireless network and capacity model for the relay market (SPEC A1).
+"""Wireless network and capacity model for the relay market (the paper's §3).
 
 n source–destination pairs and m relays in a square; capacities follow Shannon's formula
 with path loss dist^-γ. A relay is *useful* to a source when cooperative capacity beats

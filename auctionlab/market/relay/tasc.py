@@ -1,5 +1,5 @@
-"""TASC: truthful auction for cooperative communications (SPEC A3–A5), and its
-trade-reduction variant (SPEC A4′).
+"""TASC: truthful auction for cooperative communications, and its
+trade-reduction variant.
 
 Phase 1 assigns relays from capacities alone (:mod:`.assignment`); phase 2 sorts the
 candidate pairs, finds k, and clears at uniform prices set by a boundary pair that never
@@ -8,7 +8,7 @@ trades. Phase 2 is O(l log l) in the number l of candidate pairs.
 Conventions: buyers are sorted by their bid on their *own assigned* relay, non-increasing;
 sellers by ask, non-decreasing; ties by index (lower first), never by anything reported.
 
-Example (SPEC A4′, buyer instance; b0 is the boundary buyer and loses):
+Example (Algorithm 2 as written is manipulable; buyer instance, b0 is the boundary buyer and loses):
 
 >>> import numpy as np
 >>> sigma = np.array([3, 4, 0, 1, 2])
@@ -282,7 +282,7 @@ def clear(bids, asks, sigma) -> RelayOutcome:
     """TASC phase 2 (Algorithm 2) exactly as written: boundary pair chosen between
     (s_{i_α}, r_{j_k}) and (s_{i_k}, r_{j_β}) by the larger |Σ(S_{x−1}, R_{y−1})|.
 
-    Individually rational and budget balanced, but *not* truthful (SPEC A4′).
+    Individually rational and budget balanced, but *not* truthful: an agent can sometimes move the choice of the boundary pair to its own advantage.
     """
     bids, asks = check_reports(bids, asks)
     sigma, cand, rel = _assignment(sigma, *bids.shape)

@@ -1,6 +1,6 @@
 """Private types for the relay market: buyers' valuations over relays, sellers' costs.
 
-The paper's model (SPEC A7): a buyer values each useful relay uniformly on (0, Vmax] and
+The paper's model (its §6): a buyer values each useful relay uniformly on (0, Vmax] and
 every other relay at 0; a seller's cost is uniform on (0, 1].
 """
 
