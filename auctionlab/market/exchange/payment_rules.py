@@ -49,7 +49,8 @@ array([4.5, 1. , 0. , 0.5, 0. ])
 array([3., 2., 0., 1., 0.])
 >>> large([9.0, 2.0, 0.0, 1.0, 0.0], 10.0), small([9.0, 2.0, 0.0, 1.0, 0.0], 10.0)
 (array([9., 1., 0., 0., 0.]), array([7., 2., 0., 1., 0.]))
->>> PAYMENT_RULES["threshold"]({"seller": 9.0, "buyer": 2.0}, 8.0)
+>>> rule = PAYMENT_RULES["threshold"]
+>>> rule({"seller": 9.0, "buyer": 2.0}, 8.0)
 {'seller': 7.5, 'buyer': 0.5}
 """
 
