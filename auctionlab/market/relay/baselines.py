@@ -34,6 +34,13 @@ def vcg_double_auction(bids, asks, useful=None) -> RelayOutcome:
 
     P^b_i = B_i^{φ(i)} − (W* − W*_{−s_i}),  P^s_j = A_j + (W* − W*_{−r_j}).
     Truthful and IR, not budget balanced: ``profit`` is usually negative.
+
+    The paper's Fig. 3: asks (2, 3), buyer 1 bids (5, 10), buyer 2 bids (4, 7): buyer 1 gets
+    relay 2 and buyer 2 relay 1; buyers pay (5, 2), sellers receive (4, 9): a deficit of 6.
+
+    >>> out = vcg_double_auction(np.array([[5.0, 10.0], [4.0, 7.0]]), np.array([2.0, 3.0]))
+    >>> out.sigma.tolist(), out.buyer_payments.tolist(), out.seller_payments.tolist(), out.profit
+    ([1, 0], [5.0, 2.0], [4.0, 9.0], -6.0)
     """
     bids, asks = check_reports(bids, asks)
     n, m = bids.shape

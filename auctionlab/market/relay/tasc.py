@@ -282,7 +282,30 @@ def clear(bids, asks, sigma) -> RelayOutcome:
     """TASC phase 2 (Algorithm 2) exactly as written: boundary pair chosen between
     (s_{i_α}, r_{j_k}) and (s_{i_k}, r_{j_β}) by the larger |Σ(S_{x−1}, R_{y−1})|.
 
-    Individually rational and budget balanced, but *not* truthful: an agent can sometimes move the choice of the boundary pair to its own advantage.
+    Individually rational and budget balanced, but *not* truthful: an agent can sometimes move
+    the choice of the boundary pair to its own advantage. Seller instance: r1 earns 1.0
+    truthfully and 1.8 by asking 1.8 (any ask in [1.75, 1.9]; at 1.7 the two counts tie).
+
+    >>> sigma = np.array([-1, 2, 1, 3, 0])
+    >>> bids = np.zeros((5, 4)); bids[[1, 2, 3, 4], [2, 1, 3, 0]] = [3.1, 3.0, 2.6, 1.7]
+    >>> asks = np.array([1.1, 0.1, 1.9, 0.7])
+    >>> float(clear(bids, asks, sigma).utilities(bids, asks)[1][1])
+    1.0
+    >>> lie = asks.copy(); lie[1] = 1.8
+    >>> round(float(clear(bids, lie, sigma).utilities(bids, asks)[1][1]), 6)
+    1.8
+
+    The paper's worked example (5 buyers, 7 sellers, MWM; the capacity matrix doubles as the
+    bid matrix): winners (s1, r1), (s4, r4), (s5, r6), P^b = 8, P^s = 7, profit 3.
+
+    >>> from auctionlab.market.relay.network import RelayNetwork
+    >>> caps = np.array([[12.0, 3, 0, 5, 0, 2, 0], [0, 2, 4, 0, 1, 0, 8], [2, 0, 0, 3, 6, 0, 1],
+    ...                  [4, 0, 2, 11, 0, 3, 0], [0, 1, 0, 0, 2, 10, 3]])
+    >>> out = tasc(RelayNetwork.from_capacities(np.zeros(5), caps), caps, [3.0, 1, 6, 5, 4, 2, 7], "mwm")
+    >>> (out.sigma + 1).tolist(), out.k, [b + 1 for b in out.boundary]
+    ([1, 7, 5, 4, 6], 4, [2, 7])
+    >>> (np.flatnonzero(out.buyer_wins) + 1).tolist(), out.buyer_price, out.seller_price, out.profit
+    ([1, 4, 5], 8.0, 7.0, 3.0)
     """
     bids, asks = check_reports(bids, asks)
     sigma, cand, rel = _assignment(sigma, *bids.shape)
