@@ -306,29 +306,45 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
             judge(bool(e[0] <= 0.1 * t), n, partly=bool(e[1] <= 0.1 * t)),
             f"{main}: mean RMS distance {ci_str(*e)} vs truthful payments' RMS {fmt(t) if n else 'n/a'} ({excl} "
             "max_rounds runs left out).", n))
-    # rounds along CUTOFF_thresh and ρ (runs closed by the rule)
+    # rounds along CUTOFF_thresh and ρ (runs closed by the rule). The claim is made for every
+    # bidder kind swept over the key, with n = the smallest number of closed runs per value:
+    # when (almost) every run stopped at max_rounds it reads "insufficient data", it is not dropped.
     for key, label, sign in (("cutoff_thresh", "CUTOFF_thresh", 1), ("step", "the proxy step ρ", -1)):
         if key not in frames["keys"]:
             continue
         for p in proxies:
-            d = runs[(runs["proxy"] == p) & ~runs["hit_max_rounds"] & ~runs["no_trade"]]
+            swept = runs[(runs["proxy"] == p) & ~runs["no_trade"]]
             other = [k for k in frames["keys"] if k != key]
             if other:  # the sweep: every other key at the main cell's value
                 m = runs[runs["main"]].iloc[0]
                 for k in other:
-                    d = d[np.isclose(d[k].astype(float), float(m[k]))]
+                    swept = swept[np.isclose(swept[k].astype(float), float(m[k]))]
+            values = sorted(swept[key].dropna().unique())
+            if len(values) < 2:
+                continue  # this bidder kind was not swept over the key
+            d = swept[~swept["hit_max_rounds"]]
+            counts = d.groupby(key).size().reindex(values, fill_value=0)
+            n = int(counts.min())
+            statement = (f"{p}: rounds to close {'grow with' if sign > 0 else 'fall as'} {label} "
+                         f"{'rises' if sign < 0 else ''}").strip()
+            per_value = ", ".join(f"{int(c)} of {int((swept[key] == v).sum())} at {fmt(float(v))}"
+                                  for v, c in counts.items())
             if d[key].nunique() < 2:
+                out.append(Claim(statement, judge(False, n),
+                                 f"runs with trade closed by the rule per value: {per_value}; the others stopped at "
+                                 "max_rounds and are left out, so no trend can be estimated (see the closing "
+                                 "claim above); n = smallest number of closed runs per value.", n))
                 continue
             tr = trend(d[key], d["rounds"])
             means = d.groupby(key)["rounds"].mean()
-            n = int(d.groupby(key).size().min())
             ok = tr.ci_low > 0 if sign > 0 else tr.ci_high < 0
             out.append(Claim(
-                f"{p}: rounds to close {'grow with' if sign > 0 else 'fall as'} {label} {'rises' if sign < 0 else ''}".strip(),
+                statement,
                 judge(bool(ok), n, partly=bool(tr.slope * sign > 0)),
                 "mean rounds " + ", ".join(f"{fmt(v)} at {fmt(float(k))}" for k, v in means.items())
-                + f"; slope {fmt(tr.slope)} (95% CI {fmt(tr.ci_low)} to {fmt(tr.ci_high)}); runs stopped at "
-                  f"max_rounds left out; n = smallest number of runs per value.", n))
+                + f"; slope {fmt(tr.slope)} (95% CI {fmt(tr.ci_low)} to {fmt(tr.ci_high)}); runs with trade closed "
+                  f"by the rule per value: {per_value} (runs stopped at max_rounds left out); n = smallest number "
+                  "of closed runs per value.", n))
     bb = runs
     if "budget_surplus" in bb:
         rule_name = frames["params"].get("payment_rule", "threshold")
