@@ -377,6 +377,28 @@ def finding(frames: dict[str, Any]) -> str | None:
             "which the rule does not ask for.")
 
 
+def stall_finding(reference: str, stalled: int, with_trade: int, valid: int, what: str) -> str | None:
+    """The baseline stall of the strategy studies, stated as a finding (None when no baseline
+    instance with trade stalled): ``stalled`` of ``with_trade`` instances with trade whose
+    all-``reference`` run stopped at ``max_rounds``; ``valid`` instances remain for ``what``."""
+    if with_trade <= 0 or stalled <= 0:
+        return None
+    short = (f" — below {MIN_N}, so those verdicts read \"insufficient data (n = …)\", honestly: the sample is "
+             "what the reference bidder leaves, not a sizing error") if valid < MIN_N else ""
+    if reference == REFERENCE:
+        why = ("Why: the paper's bidder reveals only what the activity rule requires; bidders who pass the rule "
+               "never narrow their bounds, so the Threshold payments at the upper and lower bounds stay apart, "
+               "αthresh plateaus below CUTOFF_thresh and the run ends at max_rounds (see the ice-convergence "
+               "section). The baseline stays the paper's bidder; the eager extension, which closes, would "
+               "answer a different question.")
+    else:
+        why = (f"The reference bidder {reference} stalls: its runs end at max_rounds instead of closing by the rule "
+               "(see the ice-convergence section).")
+    return (f"Finding: in the all-{reference} baseline {stalled} of {with_trade} instances with trade "
+            f"({stalled / with_trade:.0%}) stopped at max_rounds. Instances with a stalled run are left out of "
+            f"every verdict, so at most {valid} remain for {what}{short}. {why}")
+
+
 # ---------------------------------------------------------------------- the section
 def build(store: Any, figdir: Path) -> Section:
     spec = store.spec
@@ -403,4 +425,4 @@ def build(store: Any, figdir: Path) -> Section:
     return sec
 
 
-__all__ = ["build", "claims", "dataset", "figures", "finding", "frames_from", "summary"]
+__all__ = ["build", "claims", "dataset", "figures", "finding", "frames_from", "stall_finding", "summary"]
