@@ -196,9 +196,11 @@ def test_convergence_sweep_claim_reads_insufficient_data_when_every_run_stalls()
     runs, rounds = [], []
     for cut, stalled in ((0.6, False), (0.9, True)):
         r, q = convergence_runs(4, stall_every=1 if stalled else 0)
-        r = r[r["proxy"] == "straightforward"].assign(run_id=lambda d: d["run_id"] + (100 if stalled else 0),
-                                                      cutoff_thresh=cut)
-        q = q[q["proxy"] == "straightforward"].assign(run_id=lambda d: d["run_id"] + (100 if stalled else 0))
+        shift = 100 if stalled else 0
+        r = r[r["proxy"] == "straightforward"].assign(cutoff_thresh=cut)
+        r["run_id"] += shift
+        q = q[q["proxy"] == "straightforward"].copy()
+        q["run_id"] += shift
         runs.append(r)
         rounds.append(q)
     f = conv.frames_from(pd.concat(runs, ignore_index=True), pd.concat(rounds, ignore_index=True),

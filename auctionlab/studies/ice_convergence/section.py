@@ -284,7 +284,7 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
                    f"αthresh moved by {fmt(move)} on average there (final αthresh "
                    f"{fmt(float(trade.loc[stalled, 'final_alpha_thresh'].mean()))}, cutoff "
                    f"{fmt(frames['cutoff_thresh'])}): the bidders satisfy the rule while the payment gap stays open.")
-        out.append(Claim(f"With {who} ({p}), ICE closes by its rule (cutoffs) within max_rounds", 
+        out.append(Claim(f"With {who} ({p}), ICE closes by its rule (cutoffs) within max_rounds",
                          judge(not stalled.any(), n, partly=bool((~stalled).any())), ev, n))
     # efficiency and payment accuracy of runs that closed by the rule
     for p in proxies:

@@ -37,7 +37,6 @@ from auctionlab.analysis.metrics import fmt
 from auctionlab.analysis.plots import new_figure, save
 from auctionlab.analysis.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.errors import ConfigError
-from auctionlab.studies.ice_convergence.section import stall_finding
 from auctionlab.studies.ice_common import (
     ANALYSIS_STREAM,
     MAX_ROUNDS,
@@ -49,6 +48,7 @@ from auctionlab.studies.ice_common import (
     reduced_heading,
     rules_in,
 )
+from auctionlab.studies.ice_convergence.section import stall_finding
 
 CONTROL = "control"
 SHADING = "misreport"  # registry name of the shading deviations

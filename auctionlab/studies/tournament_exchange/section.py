@@ -35,7 +35,6 @@ from auctionlab.analysis.metrics import fmt
 from auctionlab.analysis.plots import new_figure, save
 from auctionlab.analysis.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.errors import ConfigError, InvalidInputError
-from auctionlab.studies.ice_convergence.section import stall_finding
 from auctionlab.studies.ice_common import (
     ANALYSIS_STREAM,
     MAX_ROUNDS,
@@ -48,6 +47,7 @@ from auctionlab.studies.ice_common import (
     reduced_heading,
     rules_in,
 )
+from auctionlab.studies.ice_convergence.section import stall_finding
 
 REPLICATOR_STEPS, REPLICATOR_DT, REPLICATOR_BOOT = 1500, 0.1, 100
 DESIGN = "threshold"
