@@ -22,6 +22,7 @@ from auctionlab.strategies import (
     StraightforwardProxy,
     Stubborn,
 )
+from auctionlab.strategies.exchange import Eager
 from auctionlab.strategies.measure import COLUMNS, manipulation_gain, max_gain
 
 from .examples import fig1
@@ -163,7 +164,7 @@ def test_bad_instances():
 
 
 def test_manipulation_gain_reruns_the_exchange_with_one_proxy_replaced():
-    model = ExchangeMarket(**FIG1, max_rounds=6, rng=0)
+    model = ExchangeMarket(**FIG1, max_rounds=6, rng=0)  # everyone the paper's bidder
     model.run_model()
     own = model.result.utilities
     devs = [Misreport(0.25), Stubborn()]
@@ -176,13 +177,36 @@ def test_manipulation_gain_reruns_the_exchange_with_one_proxy_replaced():
     cf = model.counterfactual_round()
     assert isinstance(cf, ExchangeCounterfactual)
     assert df.deviating_utility.iloc[1] == pytest.approx(cf.utility_with("bidder", 0, Stubborn()))
-    assert df.gain.iloc[0] > 0  # shading pays against straightforward bidders here (ICE is not truthful)
+    # A finding, not a property of ICE: against the paper's bidder neither shading nor
+    # stubbornness gains anything on this instance. The paper's bidder reveals only what
+    # the activity rule requires; here no check ever fails, so no bidder's bounds move
+    # from the initial ones, the run is stopped at max_rounds, and a deviator (who also
+    # only answers failed checks) reports exactly what the paper's bidder would.
+    assert model.result.closed_by == "max_rounds" and model.steps == 7
+    assert own == pytest.approx({"buyer": 6.0, "seller": 4.0})
+    assert df.gain.tolist() == [0.0, 0.0]
     best = max_gain(manipulation_gain(cf, ("bidder", 1), [Misreport(0.25, sides="sell")]))
-    assert len(best) == 1 and best.max_gain.iloc[0] > 0
+    assert len(best) == 1 and best.max_gain.iloc[0] == 0.0
     with pytest.raises(ConfigError, match="exchange strategy"):
         manipulation_gain(cf, ("bidder", 0), [Scale(0.5)])
     with pytest.raises(ConfigError, match="no player"):
         manipulation_gain(cf, ("buyer", 0), [Stubborn()])
+
+
+def test_shading_pays_against_eager_bidders():
+    # the eager extension (every bidder reveals ρ of every gap each round) closes by the
+    # cutoffs, and there shading pays: ICE is not truthful
+    model = ExchangeMarket(**FIG1, max_rounds=6, rng=0, population="eager")
+    model.run_model()
+    assert model.result.closed_by == "cutoffs" and model.steps == 5
+    own = model.result.utilities
+    cf = model.counterfactual_round(reference=Eager())  # the reference is the model's own bidder
+    df = manipulation_gain(cf, ("bidder", 0), [Misreport(0.25, base=Eager()), Stubborn()])
+    assert df.truthful_utility.iloc[0] == pytest.approx(own["buyer"]) == pytest.approx(5.0625)
+    assert (df.gain > 0).all()
+    assert df.gain.tolist() == pytest.approx([1.90625, 1.921875])
+    best = max_gain(manipulation_gain(cf, ("bidder", 1), [Misreport(0.25, sides="sell", base=Eager())]))
+    assert len(best) == 1 and best.max_gain.iloc[0] == pytest.approx(0.9375)
 
 
 def test_counterfactual_others_and_reference():

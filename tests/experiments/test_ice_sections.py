@@ -189,3 +189,33 @@ def test_manipulation_context_table_keeps_stalled_runs_but_no_verdict_uses_it():
     paper = by_statement(manip.claims(f), "Threshold leaves the smallest gain")
     assert paper.verdict == "insufficient data" and paper.n == 5
     assert "context only (not the verdict)" in paper.evidence and "(n = 40)" in paper.evidence
+
+
+def test_convergence_sweep_claim_reads_insufficient_data_when_every_run_stalls():
+    # a CUTOFF_thresh sweep: at 0.6 the paper's bidder closes 4 of 4 runs, at 0.9 none (all stall)
+    runs, rounds = [], []
+    for cut, stalled in ((0.6, False), (0.9, True)):
+        r, q = convergence_runs(4, stall_every=1 if stalled else 0)
+        shift = 100 if stalled else 0
+        r = r[r["proxy"] == "straightforward"].assign(cutoff_thresh=cut)
+        r["run_id"] += shift
+        q = q[q["proxy"] == "straightforward"].copy()
+        q["run_id"] += shift
+        runs.append(r)
+        rounds.append(q)
+    f = conv.frames_from(pd.concat(runs, ignore_index=True), pd.concat(rounds, ignore_index=True),
+                         params={"cutoff_thresh": 0.9})
+    c = by_statement(conv.claims(f), "straightforward: rounds to close grow with CUTOFF_thresh")
+    assert c.verdict == "insufficient data" and c.n == 0  # not dropped: no closed run at 0.9
+    assert "4 of 4 at 0.6, 0 of 4 at 0.9" in c.evidence and "max_rounds" in c.evidence
+
+
+def test_stall_finding_states_the_rate_and_why():
+    text = conv.stall_finding("straightforward", 19, 20, 1, "the gain verdicts")
+    assert text.startswith("Finding: in the all-straightforward baseline 19 of 20 instances with trade (95%)")
+    assert "at most 1 remain for the gain verdicts" in text and "insufficient data (n = …)" in text
+    assert "reveals only what the activity rule requires" in text and "ice-convergence" in text
+    assert "insufficient data" not in conv.stall_finding("straightforward", 5, 60, 55, "x")
+    assert "stalls" in conv.stall_finding("eager", 1, 40, 39, "x")
+    assert conv.stall_finding("straightforward", 0, 40, 40, "x") is None
+    assert conv.stall_finding("straightforward", 0, 0, 0, "x") is None

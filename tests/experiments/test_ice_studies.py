@@ -208,6 +208,7 @@ def test_report_sections_from_tiny_stored_runs(stored, monkeypatch):
                   "Among budget-balanced payment rules Threshold leaves the smallest gain from shading",
                   "VCG payments run a deficit", "best response to itself", "replicator dynamics settle",
                   "Finding: with the paper", "relative preferences",
+                  "Finding: in the all-straightforward baseline", "(see the ice-convergence section)",
                   "reduced run (2 of 40 replications)"):
         assert words in html, words
     verdicts = re.findall(r"<td class='(agrees|partly|disagrees|insufficient-data|n-a)'>", html)
@@ -215,5 +216,8 @@ def test_report_sections_from_tiny_stored_runs(stored, monkeypatch):
     # two instances per cell: every statistical verdict is "insufficient data", with its n
     assert "insufficient data <span class='small'>(n = " in html
     assert re.search(r"Threshold leaves the smallest gain from shading[^<]*</td>\s*<td class='insufficient-data'>", html)
+    # no run of the tiny sweep closes by the rule at CUTOFF_thresh = 0.9: the trend claim stays, with n = 0
+    assert re.search(r"straightforward: rounds to close grow with CUTOFF_thresh</td>\s*<td class='insufficient-data'>"
+                     r"insufficient data <span class='small'>\(n = 0\)", html)
     # the control is a fact of the code, whatever the sample
     assert re.search(r"gains exactly 0 \(.*?\)</td>\s*<td class='agrees'>", html)

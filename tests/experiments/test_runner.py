@@ -210,8 +210,19 @@ def test_ice_kind_runs_and_stores_rounds(tmp_path):
         **catalog_spec("ice-convergence").params, "n_bidders": 4, "n_goods": 2})
     run_experiment(spec, tmp_path / "ice")
     t = tables(tmp_path / "ice")
-    assert len(t["runs"]) == 1 and t["runs"]["closed_by"].iloc[0] in ("cutoffs", "no_optimistic_trade")
-    assert len(t["rounds"]) == t["runs"]["rounds"].iloc[0] and len(t["agents"]) == 4
+    # one row per bidder kind on the same instance: the paper's bidder and the eager extension
+    runs = t["runs"].set_index("proxy")
+    assert len(t["runs"]) == 2 and sorted(runs.index) == ["eager", "straightforward"]
+    assert (t["runs"]["run_id"] == t["runs"]["run_id"].iloc[0]).all()
+    # the eager bidder's bounds shrink every round and it closes by the cutoffs; the paper's
+    # bidder reveals only what the activity rule requires and is stopped at max_rounds here
+    assert runs.loc["eager", "closed_by"] == "cutoffs" and runs.loc["eager", "rounds"] == 5
+    assert runs.loc["straightforward", "closed_by"] == "max_rounds"
+    assert runs.loc["straightforward", "rounds"] == 31  # max_rounds = 30, then the last-and-final round
+    for table in ("rounds", "agents"):
+        assert "proxy" in t[table].columns
+    assert t["rounds"].groupby("proxy").size().to_dict() == runs["rounds"].to_dict()
+    assert t["agents"].groupby("proxy").size().to_dict() == {"eager": 4, "straightforward": 4}
 
 
 def test_run_experiment_checks_its_arguments(tmp_path):

@@ -60,7 +60,7 @@ from auctionlab.market.exchange.activity import TOL
 from auctionlab.market.exchange.backends import get_backend
 from auctionlab.market.exchange.closing import check_cutoff, check_track_alpha_thresh
 from auctionlab.market.exchange.generators import BoundedPair, random_exchange
-from auctionlab.market.exchange.ice import ICEResult, IterativeExchange, RoundRecord
+from auctionlab.market.exchange.ice import PRICE_EPS, ICEResult, IterativeExchange, RoundRecord
 from auctionlab.market.exchange.instance import Exchange
 from auctionlab.market.exchange.payments import check_rule
 from auctionlab.market.exchange.tbbl import value
@@ -210,7 +210,7 @@ class ExchangeMarket(mesa.Model):
       truth), ``nodes``, ``depth``, ``max_units``, ``roles``; its seed is drawn from ``rng``.
     - ICE (see :class:`~auctionlab.market.exchange.ice.IterativeExchange`): ``cutoff_eff``,
       ``cutoff_thresh`` (CUTOFFs in (0, 1]), ``max_rounds``, ``max_queries``, ``rp_tol``,
-      ``price_eps``, ``payment_rule`` (any registered payment rule), ``solver`` (a MIP
+      ``price_eps`` (both relative, at the engine's defaults), ``payment_rule`` (any registered payment rule), ``solver`` (a MIP
       backend) and ``track_alpha_thresh`` (default "always": the ``alpha_thresh`` reporter
       has a value every round; "needed" skips the solves where the closing rule cannot
       use it, NaN there).
@@ -239,7 +239,7 @@ class ExchangeMarket(mesa.Model):
         max_rounds: int = 30,
         max_queries: int = 50,
         rp_tol: float = TOL,
-        price_eps: float = 1e-6,
+        price_eps: float = PRICE_EPS,
         payment_rule: str = "threshold",
         solver: str = "highs",
         track_alpha_thresh: str = "always",
@@ -371,10 +371,12 @@ class ExchangeMarket(mesa.Model):
         return self.counterfactual_round().utility_with(ROLE, i, strategy)
 
 
-#: the engine's parameters, with their defaults (the model's; the engine's own max_rounds is larger)
+#: the engine's parameters, with their defaults (the model's; the engine's own max_rounds is
+#: larger). ``rp_tol`` and ``price_eps`` are the engine's own defaults, so a model and an
+#: engine run with the same proxies solve the same price LPs.
 ENGINE_DEFAULTS: dict[str, Any] = {
     "cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 30, "max_queries": 50, "rp_tol": TOL,
-    "price_eps": 1e-6, "payment_rule": "threshold", "solver": "highs", "track_alpha_thresh": "always",
+    "price_eps": PRICE_EPS, "payment_rule": "threshold", "solver": "highs", "track_alpha_thresh": "always",
 }
 
 

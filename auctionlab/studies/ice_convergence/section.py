@@ -284,7 +284,7 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
                    f"αthresh moved by {fmt(move)} on average there (final αthresh "
                    f"{fmt(float(trade.loc[stalled, 'final_alpha_thresh'].mean()))}, cutoff "
                    f"{fmt(frames['cutoff_thresh'])}): the bidders satisfy the rule while the payment gap stays open.")
-        out.append(Claim(f"With {who} ({p}), ICE closes by its rule (cutoffs) within max_rounds", 
+        out.append(Claim(f"With {who} ({p}), ICE closes by its rule (cutoffs) within max_rounds",
                          judge(not stalled.any(), n, partly=bool((~stalled).any())), ev, n))
     # efficiency and payment accuracy of runs that closed by the rule
     for p in proxies:
@@ -306,29 +306,45 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
             judge(bool(e[0] <= 0.1 * t), n, partly=bool(e[1] <= 0.1 * t)),
             f"{main}: mean RMS distance {ci_str(*e)} vs truthful payments' RMS {fmt(t) if n else 'n/a'} ({excl} "
             "max_rounds runs left out).", n))
-    # rounds along CUTOFF_thresh and ρ (runs closed by the rule)
+    # rounds along CUTOFF_thresh and ρ (runs closed by the rule). The claim is made for every
+    # bidder kind swept over the key, with n = the smallest number of closed runs per value:
+    # when (almost) every run stopped at max_rounds it reads "insufficient data", it is not dropped.
     for key, label, sign in (("cutoff_thresh", "CUTOFF_thresh", 1), ("step", "the proxy step ρ", -1)):
         if key not in frames["keys"]:
             continue
         for p in proxies:
-            d = runs[(runs["proxy"] == p) & ~runs["hit_max_rounds"] & ~runs["no_trade"]]
+            swept = runs[(runs["proxy"] == p) & ~runs["no_trade"]]
             other = [k for k in frames["keys"] if k != key]
             if other:  # the sweep: every other key at the main cell's value
                 m = runs[runs["main"]].iloc[0]
                 for k in other:
-                    d = d[np.isclose(d[k].astype(float), float(m[k]))]
+                    swept = swept[np.isclose(swept[k].astype(float), float(m[k]))]
+            values = sorted(swept[key].dropna().unique())
+            if len(values) < 2:
+                continue  # this bidder kind was not swept over the key
+            d = swept[~swept["hit_max_rounds"]]
+            counts = d.groupby(key).size().reindex(values, fill_value=0)
+            n = int(counts.min())
+            statement = (f"{p}: rounds to close {'grow with' if sign > 0 else 'fall as'} {label} "
+                         f"{'rises' if sign < 0 else ''}").strip()
+            per_value = ", ".join(f"{int(c)} of {int((swept[key] == v).sum())} at {fmt(float(v))}"
+                                  for v, c in counts.items())
             if d[key].nunique() < 2:
+                out.append(Claim(statement, judge(False, n),
+                                 f"runs with trade closed by the rule per value: {per_value}; the others stopped at "
+                                 "max_rounds and are left out, so no trend can be estimated (see the closing "
+                                 "claim above); n = smallest number of closed runs per value.", n))
                 continue
             tr = trend(d[key], d["rounds"])
             means = d.groupby(key)["rounds"].mean()
-            n = int(d.groupby(key).size().min())
             ok = tr.ci_low > 0 if sign > 0 else tr.ci_high < 0
             out.append(Claim(
-                f"{p}: rounds to close {'grow with' if sign > 0 else 'fall as'} {label} {'rises' if sign < 0 else ''}".strip(),
+                statement,
                 judge(bool(ok), n, partly=bool(tr.slope * sign > 0)),
                 "mean rounds " + ", ".join(f"{fmt(v)} at {fmt(float(k))}" for k, v in means.items())
-                + f"; slope {fmt(tr.slope)} (95% CI {fmt(tr.ci_low)} to {fmt(tr.ci_high)}); runs stopped at "
-                  f"max_rounds left out; n = smallest number of runs per value.", n))
+                + f"; slope {fmt(tr.slope)} (95% CI {fmt(tr.ci_low)} to {fmt(tr.ci_high)}); runs with trade closed "
+                  f"by the rule per value: {per_value} (runs stopped at max_rounds left out); n = smallest number "
+                  "of closed runs per value.", n))
     bb = runs
     if "budget_surplus" in bb:
         rule_name = frames["params"].get("payment_rule", "threshold")
@@ -361,6 +377,28 @@ def finding(frames: dict[str, Any]) -> str | None:
             "which the rule does not ask for.")
 
 
+def stall_finding(reference: str, stalled: int, with_trade: int, valid: int, what: str) -> str | None:
+    """The baseline stall of the strategy studies, stated as a finding (None when no baseline
+    instance with trade stalled): ``stalled`` of ``with_trade`` instances with trade whose
+    all-``reference`` run stopped at ``max_rounds``; ``valid`` instances remain for ``what``."""
+    if with_trade <= 0 or stalled <= 0:
+        return None
+    short = (f" — below {MIN_N}, so those verdicts read \"insufficient data (n = …)\", honestly: the sample is "
+             "what the reference bidder leaves, not a sizing error") if valid < MIN_N else ""
+    if reference == REFERENCE:
+        why = ("Why: the paper's bidder reveals only what the activity rule requires; bidders who pass the rule "
+               "never narrow their bounds, so the Threshold payments at the upper and lower bounds stay apart, "
+               "αthresh plateaus below CUTOFF_thresh and the run ends at max_rounds (see the ice-convergence "
+               "section). The baseline stays the paper's bidder; the eager extension, which closes, would "
+               "answer a different question.")
+    else:
+        why = (f"The reference bidder {reference} stalls: its runs end at max_rounds instead of closing by the rule "
+               "(see the ice-convergence section).")
+    return (f"Finding: in the all-{reference} baseline {stalled} of {with_trade} instances with trade "
+            f"({stalled / with_trade:.0%}) stopped at max_rounds. Instances with a stalled run are left out of "
+            f"every verdict, so at most {valid} remain for {what}{short}. {why}")
+
+
 # ---------------------------------------------------------------------- the section
 def build(store: Any, figdir: Path) -> Section:
     spec = store.spec
@@ -387,4 +425,4 @@ def build(store: Any, figdir: Path) -> Section:
     return sec
 
 
-__all__ = ["build", "claims", "dataset", "figures", "finding", "frames_from", "summary"]
+__all__ = ["build", "claims", "dataset", "figures", "finding", "frames_from", "stall_finding", "summary"]

@@ -48,6 +48,7 @@ from auctionlab.studies.ice_common import (
     reduced_heading,
     rules_in,
 )
+from auctionlab.studies.ice_convergence.section import stall_finding
 
 CONTROL = "control"
 SHADING = "misreport"  # registry name of the shading deviations
@@ -291,6 +292,11 @@ def build(store: Any, figdir: Path) -> Section:
     sec.claims.extend(claims(frames))
     cases = frames["cases"]
     base = cases.drop_duplicates("run_id")
+    base_stalled = base["baseline_trade"] & (base["baseline_closed_by"] == MAX_ROUNDS)
+    text = stall_finding(ref, int(base_stalled.sum()), int(base["baseline_trade"].sum()),
+                         int((base["baseline_trade"] & ~base_stalled).sum()), "the gain verdicts")
+    if text:
+        sec.notes.append(text)
     sec.notes.append(
         f"{int((~base['baseline_trade']).sum())} of {len(base)} instances have no trade in the baseline and "
         f"{int(cases['hit_max_rounds'].sum())} of {len(cases)} cases stopped at max_rounds (deviation or baseline); "

@@ -47,6 +47,7 @@ from auctionlab.studies.ice_common import (
     reduced_heading,
     rules_in,
 )
+from auctionlab.studies.ice_convergence.section import stall_finding
 
 REPLICATOR_STEPS, REPLICATOR_DT, REPLICATOR_BOOT = 1500, 0.1, 100
 DESIGN = "threshold"
@@ -322,6 +323,16 @@ def build(store: Any, figdir: Path) -> Section:
         names="focal \\ background")
     sec.tables.append(("Empirical payoff matrix A[a, b] (mean focal utility)", mat))
     sec.claims.extend(claims(frames))
+    ref = frames["ref"]
+    if ref is not None:
+        prof = frames["profiles"]
+        home = prof[(prof["focal_strategy"] == ref) & (prof["background"] == ref)].drop_duplicates("run_id")
+        trade = home["traded_units"] > 0 if "traded_units" in home else pd.Series(True, index=home.index)
+        stalled = trade & home["hit_max_rounds"]
+        text = stall_finding(str(ref), int(stalled.sum()), int(trade.sum()), int((trade & ~stalled).sum()),
+                             "the entrant verdicts")
+        if text:
+            sec.notes.append(text)
     sec.notes.append("A[a, b] is the payoff of a single a-proxy among b-proxies; the replicator dynamics assume a "
                      "proxy's fitness in a mixed population is linear in the shares (f = A x). Instances differ in "
                      "scale, so the bootstrap resamples whole instances.")
