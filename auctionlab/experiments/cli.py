@@ -150,6 +150,8 @@ def check_args(args) -> None:
     for name, flag in (("workers", "--workers"), ("replications", "--replications"), ("chunk", "--chunk")):
         if opt(name) is not None:
             check_int(opt(name), flag, minimum=1, maximum=10**6)
+    if args.command == "viz":
+        check_int(args.port, "--port", minimum=1, maximum=65535)
     if args.command == "run" and opt("seed") is not None:
         check_int(args.seed, "--seed", minimum=0, maximum=2**63 - 1)
     if opt("scheduler") is not None:
@@ -308,6 +310,30 @@ def add_strategy_commands(sub) -> None:
     p.set_defaults(handler=cmd_show)
 
 
+def cmd_viz(args) -> None:
+    """Serve the interactive page (needs the ``[viz]`` extra)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    from auctionlab.errors import ConfigError
+
+    if importlib.util.find_spec("solara") is None:
+        raise ConfigError("the interactive page needs the [viz] extra: pip install 'auctionlab[viz]'")
+    cmd = [sys.executable, "-m", "solara", "run", "auctionlab.viz.app", "--host", args.host, "--port", str(args.port)]
+    if args.no_open:
+        cmd.append("--no-open")
+    raise SystemExit(subprocess.call(cmd))
+
+
+def add_viz_command(sub) -> None:
+    p = sub.add_parser("viz", help="the interactive page: both markets in the browser (needs the [viz] extra)")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--no-open", action="store_true", help="do not open a browser")
+    p.set_defaults(handler=cmd_viz)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="auctionlab", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -350,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="+", default=None, help="run only these catalog experiments")
 
     add_strategy_commands(sub)
+    add_viz_command(sub)
     args = parser.parse_args(argv)
     from auctionlab.errors import AuctionlabError
 
