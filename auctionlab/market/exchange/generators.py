@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from auctionlab._validate import check_bool
+from auctionlab._validate import check_bool, check_rng
 from auctionlab.errors import ConfigError
 from auctionlab.market.exchange.instance import Exchange
 
@@ -188,7 +188,7 @@ def random_exchange(
     check_bool(require_trade, "require_trade")
     check_bool(free_value, "free_value")
     seed = rng if isinstance(rng, (int, np.integer)) else None
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     params = {"n_bidders": n_bidders, "n_goods": n_goods, "nodes": nodes, "depth": list(depth),
               "max_units": max_units, "roles": [float(r) for r in roles], "bound_width": bound_width}
     if not require_trade:
