@@ -273,7 +273,7 @@ class Truthful(Strategy):
                     members: Sequence[Strategy] | None = None) -> Any:
         if type(self).report is not Truthful.report:  # a subclass that changes the decision
             return super().report_many(true_types, observations, members)
-        return np.array(true_types, dtype=np.float64)
+        return np.asarray(true_types, dtype=np.float64)  # the types themselves, as report() returns
 
     def _batch_params(self) -> Hashable:
         return (Truthful,)

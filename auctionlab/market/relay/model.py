@@ -496,9 +496,9 @@ class RelayMarket(mesa.Model):
                     else:
                         reports = [r(a.cost, o) for r, a, o in zip(members, agents, obs)]  # type: ignore[attr-defined]
                     if buyer:
-                        self._put_buyer_reports(bids, agents, idx, reports)
+                        self._put_buyer_reports(bids, agents, rows, reports)
                     else:
-                        self._put_seller_reports(asks, agents, idx, reports)
+                        self._put_seller_reports(asks, agents, rows, reports)
             users = self._oracle_users["buyer"] + self._oracle_users["seller"]
             if users:
                 base = RelayRound(self.network, self.values, self.costs, bids.copy(), asks.copy(),
@@ -510,10 +510,10 @@ class RelayMarket(mesa.Model):
                         a.report_vector = bids[a.index]  # type: ignore[attr-defined]
                     else:
                         asks[a.index] = self._seller_report(a, rep)
-            self._check_reports(bids, asks)
+                self._check_reports(bids, asks)  # the plain agents' rows were checked as they came
         self.bids, self.asks = bids, asks
 
-    def _put_buyer_reports(self, bids: np.ndarray, agents: list[RelayMarketAgent], idx: np.ndarray,
+    def _put_buyer_reports(self, bids: np.ndarray, agents: list[RelayMarketAgent], idx: Any,
                            reports: Any) -> None:
         try:  # a batch's fresh array is used as is; a list of reports is stacked (a copy)
             arr = np.asarray(reports, dtype=np.float64) if isinstance(reports, np.ndarray) else \
@@ -526,11 +526,13 @@ class RelayMarket(mesa.Model):
                 self._buyer_report(a, rep)
             raise ShapeError(f"{len(agents)} buyers' reports came back with shape "
                              f"{None if arr is None else arr.shape}, expected ({len(agents)}, {self.m})")
+        if not (arr.min() >= 0.0 and arr.max() < np.inf):  # NaN fails both comparisons
+            self._check_reports(arr, np.zeros(0), agents)
         bids[idx] = arr
         for a, row in zip(agents, arr):
             a.report_vector = row  # type: ignore[attr-defined]
 
-    def _put_seller_reports(self, asks: np.ndarray, agents: list[RelayMarketAgent], idx: np.ndarray,
+    def _put_seller_reports(self, asks: np.ndarray, agents: list[RelayMarketAgent], idx: Any,
                             reports: Any) -> None:
         try:
             arr = np.array(reports, dtype=np.float64)
@@ -561,13 +563,17 @@ class RelayMarket(mesa.Model):
             return v
         return check_seller_report(rep, f"ask of seller {agent.index} ({agent.strategy.label})")  # raises
 
-    def _check_reports(self, bids: np.ndarray, asks: np.ndarray) -> None:
+    def _check_reports(self, bids: np.ndarray, asks: np.ndarray,
+                       agents: Sequence[RelayMarketAgent] | None = None) -> None:
+        """Raise for the first invalid bid vector among the rows of ``bids`` (``agents``: whose
+        rows they are; default every buyer)."""
         if bids.min() >= 0.0 and bids.max() < np.inf:  # NaN fails both comparisons
             return
-        i = int(np.flatnonzero(~(np.isfinite(bids) & (bids >= 0)).all(axis=1))[0])
+        r = int(np.flatnonzero(~(np.isfinite(bids) & (bids >= 0)).all(axis=1))[0])
+        a = (agents if agents is not None else self.buyers)[r]
         raise InvalidReportError(
-            f"buyer {i} ({self.buyers[i].strategy.label}) reported an invalid bid vector "
-            f"(NaN, infinite or negative): {bids[i]}"
+            f"buyer {a.index} ({a.strategy.label}) reported an invalid bid vector "
+            f"(NaN, infinite or negative): {bids[r]}"
         )
 
     def _clear_phase(self) -> None:
