@@ -510,7 +510,7 @@ class RelayMarket(mesa.Model):
                         a.report_vector = bids[a.index]  # type: ignore[attr-defined]
                     else:
                         asks[a.index] = self._seller_report(a, rep)
-                self._check_reports(bids, asks)  # the plain agents' rows were checked as they came
+            self._check_reports(bids, asks)  # once for the whole book (two reductions per role)
         self.bids, self.asks = bids, asks
 
     def _put_buyer_reports(self, bids: np.ndarray, agents: list[RelayMarketAgent], idx: Any,
@@ -526,8 +526,6 @@ class RelayMarket(mesa.Model):
                 self._buyer_report(a, rep)
             raise ShapeError(f"{len(agents)} buyers' reports came back with shape "
                              f"{None if arr is None else arr.shape}, expected ({len(agents)}, {self.m})")
-        if not (arr.min() >= 0.0 and arr.max() < np.inf):  # NaN fails both comparisons
-            self._check_reports(arr, np.zeros(0), agents)
         bids[idx] = arr
         for a, row in zip(agents, arr):
             a.report_vector = row  # type: ignore[attr-defined]
@@ -538,7 +536,7 @@ class RelayMarket(mesa.Model):
             arr = np.array(reports, dtype=np.float64)
         except (TypeError, ValueError):
             arr = None
-        if arr is None or arr.shape != (len(agents),) or not (arr.min() >= 0.0 and arr.max() < np.inf):
+        if arr is None or arr.shape != (len(agents),):
             rows = list(reports) if arr is None or arr.ndim < 1 or len(arr) != len(agents) else list(arr)
             for a, rep in zip(agents, rows):  # names the first offender
                 self._seller_report(a, rep)
@@ -563,17 +561,17 @@ class RelayMarket(mesa.Model):
             return v
         return check_seller_report(rep, f"ask of seller {agent.index} ({agent.strategy.label})")  # raises
 
-    def _check_reports(self, bids: np.ndarray, asks: np.ndarray,
-                       agents: Sequence[RelayMarketAgent] | None = None) -> None:
-        """Raise for the first invalid bid vector among the rows of ``bids`` (``agents``: whose
-        rows they are; default every buyer)."""
-        if bids.min() >= 0.0 and bids.max() < np.inf:  # NaN fails both comparisons
+    def _check_reports(self, bids: np.ndarray, asks: np.ndarray) -> None:
+        """Raise for the first invalid ask, then the first invalid bid vector, naming its agent."""
+        if not (asks.min() >= 0.0 and asks.max() < np.inf):  # NaN fails both comparisons
+            j = int(np.flatnonzero(~(np.isfinite(asks) & (asks >= 0)))[0])
+            self._seller_report(self.sellers[j], float(asks[j]))  # raises
+        if bids.min() >= 0.0 and bids.max() < np.inf:
             return
-        r = int(np.flatnonzero(~(np.isfinite(bids) & (bids >= 0)).all(axis=1))[0])
-        a = (agents if agents is not None else self.buyers)[r]
+        i = int(np.flatnonzero(~(np.isfinite(bids) & (bids >= 0)).all(axis=1))[0])
         raise InvalidReportError(
-            f"buyer {a.index} ({a.strategy.label}) reported an invalid bid vector "
-            f"(NaN, infinite or negative): {bids[r]}"
+            f"buyer {i} ({self.buyers[i].strategy.label}) reported an invalid bid vector "
+            f"(NaN, infinite or negative): {bids[i]}"
         )
 
     def _clear_phase(self) -> None:
