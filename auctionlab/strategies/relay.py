@@ -148,8 +148,9 @@ class Noise(Wrapper):
                        members: Sequence[Strategy]) -> np.ndarray:
         # Each agent draws from its own stream, as one report() would: the same numbers.
         if reports.ndim == 2:
-            m = reports.shape[1]
-            z = np.array([s.rng.standard_normal(m) for s in members]).reshape(reports.shape)
+            z = np.empty(reports.shape)
+            for s, row in zip(members, z):  # filled in place: the numbers standard_normal(m) returns
+                s.rng.standard_normal(out=row)
             if self.mode == "multiplicative":
                 return reports * np.exp(self.sigma * z)
             return np.where(reports > 0, np.maximum(reports + self.sigma * z, 0.0), reports)
