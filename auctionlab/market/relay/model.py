@@ -6,8 +6,13 @@ Phases of a step:
    then phase 1 reruns) and/or the private types (``types="redraw"``). The state for
    step 1 is drawn by the constructor, so a fresh model can be inspected before it runs.
 1. *report* — every agent's strategy reports. Agents whose strategy is deterministic
-   truthful are batched (their rows are the types, one NumPy copy); the others' reports
-   are stacked into the book and checked once per role. Strategies that need
+   truthful are batched (their rows are the types, one NumPy copy); agents whose
+   strategies share a batch key (:meth:`~auctionlab.strategies.base.Strategy.batch_key`:
+   same class and parameters, no per-agent state) are asked with one
+   :meth:`~auctionlab.strategies.base.Strategy.report_many` call per group, each drawing
+   from its own random stream (the same numbers as one call each); the rest (learners,
+   strategies without a batch form) one at a time. Reports are written into the book,
+   each buyer keeps its ``report_vector``, and the book is checked once. Strategies that need
    an oracle (``classifier["needs_oracle"]``) are asked last, simultaneously: each sees
    the profile of everyone else's reports in which the other oracle users report
    truthfully (a unilateral best response to that profile; independent of agent order).
