@@ -107,7 +107,7 @@ class Strategy:
     _rng: np.random.Generator | None
     _rng_state: dict[str, Any] | None
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> "Strategy":
+    def __new__(cls, *args: Any, **kwargs: Any) -> Strategy:
         self = super().__new__(cls)
         self._init_args = args
         self._init_kwargs = dict(kwargs)
@@ -121,7 +121,7 @@ class Strategy:
         raise NotImplementedError
 
     def report_many(
-        self, true_types: Any, observations: Sequence[Observation], members: Sequence["Strategy"] | None = None
+        self, true_types: Any, observations: Sequence[Observation], members: Sequence[Strategy] | None = None
     ) -> Any:
         """The reports for ``k`` types at once: ``true_types`` is a (k, ...) array (or a
         sequence) of types, ``observations`` their k observations. Returns k reports
@@ -164,7 +164,7 @@ class Strategy:
         """Learning hook, called after clearing with the realised ``utility``; no-op by default."""
 
     # ------------------------------------------------------------------ lifecycle
-    def clone(self) -> "Strategy":
+    def clone(self) -> Strategy:
         """A fresh instance from the saved init arguments (nested strategies cloned too),
         with the same initial random stream: it behaves as ``self`` does after :meth:`reset`."""
         new = type(self)(
@@ -215,7 +215,7 @@ class Strategy:
         self._rng_state = copy.deepcopy(state)
 
     @property
-    def children(self) -> tuple["Strategy", ...]:
+    def children(self) -> tuple[Strategy, ...]:
         """Nested strategies (a wrapper's base)."""
         return ()
 

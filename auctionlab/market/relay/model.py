@@ -64,7 +64,6 @@ from auctionlab._validate import (
 from auctionlab.agents.relay import RelayAgent, RelayMarketAgent, SourceAgent
 from auctionlab.errors import (
     ConfigError,
-    InternalError,
     InvalidReportError,
     ShapeError,
     StateError,
@@ -493,7 +492,7 @@ class RelayMarket(mesa.Model):
                     o.round = step
                 buyer = role == "buyer"
                 types_all = self.values if buyer else self.costs
-                for leader, members, agents, idx, rows, obs in groups:
+                for leader, members, agents, _idx, rows, obs in groups:
                     if leader is not None:  # one batch call for the group, each member's own stream
                         reports = leader.report_many(types_all[rows], obs, members)
                     elif buyer:  # one at a time: what the agents' decide() does, without its call frame
