@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -107,7 +107,7 @@ class Strategy:
     _rng: np.random.Generator | None
     _rng_state: dict[str, Any] | None
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> "Strategy":
+    def __new__(cls, *args: Any, **kwargs: Any) -> Strategy:
         self = super().__new__(cls)
         self._init_args = args
         self._init_kwargs = dict(kwargs)
@@ -120,11 +120,51 @@ class Strategy:
         """The report this strategy submits given its private type. Must not mutate ``true_type``."""
         raise NotImplementedError
 
+    def report_many(
+        self, true_types: Any, observations: Sequence[Observation], members: Sequence[Strategy] | None = None
+    ) -> Any:
+        """The reports for ``k`` types at once: ``true_types`` is a (k, ...) array (or a
+        sequence) of types, ``observations`` their k observations. Returns k reports
+        (a list, or an array whose rows are the reports).
+
+        ``members`` are the strategies of the k agents (one each; ``self`` among them or
+        not) when they share this strategy's :meth:`batch_key`: each then draws from its
+        own random stream, so the result is exactly
+        ``[s.report(t, o) for s, t, o in zip(members, true_types, observations)]``.
+        Without ``members``, every report is ``self``'s (k calls of :meth:`report` in order,
+        drawing from ``self.rng``). This default is that loop; vectorised strategies
+        override it with the same result.
+        """
+        if members is None:
+            return [self.report(t, o) for t, o in zip(true_types, observations)]
+        return [s.report(t, o) for s, t, o in zip(members, true_types, observations)]
+
+    def batch_key(self) -> Hashable | None:
+        """A key equal for strategies whose :meth:`report_many` may answer for one another
+        (same class and parameters, no per-agent state but their random streams), or None
+        (the default: asked one agent at a time). A class opts in by setting ``batch_exact
+        = True`` in its own body (not inherited: a user subclass that changes the decision
+        is never batched by its parent's rule) and implementing :meth:`_batch_params`.
+        Learners and oracle users are never batched."""
+        try:
+            return self._batch_key
+        except AttributeError:  # computed once: parameters do not change after construction
+            pass
+        key = None
+        if type(self).__dict__.get("batch_exact", False) and not (self.flag("learning") or self.flag("needs_oracle")):
+            key = self._batch_params()
+        self._batch_key: Hashable | None = key
+        return key
+
+    def _batch_params(self) -> Hashable | None:
+        """The parameters in the batch key (see :meth:`batch_key`)."""
+        return None
+
     def update(self, obs: Observation, utility: float) -> None:
         """Learning hook, called after clearing with the realised ``utility``; no-op by default."""
 
     # ------------------------------------------------------------------ lifecycle
-    def clone(self) -> "Strategy":
+    def clone(self) -> Strategy:
         """A fresh instance from the saved init arguments (nested strategies cloned too),
         with the same initial random stream: it behaves as ``self`` does after :meth:`reset`."""
         new = type(self)(
@@ -175,7 +215,7 @@ class Strategy:
         self._rng_state = copy.deepcopy(state)
 
     @property
-    def children(self) -> tuple["Strategy", ...]:
+    def children(self) -> tuple[Strategy, ...]:
         """Nested strategies (a wrapper's base)."""
         return ()
 
@@ -224,9 +264,19 @@ class Truthful(Strategy):
 
     name = "truthful"
     classifier = {**Strategy.classifier, "truthful": True}
+    batch_exact = True
 
     def report(self, true_type: Any, obs: Observation) -> Any:
         return true_type
+
+    def report_many(self, true_types: Any, observations: Sequence[Observation],
+                    members: Sequence[Strategy] | None = None) -> Any:
+        if type(self).report is not Truthful.report:  # a subclass that changes the decision
+            return super().report_many(true_types, observations, members)
+        return np.asarray(true_types, dtype=np.float64)  # the types themselves, as report() returns
+
+    def _batch_params(self) -> Hashable:
+        return (Truthful,)
 
 
 def combine_roles(own: str, base: str, who: str) -> str:
@@ -277,6 +327,34 @@ class Wrapper(Strategy):
 
     def report(self, true_type: Any, obs: Observation) -> Any:
         return self.transform(self.base.report(true_type, obs), true_type, obs)
+
+    def transform_many(self, reports: np.ndarray, true_types: np.ndarray, observations: Sequence[Observation],
+                       members: Sequence[Strategy]) -> Any:
+        """:meth:`transform` on k base reports (rows of ``reports``) at once; ``members`` the
+        k wrappers (for their random streams). Only called when :meth:`batch_key` is set."""
+        raise NotImplementedError
+
+    def report_many(self, true_types: Any, observations: Sequence[Observation],
+                    members: Sequence[Strategy] | None = None) -> Any:
+        if self.batch_key() is None:  # not exact as a batch: one report at a time
+            return super().report_many(true_types, observations, members)
+        types = np.asarray(true_types, dtype=np.float64)
+        ms: Sequence[Strategy] = [self] * types.shape[0] if members is None else members
+        # a deterministic base (same key: no per-agent state) answers for all; a stochastic
+        # one needs each member's base for its stream
+        bases = [s.base for s in ms] if members is not None and self.base.flag("stochastic") else None  # type: ignore[attr-defined]
+        base_reports = np.asarray(self.base.report_many(types, observations, bases), dtype=np.float64)
+        return self.transform_many(base_reports, types, observations, ms)
+
+    def _batch_params(self) -> Hashable | None:
+        base = self.base.batch_key()
+        if base is None:
+            return None
+        return (type(self), self._own_batch_params(), base)
+
+    def _own_batch_params(self) -> Hashable:
+        """This wrapper's own parameters in its batch key."""
+        return ()
 
     def update(self, obs: Observation, utility: float) -> None:
         self.base.update(obs, utility)

@@ -17,7 +17,7 @@ bid on the relay phase 1 assigned to me".
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,13 @@ __all__ = [
 def _require_vector(x: Any, who: str) -> np.ndarray:
     if not is_vector(x):
         raise ConfigError(f"{who} applies to buyers only (a value vector over relays), got {type(x).__name__}")
+    return x
+
+
+def _require_rows(x: np.ndarray, who: str) -> np.ndarray:
+    """The batch form of :func:`_require_vector`: k bid vectors as the rows of a 2-D array."""
+    if x.ndim != 2:
+        raise ConfigError(f"{who} applies to buyers only (a value vector over relays), got float")
     return x
 
 
@@ -54,6 +61,15 @@ class Scale(Wrapper):
     def transform(self, report: Any, true_type: Any, obs: Observation) -> Any:
         return report * self.theta if is_vector(report) else float(report) * self.theta
 
+    batch_exact = True
+
+    def _own_batch_params(self) -> Hashable:
+        return (self.theta,)
+
+    def transform_many(self, reports: np.ndarray, true_types: np.ndarray, observations: Sequence[Observation],
+                       members: Sequence[Strategy]) -> np.ndarray:
+        return reports * self.theta
+
 
 class Shift(Wrapper):
     """Add δ to the report, clipped at 0. For a bid vector only positive entries shift
@@ -73,6 +89,17 @@ class Shift(Wrapper):
         if is_vector(report):
             return np.where(report > 0, np.maximum(report + self.delta, 0.0), report)
         return max(float(report) + self.delta, 0.0)
+
+    batch_exact = True
+
+    def _own_batch_params(self) -> Hashable:
+        return (self.delta,)
+
+    def transform_many(self, reports: np.ndarray, true_types: np.ndarray, observations: Sequence[Observation],
+                       members: Sequence[Strategy]) -> np.ndarray:
+        if reports.ndim == 2:
+            return np.where(reports > 0, np.maximum(reports + self.delta, 0.0), reports)
+        return np.maximum(reports + self.delta, 0.0)
 
 
 class Noise(Wrapper):
@@ -111,6 +138,27 @@ class Noise(Wrapper):
         if vec:
             return np.where(report > 0, np.maximum(report + self.sigma * z, 0.0), report)
         return max(float(report) + self.sigma * z, 0.0)
+
+    batch_exact = True
+
+    def _own_batch_params(self) -> Hashable:
+        return (self.sigma, self.mode)
+
+    def transform_many(self, reports: np.ndarray, true_types: np.ndarray, observations: Sequence[Observation],
+                       members: Sequence[Strategy]) -> np.ndarray:
+        # Each agent draws from its own stream, as one report() would: the same numbers.
+        if reports.ndim == 2:
+            z = np.empty(reports.shape)
+            for s, row in zip(members, z):  # filled in place: the numbers standard_normal(m) returns
+                s.rng.standard_normal(out=row)
+            if self.mode == "multiplicative":
+                return reports * np.exp(self.sigma * z)
+            return np.where(reports > 0, np.maximum(reports + self.sigma * z, 0.0), reports)
+        sig = self.sigma
+        zs = [float(s.rng.standard_normal()) for s in members]
+        if self.mode == "multiplicative":  # math.exp, as report() (NumPy's exp may differ in the last bit)
+            return np.array([r * math.exp(sig * z) for r, z in zip(reports.tolist(), zs)], dtype=np.float64)
+        return np.maximum(reports + sig * np.array(zs, dtype=np.float64), 0.0)
 
 
 class DropRelays(Wrapper):
@@ -194,6 +242,28 @@ class DropRelays(Wrapper):
             rep[order[self.keep_top:]] = 0.0
         return rep
 
+    batch_exact = True
+
+    def _own_batch_params(self) -> Hashable:
+        relays = None if self.relays is None else tuple(self.relays.tolist())
+        return (relays, self.fraction, self.keep_top)
+
+    def transform_many(self, reports: np.ndarray, true_types: np.ndarray, observations: Sequence[Observation],
+                       members: Sequence[Strategy]) -> np.ndarray:
+        rep = _require_rows(reports, self.name).copy()
+        if self.relays is not None:
+            rep[:, self.relays[self.relays < rep.shape[1]]] = 0.0
+        elif self.fraction is not None:  # a random subset per agent, from its own stream
+            for row, s in zip(rep, members):
+                pos = np.flatnonzero(row > 0)
+                k = int(round(self.fraction * pos.size))
+                if k:
+                    row[s.rng.choice(pos, size=k, replace=False)] = 0.0
+        else:
+            order = np.argsort(-rep, axis=1, kind="stable")
+            np.put_along_axis(rep, order[:, self.keep_top:], 0.0, axis=1)
+        return rep
+
 
 class _AssignedRelaySplit(Wrapper):
     """Buyers: the base deviation on one side of the split "bid on my assigned relay" /
@@ -217,6 +287,15 @@ class _AssignedRelaySplit(Wrapper):
             out[a] = inside[a]
         return out
 
+    def transform_many(self, reports: np.ndarray, true_types: np.ndarray, observations: Sequence[Observation],
+                       members: Sequence[Strategy]) -> np.ndarray:
+        outside, inside = (true_types, reports) if self.own else (reports, true_types)
+        out = np.array(_require_rows(outside, self.name), dtype=np.float64)
+        a = np.fromiter((o.assigned for o in observations), dtype=np.intp, count=out.shape[0])
+        rows = np.flatnonzero(a >= 0)
+        out[rows, a[rows]] = inside[rows, a[rows]]
+        return out
+
 
 class OwnRelayOnly(_AssignedRelaySplit):
     """Buyers: deviate only on the bid on my assigned relay; every other bid is truthful.
@@ -225,6 +304,7 @@ class OwnRelayOnly(_AssignedRelaySplit):
     name = "own_relay_only"
     deviation = "own_relay_only"
     own = True
+    batch_exact = True
 
 
 class OthersOnly(_AssignedRelaySplit):
@@ -234,6 +314,7 @@ class OthersOnly(_AssignedRelaySplit):
     name = "others_only"
     deviation = "others_only"
     own = False
+    batch_exact = True
 
 
 DEFAULT_BR_THETAS = tuple(np.round(np.linspace(0.0, 3.0, 61), 6).tolist())  # step 0.05

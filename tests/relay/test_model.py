@@ -467,3 +467,61 @@ def test_counterfactual_profiles_through_the_model():
                                [rnd.utility_if("buyer", i, r) for r in reps], atol=1e-12)
     with pytest.raises(StateError):
         RelayMarket(n=3, m=3, rng=0).counterfactual_round()
+
+
+# ------------------------------------------------------------------ batched reports
+DEVIANTS = {
+    "buyer": [
+        {"strategy": "scale", "params": {"theta": 0.8}, "share": 0.2},
+        {"strategy": "shift", "params": {"delta": -0.3}, "share": 0.1},
+        {"strategy": "noise", "params": {"sigma": 0.3}, "share": 0.2},
+        {"strategy": "drop_relays", "params": {"fraction": 0.5}, "share": 0.1},
+        {"strategy": "own_relay_only", "share": 0.1},
+        {"strategy": "others_only", "share": 0.1},
+        {"strategy": "exp3", "share": 0.1},
+        {"strategy": "truthful", "share": 0.1},
+    ],
+    "seller": [
+        {"strategy": "scale", "params": {"theta": 1.2}, "share": 0.25},
+        {"strategy": "noise", "params": {"sigma": 0.2, "mode": "additive"}, "share": 0.25},
+        {"strategy": "shift", "params": {"delta": 0.1}, "share": 0.25},
+        {"strategy": "hedge", "share": 0.25},
+    ],
+}
+
+
+@pytest.mark.parametrize("kw", [{"collect_agents": True}, {"collect_agents": "columns", "channel": "redraw"}])
+def test_batched_groups_give_the_tables_of_one_report_per_agent(monkeypatch, kw):
+    """Grouping by batch key changes no number: the same tables (and report vectors) as
+    asking every agent on its own, stochastic strategies included."""
+    batched = run(steps=6, n=20, m=16, population=DEVIANTS, **kw)
+    groups = {role: [g for g in batched._report_groups[role] if g[0] is not None] for role in ("buyer", "seller")}
+    assert len(groups["buyer"]) == 6 and len(groups["seller"]) == 3  # learners are asked one at a time
+    monkeypatch.setattr(Strategy, "batch_key", lambda self: None)
+    single = run(steps=6, n=20, m=16, population=DEVIANTS, **kw)
+    assert all(g[0] is None for role in ("buyer", "seller") for g in single._report_groups[role])
+    pd.testing.assert_frame_equal(batched.datacollector.get_model_vars_dataframe(),
+                                  single.datacollector.get_model_vars_dataframe(), check_exact=True)
+    pd.testing.assert_frame_equal(batched.agent_frame(), single.agent_frame(), check_exact=True)
+    for a, b in zip(batched.buyers, single.buyers):
+        np.testing.assert_array_equal(a.report_vector, b.report_vector)
+        assert a.history == b.history
+
+
+def test_a_batch_returning_bad_reports_names_the_offender():
+    class Negative(Strategy):
+        name = "negative"
+        batch_exact = True
+
+        def report(self, true_type, obs):
+            return -true_type
+
+        def _batch_params(self):
+            return ("negative",)
+
+        def report_many(self, true_types, observations, members=None):
+            return -np.asarray(true_types)
+
+    pop = {"buyer": ["truthful"] * 5 + [Negative() for _ in range(5)]}
+    with pytest.raises(InvalidReportError, match=r"buyer 5 \(negative\)"):
+        RelayMarket(n=10, m=12, rng=1, population=pop).step()

@@ -163,3 +163,28 @@ def test_labels_show_effective_parameters():
     assert Scale(0.8, base=Noise(0.1)).label == "scale(theta=0.8, base=noise(sigma=0.1, mode=multiplicative))"
     assert make_strategy("drop_relays").label == "drop_relays(keep_top=1)"
     assert make_strategy("own_relay_only").label == "own_relay_only(base=scale(theta=0.9))"
+
+
+def test_report_many_defaults_to_one_report_per_type_and_user_subclasses_are_not_batched():
+
+    class Halve(Strategy):  # a user's strategy: no batch form, the default loop answers
+        name = "halve"
+
+        def report(self, true_type, obs):
+            return true_type / 2
+
+    class Doubling(Scale):  # changes the decision without opting in: never batched by Scale's rule
+        def transform(self, report, true_type, obs):
+            return report * 2
+
+    obs = [Observation(0, "seller", j) for j in range(3)]
+    costs = np.array([0.2, 0.4, 0.6])
+    assert Halve().batch_key() is None
+    assert Halve().report_many(costs, obs) == [0.1, 0.2, 0.3]
+    members = [Halve(), Halve(), Halve()]
+    assert Halve().report_many(costs, obs, members) == [0.1, 0.2, 0.3]
+    d = Doubling(0.5)
+    assert d.batch_key() is None
+    np.testing.assert_allclose(d.report_many(costs, obs), [0.4, 0.8, 1.2])
+    assert Truthful().batch_key() == Truthful().batch_key() is not None
+    np.testing.assert_array_equal(Truthful().report_many(costs, obs), costs)

@@ -131,3 +131,72 @@ def test_best_response_finds_the_spec_a4_prime_gains(rule, buyer_gain, seller_ga
     if seller_gain:  # truthful utility 1.0, deviating 1.8
         assert br.last_utility == pytest.approx(1.8)
         assert rep > costs[1]
+
+
+# ------------------------------------------------------------------ batch reports
+BATCH_CASES = [
+    Scale(0.7), Scale(1.3, base=Shift(-0.2)), Shift(-0.5), Shift(0.3), Noise(0.4), Noise(0.5, mode="additive"),
+    Noise(0.2, base=Noise(0.3)), DropRelays(keep_top=2), DropRelays(relays=[1, 4, 9]), DropRelays(fraction=0.5),
+    OwnRelayOnly(), OthersOnly(Scale(0.5)), OwnRelayOnly(base=Noise(0.3)), Scale(0.8, base=OthersOnly(Shift(0.4))),
+]
+
+
+def _buyer_batch(k=7, m=6, seed=3):
+    gen = np.random.default_rng(seed)
+    types = np.where(gen.random((k, m)) < 0.6, gen.uniform(0.1, 4.0, (k, m)), 0.0)
+    obs = [Observation(1, "buyer", i, info={"assigned": int(a)}) for i, a in enumerate(gen.integers(-1, m, k))]
+    return types, obs
+
+
+@pytest.mark.parametrize("proto", BATCH_CASES, ids=lambda s: s.label)
+def test_report_many_equals_one_report_per_agent_bit_for_bit(proto):
+    """Each member draws from its own stream: the same numbers as k report() calls, in
+    any order, for buyers and (where the strategy applies) sellers."""
+    types, obs = _buyer_batch()
+    assert proto.batch_key() is not None
+    for seeds in ((5, 6, 7, 8, 9, 10, 11), (2,) * 7):
+        loop = [proto.clone() for _ in seeds]
+        batch = [proto.clone() for _ in seeds]
+        for s, t, u in zip(seeds, loop, batch):
+            t.seed(s)
+            u.seed(s)
+        for _ in range(3):  # streams advance alike round after round
+            expect = np.array([s.report(t, o) for s, t, o in zip(loop, types, obs)])
+            got = batch[0].report_many(types, obs, batch)
+            assert isinstance(got, np.ndarray) and got.shape == types.shape
+            np.testing.assert_array_equal(got, expect)
+            assert all(t.batch_key() == batch[0].batch_key() for t in batch)
+    if proto.flag("role") == "any":
+        costs = np.array([0.1, 0.5, 0.0, 0.9])
+        sobs = [Observation(1, "seller", j) for j in range(4)]
+        loop = [proto.clone() for _ in range(4)]
+        batch = [proto.clone() for _ in range(4)]
+        for j, (t, u) in enumerate(zip(loop, batch)):
+            t.seed(40 + j)
+            u.seed(40 + j)
+        expect = np.array([s.report(float(c), o) for s, c, o in zip(loop, costs, sobs)])
+        np.testing.assert_array_equal(batch[0].report_many(costs, sobs, batch), expect)
+
+
+def test_report_many_without_members_is_the_instances_own_reports_in_order():
+    types, obs = _buyer_batch(k=4)
+    a, b = Noise(0.3, rng=9), Noise(0.3, rng=9)
+    np.testing.assert_array_equal(a.report_many(types, obs), [b.report(t, o) for t, o in zip(types, obs)])
+    np.testing.assert_array_equal(Shift(-0.5).report_many(types, obs), [Shift(-0.5).report(t, o) for t, o in zip(types, obs)])
+
+
+def test_batch_keys_group_equal_parameters_only():
+    assert Scale(0.8).batch_key() == Scale(0.8).batch_key() != Scale(0.9).batch_key()
+    assert Scale(0.8).batch_key() != Shift(0.8).batch_key()
+    assert Noise(0.1).batch_key() != Noise(0.1, mode="additive").batch_key()
+    assert OwnRelayOnly().batch_key() != OthersOnly().batch_key()
+    assert DropRelays(relays=[1, 2]).batch_key() == DropRelays(relays=[2, 1]).batch_key()
+    assert BestResponse().batch_key() is None  # needs an oracle: never batched
+    assert Scale(0.8, base=BestResponse()).batch_key() is None
+
+
+def test_bad_batch_input_names_the_strategy():
+    with pytest.raises(ConfigError, match="drop_relays applies to buyers only"):
+        DropRelays(keep_top=1).report_many(np.array([0.1, 0.2]), [SELLER, SELLER])
+    with pytest.raises(ConfigError, match="own_relay_only applies to buyers only"):
+        OwnRelayOnly().report_many(np.array([0.1, 0.2]), [SELLER, SELLER])

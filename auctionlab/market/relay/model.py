@@ -6,8 +6,13 @@ Phases of a step:
    then phase 1 reruns) and/or the private types (``types="redraw"``). The state for
    step 1 is drawn by the constructor, so a fresh model can be inspected before it runs.
 1. *report* — every agent's strategy reports. Agents whose strategy is deterministic
-   truthful are batched (their rows are the types, one NumPy copy); the others' reports
-   are stacked into the book and checked once per role. Strategies that need
+   truthful are batched (their rows are the types, one NumPy copy); agents whose
+   strategies share a batch key (:meth:`~auctionlab.strategies.base.Strategy.batch_key`:
+   same class and parameters, no per-agent state) are asked with one
+   :meth:`~auctionlab.strategies.base.Strategy.report_many` call per group, each drawing
+   from its own random stream (the same numbers as one call each); the rest (learners,
+   strategies without a batch form) one at a time. Reports are written into the book,
+   each buyer keeps its ``report_vector``, and the book is checked once. Strategies that need
    an oracle (``classifier["needs_oracle"]``) are asked last, simultaneously: each sees
    the profile of everyone else's reports in which the other oracle users report
    truthfully (a unilateral best response to that profile; independent of agent order).
@@ -41,6 +46,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import mesa
@@ -58,7 +64,6 @@ from auctionlab._validate import (
 from auctionlab.agents.relay import RelayAgent, RelayMarketAgent, SourceAgent
 from auctionlab.errors import (
     ConfigError,
-    InternalError,
     InvalidReportError,
     ShapeError,
     StateError,
@@ -136,6 +141,11 @@ def _batchable(s: Strategy) -> bool:
     """Deterministic, stateless truthful strategies report their type: batch them."""
     c = s.classifier
     return bool(c["truthful"] and not (c["stochastic"] or c["learning"] or c["needs_oracle"]))
+
+
+def _decide(agent: RelayMarketAgent, true_type: Any, obs: Observation) -> Any:
+    """An agent class with its own ``decide()`` is asked through it (a picklable call)."""
+    return agent.decide(obs)
 
 
 # ---------------------------------------------------------------------- the model
@@ -360,7 +370,9 @@ class RelayMarket(mesa.Model):
             a.cost = a.value = c
 
     def _classify_agents(self) -> None:
-        """Split agents by how they are asked: batched truthful / plain / oracle; learners."""
+        """Split agents by how they are asked: batched truthful (their rows are the types) /
+        plain (in groups of equal batch keys, one :meth:`Strategy.report_many` call per group,
+        or one at a time) / oracle users; learners."""
         self._plain: dict[str, list[RelayMarketAgent]] = {}
         self._oracle_users: dict[str, list[RelayMarketAgent]] = {}
         self._learners: dict[str, list[RelayMarketAgent]] = {}
@@ -370,17 +382,50 @@ class RelayMarket(mesa.Model):
             self._oracle_users[role] = list(agents.select(lambda a: a.strategy.flag("needs_oracle")))
             self._learners[role] = list(agents.select(lambda a: a.strategy.flag("learning")))
         self._all_batched = not any(self._plain.values()) and not any(self._oracle_users.values())
-        self._plain_index = {role: np.array([a.index for a in agents], dtype=np.intp)
-                             for role, agents in self._plain.items()}
+        # groups: positions (into self._plain[role]) of agents whose strategies share a batch
+        # key, asked with one report_many call; the others (learners, users' strategies,
+        # agent classes with their own decide()) one at a time, in agent order.
+        self._group_pos: dict[str, list[list[int]]] = {}
+        self._single_pos: dict[str, list[int]] = {}
+        for role, agents in self._plain.items():
+            keyed: dict[Any, list[int]] = {}
+            singles: list[int] = []
+            for p, a in enumerate(agents):
+                key = a.strategy.batch_key() if type(a) in (SourceAgent, RelayAgent) else None
+                if key is None:
+                    singles.append(p)
+                else:
+                    keyed.setdefault(key, []).append(p)
+            self._group_pos[role] = list(keyed.values())
+            self._single_pos[role] = singles
         self._plain_obs: dict[str, list[Observation]] = {"buyer": [], "seller": []}
-        self._plain_direct = {role: all(type(a) in (SourceAgent, RelayAgent) for a in agents)
-                              for role, agents in self._plain.items()}
-        self._plain_report = {role: [a.strategy.report for a in agents] for role, agents in self._plain.items()}
+        self._report_groups: dict[str, list[tuple]] = {"buyer": [], "seller": []}
 
     def _refresh_observations(self) -> None:
         """One Observation per plain agent and network (public information: the phase-1
         relay or partner); the report phase only advances its ``round``."""
         self._plain_obs = {role: [self._observation(a) for a in agents] for role, agents in self._plain.items()}
+        # per role: (strategy to call or None for one at a time, member strategies (or their
+        # report methods), agents, indices, rows of the types (a slice when contiguous), observations)
+        self._report_groups = {}
+        for role, agents in self._plain.items():
+            obs = self._plain_obs[role]
+            groups: list[tuple] = []
+            for pos in self._group_pos[role]:
+                ags = [agents[p] for p in pos]
+                members = [a.strategy for a in ags]
+                idx = np.array([a.index for a in ags], dtype=np.intp)
+                # contiguous agents (a population share) read their types as a view, not a copy
+                rows: Any = slice(int(idx[0]), int(idx[-1]) + 1) if np.array_equal(idx, np.arange(idx[0], idx[-1] + 1)) else idx
+                groups.append((members[0], members, ags, idx, rows, [obs[p] for p in pos]))
+            pos = self._single_pos[role]
+            if pos:
+                ags = [agents[p] for p in pos]
+                calls = [a.strategy.report if type(a) in (SourceAgent, RelayAgent) else partial(_decide, a)
+                         for a in ags]
+                idx = np.array([a.index for a in ags], dtype=np.intp)
+                groups.append((None, calls, ags, idx, idx, [obs[p] for p in pos]))
+            self._report_groups[role] = groups
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
@@ -440,21 +485,24 @@ class RelayMarket(mesa.Model):
         if not self._all_batched:
             bids, asks = bids.copy(), asks.copy()
             step = self.step_count
-            for role, agents in self._plain.items():
-                if not agents:
+            for role, groups in self._report_groups.items():
+                if not groups:
                     continue
-                obs = self._plain_obs[role]
-                for o in obs:
+                for o in self._plain_obs[role]:
                     o.round = step
-                if self._plain_direct[role]:  # what the agents' decide() does, without its call frame
-                    types = [a.values for a in agents] if role == "buyer" else [a.cost for a in agents]
-                    reports = [r(t, o) for r, t, o in zip(self._plain_report[role], types, obs)]
-                else:
-                    reports = [a.decide(o) for a, o in zip(agents, obs)]
-                if role == "buyer":
-                    self._put_buyer_reports(bids, agents, reports)
-                else:
-                    self._put_seller_reports(asks, agents, reports)
+                buyer = role == "buyer"
+                types_all = self.values if buyer else self.costs
+                for leader, members, agents, _idx, rows, obs in groups:
+                    if leader is not None:  # one batch call for the group, each member's own stream
+                        reports = leader.report_many(types_all[rows], obs, members)
+                    elif buyer:  # one at a time: what the agents' decide() does, without its call frame
+                        reports = [r(a.values, o) for r, a, o in zip(members, agents, obs)]  # type: ignore[attr-defined]
+                    else:
+                        reports = [r(a.cost, o) for r, a, o in zip(members, agents, obs)]  # type: ignore[attr-defined]
+                    if buyer:
+                        self._put_buyer_reports(bids, agents, rows, reports)
+                    else:
+                        self._put_seller_reports(asks, agents, rows, reports)
             users = self._oracle_users["buyer"] + self._oracle_users["seller"]
             if users:
                 base = RelayRound(self.network, self.values, self.costs, bids.copy(), asks.copy(),
@@ -466,32 +514,39 @@ class RelayMarket(mesa.Model):
                         a.report_vector = bids[a.index]  # type: ignore[attr-defined]
                     else:
                         asks[a.index] = self._seller_report(a, rep)
-            self._check_reports(bids, asks)
+            self._check_reports(bids, asks)  # once for the whole book (two reductions per role)
         self.bids, self.asks = bids, asks
 
-    def _put_buyer_reports(self, bids: np.ndarray, agents: list[RelayMarketAgent], reports: list[Any]) -> None:
-        try:
-            arr = np.array(reports, dtype=np.float64)
+    def _put_buyer_reports(self, bids: np.ndarray, agents: list[RelayMarketAgent], idx: Any,
+                           reports: Any) -> None:
+        try:  # a batch's fresh array is used as is; a list of reports is stacked (a copy)
+            arr = np.asarray(reports, dtype=np.float64) if isinstance(reports, np.ndarray) else \
+                np.array(reports, dtype=np.float64)
         except (TypeError, ValueError):
             arr = None
         if arr is None or arr.shape != (len(agents), self.m):
-            for a, rep in zip(agents, reports):  # names the first offender
+            rows = list(reports) if arr is None or arr.ndim < 1 or len(arr) != len(agents) else list(arr)
+            for a, rep in zip(agents, rows):  # names the first offender
                 self._buyer_report(a, rep)
-            raise InternalError("buyer reports of the right shape failed to stack")  # pragma: no cover
-        bids[self._plain_index["buyer"]] = arr
+            raise ShapeError(f"{len(agents)} buyers' reports came back with shape "
+                             f"{None if arr is None else arr.shape}, expected ({len(agents)}, {self.m})")
+        bids[idx] = arr
         for a, row in zip(agents, arr):
             a.report_vector = row  # type: ignore[attr-defined]
 
-    def _put_seller_reports(self, asks: np.ndarray, agents: list[RelayMarketAgent], reports: list[Any]) -> None:
+    def _put_seller_reports(self, asks: np.ndarray, agents: list[RelayMarketAgent], idx: Any,
+                            reports: Any) -> None:
         try:
             arr = np.array(reports, dtype=np.float64)
         except (TypeError, ValueError):
             arr = None
-        if arr is None or arr.shape != (len(agents),) or not (arr.min() >= 0.0 and arr.max() < np.inf):
-            for a, rep in zip(agents, reports):  # names the first offender
+        if arr is None or arr.shape != (len(agents),):
+            rows = list(reports) if arr is None or arr.ndim < 1 or len(arr) != len(agents) else list(arr)
+            for a, rep in zip(agents, rows):  # names the first offender
                 self._seller_report(a, rep)
-            raise InternalError("valid seller reports failed to stack")  # pragma: no cover
-        asks[self._plain_index["seller"]] = arr
+            raise ShapeError(f"{len(agents)} sellers' asks came back with shape "
+                             f"{None if arr is None else arr.shape}, expected ({len(agents)},)")
+        asks[idx] = arr
 
     def _buyer_report(self, agent: RelayMarketAgent, rep: Any) -> np.ndarray:
         arr = np.asarray(rep, dtype=np.float64)
@@ -511,7 +566,11 @@ class RelayMarket(mesa.Model):
         return check_seller_report(rep, f"ask of seller {agent.index} ({agent.strategy.label})")  # raises
 
     def _check_reports(self, bids: np.ndarray, asks: np.ndarray) -> None:
-        if bids.min() >= 0.0 and bids.max() < np.inf:  # NaN fails both comparisons
+        """Raise for the first invalid ask, then the first invalid bid vector, naming its agent."""
+        if not (asks.min() >= 0.0 and asks.max() < np.inf):  # NaN fails both comparisons
+            j = int(np.flatnonzero(~(np.isfinite(asks) & (asks >= 0)))[0])
+            self._seller_report(self.sellers[j], float(asks[j]))  # raises
+        if bids.min() >= 0.0 and bids.max() < np.inf:
             return
         i = int(np.flatnonzero(~(np.isfinite(bids) & (bids >= 0)).all(axis=1))[0])
         raise InvalidReportError(
