@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-lowest bench clean browser viz screenshot docs notebooks
+.PHONY: run test test-lowest bench clean browser viz screenshot docs notebooks execute-notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,9 +57,21 @@ screenshot: $(VENV)/.installed-dev browser
 docs: $(VENV)/.installed-dev
 	$(BIN)/mkdocs build --strict --site-dir site
 
-notebooks: $(VENV)/.installed-dev
+# JupyterLab on notebooks/ (the [jupyter] extra); the notebooks ship with their outputs.
+$(VENV)/.installed-jupyter: pyproject.toml $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet -e ".[jupyter]"
-	$(BIN)/jupyter lab notebooks/
+	touch $@
+
+# Extra arguments for jupyter lab (e.g. JUPYTER_ARGS="--no-browser --port 8890"); as root (containers)
+# Jupyter refuses to start without --allow-root.
+JUPYTER_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+
+notebooks: $(VENV)/.installed-jupyter
+	$(BIN)/jupyter lab $(JUPYTER_ARGS) notebooks/
+
+# Rerun every notebook in place at the size it ships with, storing the outputs to commit.
+execute-notebooks: $(VENV)/.installed-dev
+	$(BIN)/python tools/execute-notebooks
 
 clean:
 	rm -rf $(VENV) $(VENV_LOWEST) .pytest_cache .hypothesis
