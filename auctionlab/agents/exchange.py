@@ -16,6 +16,12 @@ the round's last failed); the bound width; the provisional utility (true value o
 provisional trade minus its price at the provisional linear prices) and, at the end, its
 payment and realised utility. The DataCollector reads the attributes listed in
 :data:`AGENT_REPORTERS`.
+
+In repeated exchanges (``ExchangeMarket.run_episodes``) :meth:`ExchangeBidder.end_episode`
+builds the end-of-episode observation from the outcome — this bidder's own trade,
+payment and utility, and how the run closed — and hands it to the strategy's
+``update()``; :meth:`ExchangeBidder.new_episode` starts the books again on the next
+instance while the strategy keeps what it has learned.
 """
 
 from __future__ import annotations

@@ -118,6 +118,7 @@ class LearningProxy(ExchangeStrategy):
         self.arms: tuple[ExchangeStrategy, ...] = tuple(_arm(s, k) for k, s in enumerate(specs))
         self.learner_name = learner
         grid = tuple(float(k) for k in range(len(self.arms)))
+        self.learner: Hedge | EXP3
         if learner == "hedge":
             self.learner = Hedge(grid, eta=eta)
         else:
@@ -176,7 +177,9 @@ class LearningProxy(ExchangeStrategy):
         a counterfactual where only another bidder changes."""
         if self._k < 0:
             raise StateError("learning_proxy: no arm has been played this episode")
-        return self.arms[self._k].clone()
+        arm = self.arms[self._k].clone()
+        assert isinstance(arm, ExchangeStrategy)
+        return arm
 
     # ------------------------------------------------------------------ decision
     def _draw(self) -> None:

@@ -34,6 +34,14 @@ attributes. No timings are recorded, so the same ``rng`` gives identical DataFra
 Randomness comes only from ``self.rng``: the instance's seed (when generated), then one
 seed per agent for its strategy's own Generator.
 
+Episodes: :meth:`ExchangeMarket.run_episodes` repeats the exchange — one episode is one
+ICE run to its close, on a fresh instance from the generator or on the same instance
+again — and at the end of each calls every strategy's ``update()`` with what its bidder
+may know (its own trade, payment and true utility; the full-information oracle for
+strategies that declare ``needs_oracle``). One row per bidder and episode goes into the
+DataCollector's ``episodes`` table (:data:`EPISODE_COLUMNS`); the round tables of a
+single run are unchanged, and later episodes append their rounds to them.
+
 Counterfactuals: :class:`ExchangeCounterfactual` is the one way the package reruns an
 exchange with other proxies — from its initial bounds, every run an
 :class:`ExchangeMarket` played to its close, deterministic profiles cached by instance and
