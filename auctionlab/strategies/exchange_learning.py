@@ -33,6 +33,7 @@ for Hedge, the oracle: never another bidder's values.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -131,6 +132,7 @@ class LearningProxy(ExchangeStrategy):
     # ------------------------------------------------------------------ state
     def _reset_episodes(self) -> None:
         self._k = -1  # the arm of the current episode (-1: none drawn yet)
+        self._answered = False  # whether the current arm has answered a query
         self.episodes = 0
         self.played: list[int] = []  # arm index per finished episode
         self.rewards: list[float] = []  # realised utility per finished episode
@@ -141,9 +143,26 @@ class LearningProxy(ExchangeStrategy):
             a.reset()
         self._reset_episodes()
 
+    # ------------------------------------------------------------------ randomness
+    # The learner draws the arms, so it gets this proxy's random stream (a copy of its
+    # state): seeding, reset and clone of the proxy then reproduce the learner's draws.
+    def seed(self, rng: Any) -> None:
+        super().seed(rng)
+        self._sync_learner()
+
+    def _set_rng_state(self, state: dict) -> None:
+        super()._set_rng_state(state)
+        self._sync_learner()
+
+    def _sync_learner(self) -> None:
+        if self._rng_state is not None:
+            gen = np.random.default_rng()
+            gen.bit_generator.state = copy.deepcopy(self._rng_state)
+            self.learner.seed(gen)
+
     @property
     def children(self) -> tuple[Strategy, ...]:
-        return (self.learner, *self.arms)
+        return self.arms
 
     @property
     def params(self) -> dict[str, Any]:
@@ -189,11 +208,15 @@ class LearningProxy(ExchangeStrategy):
         if not 0 <= k < len(self.arms):  # pragma: no cover - the grid is the index range
             raise StateError(f"learning_proxy: learner chose arm {x!r} outside 0..{len(self.arms) - 1}")
         self._k = k
+        self._answered = False
         self.arms[k].reset()
 
     def decide(self, truth: np.ndarray, fb: FeedbackLike) -> tuple[np.ndarray, np.ndarray]:
-        if self._k < 0:
+        # one arm per run: drawn at the run's first query (round 0, no check yet), or at
+        # the first query after update() if a run starts otherwise
+        if self._k < 0 or (self._answered and fb.round == 0 and fb.queries == 0):
             self._draw()
+        self._answered = True
         return self.arms[self._k].decide(truth, fb)
 
     # ------------------------------------------------------------------ learning
