@@ -221,3 +221,16 @@ def test_learning_proxy_registry_clone_and_checks():
     proxy = m.bidders[0].strategy
     with pytest.raises(ConfigError, match="oracle"):
         proxy.update(Observation(0, "bidder", 0), 0.0)
+
+
+def test_a_model_pickled_between_episodes_continues_identically():
+    import pickle
+
+    pop = {"buyer": LearningProxy(ARMS, learner="exp3", reward_range=(0.0, 8.0))}
+    m = ExchangeMarket(**WIDE, population=pop, rng=2)
+    m.run_episodes(2, fresh=False)
+    twin = pickle.loads(pickle.dumps(m))
+    a, b = m.run_episodes(3, fresh=False), twin.run_episodes(3, fresh=False)
+    assert [r.payments for r in a] == [r.payments for r in b]
+    pd.testing.assert_frame_equal(m.episodes_frame(), twin.episodes_frame())
+    np.testing.assert_array_equal(m.bidders[0].strategy.probabilities, twin.bidders[0].strategy.probabilities)
