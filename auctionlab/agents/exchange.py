@@ -16,11 +16,18 @@ the round's last failed); the bound width; the provisional utility (true value o
 provisional trade minus its price at the provisional linear prices) and, at the end, its
 payment and realised utility. The DataCollector reads the attributes listed in
 :data:`AGENT_REPORTERS`.
+
+In repeated exchanges (``ExchangeMarket.run_episodes``) :meth:`ExchangeBidder.end_episode`
+builds the end-of-episode observation from the outcome — this bidder's own trade,
+payment and utility, and how the run closed — and hands it to the strategy's
+``update()``; :meth:`ExchangeBidder.new_episode` starts the books again on the next
+instance while the strategy keeps what it has learned.
 """
 
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
@@ -28,7 +35,7 @@ import numpy as np
 
 from auctionlab.errors import ConfigError, InternalError, StateError
 from auctionlab.market.exchange.tbbl import value
-from auctionlab.strategies.base import Strategy
+from auctionlab.strategies.base import Observation, Strategy
 from auctionlab.strategies.exchange import (
     ExchangeStrategy,
     check_truth,
@@ -77,6 +84,9 @@ class ExchangeBidder(mesa.Agent):
         self.strategy = strategy
         self.strategy_name = strategy.name
         self.strategy_label = strategy.label
+        self._reset_books()
+
+    def _reset_books(self) -> None:
         # last round
         self.rp_checked = False
         self.rp_passed: bool | None = None
@@ -96,6 +106,46 @@ class ExchangeBidder(mesa.Agent):
     @property
     def true_type(self) -> np.ndarray:
         return self.truth
+
+    # ------------------------------------------------------------------ episodes
+    def new_episode(self, truth: Any) -> None:
+        """Start a new episode with true values ``truth`` (a tree or node values, as in the
+        constructor): the books start again, the strategy — and whatever it has learned — stays."""
+        tree = truth if hasattr(truth, "n_nodes") and hasattr(truth, "lower") else None
+        self.truth = check_truth(tree.lower if tree is not None else truth)
+        self.tree = tree
+        self._reset_books()
+
+    def end_episode(self, *, episode: int, oracle: Any = None) -> Observation:
+        """The exchange has closed: tell the strategy what this bidder may know of the
+        episode and return that observation.
+
+        ``obs.info`` holds only this bidder's own outcome and the public end of the run:
+        ``episode``, ``bidder``, ``trade`` (its own row of the final trade, read-only),
+        ``payment``, ``utility`` (true value of its trade minus its payment), ``traded``,
+        ``closed_by`` and ``rounds``. ``oracle`` (given by the market to strategies that
+        declare ``needs_oracle``) maps a strategy to this bidder's utility had it played the
+        episode with it, every other bidder unchanged. The strategy's ``update(obs, utility)``
+        is called with the realised utility.
+        """
+        res = getattr(self.model, "result", None)
+        if res is None:
+            raise StateError(f"bidder {self.bidder!r}: the episode has not closed; nothing to learn from")
+        trade = np.array(res.allocation.trade_matrix[self.index], dtype=float)
+        trade.flags.writeable = False
+        payment = float(res.payments[self.bidder])
+        if res.utilities is not None:
+            utility = float(res.utilities[self.bidder])
+        else:
+            utility = self.true_value(trade) - payment
+        info = MappingProxyType({
+            "episode": int(episode), "bidder": self.bidder, "trade": trade, "payment": payment,
+            "utility": utility, "traded": bool(np.any(trade != 0)), "closed_by": str(res.closed_by),
+            "rounds": int(res.rounds),
+        })
+        obs = Observation(round=int(episode), role=self.role, index=self.index, oracle=oracle, info=info)
+        self.strategy.update(obs, utility)
+        return obs
 
     # ------------------------------------------------------------------ the decision
     def revise(self, feedback: Feedback) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from auctionlab.errors import ConfigError
 from auctionlab.registry import Registry
 from auctionlab.strategies.base import Strategy, Truthful
 from auctionlab.strategies.exchange import Eager, LateRevealer, Lazy, Misreport, Straightforward, Stubborn
+from auctionlab.strategies.exchange_learning import LearningProxy
 from auctionlab.strategies.learning import EXP3, FictitiousPlay, Hedge
 from auctionlab.strategies.relay import BestResponse, DropRelays, Noise, OthersOnly, OwnRelayOnly, Scale, Shift
 
@@ -27,7 +28,7 @@ STRATEGIES: Registry[type[Strategy]] = Registry(
         for cls in (
             Truthful, Scale, Shift, Noise, DropRelays, OwnRelayOnly, OthersOnly, BestResponse,
             Hedge, EXP3, FictitiousPlay,
-            Straightforward, Eager, Misreport, Lazy, Stubborn, LateRevealer,
+            Straightforward, Eager, Misreport, Lazy, Stubborn, LateRevealer, LearningProxy,
         )
     },
 )

@@ -34,6 +34,14 @@ attributes. No timings are recorded, so the same ``rng`` gives identical DataFra
 Randomness comes only from ``self.rng``: the instance's seed (when generated), then one
 seed per agent for its strategy's own Generator.
 
+Episodes: :meth:`ExchangeMarket.run_episodes` repeats the exchange — one episode is one
+ICE run to its close, on a fresh instance from the generator or on the same instance
+again — and at the end of each calls every strategy's ``update()`` with what its bidder
+may know (its own trade, payment and true utility; the full-information oracle for
+strategies that declare ``needs_oracle``). One row per bidder and episode goes into the
+DataCollector's ``episodes`` table (:data:`EPISODE_COLUMNS`); the round tables of a
+single run are unchanged, and later episodes append their rounds to them.
+
 Counterfactuals: :class:`ExchangeCounterfactual` is the one way the package reruns an
 exchange with other proxies — from its initial bounds, every run an
 :class:`ExchangeMarket` played to its close, deterministic profiles cached by instance and
@@ -53,7 +61,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from auctionlab._validate import check_bool, check_float, check_positive_int
+from auctionlab._validate import check_bool, check_float, check_int, check_positive_int
 from auctionlab.agents.exchange import AGENT_REPORTERS, ExchangeBidder
 from auctionlab.errors import ConfigError, InternalError, StateError
 from auctionlab.market.exchange.activity import TOL
@@ -75,6 +83,9 @@ MODEL_REPORTERS = (
     "rp_failures", "penalized", "queries", "closed_by", "final_efficiency", "budget_surplus",
 )
 ROLE = "bidder"
+#: the columns of the episodes table (one row per bidder and episode, see :meth:`ExchangeMarket.run_episodes`)
+EPISODE_COLUMNS = ("episode", "bidder", "strategy", "utility", "payment", "traded", "closed_by", "rounds")
+EPISODES = "episodes"
 
 PopulationSpec = Any
 
@@ -274,11 +285,11 @@ class ExchangeMarket(mesa.Model):
         collect_agents = check_bool(collect_agents, "collect_agents")
 
         super().__init__(rng=rng)
+        self._generator: dict[str, Any] | None = None
         if generated:
-            seed = int(self.rng.integers(0, 2**63))
-            pair = random_exchange(n_bidders, n_goods, rng=seed, nodes=nodes, depth=depth, max_units=max_units,
-                                   roles=roles, bound_width=bound_width)
-            exchange, truth = pair.bounded, pair.truth
+            self._generator = {"n_bidders": n_bidders, "n_goods": n_goods, "nodes": nodes, "depth": depth,
+                               "max_units": max_units, "roles": roles, "bound_width": bound_width}
+            exchange, truth = self._generate()
             if exchange.names != names:  # pragma: no cover - guards the naming assumption above
                 raise InternalError(f"generated bidder names {exchange.names} differ from {names}")
         self.initial_exchange: Exchange = exchange
@@ -295,9 +306,14 @@ class ExchangeMarket(mesa.Model):
 
         self._record: RoundRecord | None = None
         self._result: ICEResult | None = None
+        self.episode = 0  # the current episode (the first run is episode 0)
+        self._episode_ended = False
+        self.counterfactual_calls = 0  # oracle answers given to full-information learners
+        self._cf_cache: dict[tuple, ICEResult] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters=model_reporters(self.goods),
             agent_reporters=agent_reporters() if collect_agents else None,
+            tables={EPISODES: list(EPISODE_COLUMNS)},
         )
         self.datacollector.collect(self)  # step 0: the initial bounds
 
@@ -349,6 +365,107 @@ class ExchangeMarket(mesa.Model):
             self.step()
         assert self._result is not None
         return self._result
+
+    # ------------------------------------------------------------------ episodes
+    def _generate(self) -> tuple[Exchange, Exchange]:
+        """A new instance from the generator, its seed drawn from ``self.rng``."""
+        g = self._generator
+        if g is None:  # pragma: no cover - callers check
+            raise InternalError("no generator: the model was given its instance")
+        seed = int(self.rng.integers(0, 2**63))
+        pair = random_exchange(g["n_bidders"], g["n_goods"], rng=seed, nodes=g["nodes"], depth=g["depth"],
+                               max_units=g["max_units"], roles=g["roles"], bound_width=g["bound_width"])
+        return pair.bounded, pair.truth
+
+    def _new_episode(self, fresh: bool) -> None:
+        """The next episode: a fresh instance (``fresh``) or the same one, a new ICE from its
+        initial bounds, the agents' books cleared (their strategies keep what they learned)."""
+        if fresh:
+            exchange, truth = self._generate()
+            if exchange.names != self.names or exchange.goods != self.goods:  # pragma: no cover
+                raise InternalError("a generated episode changed the bidders or goods")
+            self.initial_exchange, self.truth = exchange, truth
+            self._cf_cache.clear()  # runs on the old instance are never asked for again
+        self.ice = IterativeExchange(self.initial_exchange, truth=self.truth, **self.params)
+        self._record = None
+        self._result = None
+        self.episode += 1
+        self._episode_ended = False
+        self.running = True
+        for a in self.bidders:
+            a.new_episode(self.truth.bidder(a.bidder).tree)
+
+    def _played(self, strategy: Strategy) -> Strategy:
+        played = getattr(strategy, "played_strategy", None)
+        return played() if callable(played) else strategy.clone()
+
+    def _episode_oracle(self, i: int, played: list[Strategy], runner: list) -> Any:
+        """Bidder ``i``'s full-information oracle for the episode just closed:
+        ``oracle(strategy) -> utility`` had it played the episode with ``strategy``, every
+        other bidder with what it played (``played``) — a rerun through
+        :class:`ExchangeCounterfactual` (built on first use, shared by the bidders, with the
+        model's cache)."""
+
+        def oracle(strategy: Strategy) -> float:
+            if not runner:
+                runner.append(ExchangeCounterfactual(
+                    self.initial_exchange, self.truth, played, params=self.params, cache=self._cf_cache,
+                    round=len(self.ice.history)))
+            self.counterfactual_calls += 1
+            return runner[0].utility_with(ROLE, i, strategy)
+
+        return oracle
+
+    def _end_episode(self) -> None:
+        res = self._result
+        if res is None:  # pragma: no cover - callers run to the close first
+            raise InternalError("an episode ended before the exchange closed")
+        runner: list = []
+        labels = [(getattr(a.strategy, "current", None) or a.strategy).label for a in self.bidders]
+        # what everyone played, taken before any strategy learns (a learner forgets its arm)
+        played = ([self._played(a.strategy) for a in self.bidders]
+                  if any(a.strategy.flag("needs_oracle") for a in self.bidders) else [])
+        for a, label in zip(self.bidders, labels):
+            oracle = self._episode_oracle(a.index, played, runner) if a.strategy.flag("needs_oracle") else None
+            obs = a.end_episode(episode=self.episode, oracle=oracle)
+            self.datacollector.add_table_row(EPISODES, {
+                "episode": self.episode, "bidder": a.bidder, "strategy": label, "utility": obs.info["utility"],
+                "payment": obs.info["payment"], "traded": obs.info["traded"], "closed_by": res.closed_by,
+                "rounds": res.rounds,
+            })
+        self._episode_ended = True
+
+    def run_episodes(self, k: int, *, fresh: bool = True) -> list[ICEResult]:
+        """Run ``k`` episodes, each one ICE run to its close; their outcomes.
+
+        An episode starts from the initial bounds of a new instance drawn from the generator
+        (``fresh=True``; its seed from ``self.rng``, so the whole sequence is a function of
+        the model's ``rng``) or of the same instance again (``fresh=False``, the only choice
+        when the model was given its instance). The first episode is the model's current
+        run (finished if it has started); later ones begin where the last ended. At the end
+        of each episode every bidder's strategy gets ``update(obs, utility)`` with what that
+        bidder may know (see :meth:`~auctionlab.agents.exchange.ExchangeBidder.end_episode`),
+        strategies that declare ``needs_oracle`` with a counterfactual oracle; one row per
+        bidder goes into the DataCollector's ``episodes`` table (:data:`EPISODE_COLUMNS`;
+        ``strategy`` is what the bidder played that episode, a learning proxy's arm).
+        The round tables keep collecting every round of every episode.
+        """
+        k = check_int(k, "k", minimum=0)
+        fresh = check_bool(fresh, "fresh")
+        if fresh and self._generator is None:
+            raise ConfigError("fresh=True draws new instances from the generator, but this model was given its "
+                              "instance: use fresh=False")
+        out = []
+        for _ in range(k):
+            if self._episode_ended:
+                self._new_episode(fresh)
+            out.append(self.run_to_close())
+            self._end_episode()
+        return out
+
+    def episodes_frame(self) -> Any:
+        """The episodes table as a DataFrame (Mesa's ``get_table_dataframe``)."""
+        return self.datacollector.get_table_dataframe(EPISODES)
 
     def true_value(self, bidder: int | str, trade: np.ndarray) -> float:
         """A bidder's true value of its trade (eq. (6) on its true tree)."""
@@ -567,6 +684,6 @@ class ExchangeCounterfactual:
 
 
 __all__ = [
-    "ENGINE_DEFAULTS", "MODEL_REPORTERS", "ExchangeCounterfactual", "ExchangeMarket", "engine_params",
+    "ENGINE_DEFAULTS", "EPISODE_COLUMNS", "MODEL_REPORTERS", "ExchangeCounterfactual", "ExchangeMarket", "engine_params",
     "parse_population", "profile_key",
 ]
