@@ -289,10 +289,12 @@ def clear(bids, asks, sigma) -> RelayOutcome:
     >>> sigma = np.array([-1, 2, 1, 3, 0])
     >>> bids = np.zeros((5, 4)); bids[[1, 2, 3, 4], [2, 1, 3, 0]] = [3.1, 3.0, 2.6, 1.7]
     >>> asks = np.array([1.1, 0.1, 1.9, 0.7])
-    >>> float(clear(bids, asks, sigma).utilities(bids, asks)[1][1])
+    >>> _, sellers = clear(bids, asks, sigma).utilities(bids, asks)
+    >>> float(sellers[1])
     1.0
     >>> lie = asks.copy(); lie[1] = 1.8
-    >>> round(float(clear(bids, lie, sigma).utilities(bids, asks)[1][1]), 6)
+    >>> _, sellers = clear(bids, lie, sigma).utilities(bids, asks)
+    >>> round(float(sellers[1]), 6)
     1.8
 
     The paper's worked example (5 buyers, 7 sellers, MWM; the capacity matrix doubles as the
