@@ -306,3 +306,19 @@ def check_float_list(value: Any, name: str, *, minimum: float | None = None, dis
     if distinct and len(set(out)) != len(out):
         raise ConfigError(f"{name} lists a level twice: {out}")
     return out
+
+
+# lead ------------------------------------------------------------------------------------
+def check_seed(rng: Any, name: str = "rng") -> Any:
+    """``rng`` unchanged when it is None, a non-negative integer, a SeedSequence or a Generator
+    (what Mesa models accept as ``rng=``); a ConfigError naming it otherwise.
+
+    >>> check_seed(7)
+    7
+    >>> check_seed("abc")
+    Traceback (most recent call last):
+    ...
+    auctionlab.errors.ConfigError: rng must be None, a non-negative integer seed, a SeedSequence or a numpy Generator, got 'abc'
+    """
+    check_rng(rng, name)
+    return rng

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from auctionlab._validate import check_bool
 from auctionlab.errors import ConfigError
 from auctionlab.strategies._checks import check_finite, check_grid, is_vector
 from auctionlab.strategies.base import Observation, Strategy, Truthful, Wrapper
@@ -418,7 +419,7 @@ class BestResponse(Strategy):
     ) -> None:
         self.thetas = check_grid(thetas, "thetas", self.name, lo=0.0)
         self.shifts = check_grid(shifts, "shifts", self.name)
-        self.use_candidates = bool(use_candidates)
+        self.use_candidates = check_bool(use_candidates, f"{self.name}: use_candidates")
         self.eps = check_finite(eps, "eps", self.name, lo=0.0)
         self.tol = check_finite(tol, "tol", self.name, lo=0.0)
         self._reset()

@@ -61,7 +61,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from auctionlab._validate import check_bool, check_float, check_int, check_positive_int
+from auctionlab._validate import check_bool, check_float, check_int, check_positive_int, check_seed
 from auctionlab.agents.exchange import AGENT_REPORTERS, ExchangeBidder
 from auctionlab.errors import ConfigError, InternalError, StateError
 from auctionlab.market.exchange.activity import TOL
@@ -284,7 +284,7 @@ class ExchangeMarket(mesa.Model):
         strategies = parse_population(population, names)
         collect_agents = check_bool(collect_agents, "collect_agents")
 
-        super().__init__(rng=rng)
+        super().__init__(rng=check_seed(rng))
         self._generator: dict[str, Any] | None = None
         if generated:
             self._generator = {"n_bidders": n_bidders, "n_goods": n_goods, "nodes": nodes, "depth": depth,

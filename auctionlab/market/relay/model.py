@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from auctionlab._validate import (
+    check_seed,
     as_float_array,
     check_bool,
     check_choice,
@@ -220,7 +221,7 @@ class RelayMarket(mesa.Model):
             valuation=valuation, types=types, population=population, network=network, values=values, costs=costs,
             collect_agents=collect_agents, **mechanism_params,
         )
-        super().__init__(rng=rng)
+        super().__init__(rng=check_seed(rng))
         n, m = cfg["n"], cfg["m"]
         self.n, self.m = n, m
         self.algorithm = algorithm
