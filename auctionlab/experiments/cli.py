@@ -35,8 +35,12 @@ def demo(n: int = 100, m: int = 150, seed: int = 0, vmax: float = 4.0, out=None)
     random network and compare with the pure assignment and the VCG double auction."""
     out = sys.stdout if out is None else out
     from auctionlab.market.relay import (
-        ASSIGNMENT_ALGORITHMS, efficiency, pure_assignment, random_network,
-        uniform_valuations, vcg_double_auction,
+        ASSIGNMENT_ALGORITHMS,
+        efficiency,
+        pure_assignment,
+        random_network,
+        uniform_valuations,
+        vcg_double_auction,
     )
     from auctionlab.market.relay.tasc import tasc
 
