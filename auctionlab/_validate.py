@@ -182,15 +182,15 @@ def as_real_array(x: Any, name: str, shape: tuple[int | None, ...],
         if kind == "O":  # mixed Python objects (or huge integers): each must be a real number
             for i, v in enumerate(arr.ravel().tolist()):
                 if not is_real_number(v) or (isinstance(v, int) and not -(2**1023) < v < 2**1023):
-                    where = np.unravel_index(i, arr.shape)
-                    where = where[0] if len(where) == 1 else tuple(int(w) for w in where)
+                    pos = np.unravel_index(i, arr.shape)
+                    where: object = pos[0] if len(pos) == 1 else tuple(int(w) for w in pos)
                     r = repr(v) if len(repr(v)) <= 40 else repr(v)[:20] + "..."
                     raise error(f"{name}[{where}] = {r} is not a real number of float range")
         elif kind not in "iuf":
             flat = arr.ravel()
             i = int(np.flatnonzero(flat.imag != 0)[0]) if kind == "c" and np.any(flat.imag != 0) else 0
-            where = np.unravel_index(i, arr.shape) if arr.ndim else ()
-            where = where[0] if len(where) == 1 else tuple(int(w) for w in where)
+            pos = np.unravel_index(i, arr.shape) if arr.ndim else ()
+            where = pos[0] if len(pos) == 1 else tuple(int(w) for w in pos)
             first = f"{name}[{where}] = {flat[i].item()!r}" if arr.size else "no entries"
             raise error(f"{name} must be real numbers (numeric), got {_ARRAY_KINDS.get(kind, kind)}: "
                         f"{first} (dtype {arr.dtype})")

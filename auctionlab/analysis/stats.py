@@ -270,7 +270,7 @@ def bootstrap_table(
 
     if not keys:
         return pd.DataFrame([one(df[value], "(all rows)")])
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[Any, Any]] = []  # group keys (any hashable) and the estimate's columns
     for key, group in df.groupby(keys, sort=True, dropna=False, observed=True):
         key_t = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(keys, key_t)), **one(group[value], key_t[0] if len(keys) == 1 else key_t)})

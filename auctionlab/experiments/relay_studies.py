@@ -78,7 +78,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -92,7 +92,7 @@ from auctionlab._validate import (
     check_names,
     check_positive_float,
 )
-from auctionlab.errors import ConfigError
+from auctionlab.errors import ConfigError, InternalError
 from auctionlab.experiments.kinds import RunKind, RunOutput
 from auctionlab.experiments.mesa_runs import (
     check_name,
@@ -112,7 +112,7 @@ from auctionlab.market.relay.network import MODES, RelayNetwork, random_network
 from auctionlab.market.relay.tasc import assign
 from auctionlab.market.relay.valuations import uniform_valuations
 from auctionlab.strategies.base import Observation, Strategy
-from auctionlab.strategies.learning import DEFAULT_THETAS
+from auctionlab.strategies.learning import DEFAULT_THETAS, ThetaLearner
 from auctionlab.strategies.measure import (
     best_response,
     best_response_gains,
@@ -122,7 +122,7 @@ from auctionlab.strategies.measure import (
     realised_welfare,
 )
 from auctionlab.strategies.registry import strategy_from_spec
-from auctionlab.strategies.relay import DEFAULT_BR_SHIFTS, DEFAULT_BR_THETAS
+from auctionlab.strategies.relay import DEFAULT_BR_SHIFTS, DEFAULT_BR_THETAS, BestResponse
 
 __all__ = [
     "RELAY_EQUILIBRIUM_KIND", "RELAY_MANIPULATION_KIND", "RELAY_TOURNAMENT_KIND", "EquilibriumParams",
@@ -252,7 +252,7 @@ def _sample(gen: np.random.Generator, size: int, k: int) -> np.ndarray:
 def variants(p: Mapping[str, Any]) -> list[tuple[RelayMechanism, str]]:
     """(mechanism, algorithm) pairs evaluated on each instance: one per assignment algorithm
     for a mechanism that clears on phase 1, algorithm "-" for one that does not."""
-    out = []
+    out: list[tuple[RelayMechanism, str]] = []
     for name in p["mechanisms"]:
         mech = study_mechanism(name, p)
         out += [(mech, alg) for alg in p["algorithms"]] if mech.uses_assignment else [(mech, "-")]
@@ -292,6 +292,8 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
         sigma = sigmas[alg] if alg != "-" else np.full(n, -1, dtype=np.intp)
         homog = mech.homogeneous
         vals = vh if homog else values
+        if vals is None:
+            raise InternalError(f"no homogeneous values for the homogeneous mechanism {mech.name!r}")
         market = instance_market(net, vals, costs, mech, alg)  # every agent truthful
         market.step()
         rnd = market.counterfactual_round()
@@ -433,6 +435,20 @@ def _is_best_response(s: Strategy) -> bool:
     return s.flag("deviation") == "best_response"
 
 
+def _as_learner(s: Strategy) -> ThetaLearner:
+    """``s`` (a learning strategy) as the θ-learner whose mixture the study reads."""
+    if not isinstance(s, ThetaLearner):
+        raise ConfigError(f"strategy {s.name!r} learns but is not a θ-learner, whose mixture this study reads")
+    return s
+
+
+def _as_best_responder(s: Strategy) -> BestResponse:
+    """``s`` (a best-response deviation) as the best responder whose grids the study searches."""
+    if not isinstance(s, BestResponse):
+        raise ConfigError(f"strategy {s.name!r} is a best-response deviation but not the best_response strategy")
+    return s
+
+
 def _learned_thetas(model, labels: dict[str, np.ndarray], protos: dict[str, dict[str, Strategy]]) -> dict:
     """Per (label, role): (thetas, mean probabilities over that learner's agents) at the end."""
     out = {}
@@ -443,7 +459,7 @@ def _learned_thetas(model, labels: dict[str, np.ndarray], protos: dict[str, dict
                 continue
             idx = np.flatnonzero(lab == label)
             if idx.size == 0:  # nobody played it: the learner's initial mixture
-                s = roles[role].clone()
+                s = _as_learner(roles[role].clone())
                 out[(label, role)] = (np.asarray(s.thetas), np.asarray(s.probabilities))
                 continue
             probs = np.mean([agents[i].strategy.probabilities for i in idx], axis=0)
@@ -475,7 +491,9 @@ def _one_report(rnd: RelayRound, gen: np.random.Generator, s: Strategy, label: s
     if _is_best_response(s):
         if not rnd.mechanism.reads(rnd.sigma, role, idx):
             return truth
-        return best_response(rnd, role, idx, truth, thetas=s.thetas, shifts=s.shifts)["report"]
+        br = _as_best_responder(s)
+        grids = cast(Sequence[float], br.thetas), cast(Sequence[float], br.shifts)  # float arrays
+        return best_response(rnd, role, idx, truth, thetas=grids[0], shifts=grids[1])["report"]
     if _is_learner(s):
         thetas, probs = learned[(label, role)]
         th = float(thetas[gen.choice(thetas.size, p=probs / probs.sum())])
@@ -693,8 +711,9 @@ def _learning(p: Mapping[str, Any], gen: np.random.Generator) -> RunOutput:
         model.step()
         rec: dict[str, Any] = {"mechanism": p["mechanism"], "learner": p["learner"], "step": step}
         for role, agents in (("buyer", model.buyers), ("seller", model.sellers)):
-            rec[f"theta_{role}"] = float(np.mean([a.strategy.mean_theta for a in agents]))
-            rec[f"played_theta_{role}"] = float(np.mean([a.strategy.theta for a in agents]))
+            learners = [_as_learner(a.strategy) for a in agents]
+            rec[f"theta_{role}"] = float(np.mean([s.mean_theta for s in learners]))
+            rec[f"played_theta_{role}"] = float(np.mean([s.theta for s in learners]))
             rec[f"utility_{role}"] = float(model.utilities(role).mean())
         rec.update(trades=float(model.trades), welfare=float(model.welfare), profit=float(model.profit))
         recs.append(rec)

@@ -199,7 +199,7 @@ def model_ref(model: Any) -> str:
     name = getattr(model, "name", None)
     from auctionlab.experiments.kinds import RUN_KINDS, RunKind
 
-    if isinstance(model, RunKind) and RUN_KINDS.get(name) is model:
+    if isinstance(model, RunKind) and isinstance(name, str) and RUN_KINDS.get(name) is model:
         return name
     fn = model.fn if isinstance(model, RunKind) else model
     mod, qual = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
@@ -365,7 +365,7 @@ def _unique_key_loader():
     class UniqueKeyLoader(yaml.SafeLoader):
         pass
 
-    def construct_mapping(loader, node, deep=False):
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         loader.flatten_mapping(node)
         seen: set[Any] = set()
         for key_node, _ in node.value:
@@ -428,7 +428,7 @@ def validate(spec: ExperimentSpec, *, import_model: bool = True) -> ExperimentSp
         raise ConfigError("analysis must be a string naming a report section")
     for k, v in spec.params.items():
         _check_plain(v, f"params.{k}")
-    for gi, g in enumerate(spec.grids):
+    for g in spec.grids:
         for k, vals in g.items():
             if k in spec.params:
                 raise ConfigError(f"{k!r} is both a fixed param and a grid key; keep it in one place")

@@ -200,7 +200,8 @@ class EmpiricalGame:
                 f"is {p[row, col]}: payoffs must be finite"
             )
         self._counts[idx] += p.shape[0]
-        self._sums[(slice(None), *idx)] += p.sum(axis=0)
+        every_player: tuple[slice | int, ...] = (slice(None), *idx)
+        self._sums[every_player] += p.sum(axis=0)
         self._samples.setdefault(idx, []).append(p)
         return self
 
@@ -346,7 +347,8 @@ class EmpiricalGame:
         """Mean payoff of each player at ``profile``."""
         idx = self.profile_index(profile)
         self._require_sampled([idx], "mean_payoffs")
-        return self._sums[(slice(None), *idx)] / self._counts[idx]
+        every_player: tuple[slice | int, ...] = (slice(None), *idx)
+        return self._sums[every_player] / self._counts[idx]
 
     def missing_profiles(self) -> list[Profile]:
         """Profiles without any sample."""

@@ -41,7 +41,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from auctionlab.errors import ConfigError, InvalidInputError
+from auctionlab.errors import ConfigError, InternalError, InvalidInputError
 from auctionlab.strategies._checks import check_finite
 from auctionlab.strategies.base import Observation, Strategy, Wrapper
 
@@ -129,6 +129,13 @@ def feedback_scale(fb: Any) -> float:
     return float(getattr(fb, "scale", 1.0))
 
 
+def _failed_check(fb: FeedbackLike) -> RPLike:
+    """The failed activity check of feedback that asks for a revision."""
+    if fb.rp is None:
+        raise InternalError("the feedback asks for a revision but carries no activity-check result")
+    return fb.rp
+
+
 def clip_target(truth: np.ndarray, fb: FeedbackLike) -> np.ndarray:
     """The truth clipped into the current bounds: what a truth-tracking bidder may still report."""
     return np.clip(truth, fb.lower, fb.upper)
@@ -192,6 +199,7 @@ class ExchangeWrapper(ExchangeStrategy, Wrapper):
     """A deviation around a base exchange strategy (default :class:`Straightforward`)."""
 
     classifier: ClassVar[dict[str, Any]] = {**Strategy.classifier, "role": "bidder"}
+    base: ExchangeStrategy  # checked in __init__
 
     def __init__(self, base: Strategy | None = None) -> None:
         if base is None:
@@ -290,7 +298,8 @@ class Straightforward(ExchangeStrategy):
 
     def named(self, fb: FeedbackLike) -> np.ndarray:
         """sat(L*) Δ sat(U*): every node Lemma 2 names, on either side."""
-        return np.union1d(fb.rp.raise_lower, fb.rp.lower_upper)
+        rp = _failed_check(fb)
+        return np.union1d(rp.raise_lower, rp.lower_upper)
 
     def decide(self, truth: np.ndarray, fb: FeedbackLike) -> Bounds:
         target = clip_target(truth, fb)
@@ -385,8 +394,9 @@ class Lazy(Straightforward):
         if not fb.must_revise:
             return fb.lower, fb.upper
         if fb.queries <= self.patience:
-            lo, hi = self.narrow(fb, target, fb.rp.raise_lower, "lower")
-            lo, hi = narrow(lo, hi, target, fb.rp.lower_upper, self.step, which="upper", snap=self.snap,
+            rp = _failed_check(fb)
+            lo, hi = self.narrow(fb, target, rp.raise_lower, "lower")
+            lo, hi = narrow(lo, hi, target, rp.lower_upper, self.step, which="upper", snap=self.snap,
                             full=self.full_now(fb), scale=feedback_scale(fb))
             if not (np.array_equal(lo, fb.lower) and np.array_equal(hi, fb.upper)):
                 return lo, hi

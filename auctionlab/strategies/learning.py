@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from auctionlab.errors import ConfigError
-from auctionlab.strategies.base import Observation, Strategy, Wrapper
 from auctionlab.strategies._checks import check_finite, check_grid, is_vector
+from auctionlab.strategies.base import Observation, Strategy, Wrapper
 
 DEFAULT_THETAS = tuple(np.round(np.linspace(0.5, 1.5, 11), 6).tolist())
 

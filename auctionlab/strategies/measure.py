@@ -81,7 +81,7 @@ def default_deviations() -> dict[str, Strategy]:
     """A small standard set: shading/inflating by scale and shift, and the best response."""
     devs: dict[str, Strategy] = {}
     for th in (0.5, 0.8, 0.9, 0.95, 1.05, 1.1, 1.25, 1.5, 2.0):
-        s = Scale(th)
+        s: Strategy = Scale(th)
         devs[s.label] = s
     for d in (-0.2, -0.05, 0.05, 0.2):
         s = Shift(d)
@@ -110,7 +110,7 @@ def _as_round(source: Any) -> CounterfactualRound | CounterfactualRun:
     )
 
 
-def _players(rnd: CounterfactualRound, agent: Any) -> list[tuple[str, int]]:
+def _players(rnd: CounterfactualRound | CounterfactualRun, agent: Any) -> list[tuple[str, int]]:
     allp = rnd.players()
     if agent is None:
         return allp

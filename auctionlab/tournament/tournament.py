@@ -98,7 +98,7 @@ class Tournament:
     # ------------------------------------------------------------------ setup
     def _parse(self, strategies: Any) -> tuple[list[str], list[dict[str, Strategy]]]:
         if isinstance(strategies, Mapping):
-            items = [(str(k), v) for k, v in strategies.items()]
+            items: list[tuple[str | None, Any]] = [(str(k), v) for k, v in strategies.items()]
         elif isinstance(strategies, (str, bytes)) or not isinstance(strategies, Sequence):
             raise ConfigError(f"strategies must be a list of specs or a mapping label -> spec, got {strategies!r}")
         else:

@@ -127,7 +127,7 @@ def step_page(driver, url: str, steps: int = 2, settle: float = 60.0) -> tuple[l
     for _ in range(steps):
         done = (step_count(driver) or 0) + 1
         button(driver, "STEP").click()
-        wait_for(driver, lambda d: (step_count(d) or 0) >= done, timeout=settle)  # one step at a time
+        wait_for(driver, lambda d, done=done: (step_count(d) or 0) >= done, timeout=settle)  # one step at a time
     deadline = time.monotonic() + settle
     after = plots(driver)
     while time.monotonic() < deadline and sum(a != b for a, b in zip(before, after)) < 2:

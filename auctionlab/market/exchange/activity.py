@@ -41,15 +41,14 @@ at the provisional prices, of a feasible trade that satisfies the subtree rooted
 
 from __future__ import annotations
 
-import math
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog
 
 from auctionlab.errors import ConfigError, InternalError
-
 from auctionlab.market.exchange.bidder import BidderModel, subtree_forest
 from auctionlab.market.exchange.patterns import (
     DEFAULT_LIMIT,
@@ -85,7 +84,7 @@ class RPResult:
         """Proposition 1's verdict (``passed`` unless the exact check overruled it)."""
         return self.passed if self.paper_passed is None else self.paper_passed
 
-    def scaled(self, factor: float) -> "RPResult":
+    def scaled(self, factor: float) -> RPResult:
         """The same result with the surpluses in units ``factor`` times larger."""
         if factor == 1.0:
             return self

@@ -27,7 +27,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from auctionlab.errors import SolverError, InternalError
+from auctionlab.errors import InternalError, SolverError
 from auctionlab.market.exchange.backends import MIPProblem, make_backend
 from auctionlab.market.exchange.mip import _tree_block
 from auctionlab.market.exchange.tbbl import BidTree, FlatTrees
@@ -96,7 +96,7 @@ class BidderModel:
         return self.highs_time
 
     @classmethod
-    def for_bidder(cls, exchange, i: int, *, solver: str = "highs", integer_lambda: bool = False) -> "BidderModel":
+    def for_bidder(cls, exchange, i: int, *, solver: str = "highs", integer_lambda: bool = False) -> BidderModel:
         x0 = exchange.endowments[i]
         return cls(
             subtree_forest(exchange.bidders[i].tree), x0, exchange.endowments.sum(axis=0) - x0,

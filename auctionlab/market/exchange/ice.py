@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -48,12 +49,12 @@ from auctionlab.market.exchange.closing import (
 )
 from auctionlab.market.exchange.instance import Exchange
 from auctionlab.market.exchange.mip import Allocation, MIPSolution, WDModel
-from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
 from auctionlab.market.exchange.patterns import DEFAULT_LIMIT, PatternModel, check_limit, one_bidder_model
+from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
 from auctionlab.market.exchange.payments import PaymentResult, check_rule, chunk_count, payments_batch
 from auctionlab.market.exchange.pricing import PriceResult, TradePool, linear_prices
 from auctionlab.market.exchange.proxies import Feedback, Proxy
-
+from auctionlab.market.exchange.tbbl import ValuesArg
 
 RP_CHECKS = ("paper", "definition")
 """How the activity rule decides: Proposition 1's test (the paper's), or, where that test
@@ -244,7 +245,7 @@ class IterativeExchange:
                 raise ConfigError(
                     f"rp='definition' needs every bid tree enumerable (at most pattern_limit={self.pattern_limit} "
                     f"patterns); too large: {big}")
-        self._true_optimum = self._truth_model.solve_wd("lower").value if truth is not None else None
+        self._true_optimum = self._truth_model.solve_wd("lower").value if self._truth_model is not None else None
         self.pool = TradePool(exchange.n_goods, [b.tree.n_nodes for b in exchange.bidders])
         self.round = 0
         self.final = False  # the current round is the last-and-final one
@@ -265,7 +266,7 @@ class IterativeExchange:
         They depend only on the exchange's structure (every solve starts from a cleared
         solver state), so they are rebuilt rather than pickled.
         """
-        kw = {"solver": self.solver, "integer_lambda": self.integer_lambda}
+        kw: dict[str, Any] = {"solver": self.solver, "integer_lambda": self.integer_lambda}
         self.model = WDModel(self._ex, **kw)
         self.bidder_models = [one_bidder_model(self._ex, i, limit=self.pattern_limit, **kw)
                               for i in range(self._ex.n_bidders)]
@@ -329,6 +330,7 @@ class IterativeExchange:
         """What the bidder's proxy sees now (αeff is deliberately not part of it)."""
         i = self._index(bidder)
         lo, hi = self.bounds(i)
+        rp = self._rp[i]
         return Feedback(
             round=self.round,
             final=self.final,
@@ -337,7 +339,7 @@ class IterativeExchange:
             prices=self.prices,
             trade=None if self.trade is None else self.trade[i].copy(),
             satisfied=None if self._satisfied is None else self._satisfied[i].copy(),
-            rp=None if self._rp[i] is None else self._rp[i].scaled(self.unit),
+            rp=None if rp is None else rp.scaled(self.unit),
             queries=self._queries[i],
             max_queries=self.max_queries,
             scale=self.unit,
@@ -383,6 +385,8 @@ class IterativeExchange:
         h0, s0 = bm.highs_time, bm.solves
         res = revealed_preference(bm, self._prices, lo, hi, tol=self.rp_tol)
         if self.rp == "definition" and not res.passed:
+            if not isinstance(bm, PatternModel):  # the constructor refuses rp='definition' otherwise
+                raise InternalError(f"rp='definition' without an enumerated model for bidder {self._ex.names[i]!r}")
             exact = definition_holds(bm, self._prices, lo, hi, tol=self.rp_tol)
             res = dataclasses.replace(res, passed=exact, paper_passed=False, definition=exact)
         self._activity_time += time.perf_counter() - t0
@@ -424,11 +428,14 @@ class IterativeExchange:
         """Failing RP: upper_β ← min(v̄_β, max(price_β, v̲_β)) at the provisional prices."""
         ex = self._ex
         lo, hi = self._bounds_int(i)
-        if self._node_prices[i] is None:  # built on the bidder's first penalty, kept for later ones
+        node_prices = self._node_prices[i]
+        if node_prices is None:  # built on the bidder's first penalty, kept for later ones
             x0 = ex.endowments[i]
             avail = ex.endowments.sum(axis=0) - x0
-            self._node_prices[i] = NodePrices(ex.bidders[i].tree, x0, avail, limit=self.pattern_limit)
-        price = self._node_prices[i](self._prices)
+            node_prices = self._node_prices[i] = NodePrices(ex.bidders[i].tree, x0, avail, limit=self.pattern_limit)
+        if self._prices is None:
+            raise StateError("a failed activity check is penalized at the provisional prices, and there are none")
+        price = node_prices(self._prices)
         new_hi = np.minimum(hi, np.maximum(price, lo))
         self._set_exchange(ex.with_bounds(upper={ex.names[i]: new_hi}, narrowing=True))
 
@@ -444,7 +451,7 @@ class IterativeExchange:
         ex = self._ex
         n = ex.n_bidders
         t0 = time.perf_counter()
-        penalized = [self._rp[i] is not None and not self._rp[i].passed for i in range(n)]
+        penalized = [r is not None and not r.passed for r in self._rp]
         for i in np.flatnonzero(penalized):
             self._penalize(int(i))
             counts["penalty"] += ex.bidders[int(i)].tree.n_nodes  # one node-price solve per node
@@ -475,7 +482,7 @@ class IterativeExchange:
         # discounts are those of that profile's Threshold payments, or are computed once.
         track = self.track_alpha_thresh == "always" or (
             not self.final and alpha_thresh_matters(a_eff, self.cutoff_eff, optimistic))
-        requests: list[tuple[str, str, object, Allocation | None, str]] = []  # key, rule, values, λ*, kind
+        requests: list[tuple[str, str, ValuesArg, Allocation | None, str]] = []  # key, rule, values, λ*, kind
         if track or self.final:
             requests.append(("thr_lo", "threshold", "lower", low, "vcg_lower"))
         if track:
@@ -523,7 +530,8 @@ class IterativeExchange:
             t0 = time.perf_counter()
             true_sol = self._true_solution(trade)
             counts["truth"] += 1
-            eff = true_sol.value_of(self._truth_int.lower) / self._true_optimum if self._true_optimum > TOL else 1.0
+            _, truth, optimum = self._truth_parts()
+            eff = true_sol.value_of(truth.lower) / optimum if optimum > TOL else 1.0
             timing["wd"] += time.perf_counter() - t0
 
         timing["highs"] = self._highs_time() - highs_before + self._activity_highs + (
@@ -621,9 +629,15 @@ class IterativeExchange:
             eps=self.price_eps,
         )
 
+    def _truth_parts(self) -> tuple[WDModel, Exchange, float]:
+        """The truth's model, the truth in the value unit and its optimum (a run given a truth)."""
+        if self._truth_model is None or self._truth_int is None or self._true_optimum is None:
+            raise InternalError("the truth is used in a run that was not given one")
+        return self._truth_model, self._truth_int, self._true_optimum
+
     def _true_solution(self, trade: np.ndarray) -> MIPSolution:
         """The truth model solved with the trade fixed: the bidders' true values of it."""
-        m = self._truth_model
+        m, _, _ = self._truth_parts()
         with m.scope():
             m.fix_trades(trade)
             return m.solve("lower")
@@ -637,9 +651,12 @@ class IterativeExchange:
         utilities = None
         eff = None
         if self._truth_int is not None:
-            lower = self._truth_int.lower
-            utilities = {b.name: true_sol.value_of(lower, i) - payments[b.name] for i, b in enumerate(self._truth_int.bidders)}
-            eff = true_sol.value_of(lower) / self._true_optimum if self._true_optimum > TOL else 1.0
+            if true_sol is None:
+                raise InternalError("a run given a truth finished without the truth's solution of the final trade")
+            _, truth, optimum = self._truth_parts()
+            lower = truth.lower
+            utilities = {b.name: true_sol.value_of(lower, i) - payments[b.name] for i, b in enumerate(truth.bidders)}
+            eff = true_sol.value_of(lower) / optimum if optimum > TOL else 1.0
         u = self.unit
         if u != 1.0:
             alloc = dataclasses.replace(alloc, value=alloc.value * u,
@@ -774,7 +791,7 @@ def outcome_differences(a: ICEResult, b: ICEResult, *, price_tol: float = 1e-6, 
             out.append(f"round {t}: provisional trade")
         if (ra.prices is None) != (rb.prices is None):
             out.append(f"round {t}: prices in one run only")
-        elif ra.prices is not None:
+        elif ra.prices is not None and rb.prices is not None:
             worst = max((abs(x - y) / (1.0 + max(abs(x), abs(y))) for x, y in zip(ra.prices, rb.prices)), default=0.0)
             if (exact and not np.array_equal(ra.prices, rb.prices)) or worst > price_tol:
                 out.append(f"round {t}: prices differ by up to {worst:.3g} (relative)")

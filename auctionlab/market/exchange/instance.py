@@ -32,14 +32,14 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from auctionlab.errors import BidTreeError, InvalidInputError, RevisionError, ShapeError
+from auctionlab.errors import BidTreeError, InternalError, InvalidInputError, RevisionError, ShapeError
 from auctionlab.market.exchange.tbbl import (
     BidTree,
     FlatTrees,
@@ -100,8 +100,8 @@ _END = object()
 
 def _loads_iterative(s: str, pairs_hook: Any) -> Any:
     """``json.loads(s, object_pairs_hook=pairs_hook)`` with an explicit stack (any depth)."""
-    scan = json.decoder.scanstring
-    ws = _WS.match
+    scan: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]  # not in the stubs
+    ws = cast(Callable[[str, int], re.Match[str]], _WS.match)  # never None: the pattern matches ""
     err = json.JSONDecodeError
 
     def key_at(i: int) -> tuple[str, int]:
@@ -229,12 +229,12 @@ def dumps_json(obj: Any, indent: int | None = None, separators: tuple[str, str] 
                     raise BidTreeError("cannot write JSON: the data contains a cycle (a container inside itself)")
                 active.add(id(value))
                 parts.append("{" if is_dict else "[")
-                stack.append([iter(value.items()) if is_dict else iter(value), is_dict, id(value), True])
+                stack.append([iter(value.items()) if isinstance(value, dict) else iter(value), is_dict, id(value), True])
         else:
             parts.append(_json_scalar(value))
         while stack:
             top = stack[-1]
-            nxt = next(top[0], _END)
+            nxt: Any = next(top[0], _END)
             level = len(stack)
             if nxt is _END:
                 stack.pop()
@@ -328,7 +328,7 @@ class Exchange:
         elif meta is not None:
             _check_meta(meta, probs)
         raw = data.get("bidders")
-        entries: list[tuple[str, Any, Any, bool]] = []  # name, endowment, tree, has_endowment
+        entries: list[tuple[Any, Any, Any, bool]] = []  # name (checked below), endowment, tree, has_endowment
         form = "dict"
         if isinstance(raw, Mapping):
             for k in duplicate_keys(raw):
@@ -380,10 +380,12 @@ class Exchange:
             parsed.append((name, x0, items if has_endow else None, recs))
         probs.raise_if_any("exchange")
         assert goods is not None
-        bidders = tuple(
-            Bidder(name, _readonly(x0), BidTree._compile(recs, goods), items) for name, x0, items, recs in parsed
-        )
-        return cls(goods=goods, bidders=bidders, meta=meta, form=form)
+        bidders = []
+        for name, x0, written, recs in parsed:
+            if x0 is None:  # an unreadable endowment is a reported problem
+                raise InternalError(f"bidder {name!r} has no endowment after a parse without problems")
+            bidders.append(Bidder(name, _readonly(x0), BidTree._compile(recs, goods), written))
+        return cls(goods=goods, bidders=tuple(bidders), meta=meta, form=form)
 
     @staticmethod
     def _check_bidder_keys(spec: Mapping, allowed: frozenset, where: str, probs: _Problems) -> None:

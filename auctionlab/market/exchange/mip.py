@@ -56,7 +56,7 @@ import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -675,6 +675,10 @@ class WDModel:
             self._lam_integer = want
 
     # ---- solving
+    @overload
+    def solve(self, values: ValuesArg | None = None, *, allow_infeasible: Literal[False] = False) -> MIPSolution: ...
+    @overload
+    def solve(self, values: ValuesArg | None = None, *, allow_infeasible: bool) -> MIPSolution | None: ...
     def solve(self, values: ValuesArg | None = None, *, allow_infeasible: bool = False) -> MIPSolution | None:
         """Solve the current model (after ``set_node_values(values)`` if given).
 

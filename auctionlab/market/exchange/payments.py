@@ -34,7 +34,6 @@ from auctionlab.market.exchange.payment_rules import PAYMENT_RULES, threshold_c
 from auctionlab.market.exchange.tbbl import BidTree, ValuesArg, value
 
 
-
 @dataclass(frozen=True, eq=False)
 class PaymentResult:
     """Efficient trade, VCG discounts, the rule's discounts and payments (bidder order)."""
@@ -81,7 +80,7 @@ def structure_digest(exchange: Exchange) -> str:
     return h.hexdigest()
 
 
-def executor_workers(executor: Executor) -> int | None:
+def executor_workers(executor: Executor | None) -> int | None:
     """How many tasks ``executor`` runs at once, when it says so: a Dask executor's total
     worker threads, else the pool's ``_max_workers`` (a best-effort read of a private
     attribute of ``concurrent.futures`` pools); None when unknown."""
@@ -102,7 +101,7 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def chunk_count(executor: Executor, workers: int | None = None) -> int:
+def chunk_count(executor: Executor | None, workers: int | None = None) -> int:
     """Chunks to split a batch of V_{−i} solves into: ``workers`` when given, else what the
     executor reports (:func:`executor_workers`), else twice this machine's cores."""
     if workers is not None:

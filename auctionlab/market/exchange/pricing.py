@@ -28,8 +28,9 @@ constraint that is not violated is harmless. Λ_i persists across stages and rou
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import SupportsIndex
 
 import highspy
 import numpy as np
@@ -92,7 +93,7 @@ class _StagesInconsistent(SolverError):
 
 
 class _PriceLP:
-    def __init__(self, provisional, prov_values, vcg_discounts, node_values, pool, best_response, eps, tol):
+    def __init__(self, provisional, prov_values, vcg_discounts, node_values, pool, best_response, eps, tol) -> None:
         self.lt = np.asarray(provisional, dtype=np.float64)  # (n, m)
         self.n, self.m = self.lt.shape
         self.V = np.asarray(prov_values, dtype=np.float64)
@@ -132,7 +133,7 @@ class _PriceLP:
                 self._add_accuracy(i, trade, sat)
 
     # ---------------------------------------------------------------- model edits
-    def _add_rows(self, rows: list[list[tuple[int, float]]], upper) -> np.ndarray:
+    def _add_rows(self, rows: Sequence[Sequence[tuple[SupportsIndex, float]]], upper) -> np.ndarray:
         first = self.h.getNumRow()
         k = len(rows)
         if k == 0:

@@ -44,17 +44,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from numbers import Integral, Real
-from typing import Any, Union
+from typing import Any, SupportsInt, cast
 
 import numpy as np
 
 from auctionlab.errors import BidTreeError, ConfigError, ShapeError
 
-ValueSpec = Union[float, int, Sequence[float]]
+ValueSpec = float | int | Sequence[float]
 """A node value in plain data: a number (exact) or a ``[lower, upper]`` pair."""
 
-ValuesArg = Union[str, float, int, np.ndarray]
+ValuesArg = str | float | int | np.ndarray
 """Which node values to use: ``"lower"``, ``"upper"``, an α in [0, 1] or an explicit array."""
+
+Children = dict | list[dict] | tuple[dict, ...]
+"""The children of a node built in code: node dicts, or one list (tuple) of them."""
 
 _LEAF_KEYS = frozenset({"value", "trade"})
 _INTERNAL_KEYS = frozenset({"value", "ic", "children"})
@@ -100,24 +103,24 @@ def leaf(trade: Mapping[str, int], value: ValueSpec = 0) -> dict:
     return {"value": _value_data(value), "trade": {str(g): _plain_number(q) for g, q in trade.items()}}
 
 
-def IC(x: int, y: int, *children: dict, value: ValueSpec = 0) -> dict:
+def IC(x: int, y: int, *children: Children, value: ValueSpec = 0) -> dict:
     """An interval-choose node: when satisfied, between ``x`` and ``y`` children are."""
     return {"value": _value_data(value), "ic": [x, y], "children": _children_list(children)}
 
 
-def AND(*children: dict, value: ValueSpec = 0) -> dict:
+def AND(*children: Children, value: ValueSpec = 0) -> dict:
     """IC(k, k): all children or none."""
     kids = _children_list(children)
     return IC(len(kids), len(kids), kids, value=value)
 
 
-def OR(*children: dict, value: ValueSpec = 0) -> dict:
+def OR(*children: Children, value: ValueSpec = 0) -> dict:
     """IC(1, k): any non-empty subset of the children."""
     kids = _children_list(children)
     return IC(1, len(kids), kids, value=value)
 
 
-def XOR(*children: dict, value: ValueSpec = 0) -> dict:
+def XOR(*children: Children, value: ValueSpec = 0) -> dict:
     """IC(1, 1): exactly one child."""
     kids = _children_list(children)
     return IC(1, 1, kids, value=value)
@@ -166,7 +169,7 @@ def as_int(x: Any) -> int | None:
     if isinstance(x, Integral):
         return int(x)
     if isinstance(x, Real) and math.isfinite(float(x)) and float(x).is_integer():
-        return int(x)
+        return int(cast(SupportsInt, x))  # every concrete Real has __int__; the stubs' Real does not
     return None
 
 
@@ -265,8 +268,8 @@ def _parse_tree(
             probs.add(loc, f"a node must be an object, got {type(node).__name__}")
             recs.append(_Rec(path, parent, 0.0, 0.0, FORM_OMITTED))
             continue
-        for k in duplicate_keys(node):
-            probs.add(loc, f"duplicate key {k!r}")
+        for key in duplicate_keys(node):
+            probs.add(loc, f"duplicate key {key!r}")
         lo, hi, form = _parse_value(node, loc, probs)
         rec = _Rec(path, parent, lo, hi, form)
         recs.append(rec)
@@ -286,8 +289,8 @@ def _parse_tree(
             if not isinstance(trade, Mapping):
                 probs.add(loc, f"'trade' must be an object good -> units, got {type(trade).__name__}")
                 continue
-            for k in duplicate_keys(trade):
-                probs.add(loc, f"duplicate good {k!r} in trade")
+            for key in duplicate_keys(trade):
+                probs.add(loc, f"duplicate good {key!r} in trade")
             items: list[tuple[str, int]] = []
             for g, q in trade.items():
                 if not isinstance(g, str):
@@ -320,11 +323,10 @@ def _parse_tree(
             probs.add(loc, "internal node needs 'ic': [x, y]")
         else:
             ic = node["ic"]
-            pair = [as_int(v) for v in ic] if isinstance(ic, (list, tuple)) and len(ic) == 2 else None
-            if pair is None or any(v is None for v in pair) or any(isinstance(v, bool) for v in ic):
+            x, y = (as_int(ic[0]), as_int(ic[1])) if isinstance(ic, (list, tuple)) and len(ic) == 2 else (None, None)
+            if x is None or y is None or any(isinstance(v, bool) for v in ic):
                 probs.add(loc, f"'ic' must be a pair [x, y] of integers, got {ic!r}")
             else:
-                x, y = pair  # type: ignore[misc]
                 if x < 0 or y < 0:
                     probs.add(loc, f"IC({x}, {y}) has a negative bound")
                 elif x > y:

@@ -35,15 +35,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
 from auctionlab._validate import as_real_array, check_nonnegative_finite, is_real_number
 from auctionlab.errors import ConfigError, InvalidReportError
 from auctionlab.market.relay.baselines import (
-    kda_responses,
     k_double_auction,
+    kda_responses,
     mcafee,
     mcafee_responses,
     vcg_double_auction,
@@ -362,7 +362,7 @@ class FunctionMechanism(RelayMechanism):
 
     @property
     def name(self) -> str:  # type: ignore[override]
-        return self.registered_as or getattr(self.fn, "__name__", type(self.fn).__name__)
+        return self.registered_as or str(getattr(self.fn, "__name__", type(self.fn).__name__))
 
     @property
     def label(self) -> str:  # type: ignore[override]
@@ -402,7 +402,8 @@ def resolve_mechanism(spec: Any, **params: Any) -> RelayMechanism:
         entry = MECHANISMS[spec]
         if isinstance(entry, type) and issubclass(entry, RelayMechanism):
             return _build(entry, params)
-        return FunctionMechanism(entry, registered_as=spec)
+        # a registered entry that is not a mechanism class is a mechanism function
+        return FunctionMechanism(cast(Callable[..., RelayOutcome], entry), registered_as=spec)
     if isinstance(spec, type) and issubclass(spec, RelayMechanism):
         return _build(spec, params)
     if callable(spec):
@@ -459,7 +460,7 @@ class Oracle:
     and ``oracle.many(reports) -> (K,)`` for a list or array of reports (one vectorised
     mechanism call; equal to calling it report by report)."""
 
-    round: "RelayRound"
+    round: RelayRound
     role: str
     index: int
 
@@ -511,7 +512,7 @@ class RelayRound:
         sigma=None,
         kda_k: float = 0.5,
         round: int = 0,
-    ) -> "RelayRound":
+    ) -> RelayRound:
         """A round from an instance; reports default to the truth, ``sigma`` to phase 1 with ``algorithm``."""
         if not isinstance(network, RelayNetwork):
             raise ConfigError(f"network must be a RelayNetwork, got {type(network).__name__}")
@@ -597,6 +598,8 @@ class RelayRound:
         """What the player gets under each report (checked by the caller), others fixed."""
         mech = self.mechanism
         if scalar:
+            if not isinstance(mech, ScalarMechanism):
+                raise ConfigError(f"mechanism {mech.name!r} reads whole bid vectors, not one number")
             return mech.scalar_responses(self.network, self.bids, self.asks, self.sigma, role, index, reports,
                                          self._cache)
         return mech.responses(self.network, self.bids, self.asks, self.sigma, role, index, reports, self._cache)
@@ -605,7 +608,7 @@ class RelayRound:
         res = self.responses_if(role, i, reports, scalar=scalar)
         return res.buyer_utilities(self.values[i]) if role == "buyer" else res.seller_utilities(float(self.costs[i]))
 
-    def oracle(self, role: str, index: int) -> "Oracle":
+    def oracle(self, role: str, index: int) -> Oracle:
         """``utility_if`` bound to one player: the oracle a strategy receives (with a
         ``many(reports)`` method for a batch of reports)."""
         return Oracle(self, role, self._check_player(role, index))

@@ -90,7 +90,7 @@ class RelayNetwork:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_capacities(cls, direct, relayed, *, mode: str = "given") -> "RelayNetwork":
+    def from_capacities(cls, direct, relayed, *, mode: str = "given") -> RelayNetwork:
         """A network from capacity matrices (no geometry; the arrays are checked and copied)."""
         return cls(direct=direct, relayed=relayed, mode=mode)
 
@@ -106,7 +106,7 @@ class RelayNetwork:
         power: float = 1.0,
         path_loss: float = 4.0,
         noise: float = 1e-10,
-    ) -> "RelayNetwork":
+    ) -> RelayNetwork:
         """A network from node coordinates (arrays of shape (n, 2), (n, 2), (m, 2))."""
         src = as_real_array(sources, "sources", (None, 2), NetworkError)
         dst = as_real_array(destinations, "destinations", (src.shape[0], 2), NetworkError)

@@ -68,7 +68,7 @@ class RelayOutcome:
         return ub, us
 
     @classmethod
-    def _of(cls, **fields: Any) -> "RelayOutcome":
+    def _of(cls, **fields: Any) -> RelayOutcome:
         """An outcome from all of its fields, bypassing the generated ``__init__`` (thirteen
         frozen ``setattr`` calls cost more than the rest of a small auction's bookkeeping).
         For the mechanisms' hot paths only: every field must be given."""
@@ -78,7 +78,7 @@ class RelayOutcome:
 
     @classmethod
     def from_trades(cls, sigma: np.ndarray, m: int, buyers, buyer_pay, seller_pay, rule: str,
-                    profit: float | None = None, **extra) -> "RelayOutcome":
+                    profit: float | None = None, **extra) -> RelayOutcome:
         """The outcome in which ``buyers`` trade with their relays ``sigma[buyers]`` at the
         given payments (scalars for uniform prices, or one entry per trade). ``profit``
         defaults to Σ buyer payments − Σ seller payments; pass it when it is known exactly."""
@@ -97,7 +97,7 @@ class RelayOutcome:
                    rule=rule, **extra)
 
     @classmethod
-    def no_trade(cls, n: int, m: int, sigma: np.ndarray, rule: str, k: int = 0) -> "RelayOutcome":
+    def no_trade(cls, n: int, m: int, sigma: np.ndarray, rule: str, k: int = 0) -> RelayOutcome:
         return cls(
             buyer_wins=np.zeros(n, dtype=bool),
             seller_wins=np.zeros(m, dtype=bool),
@@ -126,12 +126,12 @@ class AgentOutcomes:
     relay: np.ndarray
 
     @classmethod
-    def none(cls, k: int) -> "AgentOutcomes":
+    def none(cls, k: int) -> AgentOutcomes:
         """K reports none of which trades (an agent whose report the mechanism never reads)."""
         return cls(np.zeros(k, dtype=bool), np.zeros(k), np.full(k, -1, dtype=np.intp))
 
     @classmethod
-    def stack(cls, parts: "list[AgentOutcomes]") -> "AgentOutcomes":
+    def stack(cls, parts: list[AgentOutcomes]) -> AgentOutcomes:
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("wins", "payment", "relay")))
 
     def buyer_utilities(self, values: np.ndarray) -> np.ndarray:

@@ -23,11 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 from auctionlab._validate import all_nonnegative_finite, as_real_array, check_nonnegative_finite
-from auctionlab.errors import ConfigError, InvalidAssignmentError, ShapeError
+from auctionlab.errors import ConfigError, InternalError, InvalidAssignmentError, ShapeError
 from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS, mm, mwm, ora
 from auctionlab.market.relay.network import RelayNetwork
 from auctionlab.market.relay.outcome import AgentOutcomes, RelayOutcome
-
 
 _F8 = np.dtype(np.float64)
 _min = np.minimum.reduce  # the ufunc reduction skips the ndarray-method wrapper
@@ -204,6 +203,8 @@ def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str,
     if cand is None:
         cand = (sigma >= 0).nonzero()[0]  # increasing buyer index
         rel = sigma[cand]
+    elif rel is None:
+        raise InternalError("phase 2 was given the assigned buyers without their relays")
     B, A = bids[cand, rel], asks[rel]
     by_bid = (-B).argsort(kind="stable")  # ties: lower buyer index first
     by_ask = np.lexsort((rel, A))  # ties: lower relay index first
