@@ -18,9 +18,9 @@ import argparse
 import statistics
 import time
 
-from auctionlab.market.exchange import random_exchange
-from auctionlab.market.exchange.ice import run_ice
-from auctionlab.market.exchange.model import ExchangeMarket
+from auctionlab.mechanisms.exchange import random_exchange
+from auctionlab.mechanisms.exchange.ice import run_ice
+from auctionlab.models.exchange import ExchangeMarket
 from auctionlab.strategies.exchange import bind
 from auctionlab.strategies.registry import strategy_from_spec
 

@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from auctionlab.market.exchange.model import ExchangeMarket
+from auctionlab.models.exchange import ExchangeMarket
 from auctionlab.strategies.exchange_learning import LearningProxy
 
 

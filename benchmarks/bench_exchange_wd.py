@@ -29,8 +29,8 @@ import statistics
 import time
 
 from auctionlab.errors import SolverError
-from auctionlab.market.exchange import WDModel, compute_payments, random_exchange
-from auctionlab.market.exchange.backends import BACKENDS, available_backends, solver_info
+from auctionlab.mechanisms.exchange import WDModel, compute_payments, random_exchange
+from auctionlab.mechanisms.exchange.backends import BACKENDS, available_backends, solver_info
 
 LAMBDA_CONFIGS = {
     "integer λ, restarts (before)": dict(integer_lambda=True, options={"mip_allow_restart": True}),

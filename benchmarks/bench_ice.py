@@ -30,8 +30,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 
-from auctionlab.market.exchange import random_exchange
-from auctionlab.market.exchange.ice import IterativeExchange, outcome_differences, rounds_frame
+from auctionlab.mechanisms.exchange import random_exchange
+from auctionlab.mechanisms.exchange.ice import IterativeExchange, outcome_differences, rounds_frame
 from auctionlab.strategies.exchange import StraightforwardProxy
 
 SIZES = {"small": (8, 4), "medium": (20, 8), "large": (50, 16)}

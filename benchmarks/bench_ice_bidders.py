@@ -14,8 +14,8 @@ import argparse
 import statistics
 import time
 
-from auctionlab.market.exchange import random_exchange
-from auctionlab.market.exchange.ice import IterativeExchange
+from auctionlab.mechanisms.exchange import random_exchange
+from auctionlab.mechanisms.exchange.ice import IterativeExchange
 from auctionlab.strategies import make_strategy
 from auctionlab.strategies.exchange import bind
 

@@ -23,12 +23,12 @@ import time
 
 import numpy as np
 
-from auctionlab.market.exchange import ice as ice_module
-from auctionlab.market.exchange import random_exchange
-from auctionlab.market.exchange.activity import node_prices, revealed_preference
-from auctionlab.market.exchange.bidder import BidderModel
-from auctionlab.market.exchange.ice import IterativeExchange
-from auctionlab.market.exchange.patterns import DEFAULT_LIMIT, PatternModel, fits, one_bidder_model, pattern_counts
+from auctionlab.mechanisms.exchange import ice as ice_module
+from auctionlab.mechanisms.exchange import random_exchange
+from auctionlab.mechanisms.exchange.activity import node_prices, revealed_preference
+from auctionlab.mechanisms.exchange.bidder import BidderModel
+from auctionlab.mechanisms.exchange.ice import IterativeExchange
+from auctionlab.mechanisms.exchange.patterns import DEFAULT_LIMIT, PatternModel, fits, one_bidder_model, pattern_counts
 from auctionlab.strategies.exchange import StraightforwardProxy
 
 SIZES = [(8, 4), (20, 8), (50, 16)]

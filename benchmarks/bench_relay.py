@@ -30,11 +30,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # measure the tree this script sits in
 
-from auctionlab.market.relay.assignment import mm, mwm, ora
-from auctionlab.market.relay.mechanisms import KDA, TASC, McAfee, RelayMechanism
-from auctionlab.market.relay.network import random_network
-from auctionlab.market.relay.tasc import assign, clear, tasc, trade_reduction
-from auctionlab.market.relay.valuations import uniform_valuations
+from auctionlab.mechanisms.relay.assignment import mm, mwm, ora
+from auctionlab.mechanisms.relay.mechanisms import KDA, TASC, McAfee, RelayMechanism
+from auctionlab.mechanisms.relay.network import random_network
+from auctionlab.mechanisms.relay.tasc import assign, clear, tasc, trade_reduction
+from auctionlab.mechanisms.relay.valuations import uniform_valuations
 
 
 def best_of(fn, reps: int = 5) -> float:

@@ -9,7 +9,7 @@ spread of scale / shift / noise deviations (``DEVIATIONS``).
 The goal applies to the configuration the studies run: ``collect_agents="columns"``
 (Mesa's DataCollector with its model reporters, the agent rows written as whole columns
 into its ``agents`` table: the same rows as Mesa's per-agent reporters; what
-``auctionlab.experiments.mesa_runs`` uses) — and to ``collect_agents=False``. Mesa's
+``auctionlab.studies.relay_market`` uses) — and to ``collect_agents=False``. Mesa's
 per-agent reporters (``collect_agents=True``: one Python call per agent and column, what
 ``mesa.batch_run`` reads) are printed for reference: with 250 agents and 8 columns they
 cost about as much as the mechanism itself, whatever the strategies do, so no goal.
@@ -34,8 +34,8 @@ import time
 
 import numpy as np
 
-from auctionlab.market.relay.model import RelayMarket
-from auctionlab.market.relay.tasc import clear, tasc, trade_reduction
+from auctionlab.models.relay import RelayMarket
+from auctionlab.mechanisms.relay.tasc import clear, tasc, trade_reduction
 
 MIXED = {
     "buyer": [{"strategy": "scale", "params": {"theta": 0.9}, "share": 0.5}, {"strategy": "truthful", "share": 0.5}],

@@ -4,7 +4,7 @@ Proposition 1's test is sufficient, not necessary: a bidder can satisfy the defi
 (some trade is a best response for every valuation consistent with its bounds) and still
 fail the test. This script runs ICE with the paper's test (the default) on generated
 exchanges and, at every failed check, also checks the definition exactly
-(:func:`~auctionlab.market.exchange.activity.definition_holds`). It prints, per strategy
+(:func:`~auctionlab.mechanisms.exchange.activity.definition_holds`). It prints, per strategy
 profile, the failed checks, how many of them met the definition (revisions the rule asked
 for although the bidder satisfied it), the penalties, and how many penalties hit a bidder
 whose last check met the definition (penalties imposed on bidders who satisfied the rule).
@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from auctionlab.market.exchange import random_exchange
-from auctionlab.market.exchange.activity import definition_holds
-from auctionlab.market.exchange.ice import IterativeExchange
-from auctionlab.market.exchange.patterns import PatternModel
+from auctionlab.mechanisms.exchange import random_exchange
+from auctionlab.mechanisms.exchange.activity import definition_holds
+from auctionlab.mechanisms.exchange.ice import IterativeExchange
+from auctionlab.mechanisms.exchange.patterns import PatternModel
 from auctionlab.strategies import make_strategy
 from auctionlab.strategies.exchange import bind
 

@@ -56,7 +56,7 @@ def _id(p: Path) -> str:
 
 def _relay_mechanisms():
     """The relay mechanisms' registry, wherever the relay mechanisms' package lives."""
-    for name in ("auctionlab.market.relay", "auctionlab.mechanisms.relay"):
+    for name in ("auctionlab.mechanisms.relay", "auctionlab.mechanisms.relay"):
         try:
             return importlib.import_module(name).MECHANISMS
         except ImportError:

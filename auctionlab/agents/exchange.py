@@ -34,7 +34,7 @@ import mesa
 import numpy as np
 
 from auctionlab.errors import ConfigError, InternalError, StateError
-from auctionlab.market.exchange.tbbl import value
+from auctionlab.mechanisms.exchange.tbbl import value
 from auctionlab.strategies.base import Observation, Strategy
 from auctionlab.strategies.exchange import (
     ExchangeStrategy,
@@ -43,7 +43,7 @@ from auctionlab.strategies.exchange import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from auctionlab.market.exchange.proxies import Feedback
+    from auctionlab.mechanisms.exchange.proxies import Feedback
 
 AGENT_REPORTERS = (
     "bidder", "index", "strategy_name", "strategy_label",
@@ -55,7 +55,7 @@ AGENT_REPORTERS = (
 class ExchangeBidder(mesa.Agent):
     """A bidder ``name`` with true values ``truth`` bidding through ``strategy``.
 
-    ``truth`` is the bidder's true bid tree (an exact :class:`~auctionlab.market.exchange.tbbl.BidTree`,
+    ``truth`` is the bidder's true bid tree (an exact :class:`~auctionlab.mechanisms.exchange.tbbl.BidTree`,
     which lets the agent value its own trades) or just its true node values.
     ``index`` is the bidder's position in the exchange (default: looked up by name in
     ``model.exchange``).

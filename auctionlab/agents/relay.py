@@ -27,7 +27,7 @@ import numpy as np
 from auctionlab.strategies.base import Observation, Strategy
 
 if TYPE_CHECKING:  # pragma: no cover
-    from auctionlab.market.relay.model import RelayMarket
+    from auctionlab.models.relay import RelayMarket
 
 
 class RelayMarketAgent(mesa.Agent):

@@ -34,7 +34,7 @@ def demo(n: int = 100, m: int = 150, seed: int = 0, vmax: float = 4.0, out=None)
     """Run TASC (as written and trade reduction) with every assignment algorithm on one
     random network and compare with the pure assignment and the VCG double auction."""
     out = sys.stdout if out is None else out
-    from auctionlab.market.relay import (
+    from auctionlab.mechanisms.relay import (
         ASSIGNMENT_ALGORITHMS,
         efficiency,
         pure_assignment,
@@ -42,7 +42,7 @@ def demo(n: int = 100, m: int = 150, seed: int = 0, vmax: float = 4.0, out=None)
         uniform_valuations,
         vcg_double_auction,
     )
-    from auctionlab.market.relay.tasc import tasc
+    from auctionlab.mechanisms.relay.tasc import tasc
 
     gen = np.random.default_rng(seed)
     net = random_network(n, m, rng=gen)
@@ -197,7 +197,7 @@ def cmd_run(args) -> None:
 
 
 def cmd_report(args) -> None:
-    from auctionlab.analysis.report import build_report
+    from auctionlab.report.html import build_report
 
     t0 = time.perf_counter()
     path = build_report(args.dir, args.out, log=lambda line: print(line, file=sys.stderr, flush=True))
@@ -205,7 +205,7 @@ def cmd_report(args) -> None:
 
 
 def cmd_reproduce(args) -> None:
-    from auctionlab.analysis.report import build_report
+    from auctionlab.report.html import build_report
     from auctionlab.errors import ConfigError
     from auctionlab.experiments.catalog import REPRODUCE, REPRODUCE_CAPS, catalog_spec
     from auctionlab.experiments.runner import run_experiment

@@ -12,7 +12,7 @@ Built-in kinds (see ``auctionlab list --kinds``):
   Vmax level on it (:mod:`.relay_runs`); the paper's Fig. 9–11.
 - ``tasc-truthfulness``: one network per run, utility of a random buyer and seller as a
   function of its own report (Fig. 8).
-- ``relay-market``: the Mesa :class:`~auctionlab.market.relay.model.RelayMarket` for some
+- ``relay-market``: the Mesa :class:`~auctionlab.models.relay.RelayMarket` for some
   steps (strategic populations, learning).
 - ``ice``: one generated exchange run through ICE with straightforward proxies.
 

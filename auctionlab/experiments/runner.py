@@ -227,7 +227,7 @@ def solvers_of(spec: ExperimentSpec, kind: RunKind) -> list[dict[str, str]]:
     ``solver`` parameter; empty for the others), for the session's manifest entry."""
     if not kind.defaults or "solver" not in kind.defaults:
         return []
-    from auctionlab.market.exchange.backends import solver_info
+    from auctionlab.mechanisms.exchange.backends import solver_info
 
     names = sorted({str(p.get("solver", kind.defaults["solver"])) for p in spec.point_params()})
     return [solver_info(n) for n in names]

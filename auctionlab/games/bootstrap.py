@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from auctionlab.analysis.stats import resample_means
+from auctionlab.report.stats import resample_means
 from auctionlab.errors import InvalidInputError
 from auctionlab.games._checks import check
 from auctionlab.games.regret import Mixture, mixture_regrets

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auctionlab.analysis.stats import RngLike
+from auctionlab.report.stats import RngLike
 from auctionlab.errors import ConfigError, InvalidInputError, ShapeError
 from auctionlab.games._checks import count as _count
 from auctionlab.games._checks import nonneg

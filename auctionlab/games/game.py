@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from auctionlab._validate import check_bool
-from auctionlab.analysis.stats import RngLike, _check_level, _check_n_boot
+from auctionlab.report.stats import RngLike, _check_level, _check_n_boot
 from auctionlab.errors import ConfigError, InvalidInputError, ShapeError
 from auctionlab.games.bootstrap import mixture_regret_boot, pure_regret_boot
 from auctionlab.games.regret import (

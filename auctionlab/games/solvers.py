@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from auctionlab.analysis.stats import RngLike
+from auctionlab.report.stats import RngLike
 from auctionlab.errors import ConfigError, SolverError
 from auctionlab.games._checks import check, count, nonneg
 from auctionlab.games.game import EmpiricalGame, Mixture, Profile, as_game

@@ -75,7 +75,7 @@ class RPLike(Protocol):
 
 
 class FeedbackLike(Protocol):
-    """What the exchange's ``Feedback`` offers (see :mod:`auctionlab.market.exchange.proxies`)."""
+    """What the exchange's ``Feedback`` offers (see :mod:`auctionlab.mechanisms.exchange.proxies`)."""
 
     round: int
     final: bool

@@ -7,13 +7,13 @@ never imports a mechanism):
   ``players() -> [(role, index), ...]``, ``true_type(role, index)``,
   ``utility_if(role, index, report) -> float``, ``oracle(role, index) -> (report -> float)``
   and ``info(role, index, omniscient=...) -> dict``. The relay market's
-  :class:`~auctionlab.market.relay.mechanisms.RelayRound` is one; a deviation is asked
+  :class:`~auctionlab.mechanisms.relay.mechanisms.RelayRound` is one; a deviation is asked
   once for a report, which is then evaluated with every other report fixed.
 - a *counterfactual run* (iterative markets): ``round``, ``reference`` (the benchmark
   strategy), ``players()`` and ``utility_with(role, index, strategy) -> float`` — the
   player's final utility when it plays ``strategy`` throughout and everyone else keeps
   theirs. The exchange market's
-  :class:`~auctionlab.market.exchange.model.ExchangeCounterfactual` is one: a deviation
+  :class:`~auctionlab.models.exchange.ExchangeCounterfactual` is one: a deviation
   in ICE is a whole proxy policy, so each row reruns the exchange.
 
 A market model offers its source through ``counterfactual_round()``.
@@ -236,7 +236,7 @@ def best_response(rnd: Any, role: str, index: int, truth: Any, *,
                   tol: float = 1e-12) -> dict[str, Any]:
     """The best report of one agent of a relay round over the deviation grid, others fixed.
 
-    ``rnd`` is a :class:`~auctionlab.market.relay.mechanisms.RelayRound` (a market model's
+    ``rnd`` is a :class:`~auctionlab.mechanisms.relay.mechanisms.RelayRound` (a market model's
     ``counterfactual_round()``); everything about the mechanism is read from
     ``rnd.mechanism``. When the mechanism reads one number from a buyer's bid vector (it
     has ``buyer_scalar``/``buyer_report`` returning numbers, a scalar mechanism) or the

@@ -98,34 +98,34 @@ def reproduce_list() -> list[Study]:
 
 
 def _builtin() -> list[Study]:
-    from auctionlab.experiments import ice_runs, ice_studies, mesa_runs, relay_runs, relay_studies
+    from auctionlab.studies import ice_runs, ice_strategic, relay_market, relay_strategic, tasc_runs
 
     cat = CATALOG_DIR
     return [
-        Study("tasc-truthfulness", relay_runs.TASC_TRUTHFULNESS_KIND,
+        Study("tasc-truthfulness", tasc_runs.TASC_TRUTHFULNESS_KIND,
               "auctionlab.studies.tasc_truthfulness.section:build", cat / "tasc-truthfulness.toml"),
-        Study("tasc-profit", relay_runs.TASC_KIND, "auctionlab.studies.tasc_profit.section:build",
+        Study("tasc-profit", tasc_runs.TASC_KIND, "auctionlab.studies.tasc_profit.section:build",
               cat / "tasc-profit.toml", needs=("profit", "zero_profit")),
-        Study("tasc-efficiency", relay_runs.TASC_KIND, "auctionlab.studies.tasc_efficiency.section:build",
+        Study("tasc-efficiency", tasc_runs.TASC_KIND, "auctionlab.studies.tasc_efficiency.section:build",
               cat / "tasc-efficiency.toml", default_for_kind=False),
-        Study("tasc-runtime", relay_runs.TASC_KIND, "auctionlab.studies.tasc_runtime.section:build",
+        Study("tasc-runtime", tasc_runs.TASC_KIND, "auctionlab.studies.tasc_runtime.section:build",
               cat / "tasc-runtime.toml", default_for_kind=False),
         Study("ice-convergence", ice_runs.ICE_KIND, "auctionlab.studies.ice_convergence.section:build",
               cat / "ice-convergence.toml", reproduce_cap=None),
-        Study("relay-manipulation", relay_studies.RELAY_MANIPULATION_KIND,
+        Study("relay-manipulation", relay_strategic.RELAY_MANIPULATION_KIND,
               "auctionlab.studies.relay_manipulation.section:build", cat / "relay-manipulation.toml",
               reproduce_cap=30),
-        Study("tournament", relay_studies.RELAY_TOURNAMENT_KIND,
+        Study("tournament", relay_strategic.RELAY_TOURNAMENT_KIND,
               "auctionlab.studies.tournament.section:build", cat / "tournament.toml", reproduce_cap=8),
-        Study("equilibrium", relay_studies.RELAY_EQUILIBRIUM_KIND,
+        Study("equilibrium", relay_strategic.RELAY_EQUILIBRIUM_KIND,
               "auctionlab.studies.equilibrium.section:build", cat / "equilibrium.toml", reproduce_cap=2),
-        Study("ice-manipulation", ice_studies.ICE_MANIPULATION_KIND,
+        Study("ice-manipulation", ice_strategic.ICE_MANIPULATION_KIND,
               "auctionlab.studies.ice_manipulation.section:build", cat / "ice-manipulation.toml",
               reproduce_cap=4),
-        Study("tournament-exchange", ice_studies.ICE_TOURNAMENT_KIND,
+        Study("tournament-exchange", ice_strategic.ICE_TOURNAMENT_KIND,
               "auctionlab.studies.tournament_exchange.section:build", cat / "tournament-exchange.toml",
               reproduce_cap=2),
-        Study("relay-market", mesa_runs.RELAY_MARKET_KIND, None, None, reproduce=False),
+        Study("relay-market", relay_market.RELAY_MARKET_KIND, None, None, reproduce=False),
     ]
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from auctionlab.analysis.metrics import fmt
-from auctionlab.analysis.stats import bootstrap_ci, gain_ci
+from auctionlab.report.metrics import fmt
+from auctionlab.report.stats import bootstrap_ci, gain_ci
 
 N_BOOT = 2000
 ANALYSIS_STREAM = 1_000_003  # spawn key of the report's bootstrap generator (apart from any run's)
@@ -22,13 +22,13 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 
 def rules_in(columns: Sequence[str], prefix: str) -> list[Any]:
     """The registered payment rules (objects) that have a ``prefix<name>`` column, in registry order."""
-    from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
+    from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
 
     return [r for name, r in PAYMENT_RULES.items() if f"{prefix}{name}" in columns]
 
 
 def rule(name: str) -> Any:
-    from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
+    from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
 
     return PAYMENT_RULES[name]
 

@@ -2,7 +2,7 @@
 colours and one order, all read from the mechanism objects; variant names ("tasc/mwm");
 the bootstrap helper; and the verdict rules for claims about every sample.
 
-Mechanisms are given as objects — a :class:`~auctionlab.market.relay.mechanisms.RelayMechanism`
+Mechanisms are given as objects — a :class:`~auctionlab.mechanisms.relay.mechanisms.RelayMechanism`
 class or instance — or as registry names (what the stored tables hold); nothing here keys
 on a label. A name that is not registered in this process (a user's mechanism whose class
 is not imported) is shown under its own name with a palette colour fixed by its place.
@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import to_hex, to_rgb
 
-from auctionlab.analysis.sections import judge
-from auctionlab.analysis.stats import bootstrap_table
-from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS
-from auctionlab.market.relay.mechanisms import (
+from auctionlab.report.sections import judge
+from auctionlab.report.stats import bootstrap_table
+from auctionlab.mechanisms.relay.assignment import ASSIGNMENT_ALGORITHMS
+from auctionlab.mechanisms.relay.mechanisms import (
     MECHANISMS,
     RelayMechanism,
     mechanism_class,

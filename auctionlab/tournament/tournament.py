@@ -9,14 +9,14 @@ over a run). A strategy also meets itself (every seat plays it). Every match of 
 r is played on the *same* instance — the same network, private types and seat order, drawn
 from repetition r's seed — so payoffs are paired across matches (common random numbers).
 
-- ``market="relay"``: each match is a :class:`~auctionlab.market.relay.model.RelayMarket`
+- ``market="relay"``: each match is a :class:`~auctionlab.models.relay.RelayMarket`
   run for ``turns`` steps (default 10) with the match's per-seat population; ``mechanism``
   is any relay mechanism (``"tasc"``, ``"trade_reduction"``, ``"vcg"``, ``"kda"``, ...);
   other keyword parameters go to the model (``n``, ``m``, ``vmax``, ``algorithm``,
   ``channel``, ``valuation``, ``types``, ``kda_k``, ...; default ``n = m = 16``). A strategy is
   one spec for both roles or ``{"buyer": spec, "seller": spec}``; ``roles`` says which roles
   hold tournament seats (the others report truthfully).
-- ``market="exchange"``: each match is one :class:`~auctionlab.market.exchange.model.ExchangeMarket`
+- ``market="exchange"``: each match is one :class:`~auctionlab.models.exchange.ExchangeMarket`
   (ICE) run to its close; the seats are the bidders, the payoff a bidder's final utility;
   ``mechanism`` is ``"ice"``; keyword parameters go to the model (``n_bidders``, ``n_goods``,
   ``bound_width``, ``max_rounds``, ...). Strategies are exchange proxies (straightforward,
@@ -153,11 +153,11 @@ class Tournament:
 
     def _make(self, population: dict[str, list[Strategy]], seed: int):
         if self.market == "relay":
-            from auctionlab.market.relay.model import RelayMarket
+            from auctionlab.models.relay import RelayMarket
 
             return RelayMarket(mechanism=self.mechanism, population=population, collect_agents=False,
                                rng=np.random.default_rng(seed), **self.market_params)
-        from auctionlab.market.exchange.model import ExchangeMarket
+        from auctionlab.models.exchange import ExchangeMarket
 
         return ExchangeMarket(population=population["bidder"], collect_agents=False,
                               rng=np.random.default_rng(seed), **self.market_params)

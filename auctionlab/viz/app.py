@@ -17,9 +17,9 @@ import solara  # noqa: E402
 from mesa.visualization import Slider, SolaraViz, make_plot_component  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
-from auctionlab.market.exchange.model import ExchangeMarket  # noqa: E402
-from auctionlab.market.relay.mechanisms import MECHANISMS  # noqa: E402
-from auctionlab.market.relay.model import RelayMarket  # noqa: E402
+from auctionlab.models.exchange import ExchangeMarket  # noqa: E402
+from auctionlab.mechanisms.relay.mechanisms import MECHANISMS  # noqa: E402
+from auctionlab.models.relay import RelayMarket  # noqa: E402
 from auctionlab.strategies.registry import STRATEGIES  # noqa: E402
 from auctionlab.viz.data import bounds_frame, network_frame, utilities_frame  # noqa: E402
 

@@ -6,9 +6,9 @@ import pytest
 
 from auctionlab.agents.exchange import ExchangeBidder
 from auctionlab.errors import ConfigError, InvalidInputError
-from auctionlab.market.exchange import OR, XOR, Exchange, leaf
-from auctionlab.market.exchange.activity import node_prices
-from auctionlab.market.exchange.model import ExchangeMarket
+from auctionlab.mechanisms.exchange import OR, XOR, Exchange, leaf
+from auctionlab.mechanisms.exchange.activity import node_prices
+from auctionlab.models.exchange import ExchangeMarket
 from auctionlab.strategies import (
     LateRevealer,
     Lazy,

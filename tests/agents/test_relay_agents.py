@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from auctionlab.agents.relay import RelayAgent, SourceAgent
-from auctionlab.market.relay.model import AGENT_REPORTERS, RelayMarket
+from auctionlab.models.relay import AGENT_REPORTERS, RelayMarket
 from auctionlab.strategies import Observation, Scale
 
 POP = {

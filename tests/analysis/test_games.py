@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from auctionlab.analysis.games import (
+from auctionlab.games import (
     SOLVERS,
     EmpiricalGame,
     EquilibriumResult,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.analysis.stats import (
+from auctionlab.report.stats import (
     bootstrap_ci,
     bootstrap_distribution,
     bootstrap_table,

@@ -12,8 +12,8 @@ import random
 
 import numpy as np
 
-from auctionlab.market.exchange import Exchange
-from auctionlab.market.exchange.tbbl import BidTree
+from auctionlab.mechanisms.exchange import Exchange
+from auctionlab.mechanisms.exchange.tbbl import BidTree
 
 
 def sat_table(tree: BidTree, node_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

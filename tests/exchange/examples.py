@@ -1,6 +1,6 @@
 """The papers' worked exchanges (Fig. 1, Ex. 1-3), shared by the exchange tests."""
 
-from auctionlab.market.exchange import AND, OR, XOR, Exchange, leaf
+from auctionlab.mechanisms.exchange import AND, OR, XOR, Exchange, leaf
 
 
 def fig1(buyer=(8, 15), seller=(-6, -2)) -> Exchange:

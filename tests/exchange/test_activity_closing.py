@@ -3,18 +3,18 @@
 import numpy as np
 import pytest
 
-from auctionlab.market.exchange import AND, OR, XOR, Exchange, leaf, solve_wd, threshold_payments
-from auctionlab.market.exchange.activity import revealed_preference
-from auctionlab.market.exchange.bidder import BidderModel
-from auctionlab.market.exchange.closing import (
+from auctionlab.mechanisms.exchange import AND, OR, XOR, Exchange, leaf, solve_wd, threshold_payments
+from auctionlab.mechanisms.exchange.activity import revealed_preference
+from auctionlab.mechanisms.exchange.bidder import BidderModel
+from auctionlab.mechanisms.exchange.closing import (
     alpha_eff,
     alpha_thresh,
     gamma_thresh,
     payment_gap,
     should_close,
 )
-from auctionlab.market.exchange.mip import WDModel, tree_value
-from auctionlab.market.exchange.patterns import PatternModel
+from auctionlab.mechanisms.exchange.mip import WDModel, tree_value
+from auctionlab.mechanisms.exchange.patterns import PatternModel
 
 from .examples import fig1
 
@@ -138,7 +138,7 @@ def test_no_optimistic_trade_closes():
 
 
 def test_node_prices_cover_only_the_subtree():
-    from auctionlab.market.exchange.activity import node_prices
+    from auctionlab.mechanisms.exchange.activity import node_prices
     ex = Exchange.from_dict({
         "goods": ["A", "B", "C"],
         "bidders": {

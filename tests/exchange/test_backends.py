@@ -10,9 +10,9 @@ import scipy.optimize as so
 import scipy.sparse as sp
 
 from auctionlab.errors import ConfigError, SolverError, UnknownNameError
-from auctionlab.market.exchange import XOR, WDModel, compute_payments, leaf, random_exchange, solve_wd
-from auctionlab.market.exchange.activity import revealed_preference
-from auctionlab.market.exchange.backends import (
+from auctionlab.mechanisms.exchange import XOR, WDModel, compute_payments, leaf, random_exchange, solve_wd
+from auctionlab.mechanisms.exchange.activity import revealed_preference
+from auctionlab.mechanisms.exchange.backends import (
     BACKENDS,
     HighsBackend,
     MIPProblem,
@@ -21,8 +21,8 @@ from auctionlab.market.exchange.backends import (
     make_backend,
     solver_info,
 )
-from auctionlab.market.exchange.bidder import BidderModel
-from auctionlab.market.exchange.mip import tree_value
+from auctionlab.mechanisms.exchange.bidder import BidderModel
+from auctionlab.mechanisms.exchange.mip import tree_value
 
 from .brute import bidder_tables, brute_optimum, random_tiny_exchange
 from .test_activity_closing import with_seller
@@ -234,10 +234,10 @@ def test_size_limited_licence_is_a_clear_solver_error(name, limit):
 
 def test_no_solver_writes_to_stdout_or_stderr():
     code = (
-        "from auctionlab.market.exchange import WDModel, random_exchange\n"
-        "from auctionlab.market.exchange.backends import available_backends, solver_info\n"
-        "from auctionlab.market.exchange.bidder import BidderModel\n"
-        "from auctionlab.market.exchange.mip import tree_value\n"
+        "from auctionlab.mechanisms.exchange import WDModel, random_exchange\n"
+        "from auctionlab.mechanisms.exchange.backends import available_backends, solver_info\n"
+        "from auctionlab.mechanisms.exchange.bidder import BidderModel\n"
+        "from auctionlab.mechanisms.exchange.mip import tree_value\n"
         "import numpy as np\n"
         "ex = random_exchange(6, 3, rng=2)\n"
         "for s in available_backends():\n"

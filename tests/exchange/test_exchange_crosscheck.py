@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auctionlab.market.exchange import WDModel, compute_payments, threshold_c, value
+from auctionlab.mechanisms.exchange import WDModel, compute_payments, threshold_c, value
 
 from .brute import bidder_tables, brute_optimum, brute_value, random_tiny_exchange, sat_table, threshold_c_bisect
 

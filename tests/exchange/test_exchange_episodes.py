@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from auctionlab.errors import ConfigError, StateError
-from auctionlab.market.exchange.model import EPISODE_COLUMNS, ExchangeCounterfactual, ExchangeMarket
+from auctionlab.models.exchange import EPISODE_COLUMNS, ExchangeCounterfactual, ExchangeMarket
 from auctionlab.strategies import LateRevealer, Misreport, Straightforward, Stubborn
 from auctionlab.strategies.base import Observation
 from auctionlab.strategies.exchange_learning import LearningProxy, deviation_family

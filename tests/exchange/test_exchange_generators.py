@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError
-from auctionlab.market.exchange import Exchange, random_exchange, solve_wd
+from auctionlab.mechanisms.exchange import Exchange, random_exchange, solve_wd
 
 
 def _depth(tree) -> int:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from auctionlab.market.exchange import (
+from auctionlab.mechanisms.exchange import (
     AND,
     OR,
     XOR,

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from auctionlab.errors import ConfigError, StateError, UnknownNameError
-from auctionlab.market.exchange import AND, OR, Exchange, leaf, random_exchange
-from auctionlab.market.exchange.ice import bidders_frame, rounds_frame, run_ice
-from auctionlab.market.exchange.model import (
+from auctionlab.mechanisms.exchange import AND, OR, Exchange, leaf, random_exchange
+from auctionlab.mechanisms.exchange.ice import bidders_frame, rounds_frame, run_ice
+from auctionlab.models.exchange import (
     ExchangeCounterfactual,
     ExchangeMarket,
     parse_population,

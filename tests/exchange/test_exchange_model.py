@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import InvalidInputError, ShapeError, SolverError
-from auctionlab.market.exchange import AND, OR, XOR, Exchange, WDModel, leaf, random_exchange, solve_wd
+from auctionlab.mechanisms.exchange import AND, OR, XOR, Exchange, WDModel, leaf, random_exchange, solve_wd
 
 from .test_exchange_golden import ex2, fig1
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import BidTreeError, ConfigError, InvalidInputError, RevisionError, ShapeError
-from auctionlab.market.exchange import AND, IC, OR, XOR, BidTree, Exchange, leaf, random_exchange, value
+from auctionlab.mechanisms.exchange import AND, IC, OR, XOR, BidTree, Exchange, leaf, random_exchange, value
 
 
 # --------------------------------------------------------------------------- helpers
@@ -297,7 +297,7 @@ def test_with_bounds_shares_structure_and_checks():
 
 # --------------------------------------------------------------------------- hostile input
 def test_cycles_depth_and_size_limits():
-    from auctionlab.market.exchange.tbbl import MAX_TREE_DEPTH, MAX_TREE_NODES
+    from auctionlab.mechanisms.exchange.tbbl import MAX_TREE_DEPTH, MAX_TREE_NODES
 
     t = AND(leaf({"A": 1}, 1), leaf({"B": 1}, 1))
     t["children"].append(t)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError
-from auctionlab.market.exchange import random_exchange, solve_wd
-from auctionlab.market.exchange.mip import tree_value
+from auctionlab.mechanisms.exchange import random_exchange, solve_wd
+from auctionlab.mechanisms.exchange.mip import tree_value
 
 
 def empty_trade_values(ex):

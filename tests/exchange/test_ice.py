@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError, RevisionError
-from auctionlab.market.exchange import OR, XOR, Exchange, leaf, random_exchange
-from auctionlab.market.exchange.ice import IterativeExchange, bidders_frame, rounds_frame, run_ice
-from auctionlab.market.exchange.proxies import Proxy
+from auctionlab.mechanisms.exchange import OR, XOR, Exchange, leaf, random_exchange
+from auctionlab.mechanisms.exchange.ice import IterativeExchange, bidders_frame, rounds_frame, run_ice
+from auctionlab.mechanisms.exchange.proxies import Proxy
 from auctionlab.strategies.exchange import EagerProxy, StraightforwardProxy
 
 from .examples import example2, fig1
@@ -128,7 +128,7 @@ def test_convergence_with_eager_proxies(n, m, seed):
 def test_penalty_for_failing_the_activity_rule():
     """A bidder that fails RP and stops revising keeps trading, but its upper bounds fall
     to max(node price, lower bound) at the provisional prices"""
-    from auctionlab.market.exchange.activity import node_prices
+    from auctionlab.mechanisms.exchange.activity import node_prices
 
     ex = Exchange.from_dict({
         "goods": ["A", "B"],

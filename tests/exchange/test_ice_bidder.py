@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError, InvalidInputError, RevisionError, StateError
-from auctionlab.market.exchange import OR, XOR, Exchange, leaf, random_exchange
-from auctionlab.market.exchange.activity import definition_holds, revealed_preference
-from auctionlab.market.exchange.bidder import BidderModel
-from auctionlab.market.exchange.ice import IterativeExchange, value_unit
-from auctionlab.market.exchange.patterns import PatternModel
-from auctionlab.market.exchange.proxies import Feedback, Proxy
+from auctionlab.mechanisms.exchange import OR, XOR, Exchange, leaf, random_exchange
+from auctionlab.mechanisms.exchange.activity import definition_holds, revealed_preference
+from auctionlab.mechanisms.exchange.bidder import BidderModel
+from auctionlab.mechanisms.exchange.ice import IterativeExchange, value_unit
+from auctionlab.mechanisms.exchange.patterns import PatternModel
+from auctionlab.mechanisms.exchange.proxies import Feedback, Proxy
 from auctionlab.strategies import Lazy, Straightforward, make_strategy
 from auctionlab.strategies.exchange import Eager, bind
 

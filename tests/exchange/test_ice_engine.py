@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError, InvalidInputError
-from auctionlab.market.exchange import random_exchange
-from auctionlab.market.exchange.closing import alpha_thresh_matters
-from auctionlab.market.exchange.ice import SOLVE_KINDS, IterativeExchange, rounds_frame, run_ice
-from auctionlab.market.exchange.mip import WDModel
-from auctionlab.market.exchange.payments import (
+from auctionlab.mechanisms.exchange import random_exchange
+from auctionlab.mechanisms.exchange.closing import alpha_thresh_matters
+from auctionlab.mechanisms.exchange.ice import SOLVE_KINDS, IterativeExchange, rounds_frame, run_ice
+from auctionlab.mechanisms.exchange.mip import WDModel
+from auctionlab.mechanisms.exchange.payments import (
     _WORKER_MODELS,
     _solve_chunk,
     _worker_model,
@@ -23,7 +23,7 @@ from auctionlab.market.exchange.payments import (
     values_without,
     vcg_discount_array,
 )
-from auctionlab.market.exchange.proxies import Proxy
+from auctionlab.mechanisms.exchange.proxies import Proxy
 from auctionlab.strategies.exchange import EagerProxy
 
 from .examples import example2, fig1

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auctionlab.errors import ConfigError
-from auctionlab.market.exchange import AND, IC, OR, XOR, Exchange, leaf, random_exchange
-from auctionlab.market.exchange.activity import node_prices, revealed_preference
-from auctionlab.market.exchange.bidder import BidderModel
-from auctionlab.market.exchange.patterns import (
+from auctionlab.mechanisms.exchange import AND, IC, OR, XOR, Exchange, leaf, random_exchange
+from auctionlab.mechanisms.exchange.activity import node_prices, revealed_preference
+from auctionlab.mechanisms.exchange.bidder import BidderModel
+from auctionlab.mechanisms.exchange.patterns import (
     PatternModel,
     model_kind,
     one_bidder_model,
@@ -20,7 +20,7 @@ from auctionlab.market.exchange.patterns import (
     subtree_patterns,
     tree_patterns,
 )
-from auctionlab.market.exchange.tbbl import BidTree
+from auctionlab.mechanisms.exchange.tbbl import BidTree
 
 from .brute import random_tiny_exchange, random_tree, sat_table
 from .test_activity_closing import with_seller

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auctionlab.errors import InvalidInputError
-from auctionlab.market.exchange.payment_rules import (
+from auctionlab.mechanisms.exchange.payment_rules import (
     PAYMENT_RULES,
     convex_discounts,
     register_convex_rule,
@@ -154,7 +154,7 @@ def test_user_rule_from_a_cvxpy_objective():
 
 # --------------------------------------------------------------------------- in the exchange
 def test_every_rule_in_the_one_shot_exchange():
-    from auctionlab.market.exchange import compute_payments
+    from auctionlab.mechanisms.exchange import compute_payments
 
     from .examples import example2
 
@@ -170,8 +170,8 @@ def test_every_rule_in_the_one_shot_exchange():
 
 
 def test_ice_reports_every_rule_and_runs_under_any():
-    from auctionlab.market.exchange import compute_payments
-    from auctionlab.market.exchange.ice import run_ice
+    from auctionlab.mechanisms.exchange import compute_payments
+    from auctionlab.mechanisms.exchange.ice import run_ice
 
     from .examples import example2
     from .test_ice import keep_all

@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
-from auctionlab.market.exchange.pricing import TradePool, linear_prices
+from auctionlab.mechanisms.exchange.pricing import TradePool, linear_prices
 
 
 def oracle(options):

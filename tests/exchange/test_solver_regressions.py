@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from auctionlab.market.exchange import random_exchange, solve_wd
-from auctionlab.market.exchange.backends import PRESOLVE_ENUMERATE_SOLUTIONS, new_highs
-from auctionlab.market.exchange.ice import IterativeExchange
-from auctionlab.market.exchange.mip import WDModel
+from auctionlab.mechanisms.exchange import random_exchange, solve_wd
+from auctionlab.mechanisms.exchange.backends import PRESOLVE_ENUMERATE_SOLUTIONS, new_highs
+from auctionlab.mechanisms.exchange.ice import IterativeExchange
+from auctionlab.mechanisms.exchange.mip import WDModel
 from auctionlab.strategies.exchange import StraightforwardProxy
 
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auctionlab.market.exchange import Exchange, WDModel, leaf, random_exchange
-from auctionlab.market.exchange.bidder import BidderModel, subtree_forest
-from auctionlab.market.exchange.mip import canonical_trades, tree_value
+from auctionlab.mechanisms.exchange import Exchange, WDModel, leaf, random_exchange
+from auctionlab.mechanisms.exchange.bidder import BidderModel, subtree_forest
+from auctionlab.mechanisms.exchange.mip import canonical_trades, tree_value
 
 SIZES = [(5, 3, 0), (5, 3, 1), (8, 4, 2), (8, 4, 3), (12, 6, 4), (12, 6, 5), (20, 8, 6)]
 

@@ -13,7 +13,7 @@ from auctionlab.errors import ConfigError
 from auctionlab.experiments.kinds import RUN_KINDS
 from auctionlab.experiments.runner import SerialExecutor, execute_chunk
 from auctionlab.experiments.spec import parse_spec
-from auctionlab.market.exchange.ice import IterativeExchange
+from auctionlab.mechanisms.exchange.ice import IterativeExchange
 
 TINY = {"n_bidders": 4, "n_goods": 3, "nodes": 6, "max_units": 1, "max_rounds": 5}
 ICE_KINDS = {
@@ -116,7 +116,7 @@ def test_solver_is_a_spec_parameter_and_a_command_line_override(tmp_path, capsys
     import json
 
     from auctionlab.experiments.cli import main, with_solver
-    from auctionlab.market.exchange.backends import solver_info
+    from auctionlab.mechanisms.exchange.backends import solver_info
 
     with pytest.raises(ConfigError, match="no-such-solver"):
         parse_spec({"name": "x", "model": "ice", "params": {"solver": "no-such-solver"}})
@@ -130,7 +130,7 @@ def test_solver_is_a_spec_parameter_and_a_command_line_override(tmp_path, capsys
     assert manifest["sessions"][-1]["solvers"][0]["version"]
     base = parse_spec(json.loads((out / "manifest.json").read_text())["spec"])
     assert with_solver(base, "highs") is base
-    from auctionlab.market.exchange.backends import available_backends
+    from auctionlab.mechanisms.exchange.backends import available_backends
 
     if "scip" in available_backends():
         assert with_solver(base, "scip").params["solver"] == "scip" and with_solver(base, "scip").digest != base.digest
@@ -143,7 +143,7 @@ def test_solver_is_a_spec_parameter_and_a_command_line_override(tmp_path, capsys
 
 
 def test_ice_kind_takes_every_registered_payment_rule():
-    from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
+    from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
 
     for rule in PAYMENT_RULES:
         assert parse_spec({"name": "x", "model": "ice", "params": {"payment_rule": rule}}).params["payment_rule"] == rule

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
+from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
 from auctionlab.studies.ice_convergence import section as conv
 from auctionlab.studies.ice_manipulation import section as manip
 from auctionlab.studies.tournament_exchange import section as tour

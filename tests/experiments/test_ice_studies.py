@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.analysis.report import build_report
+from auctionlab.report.html import build_report
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.catalog import CATALOG, catalog_spec
-from auctionlab.experiments.ice_studies import ManipulationParams, _Instance
+from auctionlab.studies.ice_strategic import ManipulationParams, _Instance
 from auctionlab.experiments.kinds import RUN_KINDS
 from auctionlab.experiments.runner import replay, run_experiment
 from auctionlab.experiments.spec import parse_spec
 from auctionlab.experiments.store import read_table
-from auctionlab.market.exchange.ice import run_ice
+from auctionlab.mechanisms.exchange.ice import run_ice
 from auctionlab.strategies.exchange import Misreport, Straightforward, bind
 
 TINY = {"n_bidders": 4, "n_goods": 3, "nodes": 6, "max_units": 1}
@@ -111,7 +111,7 @@ def test_manipulation_columns_control_and_budgets(stored):
     spec = tiny_manipulation()
     assert set(runs["deviation"]) == {"control", *MANIP_DEVS}
     assert len(runs) == spec.replications * (len(MANIP_DEVS) + 1)  # one deviator per instance
-    from auctionlab.market.exchange.payment_rules import PAYMENT_RULES
+    from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
 
     for col in ("efficiency_loss", "rounds", "baseline_rounds", "bidder", "role", "strategy", "closed_by",
                 "baseline_closed_by"):

@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.analysis.games import SOLVERS, solve
-from auctionlab.analysis.relay_studies import role_game, tournament_matrices, unilateral_regret
-from auctionlab.analysis.report import build_report
+from auctionlab.games import SOLVERS, solve
+from auctionlab.studies.equilibrium.section import role_game, unilateral_regret
+from auctionlab.studies.tournament.section import tournament_matrices
+from auctionlab.report.html import build_report
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.catalog import catalog_spec
 from auctionlab.experiments.kinds import RUN_KINDS
-from auctionlab.experiments.relay_studies import (
+from auctionlab.studies.relay_strategic import (
     MANIP_METRICS,
     best_response,
     draw_instance,
@@ -26,10 +27,10 @@ from auctionlab.experiments.relay_studies import (
 )
 from auctionlab.experiments.runner import run_experiment
 from auctionlab.experiments.spec import parse_spec
-from auctionlab.market.relay.mechanisms import KDA, MECHANISMS, TASC, RelayMechanism, RelayRound
-from auctionlab.market.relay.network import RelayNetwork
-from auctionlab.market.relay.outcome import RelayOutcome
-from auctionlab.market.relay.tasc import assign
+from auctionlab.mechanisms.relay.mechanisms import KDA, MECHANISMS, TASC, RelayMechanism, RelayRound
+from auctionlab.mechanisms.relay.network import RelayNetwork
+from auctionlab.mechanisms.relay.outcome import RelayOutcome
+from auctionlab.mechanisms.relay.tasc import assign
 from auctionlab.strategies.measure import manipulation_gain
 from auctionlab.strategies.relay import BestResponse
 
@@ -162,12 +163,12 @@ def test_a_registered_mechanism_class_appears_in_the_studies():
 
 
 def test_report_reads_labels_colours_and_claims_from_the_mechanism_objects():
-    from auctionlab.analysis import relay_studies as A
+    from auctionlab.studies import relay_common as A
 
     assert A.mech_label("trade_reduction") == "trade reduction" and A.mech_label("not_registered") == "not_registered"
     assert A.mech_color("kda") == KDA.color and A.mech_color("not_registered") in A.PALETTE
-    assert A._vlabel("kda/mm") == "k-DA / MM" and A._vcolor("kda/mwm") == KDA.color
-    assert len({A._vcolor(f"tasc/{alg}") for alg in ("mwm", "mm", "ora")}) == 3  # one hue, three shades
+    assert A.variant_label("kda/mm") == "k-DA / MM" and A.variant_color("kda/mwm") == KDA.color
+    assert len({A.variant_color(f"tasc/{alg}") for alg in ("mwm", "mm", "ora")}) == 3  # one hue, three shades
     assert A.variant_order(["vcg", "kda/mwm", "tasc/mm", "kda/ora", "tasc/mwm"]) == [
         "vcg", "kda/mwm", "kda/ora", "tasc/mm", "tasc/mwm"]  # grouped by mechanism, in run order
     MECHANISMS.register(CappedKDA.name, CappedKDA)
@@ -334,9 +335,9 @@ def test_manipulation_at_paper_scale(tmp_path):
 
 # ---------------------------------------------------------------------- typed parameters
 def test_study_parameters_are_typed_with_mechanism_fields():
-    from auctionlab.experiments.mesa_runs import RelayMarketParams
-    from auctionlab.experiments.relay_studies import EquilibriumParams, ManipulationParams, TournamentParams
-    from auctionlab.market.relay.mechanisms import mechanism_parameters
+    from auctionlab.studies.relay_market import RelayMarketParams
+    from auctionlab.studies.relay_strategic import EquilibriumParams, ManipulationParams, TournamentParams
+    from auctionlab.mechanisms.relay.mechanisms import mechanism_parameters
 
     assert mechanism_parameters()["kda_k"] == (KDA, "k", 0.5)  # read from the class, not hard-coded
     for kind, cls in (("relay-manipulation", ManipulationParams), ("relay-tournament", TournamentParams),
@@ -366,7 +367,7 @@ def test_relay_market_kind_is_checked_by_the_model(params, match):
 
 
 def test_relay_market_kind_tables_skip_step_zero_and_match_the_model():
-    from auctionlab.market.relay.model import RelayMarket
+    from auctionlab.models.relay import RelayMarket
 
     out = RUN_KINDS["relay-market"]({"n": 5, "m": 6, "steps": 3, "mechanism": "kda", "kda_k": 0.3},
                                     np.random.SeedSequence(8))
@@ -386,7 +387,7 @@ def test_the_study_module_uses_public_functions_of_the_market_only():
     import ast
     import inspect
 
-    import auctionlab.experiments.relay_studies as rs
+    import auctionlab.studies.relay_strategic as rs
 
     tree = ast.parse(inspect.getsource(rs))
     private = [(node.module, a.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)

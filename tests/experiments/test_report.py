@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from auctionlab.analysis.metrics import group_mean_ci, trend
-from auctionlab.analysis.report import build_report
+from auctionlab.report.metrics import group_mean_ci, trend
+from auctionlab.report.html import build_report
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.catalog import catalog_spec
 from auctionlab.experiments.runner import run_experiment
@@ -95,8 +95,8 @@ def test_section_chosen_by_run_kind_for_a_users_spec(tmp_path):
 
 
 def test_report_navigation_legend_markup_and_progress(stored):
-    from auctionlab.analysis.report import rich
-    from auctionlab.analysis.sections import VERDICTS
+    from auctionlab.report.html import rich
+    from auctionlab.report.sections import VERDICTS
 
     lines: list[str] = []
     html = build_report(stored, stored / "nav.html", log=lines.append).read_text()

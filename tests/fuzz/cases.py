@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from auctionlab.errors import AuctionlabError
-from auctionlab.market.exchange import AND, XOR, BidTree, Exchange, leaf, value
+from auctionlab.mechanisms.exchange import AND, XOR, BidTree, Exchange, leaf, value
 
 Case = tuple[str, str, Callable[[], Any]]
 

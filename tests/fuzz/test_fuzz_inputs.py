@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auctionlab.errors import AuctionlabError, BidTreeError, ConfigError
-from auctionlab.market.exchange import AND, BidTree, Exchange, leaf
-from auctionlab.market.exchange.instance import _loads_iterative, _pairs_hook, dumps_json
-from auctionlab.market.exchange.tbbl import MAX_TREE_DEPTH
+from auctionlab.mechanisms.exchange import AND, BidTree, Exchange, leaf
+from auctionlab.mechanisms.exchange.instance import _loads_iterative, _pairs_hook, dumps_json
+from auctionlab.mechanisms.exchange.tbbl import MAX_TREE_DEPTH
 from tests.fuzz.cases import _snapshot, all_cases, base_exchange, classify, spec_base
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

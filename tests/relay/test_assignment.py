@@ -4,9 +4,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auctionlab.errors import ConfigError, InvalidAssignmentError, NetworkError, ShapeError, UnknownNameError
-from auctionlab.market.relay.assignment import ASSIGNMENT_ALGORITHMS, mm, mwm, ora
-from auctionlab.market.relay.network import RelayNetwork, random_network
-from auctionlab.market.relay.tasc import assign
+from auctionlab.mechanisms.relay.assignment import ASSIGNMENT_ALGORITHMS, mm, mwm, ora
+from auctionlab.mechanisms.relay.network import RelayNetwork, random_network
+from auctionlab.mechanisms.relay.tasc import assign
 
 from .brute import best, capacities
 

@@ -6,11 +6,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auctionlab.errors import ConfigError, InvalidReportError, ShapeError
-from auctionlab.market.relay.baselines import k_double_auction, mcafee, pure_assignment, vcg_double_auction
-from auctionlab.market.relay.network import random_network
-from auctionlab.market.relay.outcome import efficiency
-from auctionlab.market.relay.tasc import tasc
-from auctionlab.market.relay.valuations import uniform_valuations
+from auctionlab.mechanisms.relay.baselines import k_double_auction, mcafee, pure_assignment, vcg_double_auction
+from auctionlab.mechanisms.relay.network import random_network
+from auctionlab.mechanisms.relay.outcome import efficiency
+from auctionlab.mechanisms.relay.tasc import tasc
+from auctionlab.mechanisms.relay.valuations import uniform_valuations
 
 from .brute import all_matchings
 

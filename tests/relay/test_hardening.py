@@ -17,12 +17,12 @@ from auctionlab.errors import (
     NetworkError,
     ShapeError,
 )
-from auctionlab.market.relay.baselines import k_double_auction, mcafee, vcg_double_auction
-from auctionlab.market.relay.mechanisms import KDA, VCG, McAfee, RelayRound, check_seller_report
-from auctionlab.market.relay.network import MAX_PAIRS, RelayNetwork, random_network
-from auctionlab.market.relay.outcome import RelayOutcome, efficiency
-from auctionlab.market.relay.tasc import assign, clear, tasc, trade_reduction
-from auctionlab.market.relay.valuations import capacity_valuations, uniform_valuations
+from auctionlab.mechanisms.relay.baselines import k_double_auction, mcafee, vcg_double_auction
+from auctionlab.mechanisms.relay.mechanisms import KDA, VCG, McAfee, RelayRound, check_seller_report
+from auctionlab.mechanisms.relay.network import MAX_PAIRS, RelayNetwork, random_network
+from auctionlab.mechanisms.relay.outcome import RelayOutcome, efficiency
+from auctionlab.mechanisms.relay.tasc import assign, clear, tasc, trade_reduction
+from auctionlab.mechanisms.relay.valuations import capacity_valuations, uniform_valuations
 from auctionlab.strategies.relay import DropRelays
 
 

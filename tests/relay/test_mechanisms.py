@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auctionlab.errors import ConfigError, UnknownNameError
-from auctionlab.market.relay import mechanisms as M
-from auctionlab.market.relay.baselines import k_double_auction
-from auctionlab.market.relay.mechanisms import (
+from auctionlab.mechanisms.relay import mechanisms as M
+from auctionlab.mechanisms.relay.baselines import k_double_auction
+from auctionlab.mechanisms.relay.mechanisms import (
     KDA,
     MECHANISMS,
     TASC,
@@ -28,10 +28,10 @@ from auctionlab.market.relay.mechanisms import (
     TradeReduction,
     resolve_mechanism,
 )
-from auctionlab.market.relay.network import RelayNetwork, random_network
-from auctionlab.market.relay.outcome import RelayOutcome
-from auctionlab.market.relay.tasc import assign, clear, trade_reduction
-from auctionlab.market.relay.valuations import uniform_valuations
+from auctionlab.mechanisms.relay.network import RelayNetwork, random_network
+from auctionlab.mechanisms.relay.outcome import RelayOutcome
+from auctionlab.mechanisms.relay.tasc import assign, clear, trade_reduction
+from auctionlab.mechanisms.relay.valuations import uniform_valuations
 
 BUILTIN = [TASC(), TradeReduction(), KDA(0.3), KDA(1.0), VCG(), McAfee(), McAfeeHomogeneous()]
 
@@ -216,7 +216,7 @@ class _PostedPrice(M.PhaseOneMechanism):
 
 
 def test_a_user_mechanism_class_runs_in_the_mesa_model_and_round():
-    from auctionlab.market.relay.model import RelayMarket
+    from auctionlab.models.relay import RelayMarket
 
     MECHANISMS.register(_PostedPrice.name, _PostedPrice)
     try:

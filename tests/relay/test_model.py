@@ -5,12 +5,12 @@ import pandas as pd
 import pytest
 
 from auctionlab.errors import ConfigError, InvalidReportError, ShapeError, StateError, UnknownNameError
-from auctionlab.market.relay.baselines import k_double_auction, mcafee, pure_assignment, vcg_double_auction
-from auctionlab.market.relay.mechanisms import MECHANISMS, RelayRound
-from auctionlab.market.relay.model import MODEL_REPORTERS, RelayMarket, parse_population
-from auctionlab.market.relay.network import RelayNetwork
-from auctionlab.market.relay.outcome import RelayOutcome, efficiency
-from auctionlab.market.relay.tasc import assign, tasc
+from auctionlab.mechanisms.relay.baselines import k_double_auction, mcafee, pure_assignment, vcg_double_auction
+from auctionlab.mechanisms.relay.mechanisms import MECHANISMS, RelayRound
+from auctionlab.models.relay import MODEL_REPORTERS, RelayMarket, parse_population
+from auctionlab.mechanisms.relay.network import RelayNetwork
+from auctionlab.mechanisms.relay.outcome import RelayOutcome, efficiency
+from auctionlab.mechanisms.relay.tasc import assign, tasc
 from auctionlab.strategies import Strategy
 
 from ..strategies.instances import BUYER_CASE, SELLER_CASE, pinned_instance

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError, InvalidInputError, NetworkError, ShapeError
-from auctionlab.market.relay.network import RelayNetwork, random_network
+from auctionlab.mechanisms.relay.network import RelayNetwork, random_network
 
 
 def line_network(mode):

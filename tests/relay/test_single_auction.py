@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from auctionlab.market.relay.tasc import clear, phase2_responses, trade_reduction
+from auctionlab.mechanisms.relay.tasc import clear, phase2_responses, trade_reduction
 
 from .brute import literal_algorithm2
 

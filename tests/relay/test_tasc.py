@@ -4,9 +4,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auctionlab.errors import ConfigError, InvalidAssignmentError, InvalidReportError, ShapeError, UnknownNameError
-from auctionlab.market.relay.network import RelayNetwork, random_network
-from auctionlab.market.relay.tasc import clear, tasc, trade_reduction
-from auctionlab.market.relay.valuations import uniform_valuations
+from auctionlab.mechanisms.relay.network import RelayNetwork, random_network
+from auctionlab.mechanisms.relay.tasc import clear, tasc, trade_reduction
+from auctionlab.mechanisms.relay.valuations import uniform_valuations
 
 from .brute import literal_algorithm2
 

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError
-from auctionlab.market.relay.network import random_network
-from auctionlab.market.relay.valuations import uniform_valuations
+from auctionlab.mechanisms.relay.network import random_network
+from auctionlab.mechanisms.relay.valuations import uniform_valuations
 
 
 def test_paper_valuation_model():

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from auctionlab.market.relay.network import RelayNetwork
+from auctionlab.mechanisms.relay.network import RelayNetwork
 
 
 def pinned_instance(sigma, own, asks, n, m):
@@ -25,7 +25,7 @@ SELLER_CASE = dict(sigma=[-1, 2, 1, 3, 0], own=[3.1, 3.0, 2.6, 1.7], asks=[1.1, 
 # ---------------------------------------------------------------------- exchange scripts
 def rp(passed, raise_lower=(), lower_upper=()):
     """A hand-written revealed-preference result naming Lemma 2's nodes."""
-    from auctionlab.market.exchange.activity import RPResult
+    from auctionlab.mechanisms.exchange.activity import RPResult
 
     z = np.zeros(0)
     return RPResult(bool(passed), 0.0, 0.0, z, z, z, z,
@@ -34,7 +34,7 @@ def rp(passed, raise_lower=(), lower_upper=()):
 
 def feedback(lower, upper, *, round=1, final=False, rp_result=None, queries=0, satisfied=None):
     """The exchange's Feedback with scripted bounds and check result."""
-    from auctionlab.market.exchange.proxies import Feedback
+    from auctionlab.mechanisms.exchange.proxies import Feedback
 
     return Feedback(round=round, final=final, lower=np.asarray(lower, dtype=float),
                     upper=np.asarray(upper, dtype=float), prices=None, trade=None,

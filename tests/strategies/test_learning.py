@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError
-from auctionlab.market.relay.model import RelayMarket
+from auctionlab.models.relay import RelayMarket
 from auctionlab.strategies import EXP3, FictitiousPlay, Hedge, Observation
 
 GRID = [0.5, 0.7, 1.0, 1.3]

@@ -3,10 +3,10 @@ import pandas as pd
 import pytest
 
 from auctionlab.errors import ConfigError, StateError
-from auctionlab.market.relay.mechanisms import RelayRound
-from auctionlab.market.relay.model import RelayMarket
-from auctionlab.market.relay.network import RelayNetwork, random_network
-from auctionlab.market.relay.valuations import uniform_valuations
+from auctionlab.mechanisms.relay.mechanisms import RelayRound
+from auctionlab.models.relay import RelayMarket
+from auctionlab.mechanisms.relay.network import RelayNetwork, random_network
+from auctionlab.mechanisms.relay.valuations import uniform_valuations
 from auctionlab.strategies import BestResponse, DropRelays, Scale, Truthful
 from auctionlab.strategies.measure import COLUMNS, manipulation_gain, max_gain
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError
-from auctionlab.market.relay.tasc import clear, trade_reduction
+from auctionlab.mechanisms.relay.tasc import clear, trade_reduction
 from auctionlab.strategies import (
     BestResponse, DropRelays, Noise, Observation, OthersOnly, OwnRelayOnly, Scale, Shift, make_strategy,
 )

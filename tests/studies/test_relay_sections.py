@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.analysis.sections import VERDICTS
-from auctionlab.market.relay.mechanisms import (
+from auctionlab.report.sections import VERDICTS
+from auctionlab.mechanisms.relay.mechanisms import (
     KDA,
     TASC,
     VCG,
@@ -376,9 +376,9 @@ def test_equilibrium_claims_agree_disagree_and_insufficient():
 
 
 def test_the_studies_point_at_the_split_sections():
-    from auctionlab.analysis import relay_studies
+    from auctionlab.studies import relay_common
 
-    assert STUDIES["relay-manipulation"].section_builder() is M.build is relay_studies.manipulation_section
-    assert STUDIES["tournament"].section_builder() is T.build is relay_studies.tournament_section
-    assert STUDIES["equilibrium"].section_builder() is E.build is relay_studies.equilibrium_section
-    assert np.isclose(relay_studies.TOL, 1e-9)
+    assert STUDIES["relay-manipulation"].section_builder() is M.build
+    assert STUDIES["tournament"].section_builder() is T.build
+    assert STUDIES["equilibrium"].section_builder() is E.build
+    assert np.isclose(relay_common.TOL, 1e-9)

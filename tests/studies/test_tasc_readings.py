@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError
-from auctionlab.experiments.relay_runs import TascParams, on_grid, run_tasc
-from auctionlab.market.relay.mechanisms import TASC, TradeReduction
+from auctionlab.studies.tasc_runs import TascParams, on_grid, run_tasc
+from auctionlab.mechanisms.relay.mechanisms import TASC, TradeReduction
 
 # TASC's manipulable seller: sigma = (b0 unassigned, b1->r2, b2->r1, b3->r3, b4->r0), bids on
 # own relays (b1..b4) = (3.1, 3.0, 2.6, 1.7), asks (r0..r3) = (1.1, 0.1, 1.9, 0.7); relay r1 deviates.

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.analysis.sections import VERDICTS
+from auctionlab.report.sections import VERDICTS
 from auctionlab.studies.tasc_efficiency import section as eff
 from auctionlab.studies.tasc_profit import section as profit
 from auctionlab.studies.tasc_runtime import section as runtime

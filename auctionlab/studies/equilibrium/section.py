@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from auctionlab.analysis.metrics import fmt, group_mean_ci
-from auctionlab.analysis.plots import band, new_figure, save
-from auctionlab.analysis.sections import (
+from auctionlab.report.metrics import fmt, group_mean_ci
+from auctionlab.report.plots import band, new_figure, save
+from auctionlab.report.sections import (
     Claim,
     Figure,
     Section,
@@ -35,9 +35,9 @@ from auctionlab.analysis.sections import (
     judge,
     settings_of,
 )
-from auctionlab.analysis.stats import resample_means
+from auctionlab.report.stats import resample_means
 from auctionlab.games import SOLVERS, EmpiricalGame, pure_equilibria, solve
-from auctionlab.market.relay.mechanisms import KDA, TASC
+from auctionlab.mechanisms.relay.mechanisms import KDA, TASC
 from auctionlab.strategies import Hedge
 from auctionlab.studies.relay_common import (
     ANALYSIS_STREAM,

@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auctionlab.analysis.metrics import fmt, group_mean_ci, trend
-from auctionlab.analysis.plots import band, new_figure, save
-from auctionlab.analysis.sections import (
+from auctionlab.report.metrics import fmt, group_mean_ci, trend
+from auctionlab.report.plots import band, new_figure, save
+from auctionlab.report.sections import (
     MIN_N,
     Claim,
     Figure,

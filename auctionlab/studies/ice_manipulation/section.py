@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auctionlab.analysis.metrics import fmt
-from auctionlab.analysis.plots import new_figure, save
-from auctionlab.analysis.sections import Claim, Figure, Section, judge, settings_of
+from auctionlab.report.metrics import fmt
+from auctionlab.report.plots import new_figure, save
+from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.errors import ConfigError
 from auctionlab.studies.ice_common import (
     ANALYSIS_STREAM,
@@ -272,7 +272,7 @@ def build(store: Any, figdir: Path) -> Section:
     spec = store.spec
     ref = spec.params.get("reference", "straightforward")
     if not isinstance(ref, str):
-        from auctionlab.experiments.ice_runs import exchange_strategy
+        from auctionlab.studies.ice_runs import exchange_strategy
 
         ref = exchange_strategy(ref, "reference").label
     sec = Section(store.name, f"ICE manipulation: what a deviating proxy gains against {ref} bidders, rule by rule"

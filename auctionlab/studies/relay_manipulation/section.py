@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from auctionlab.analysis.metrics import fmt
-from auctionlab.analysis.plots import band, new_figure, save
-from auctionlab.analysis.sections import (
+from auctionlab.report.metrics import fmt
+from auctionlab.report.plots import band, new_figure, save
+from auctionlab.report.sections import (
     Claim,
     Figure,
     Section,
@@ -43,7 +43,7 @@ from auctionlab.analysis.sections import (
     judge,
     settings_of,
 )
-from auctionlab.market.relay.mechanisms import (
+from auctionlab.mechanisms.relay.mechanisms import (
     KDA,
     TASC,
     VCG,

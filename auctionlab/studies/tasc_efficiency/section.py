@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from auctionlab.analysis.metrics import fmt, group_mean_ci, ordered, pivot_ci, trend
-from auctionlab.analysis.plots import (
+from auctionlab.report.metrics import fmt, group_mean_ci, ordered, pivot_ci, trend
+from auctionlab.report.plots import (
     COLORS,
     MARKERS,
     RULE_STYLE,
@@ -37,7 +37,7 @@ from auctionlab.analysis.plots import (
     new_figure,
     save,
 )
-from auctionlab.analysis.sections import Claim, Figure, Section, judge, settings_of
+from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.experiments.store import ResultStore
 
 NAME = "tasc-efficiency"

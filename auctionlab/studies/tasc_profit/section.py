@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from auctionlab.analysis.metrics import fmt, group_mean_ci, ordered, pivot_ci, trend
-from auctionlab.analysis.plots import COLORS, MARKERS, band, label, new_figure, save
-from auctionlab.analysis.sections import Claim, Figure, Section, judge, settings_of
+from auctionlab.report.metrics import fmt, group_mean_ci, ordered, pivot_ci, trend
+from auctionlab.report.plots import COLORS, MARKERS, band, label, new_figure, save
+from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.experiments.store import ResultStore
 
 NAME = "tasc-profit"

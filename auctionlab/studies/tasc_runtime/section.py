@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from auctionlab.analysis.metrics import fmt, group_quantiles, ordered, trend
-from auctionlab.analysis.plots import (
+from auctionlab.report.metrics import fmt, group_quantiles, ordered, trend
+from auctionlab.report.plots import (
     COLORS,
     MARKERS,
     label,
@@ -29,7 +29,7 @@ from auctionlab.analysis.plots import (
     quantile_band,
     save,
 )
-from auctionlab.analysis.sections import Claim, Figure, Section, judge, settings_of
+from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.experiments.store import ResultStore
 
 NAME = "tasc-runtime"

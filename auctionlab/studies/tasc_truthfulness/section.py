@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from auctionlab.analysis.metrics import fmt, group_mean_ci, ordered
-from auctionlab.analysis.plots import RULE_STYLE, band, label, new_figure, save
-from auctionlab.analysis.sections import Claim, Figure, Section, judge, settings_of
+from auctionlab.report.metrics import fmt, group_mean_ci, ordered
+from auctionlab.report.plots import RULE_STYLE, band, label, new_figure, save
+from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.experiments.store import ResultStore
 
 NAME = "tasc-truthfulness"

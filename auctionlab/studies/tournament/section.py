@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auctionlab.analysis.metrics import fmt
-from auctionlab.analysis.plots import band, new_figure, save
-from auctionlab.analysis.sections import (
+from auctionlab.report.metrics import fmt
+from auctionlab.report.plots import band, new_figure, save
+from auctionlab.report.sections import (
     Claim,
     Figure,
     Section,
@@ -41,7 +41,7 @@ from auctionlab.analysis.sections import (
 )
 from auctionlab.errors import ConfigError
 from auctionlab.games import replicator_trajectory
-from auctionlab.market.relay.mechanisms import KDA
+from auctionlab.mechanisms.relay.mechanisms import KDA
 from auctionlab.strategies import (
     BestResponse,
     Hedge,

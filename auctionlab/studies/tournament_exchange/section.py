@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auctionlab.analysis.games import replicator_trajectory
-from auctionlab.analysis.metrics import fmt
-from auctionlab.analysis.plots import new_figure, save
-from auctionlab.analysis.sections import Claim, Figure, Section, judge, settings_of
+from auctionlab.games import replicator_trajectory
+from auctionlab.report.metrics import fmt
+from auctionlab.report.plots import new_figure, save
+from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.errors import ConfigError, InvalidInputError
 from auctionlab.studies.ice_common import (
     ANALYSIS_STREAM,

@@ -1,1 +1,0 @@
-"""Markets: the relay double auction (TASC) and the combinatorial exchange (ICE). No Mesa here except model.py."""
