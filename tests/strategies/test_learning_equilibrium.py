@@ -147,9 +147,10 @@ def test_kda_learners_reach_an_approximate_cs_equilibrium(rule, params, seed):
     """Both sides learn in the bilateral k-DA (k = 1/2) for 400 rounds.
 
     What 400 rounds can and cannot show: the payoff is very flat along a ridge of affine
-    bid functions through the CS one (a buyer bidding 5/6·v instead of 2/3·v + 1/12 loses
-    about 0.001 per round against the CS seller, while one round's counterfactual utility
-    differences vary by a few hundredths), so a few hundred rounds pin down an
+    bid functions through the CS one: a buyer bidding 5/6·v instead of 2/3·v + 1/12 loses
+    0.0015 per round on average against the CS seller, while the per-round difference has
+    a standard deviation of 0.03, so telling the two apart takes (0.03 / 0.0015)² ≈ 400
+    rounds for a single standard error. A few hundred rounds therefore pin down an
     ε-equilibrium, not yet the parameters (the long runs below do). Asserted:
 
     - ε ≤ 0.01 per side: a seventh of the CS utility (0.0703) and a third of the truthful
