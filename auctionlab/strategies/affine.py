@@ -95,9 +95,12 @@ class AffineLearner(Wrapper):
         # preference for ties: closest to truthful (a, b) = (1, 0) first, then by index
         dist = np.hypot(self.actions[:, 0] - 1.0, self.actions[:, 1])
         preference = np.lexsort((np.arange(dist.size), np.round(dist, 12)))
-        params: dict[str, Any] = {"hedge": {"eta": eta}, "exp3": {"gamma": gamma, "reward_range": reward_range},
-                                  "fictitious_play": {}}[rule]
-        self.learner = action_learner(rule, preference, **params)
+        params: dict[str, Any] = {}
+        if rule == "hedge":
+            params = {"eta": eta}
+        elif rule == "exp3":
+            params = {"gamma": gamma, "reward_range": reward_range}
+        self.learner = action_learner(rule, preference.tolist(), **params)
         self._code_index = {float(c): k for k, c in enumerate(self.learner.thetas)}
         super().__init__(base)
         self.classifier["stochastic"] = bool(self.learner.flag("stochastic") or self.base.flag("stochastic"))

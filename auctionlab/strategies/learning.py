@@ -230,7 +230,7 @@ def action_learner(rule: str, preference: Sequence[int], **params: Any) -> Theta
     u)`` where ``obs.oracle`` maps a code to that action's utility."""
     if rule not in LEARNING_RULES:
         raise ConfigError(f"unknown learning rule {rule!r}; available: {', '.join(LEARNING_RULES)}")
-    return LEARNING_RULES[rule](thetas=action_codes(preference), **params)
+    return LEARNING_RULES[rule](thetas=action_codes(preference).tolist(), **params)
 
 
 def share_stream(learner: Strategy, gen: np.random.Generator) -> None:
