@@ -43,12 +43,14 @@ def affine_report(report: Any, a: float, b: float) -> Any:
 
 class Affine(Wrapper):
     """Report ``a · x + b`` (clipped at 0) for the base report x: a buyer's bid a·v + b on
-    the relays it values, a seller's ask a·c + b. ``a = 1, b = 0`` is truthful."""
+    the relays it values, a seller's ask a·c + b. ``a = 1, b = 0`` is truthful; the
+    default is a deviation, the linear equilibrium bid of a k = 1/2 double auction buyer
+    with uniform types (2/3·v + 1/12)."""
 
     name = "affine"
     deviation = "affine"
 
-    def __init__(self, a: float = 1.0, b: float = 0.0, base: Strategy | None = None) -> None:
+    def __init__(self, a: float = 2 / 3, b: float = 1 / 12, base: Strategy | None = None) -> None:
         self.a = check_finite(a, "a", self.name, lo=0.0)
         self.b = check_finite(b, "b", self.name)
         super().__init__(base)

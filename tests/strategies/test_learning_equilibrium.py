@@ -95,7 +95,8 @@ def test_affine_bids_and_asks():
     np.testing.assert_allclose(s.report(np.array([0.6, 0.0, 0.3]), obs), [0.4 + 1 / 12, 0.0, 0.2 + 1 / 12])
     assert s.report(0.3, Observation(0, "seller", 0)) == pytest.approx(0.2 + 1 / 12)
     assert Affine(1.0, -0.5).report(0.2, obs) == 0.0  # clipped at 0
-    assert Affine().flag("truthful") and not s.flag("truthful")
+    assert Affine(1.0, 0.0).flag("truthful") and not s.flag("truthful")
+    assert Affine().a == 2 / 3 and Affine().b == 1 / 12  # the default is a deviation, not the truth
     assert make_strategy("affine", a=0.5, b=0.25).label == "affine(a=0.5, b=0.25)"
     with pytest.raises(ConfigError, match="a must be >= 0"):
         Affine(-1.0)
