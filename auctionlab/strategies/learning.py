@@ -200,3 +200,40 @@ class FictitiousPlay(ThetaLearner):
     def learn(self, obs: Observation, utility: float) -> None:
         # running sum; argmax of the sum = argmax of the empirical mean
         self.score += self.counterfactuals(obs)
+
+
+# ---------------------------------------------------------------------- (learn-relay) finite action sets
+# A generic hook for learners over any finite set of K actions (an affine bid-function
+# grid, a set of deviation profiles): the θ learners above are run unchanged on *codes*
+# θ_k = 1 + rank_k, rank 0 being the most preferred action. Fictitious play's tie rule
+# (closest to θ = 1 first, then smaller θ) then breaks ties by that preference, and the
+# oracle the learner calls maps a code back to its action.
+LEARNING_RULES: dict[str, type[ThetaLearner]] = {"hedge": Hedge, "exp3": EXP3, "fictitious_play": FictitiousPlay}
+
+
+def action_codes(preference: Sequence[int]) -> np.ndarray:
+    """The codes θ_k = 1 + rank_k of K actions, ``preference`` listing action indices from
+    the most preferred to the least (a permutation of 0..K−1)."""
+    order = np.asarray(preference, dtype=np.int64).ravel()
+    if order.size == 0 or not np.array_equal(np.sort(order), np.arange(order.size)):
+        raise ConfigError(f"preference must be a permutation of 0..K-1, got {preference!r}")
+    codes = np.empty(order.size)
+    codes[order] = 1.0 + np.arange(order.size)
+    return codes
+
+
+def action_learner(rule: str, preference: Sequence[int], **params: Any) -> ThetaLearner:
+    """One of :data:`LEARNING_RULES` over K abstract actions (see :func:`action_codes`);
+    ``params`` are the rule's own (``eta``, ``gamma``, ``reward_range``). Its ``thetas``,
+    ``probabilities`` and ``score`` are in action order. Drive it with
+    ``learner.report(1.0, obs)`` (the code of the action played) and ``learner.update(obs,
+    u)`` where ``obs.oracle`` maps a code to that action's utility."""
+    if rule not in LEARNING_RULES:
+        raise ConfigError(f"unknown learning rule {rule!r}; available: {', '.join(LEARNING_RULES)}")
+    return LEARNING_RULES[rule](thetas=action_codes(preference).tolist(), **params)
+
+
+def share_stream(learner: Strategy, gen: np.random.Generator) -> None:
+    """Make ``learner`` draw from ``gen`` (its owner's stream), so that seeding, cloning and
+    resetting the owner covers the learner's randomness too."""
+    learner._rng = gen

@@ -85,3 +85,4 @@ def strategy_from_spec(spec: StrategySpec) -> Strategy:
             raise ConfigError(f"strategy params must be a mapping, got {type(params).__name__}")
         return make_strategy(spec["strategy"], **params)
     raise ConfigError(f"cannot build a strategy from {type(spec).__name__}: {spec!r}")
+__import__("auctionlab.strategies.affine", fromlist=["register"]).register(STRATEGIES)  # affine, affine_learner

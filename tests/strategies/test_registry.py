@@ -11,6 +11,7 @@ def test_registry_lists_the_library():
         "truthful", "scale", "shift", "noise", "drop_relays", "own_relay_only", "others_only",
         "best_response", "hedge", "exp3", "fictitious_play",
         "straightforward", "eager", "misreport", "lazy", "stubborn", "late_revealer", "learning_proxy",
+        "affine", "affine_learner",
     }
 
 
@@ -26,7 +27,7 @@ def test_make_strategy_with_params_and_nested_specs():
 
 
 def test_unknown_names_and_parameters_are_clear_errors():
-    with pytest.raises(UnknownNameError, match="available: best_response"):
+    with pytest.raises(UnknownNameError, match="available: affine, affine_learner, best_response"):
         make_strategy("shade")
     with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['theeta'\]; accepted: \['theta', 'base'\]"):
         make_strategy("scale", theeta=0.5)
