@@ -174,7 +174,7 @@ def test_report_reads_labels_colours_and_claims_from_the_mechanism_objects():
     MECHANISMS.register(CappedKDA.name, CappedKDA)
     try:  # a registered class brings its label, its colour (inherited) and its declared properties
         assert A.mech_label(CappedKDA.name) == "capped k-DA" and A.mech_color(CappedKDA.name) == KDA.color
-        assert not A._has(CappedKDA.name, "truthful") and A._has(CappedKDA.name, "budget_balanced")
+        assert not A.has(CappedKDA.name, "truthful") and A.has(CappedKDA.name, "budget_balanced")
     finally:
         del MECHANISMS[CappedKDA.name]
 
