@@ -23,10 +23,10 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError
-from auctionlab.market.relay.mechanisms import KDA, TASC, VCG, TradeReduction
-from auctionlab.market.relay.model import RelayMarket
-from auctionlab.market.relay.network import RelayNetwork
-from auctionlab.market.relay.tasc import assign
+from auctionlab.mechanisms.relay.mechanisms import KDA, TASC, VCG, TradeReduction
+from auctionlab.models.relay import RelayMarket
+from auctionlab.mechanisms.relay.network import RelayNetwork
+from auctionlab.mechanisms.relay.tasc import assign
 from auctionlab.strategies import Observation, make_strategy
 from auctionlab.strategies.affine import Affine, AffineLearner, affine_report
 from auctionlab.strategies.learning import action_codes
