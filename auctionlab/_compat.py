@@ -39,8 +39,9 @@ OLD_PATHS: dict[str, str] = {
 # ``auctionlab.models.relay``): they are stand-in modules that forward attribute access to the
 # new package, so that ``from auctionlab.market.relay import model`` finds the moved module.
 # Every other old name is the very same module object as its new one.
-STAND_INS = frozenset({"auctionlab.market", "auctionlab.market.relay", "auctionlab.market.exchange",
-                       "auctionlab.analysis"})
+STAND_INS = frozenset(
+    {"auctionlab.market", "auctionlab.market.relay", "auctionlab.market.exchange", "auctionlab.analysis"}
+)
 
 
 def new_path(old: str) -> str | None:
@@ -58,7 +59,7 @@ def new_path(old: str) -> str | None:
     head, _, tail = old.rpartition(".")
     while head:
         if head in OLD_PATHS:
-            return OLD_PATHS[head] + "." + old[len(head) + 1:]
+            return OLD_PATHS[head] + "." + old[len(head) + 1 :]
         head, _, _ = head.rpartition(".")
     return None
 
@@ -75,8 +76,11 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec) -> ModuleType:
         new = new_path(spec.name)
-        warnings.warn(f"{spec.name} is deprecated and will be removed in the next release; import {new} instead",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"{spec.name} is deprecated and will be removed in the next release; import {new} instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         target = importlib.import_module(new)
         if spec.name not in STAND_INS:
             return target  # the same module object under both names

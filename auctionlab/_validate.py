@@ -42,9 +42,7 @@ def as_float_array(x, name: str, shape: tuple[int | None, ...]) -> np.ndarray:
     return arr
 
 
-def check_nonnegative_finite(
-    arr: np.ndarray, name: str, error: type[Exception] = InvalidReportError
-) -> None:
+def check_nonnegative_finite(arr: np.ndarray, name: str, error: type[Exception] = InvalidReportError) -> None:
     """Raise ``error`` naming the first NaN, infinite or negative entry of ``arr``."""
     if arr.size == 0:
         return
@@ -55,9 +53,7 @@ def check_nonnegative_finite(
     bad = ~np.isfinite(arr) | (arr < 0)
     idx = tuple(int(i) for i in np.argwhere(bad)[0])
     where = idx[0] if len(idx) == 1 else idx
-    raise error(
-        f"{name}[{where}] = {float(arr[idx])}: values must be finite and non-negative"
-    )
+    raise error(f"{name}[{where}] = {float(arr[idx])}: values must be finite and non-negative")
 
 
 def is_real_number(value: Any) -> bool:
@@ -65,8 +61,14 @@ def is_real_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
-def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None,
-              error: type[Exception] = ConfigError) -> int:
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    error: type[Exception] = ConfigError,
+) -> int:
     """``value`` as an ``int``: Python or NumPy integers only (not bools, not 2.0), within the bounds."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise error(f"{name} must be an integer, got {value!r}")
@@ -85,9 +87,17 @@ def check_positive_int(value: Any, name: str, *, maximum: int | None = None) -> 
     return check_int(value, name, maximum=maximum)
 
 
-def check_float(value: Any, name: str, *, minimum: float | None = None, maximum: float | None = None,
-                open_min: bool = False, open_max: bool = False, finite: bool = True,
-                error: type[Exception] = ConfigError) -> float:
+def check_float(
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    open_min: bool = False,
+    open_max: bool = False,
+    finite: bool = True,
+    error: type[Exception] = ConfigError,
+) -> float:
     """``value`` as a finite ``float`` (reals only: no bools, complex or strings) within the bounds;
     ``open_min`` / ``open_max`` exclude the bound itself."""
     if not is_real_number(value):
@@ -156,12 +166,21 @@ def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
 # relay-single ---------------------------------------------------------------------------
 # Exact-type arrays and numbers for the relay API (complex, booleans and strings are not
 # prices; huge integers and overflowing arithmetic end in a named error, not OverflowError).
-_ARRAY_KINDS = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes", "M": "datetimes",
-                "m": "timedeltas", "V": "structured values", "O": "objects"}
+_ARRAY_KINDS = {
+    "b": "booleans",
+    "c": "complex numbers",
+    "U": "strings",
+    "S": "bytes",
+    "M": "datetimes",
+    "m": "timedeltas",
+    "V": "structured values",
+    "O": "objects",
+}
 
 
-def as_real_array(x: Any, name: str, shape: tuple[int | None, ...],
-                  error: type[Exception] = InvalidReportError) -> np.ndarray:
+def as_real_array(
+    x: Any, name: str, shape: tuple[int | None, ...], error: type[Exception] = InvalidReportError
+) -> np.ndarray:
     """:func:`as_float_array` with exact types: an array of real numbers only. Booleans,
     complex numbers (whose imaginary part a float conversion would drop), strings and
     other objects are rejected, naming the first such entry, instead of being converted.
@@ -192,19 +211,30 @@ def as_real_array(x: Any, name: str, shape: tuple[int | None, ...],
             pos = np.unravel_index(i, arr.shape) if arr.ndim else ()
             where = pos[0] if len(pos) == 1 else tuple(int(w) for w in pos)
             first = f"{name}[{where}] = {flat[i].item()!r}" if arr.size else "no entries"
-            raise error(f"{name} must be real numbers (numeric), got {_ARRAY_KINDS.get(kind, kind)}: "
-                        f"{first} (dtype {arr.dtype})")
+            raise error(
+                f"{name} must be real numbers (numeric), got {_ARRAY_KINDS.get(kind, kind)}: "
+                f"{first} (dtype {arr.dtype})"
+            )
         x = arr
     return as_float_array(x, name, shape)
 
 
-def check_real(value: Any, name: str, *, minimum: float | None = None, open_min: bool = False,
-               maximum: float | None = None, error: type[Exception] = ConfigError) -> float:
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    open_min: bool = False,
+    maximum: float | None = None,
+    error: type[Exception] = ConfigError,
+) -> float:
     """:func:`check_float` that also names integers too large for a float (``10**400``)
     instead of raising ``OverflowError``."""
     if isinstance(value, int) and not isinstance(value, bool) and not -(2**1023) < value < 2**1023:
         digits = str(abs(value))
-        raise error(f"{name} = {'-' if value < 0 else ''}{digits[:12]}... ({len(digits)} digits) is too large for a float")
+        raise error(
+            f"{name} = {'-' if value < 0 else ''}{digits[:12]}... ({len(digits)} digits) is too large for a float"
+        )
     return check_float(value, name, minimum=minimum, maximum=maximum, open_min=open_min, error=error)
 
 
@@ -242,6 +272,7 @@ def all_nonnegative_finite(arr: np.ndarray) -> bool:
     """
     return bool(np.maximum.reduce(arr.view(_U8), axis=None) < _FINITE_BITS)
 
+
 # hardening ------------------------------------------------------------------------------
 def check_address(value: Any, name: str, *, keywords: Iterable[str] = ("local",)) -> str:
     """A server address ``scheme://host[:port]`` (tcp, tls, ws, wss, ucx, inproc), ``host:port``, or one
@@ -255,10 +286,16 @@ def check_address(value: Any, name: str, *, keywords: Iterable[str] = ("local",)
     keywords = tuple(keywords)
     if isinstance(value, str) and value in keywords:
         return value
-    m = re.fullmatch(r"(?:(tcp|tls|ws|wss|ucx|inproc)://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?/?", value) \
-        if isinstance(value, str) else None
-    if (m is None or (m.group(1) is None and m.group(3) is None)  # a bare host needs its port
-            or (m.group(3) is not None and not 0 < int(m.group(3)) < 65536)):
+    m = (
+        re.fullmatch(r"(?:(tcp|tls|ws|wss|ucx|inproc)://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?/?", value)
+        if isinstance(value, str)
+        else None
+    )
+    if (
+        m is None
+        or (m.group(1) is None and m.group(3) is None)  # a bare host needs its port
+        or (m.group(3) is not None and not 0 < int(m.group(3)) < 65536)
+    ):
         extra = f", or {' / '.join(map(repr, keywords))}" if keywords else ""
         raise ConfigError(f"{name} must be an address like tcp://host:8786{extra}, got {value!r}")
     return value
@@ -273,6 +310,8 @@ def check_dir_path(value: Any, name: str) -> str:
     if os.path.exists(value) and not os.path.isdir(value):
         raise ConfigError(f"{name} {os.fspath(value)!r} is a file, not a directory")
     return os.fspath(value)
+
+
 # ---------------------------------------------------------------------- relay-path: ranges and number lists
 def check_cost_range(value: Any, name: str = "cost_range") -> tuple[float, float]:
     """A pair ``(lo, hi)`` of finite reals with ``0 <= lo < hi``.

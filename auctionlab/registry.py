@@ -17,8 +17,9 @@ T = TypeVar("T")
 class Registry(dict[str, T], Generic[T]):
     """A dict whose missing keys raise a clear error; ``register`` adds entries safely."""
 
-    def __init__(self, kind: str, entries: dict[str, T] | None = None,
-                 loader: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self, kind: str, entries: dict[str, T] | None = None, loader: Callable[[], object] | None = None
+    ) -> None:
         super().__init__(entries or {})
         self.kind = kind
         self._loader = loader  # registers the built-in entries, run once before the first read
@@ -61,9 +62,7 @@ class Registry(dict[str, T], Generic[T]):
         return super().items()
 
     def __missing__(self, name: str) -> T:
-        raise UnknownNameError(
-            f"unknown {self.kind} {name!r}; available: {', '.join(sorted(self)) or '(none)'}"
-        )
+        raise UnknownNameError(f"unknown {self.kind} {name!r}; available: {', '.join(sorted(self)) or '(none)'}")
 
     def register(self, name: str, obj: T | None = None, *, overwrite: bool = False):
         """Register ``obj`` under ``name``; usable as a decorator when ``obj`` is omitted."""

@@ -36,8 +36,10 @@ def episode(pair, bidder: str):
 
 def engine(pair, bidder: str):
     truth = pair.truth
-    proxies = {b: bind(strategy_from_spec(bidder), truth.bidder(b).tree.lower, index=k, bidder=b)
-               for k, b in enumerate(truth.names)}
+    proxies = {
+        b: bind(strategy_from_spec(bidder), truth.bidder(b).tree.lower, index=k, bidder=b)
+        for k, b in enumerate(truth.names)
+    }
     t0 = time.perf_counter()
     res = run_ice(pair.bounded, proxies, truth=truth, **PARAMS)
     return time.perf_counter() - t0, res
@@ -59,12 +61,18 @@ def main() -> None:
         times.append(t)
         ratios.append(t / te)
         same = res.rounds == ref.rounds and res.payments == ref.payments
-    print(f"exchange episode {args.n}x{args.m} ({args.bidder}): {res.rounds} rounds, closed by {res.closed_by}, "
-          f"efficiency {res.efficiency:.4f}")
-    print(f"  time per episode: median {statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f}) "
-          f"over {len(times)} episodes, {statistics.median(times) / res.rounds * 1e3:.0f} ms per round")
-    print(f"  model / raw engine, same process, paired: median {statistics.median(ratios):.3f} "
-          f"(identical outcome: {'yes' if same else 'no'})")
+    print(
+        f"exchange episode {args.n}x{args.m} ({args.bidder}): {res.rounds} rounds, closed by {res.closed_by}, "
+        f"efficiency {res.efficiency:.4f}"
+    )
+    print(
+        f"  time per episode: median {statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f}) "
+        f"over {len(times)} episodes, {statistics.median(times) / res.rounds * 1e3:.0f} ms per round"
+    )
+    print(
+        f"  model / raw engine, same process, paired: median {statistics.median(ratios):.3f} "
+        f"(identical outcome: {'yes' if same else 'no'})"
+    )
 
 
 if __name__ == "__main__":

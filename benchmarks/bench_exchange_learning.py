@@ -62,12 +62,16 @@ def main() -> None:
     model = ExchangeMarket(**size, population=proxy, collect_agents=False, rng=args.seed)
     times = timed_episodes(model, args.episodes, fresh)
     eps = model.episodes_frame()
-    print(f"learning run: {args.episodes} episodes, {args.n} bidders x {args.m} goods, {args.nodes} nodes, "
-          f"max_rounds {args.max_rounds}, learner {args.learner}, {'fresh' if fresh else 'fixed'} instances")
+    print(
+        f"learning run: {args.episodes} episodes, {args.n} bidders x {args.m} goods, {args.nodes} nodes, "
+        f"max_rounds {args.max_rounds}, learner {args.learner}, {'fresh' if fresh else 'fixed'} instances"
+    )
     print(f"time per episode: {summary(times)} (total {sum(times):.1f} s)")
     print(f"counterfactual oracle calls: {model.counterfactual_calls}")
-    print(f"closed_by: {eps.drop_duplicates('episode').closed_by.value_counts().to_dict()}, "
-          f"rounds per episode: mean {eps.drop_duplicates('episode').rounds.mean():.1f}")
+    print(
+        f"closed_by: {eps.drop_duplicates('episode').closed_by.value_counts().to_dict()}, "
+        f"rounds per episode: mean {eps.drop_duplicates('episode').rounds.mean():.1f}"
+    )
     learners = [a.strategy for a in model.bidders]
     p = np.mean([s.probabilities for s in learners], axis=0)
     for label, w in zip(learners[0].arm_labels, p):
@@ -77,8 +81,10 @@ def main() -> None:
         bt = timed_episodes(base, args.episodes, fresh)
         ratios = [a / b for a, b in zip(times, bt)]
         print(f"straightforward, same instances: {summary(bt)}")
-        print(f"learning / straightforward per episode: median {statistics.median(ratios):.2f} "
-              f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+        print(
+            f"learning / straightforward per episode: median {statistics.median(ratios):.2f} "
+            f"(min {min(ratios):.2f}, max {max(ratios):.2f})"
+        )
 
 
 if __name__ == "__main__":

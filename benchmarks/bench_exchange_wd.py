@@ -67,12 +67,16 @@ def bench_lambda(n: int, m: int, seeds: list[int]) -> None:
             same_alloc[name] += alloc.trades == ref.trades
     before = times[next(iter(LAMBDA_CONFIGS))]
     print(f"{n} bidders × {m} goods, {solves} WD solves (seeds {seeds}, lower and upper values)")
-    print(f"  {'model':<30} {'median ms':>10} {'total s':>8} {'median before/this':>19} {'total before/this':>18} "
-          f"{'same value':>11} {'same trade':>11}")
+    print(
+        f"  {'model':<30} {'median ms':>10} {'total s':>8} {'median before/this':>19} {'total before/this':>18} "
+        f"{'same value':>11} {'same trade':>11}"
+    )
     for name, t in times.items():
         ratio = statistics.median(b / x for b, x in zip(before, t))
-        print(f"  {name:<30} {statistics.median(t) * 1e3:>10.1f} {sum(t):>8.2f} {ratio:>19.2f} {sum(before) / sum(t):>18.2f} "
-              f"{same_value[name]:>5}/{solves:<5} {same_alloc[name]:>5}/{solves:<5}")
+        print(
+            f"  {name:<30} {statistics.median(t) * 1e3:>10.1f} {sum(t):>8.2f} {ratio:>19.2f} {sum(before) / sum(t):>18.2f} "
+            f"{same_value[name]:>5}/{solves:<5} {same_alloc[name]:>5}/{solves:<5}"
+        )
 
 
 def bench_backends(n: int, m: int, seeds: list[int], names: list[str]) -> None:
@@ -101,8 +105,10 @@ def bench_backends(n: int, m: int, seeds: list[int], names: list[str]) -> None:
             highs = t
         version = solver_info(name)["version"]
         vs = f"{statistics.median(x / h for x, h in zip(t, highs)):>8.2f}" if len(highs) == len(t) else f"{'-':>8}"
-        print(f"  {name:<8} {version:<10} median {statistics.median(t) * 1e3:>9.1f} ms  total {sum(t):>7.2f} s  "
-              f"median this/HiGHS {vs}  same value as HiGHS {values_ok}/{len(t)}")
+        print(
+            f"  {name:<8} {version:<10} median {statistics.median(t) * 1e3:>9.1f} ms  total {sum(t):>7.2f} s  "
+            f"median this/HiGHS {vs}  same value as HiGHS {values_ok}/{len(t)}"
+        )
 
 
 def bench_wd(n: int, goods: int, seeds: list[int]) -> dict[str, float]:
@@ -112,11 +118,24 @@ def bench_wd(n: int, goods: int, seeds: list[int]) -> dict[str, float]:
         model = WDModel(ex)
         alloc = model.solve_wd()
         sol = alloc.solution
-        rows.append((model.build_time, sol.run_time, model.last_extract_time, ex.n_nodes, model.n_cols,
-                     model.n_rows, sol.node_count, alloc.value, len(alloc.traders)))
+        rows.append(
+            (
+                model.build_time,
+                sol.run_time,
+                model.last_extract_time,
+                ex.n_nodes,
+                model.n_cols,
+                model.n_rows,
+                sol.node_count,
+                alloc.value,
+                len(alloc.traders),
+            )
+        )
     cols = list(zip(*rows))
-    med = {k: statistics.median(v) for k, v in zip(
-        ("build", "solver", "extract", "nodes", "cols", "rows", "bnb", "value", "traders"), cols)}
+    med = {
+        k: statistics.median(v)
+        for k, v in zip(("build", "solver", "extract", "nodes", "cols", "rows", "bnb", "value", "traders"), cols)
+    }
     med["ratio"] = statistics.median((b + e) / h for b, h, e, *_ in rows)
     med["total"] = statistics.median(b + h + e for b, h, e, *_ in rows)
     return med
@@ -130,14 +149,27 @@ def bench_payments(n: int, goods: int, seed: int, skip: bool) -> dict[str, float
     t1 = time.perf_counter()
     res = compute_payments(ex, "threshold", model=model, skip_idle=skip)
     wall = time.perf_counter() - t1
-    return {"build": build, "wall": wall, "solves": res.n_solves, "per_bidder": wall / n,
-            "per_solve": wall / res.n_solves, "surplus": res.budget_surplus, "c": res.threshold_c or 0.0}
+    return {
+        "build": build,
+        "wall": wall,
+        "solves": res.n_solves,
+        "per_bidder": wall / n,
+        "per_solve": wall / res.n_solves,
+        "surplus": res.budget_surplus,
+        "c": res.threshold_c or 0.0,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--lambda-sizes", type=_size, nargs="*", default=[(20, 8), (40, 20)], metavar="NxM",
-                    help="sections 1 and 2 (none: skip)")
+    ap.add_argument(
+        "--lambda-sizes",
+        type=_size,
+        nargs="*",
+        default=[(20, 8), (40, 20)],
+        metavar="NxM",
+        help="sections 1 and 2 (none: skip)",
+    )
     ap.add_argument("--lambda-seeds", type=int, default=5)
     ap.add_argument("--backends", nargs="+", default=list(BACKENDS))
     ap.add_argument("--sizes", type=int, nargs="*", default=[10, 40, 100], help="section 3 (none: skip)")
@@ -165,24 +197,36 @@ def main() -> None:
 
 def wd_section(sizes: list[int], goods: int, seeds: list[int]) -> None:
     print(f"\n3. WD, {goods} goods, ~15 nodes per tree, median over seeds {seeds} (times in ms)")
-    print(f"{'bidders':>7} {'nodes':>6} {'cols':>6} {'rows':>6} {'B&B':>5} {'build':>8} {'solver':>9} "
-          f"{'extract':>8} {'total':>9} {'(b+e)/solver':>13} {'traders':>8}")
+    print(
+        f"{'bidders':>7} {'nodes':>6} {'cols':>6} {'rows':>6} {'B&B':>5} {'build':>8} {'solver':>9} "
+        f"{'extract':>8} {'total':>9} {'(b+e)/solver':>13} {'traders':>8}"
+    )
     for n in sizes:
         r = bench_wd(n, goods, seeds)
-        print(f"{n:>7} {r['nodes']:>6.0f} {r['cols']:>6.0f} {r['rows']:>6.0f} {r['bnb']:>5.0f} "
-              f"{r['build'] * 1e3:>8.2f} {r['solver'] * 1e3:>9.1f} {r['extract'] * 1e3:>8.2f} "
-              f"{r['total'] * 1e3:>9.1f} {r['ratio']:>12.2%} {r['traders']:>8.0f}")
+        print(
+            f"{n:>7} {r['nodes']:>6.0f} {r['cols']:>6.0f} {r['rows']:>6.0f} {r['bnb']:>5.0f} "
+            f"{r['build'] * 1e3:>8.2f} {r['solver'] * 1e3:>9.1f} {r['extract'] * 1e3:>8.2f} "
+            f"{r['total'] * 1e3:>9.1f} {r['ratio']:>12.2%} {r['traders']:>8.0f}"
+        )
         if n == 40:
-            print(f"{'':>7} goal at 40 bidders: (build + extract) <= 50% of the solver -> {'met' if r['ratio'] <= 0.5 else 'NOT met'}")
+            print(
+                f"{'':>7} goal at 40 bidders: (build + extract) <= 50% of the solver -> {'met' if r['ratio'] <= 0.5 else 'NOT met'}"
+            )
 
 
-
-    print(f"\n4. Threshold payments (n + 1 WD solves on one model{', idle bidders skipped' if skip else ''}), seed {seed}")
-    print(f"{'bidders':>7} {'build ms':>9} {'solves':>7} {'wall s':>8} {'per bidder ms':>14} {'per solve ms':>13} {'C':>8}")
+def payments_section(sizes: list[int], goods: int, seed: int, skip: bool) -> None:
+    print(
+        f"\n4. Threshold payments (n + 1 WD solves on one model{', idle bidders skipped' if skip else ''}), seed {seed}"
+    )
+    print(
+        f"{'bidders':>7} {'build ms':>9} {'solves':>7} {'wall s':>8} {'per bidder ms':>14} {'per solve ms':>13} {'C':>8}"
+    )
     for n in sizes:
         r = bench_payments(n, goods, seed, skip)
-        print(f"{n:>7} {r['build'] * 1e3:>9.2f} {r['solves']:>7.0f} {r['wall']:>8.2f} "
-              f"{r['per_bidder'] * 1e3:>14.1f} {r['per_solve'] * 1e3:>13.1f} {r['c']:>8.2f}")
+        print(
+            f"{n:>7} {r['build'] * 1e3:>9.2f} {r['solves']:>7.0f} {r['wall']:>8.2f} "
+            f"{r['per_bidder'] * 1e3:>14.1f} {r['per_solve'] * 1e3:>13.1f} {r['c']:>8.2f}"
+        )
 
 
 if __name__ == "__main__":

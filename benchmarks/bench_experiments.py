@@ -42,9 +42,13 @@ def stages(root: Path, summaries: list[RunSummary]) -> dict[str, float]:
         assign += runs.drop_duplicates(["run_id", "algorithm"])["time_assign_ms"].sum() / 1e3
         clear += runs["time_clear_ms"].sum() / 1e3
     compute = sum(s.compute_seconds for s in summaries)
-    return {"network": net, "assignment": assign, "clearing": clear,
-            "storage": sum(s.storage_seconds for s in summaries),
-            "rest of the runs (draws, metrics, rows; Fig. 8 sweeps)": compute - net - assign - clear}
+    return {
+        "network": net,
+        "assignment": assign,
+        "clearing": clear,
+        "storage": sum(s.storage_seconds for s in summaries),
+        "rest of the runs (draws, metrics, rows; Fig. 8 sweeps)": compute - net - assign - clear,
+    }
 
 
 def main() -> None:

@@ -15,8 +15,13 @@ import numpy as np
 
 from auctionlab.games import EmpiricalGame, all_equilibria, solve
 
-SOLVER_NAMES = ("support_enumeration", "lemke_howson_exact", "replicator_dynamics", "regret_matching",
-                "fictitious_play")
+SOLVER_NAMES = (
+    "support_enumeration",
+    "lemke_howson_exact",
+    "replicator_dynamics",
+    "regret_matching",
+    "fictitious_play",
+)
 
 
 def main() -> None:

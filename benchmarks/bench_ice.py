@@ -53,8 +53,10 @@ def run(n: int, m: int, seed: int, budget: float, **params):
 def describe(label: str, ice: IterativeExchange, wall: float, cpu: float) -> None:
     status = ice.result().closed_by if ice.done else "NOT CLOSED within the budget"
     eff = f"{ice.result().efficiency:.4f}" if ice.done else "n/a"
-    print(f"    {label:<9} {len(ice.history):>3} rounds, {wall:8.1f} s wall, {cpu:8.1f} s CPU (this process), "
-          f"{status}, efficiency {eff}")
+    print(
+        f"    {label:<9} {len(ice.history):>3} rounds, {wall:8.1f} s wall, {cpu:8.1f} s CPU (this process), "
+        f"{status}, efficiency {eff}"
+    )
 
 
 def main() -> None:
@@ -73,8 +75,10 @@ def main() -> None:
         base, w_base, c_base = run(n, m, args.seed, args.budget, solver="highs", **BASELINE)
         describe("baseline", base, w_base, c_base)
         diffs = outcome_differences(opt.result(), base.result()) if opt.done and base.done else ["a run did not close"]
-        print(f"ICE {name}: optimised/baseline = {w_opt / w_base:.3f} wall, {c_opt / c_base:.3f} CPU "
-              f"(identical outcome: {'yes' if not diffs else 'no'})")
+        print(
+            f"ICE {name}: optimised/baseline = {w_opt / w_base:.3f} wall, {c_opt / c_base:.3f} CPU "
+            f"(identical outcome: {'yes' if not diffs else 'no'})"
+        )
         for d in diffs[:10]:
             print(f"    differs: {d}")
         f = rounds_frame(opt.history)
@@ -92,10 +96,14 @@ def main() -> None:
                 par, w_par, c_par = run(n, m, args.seed, args.budget, solver=args.solver, executor=pool)
             describe(f"{args.workers} workers", par, w_par, c_par)
             same = not outcome_differences(opt.result(), par.result(), exact=True)
-            print(f"ICE {name}: parallel/serial = {w_par / w_opt:.3f} wall (identical outcome: {'yes' if same else 'no'})")
+            print(
+                f"ICE {name}: parallel/serial = {w_par / w_opt:.3f} wall (identical outcome: {'yes' if same else 'no'})"
+            )
             diffs = outcome_differences(par.result(), base.result()) if par.done and base.done else ["did not close"]
-            print(f"ICE {name}: optimised with {args.workers} workers/baseline = {w_par / w_base:.3f} wall "
-                  f"(identical outcome: {'yes' if not diffs else 'no'})")
+            print(
+                f"ICE {name}: optimised with {args.workers} workers/baseline = {w_par / w_base:.3f} wall "
+                f"(identical outcome: {'yes' if not diffs else 'no'})"
+            )
 
 
 if __name__ == "__main__":

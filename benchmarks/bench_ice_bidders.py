@@ -23,8 +23,10 @@ from auctionlab.strategies.exchange import bind
 def run(pair, strategy: str, max_rounds: int):
     ex, truth = pair.bounded, pair.truth
     off = truth.node_offset
-    proxies = {b: bind(make_strategy(strategy), truth.lower[off[i]:off[i + 1]], index=i, bidder=b)
-               for i, b in enumerate(ex.names)}
+    proxies = {
+        b: bind(make_strategy(strategy), truth.lower[off[i] : off[i + 1]], index=i, bidder=b)
+        for i, b in enumerate(ex.names)
+    }
     return IterativeExchange(ex, truth=truth, max_rounds=max_rounds).run(proxies)
 
 
@@ -44,17 +46,24 @@ def main() -> None:
             res = run(pair, name, args.max_rounds)
             penalties = sum(b.penalized for r in res.history for b in r.bidders)
             rows[name].append((res.rounds, res.closed_by, res.efficiency, penalties))
-            print(f"seed {seed} {name:15s} rounds {res.rounds:3d} {res.closed_by:20s} "
-                  f"efficiency {res.efficiency:.4f} penalties {penalties}", flush=True)
-    print(f"\n{args.instances} instances {args.bidders}x{args.goods}, max_rounds {args.max_rounds} "
-          f"({time.perf_counter() - t0:.0f} s)")
+            print(
+                f"seed {seed} {name:15s} rounds {res.rounds:3d} {res.closed_by:20s} "
+                f"efficiency {res.efficiency:.4f} penalties {penalties}",
+                flush=True,
+            )
+    print(
+        f"\n{args.instances} instances {args.bidders}x{args.goods}, max_rounds {args.max_rounds} "
+        f"({time.perf_counter() - t0:.0f} s)"
+    )
     for name, rs in rows.items():
         stalled = sum(c == "max_rounds" for _, c, _, _ in rs)
         rounds = [r for r, _, _, _ in rs]
         eff = [e for _, _, e, _ in rs]
-        print(f"{name:15s} stall {stalled}/{len(rs)} = {stalled / len(rs):.0%}; rounds mean {statistics.mean(rounds):.1f} "
-              f"median {statistics.median(rounds):.0f}; efficiency mean {statistics.mean(eff):.4f} min {min(eff):.4f}; "
-              f"penalties {sum(p for *_, p in rs)}")
+        print(
+            f"{name:15s} stall {stalled}/{len(rs)} = {stalled / len(rs):.0%}; rounds mean {statistics.mean(rounds):.1f} "
+            f"median {statistics.median(rounds):.0f}; efficiency mean {statistics.mean(eff):.4f} min {min(eff):.4f}; "
+            f"penalties {sum(p for *_, p in rs)}"
+        )
 
 
 if __name__ == "__main__":

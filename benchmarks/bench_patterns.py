@@ -44,8 +44,10 @@ def counts(seeds: range) -> None:
             tot += [1 + pattern_counts(b.tree)[0] for b in ex.bidders]
         t = np.array(tot)
         q = np.percentile(t, [10, 25, 50, 75, 90, 99]).astype(int).tolist()
-        print(f"{n:>3}x{m:<2}: {len(t)} trees; p10/25/50/75/90/99 {q}, max {t.max()}; "
-              f"> 256: {(t > 256).mean():.1%}, > {DEFAULT_LIMIT}: {(t > DEFAULT_LIMIT).mean():.1%}")
+        print(
+            f"{n:>3}x{m:<2}: {len(t)} trees; p10/25/50/75/90/99 {q}, max {t.max()}; "
+            f"> 256: {(t > 256).mean():.1%}, > {DEFAULT_LIMIT}: {(t > DEFAULT_LIMIT).mean():.1%}"
+        )
 
 
 def speed(seed: int, reps: int = 20) -> None:
@@ -108,9 +110,14 @@ def _differences(a, b, eps: float) -> list[str]:
     for ra, rb in zip(a.history, b.history):
         if not np.array_equal(ra.trade, rb.trade):
             out.append(f"provisional trade in round {ra.round}")
-        if any((x.rp is None) != (y.rp is None) or (x.rp is not None and x.rp.passed != y.rp.passed)
-               or x.queries != y.queries or np.abs(x.lower - y.lower).max() > 1e-6
-               or np.abs(x.upper - y.upper).max() > 1e-6 for x, y in zip(ra.bidders, rb.bidders)):
+        if any(
+            (x.rp is None) != (y.rp is None)
+            or (x.rp is not None and x.rp.passed != y.rp.passed)
+            or x.queries != y.queries
+            or np.abs(x.lower - y.lower).max() > 1e-6
+            or np.abs(x.upper - y.upper).max() > 1e-6
+            for x, y in zip(ra.bidders, rb.bidders)
+        ):
             out.append(f"bidding in round {ra.round}")
         if ra.prices is not None:
             d = float(np.abs(ra.prices - rb.prices).max())
@@ -134,8 +141,10 @@ def identity(seeds: range) -> None:
         d = _differences(a, b, eps)
         differ += any(not x.startswith("[") for x in d)
         print(f"  {n}x{m} seed {s:>2}: {a.rounds} rounds, {ta:5.1f} s vs {tb:5.1f} s  {'; '.join(d) or 'identical'}")
-    print(f"  {differ}/{len(cases)} runs differ beyond the pricing ε; wall {wall[0]:.1f} s vs {wall[1]:.1f} s "
-          f"= {wall[0] / wall[1]:.2f}x")
+    print(
+        f"  {differ}/{len(cases)} runs differ beyond the pricing ε; wall {wall[0]:.1f} s vs {wall[1]:.1f} s "
+        f"= {wall[0] / wall[1]:.2f}x"
+    )
 
 
 def main() -> None:

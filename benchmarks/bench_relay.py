@@ -57,7 +57,7 @@ def user_calls(networks: int, gen: np.random.Generator) -> dict[str, list[float]
     names = list(calls)
     times: dict[str, list[float]] = {k: [] for k in names}
     for rep in range(networks):
-        for name in names[rep % 3:] + names[:rep % 3]:  # rotate the order: no call always goes first
+        for name in names[rep % 3 :] + names[: rep % 3]:  # rotate the order: no call always goes first
             net = random_network(100, 150, rng=gen)
             values, costs = uniform_valuations(net, rng=gen)
             sigma = assign(net, "mwm") if name == "clear" else None  # clear's input, untimed
@@ -118,21 +118,29 @@ def main() -> None:
 
     t_mwm, t_tasc, t_clear = (med(user[k]) for k in ("assign", "tasc", "clear"))
     q = {k: np.percentile(v, [25, 75]) * 1e6 for k, v in user.items()}
-    print(f"user's calls, {args.networks} fresh networks each (n=100, m=150, DF, full bid matrix), medians "
-          f"[25th-75th percentile]; load average {load_before:.2f} before, {load_after:.2f} after:")
+    print(
+        f"user's calls, {args.networks} fresh networks each (n=100, m=150, DF, full bid matrix), medians "
+        f"[25th-75th percentile]; load average {load_before:.2f} before, {load_after:.2f} after:"
+    )
     print(f"  assign(net, 'mwm')         {t_mwm * 1e6:7.0f} us   [{q['assign'][0]:.0f}-{q['assign'][1]:.0f}]")
-    print(f"  tasc(net, v, c, 'mwm')     {t_tasc * 1e6:7.0f} us   [{q['tasc'][0]:.0f}-{q['tasc'][1]:.0f}]   "
-          f"ratio to assign {t_tasc / t_mwm:.3f}  (goal <= 1.25)")
-    print(f"  clear(v, c, sigma)         {t_clear * 1e6:7.1f} us   [{q['clear'][0]:.0f}-{q['clear'][1]:.0f}]   "
-          f"(goal <= 50 us)")
+    print(
+        f"  tasc(net, v, c, 'mwm')     {t_tasc * 1e6:7.0f} us   [{q['tasc'][0]:.0f}-{q['tasc'][1]:.0f}]   "
+        f"ratio to assign {t_tasc / t_mwm:.3f}  (goal <= 1.25)"
+    )
+    print(
+        f"  clear(v, c, sigma)         {t_clear * 1e6:7.1f} us   [{q['clear'][0]:.0f}-{q['clear'][1]:.0f}]   "
+        f"(goal <= 50 us)"
+    )
     print(f"  tasc - assign (medians)    {(t_tasc - t_mwm) * 1e6:7.1f} us")
     print(f"ORA / MWM                  median ratio {med(r_ora):.3f}  (goal <= 3)")
     print(f"ORA / MWM, n=100 m=50      median ratio {med(r_scarce):.3f}  (threshold search; no goal set)")
     print(f"MM / MWM                   median ratio {med(r_mm):.3f}")
     print(f"phase 2, l=100, warm inputs, best of 20: median {med(p2) * 1e6:.1f} us")
     for label, r in batch.items():
-        print(f"{label:26s} one batch of 200: median {med(t_batch[label]) * 1e3:.2f} ms; "
-              f"200 single auctions / batch: median {med(r):.1f}x")
+        print(
+            f"{label:26s} one batch of 200: median {med(t_batch[label]) * 1e3:.2f} ms; "
+            f"200 single auctions / batch: median {med(r):.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ import time
 
 import numpy as np
 
-from auctionlab.models.relay import RelayMarket
 from auctionlab.mechanisms.relay.tasc import clear, tasc, trade_reduction
+from auctionlab.models.relay import RelayMarket
 
 MIXED = {
     "buyer": [{"strategy": "scale", "params": {"theta": 0.9}, "share": 0.5}, {"strategy": "truthful", "share": 0.5}],
@@ -43,14 +43,18 @@ MIXED = {
 }
 
 DEVIATIONS = {
-    "buyer": [{"strategy": "scale", "params": {"theta": 0.9}, "share": 0.25},
-              {"strategy": "shift", "params": {"delta": -0.2}, "share": 0.25},
-              {"strategy": "noise", "params": {"sigma": 0.2}, "share": 0.25},
-              {"strategy": "truthful", "share": 0.25}],
-    "seller": [{"strategy": "scale", "params": {"theta": 1.1}, "share": 0.25},
-               {"strategy": "shift", "params": {"delta": 0.1}, "share": 0.25},
-               {"strategy": "noise", "params": {"sigma": 0.2}, "share": 0.25},
-               {"strategy": "truthful", "share": 0.25}],
+    "buyer": [
+        {"strategy": "scale", "params": {"theta": 0.9}, "share": 0.25},
+        {"strategy": "shift", "params": {"delta": -0.2}, "share": 0.25},
+        {"strategy": "noise", "params": {"sigma": 0.2}, "share": 0.25},
+        {"strategy": "truthful", "share": 0.25},
+    ],
+    "seller": [
+        {"strategy": "scale", "params": {"theta": 1.1}, "share": 0.25},
+        {"strategy": "shift", "params": {"delta": 0.1}, "share": 0.25},
+        {"strategy": "noise", "params": {"sigma": 0.2}, "share": 0.25},
+        {"strategy": "truthful", "share": 0.25},
+    ],
 }
 
 
@@ -60,10 +64,25 @@ def timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def measure(steps: int, *, types: str, mechanism: str = "tasc", population=None,
-            channel: str = "static", collect_agents: bool = True) -> tuple[float, float, float]:
-    model = RelayMarket(n=100, m=150, mechanism=mechanism, channel=channel, types=types,
-                        population=population, collect_agents=collect_agents, rng=2026)
+def measure(
+    steps: int,
+    *,
+    types: str,
+    mechanism: str = "tasc",
+    population=None,
+    channel: str = "static",
+    collect_agents: bool = True,
+) -> tuple[float, float, float]:
+    model = RelayMarket(
+        n=100,
+        m=150,
+        mechanism=mechanism,
+        channel=channel,
+        types=types,
+        population=population,
+        collect_agents=collect_agents,
+        rng=2026,
+    )
     phase2 = clear if mechanism == "tasc" else trade_reduction
     for _ in range(20):  # warm-up (first collect validates reporters)
         model.step()
@@ -85,27 +104,39 @@ def main() -> None:
     print(f"n=100, m=150, median of {args.steps} steps (DataCollector included)")
     cases = [
         ("tasc, all truthful, types redrawn, agent table as columns", {"types": "redraw", "collect_agents": "columns"}),
-        ("tasc, mixed, types redrawn, agent table as columns",
-         {"types": "redraw", "population": MIXED, "collect_agents": "columns"}),
-        ("tasc, mixed scale/shift/noise, types redrawn, agent table as columns",
-         {"types": "redraw", "population": DEVIATIONS, "collect_agents": "columns"}),
+        (
+            "tasc, mixed, types redrawn, agent table as columns",
+            {"types": "redraw", "population": MIXED, "collect_agents": "columns"},
+        ),
+        (
+            "tasc, mixed scale/shift/noise, types redrawn, agent table as columns",
+            {"types": "redraw", "population": DEVIATIONS, "collect_agents": "columns"},
+        ),
         ("tasc, all truthful, types redrawn, Mesa agent reporters", {"types": "redraw"}),
         ("tasc, mixed, types redrawn, Mesa agent reporters", {"types": "redraw", "population": MIXED}),
         ("tasc, all truthful, types redrawn, agent table off", {"types": "redraw", "collect_agents": False}),
-        ("tasc, mixed, types redrawn, agent table off", {"types": "redraw", "population": MIXED, "collect_agents": False}),
+        (
+            "tasc, mixed, types redrawn, agent table off",
+            {"types": "redraw", "population": MIXED, "collect_agents": False},
+        ),
         ("tasc, all truthful, fixed types, agent table as columns", {"types": "fixed", "collect_agents": "columns"}),
-        ("trade_reduction, all truthful, types redrawn, agent table as columns",
-         {"types": "redraw", "mechanism": "trade_reduction", "collect_agents": "columns"}),
-        ("tasc, all truthful, REDRAWN channel (step also draws a network: no goal)",
-         {"types": "redraw", "channel": "redraw", "collect_agents": "columns"}),
+        (
+            "trade_reduction, all truthful, types redrawn, agent table as columns",
+            {"types": "redraw", "mechanism": "trade_reduction", "collect_agents": "columns"},
+        ),
+        (
+            "tasc, all truthful, REDRAWN channel (step also draws a network: no goal)",
+            {"types": "redraw", "channel": "redraw", "collect_agents": "columns"},
+        ),
     ]
     for name, kw in cases:
         if args.only not in name:
             continue
         step, raw, p2 = measure(args.steps, **kw)
         print(f"{name}:")
-        print(f"  step {step * 1e6:7.1f} us | raw tasc (phase 1+2) {raw * 1e6:7.1f} us"
-              f" | phase 2 alone {p2 * 1e6:6.1f} us")
+        print(
+            f"  step {step * 1e6:7.1f} us | raw tasc (phase 1+2) {raw * 1e6:7.1f} us | phase 2 alone {p2 * 1e6:6.1f} us"
+        )
         goal = "(no goal)" if "Mesa agent reporters" in name or "REDRAWN" in name else "(goal <= 1.2)"
         print(f"  step / raw mechanism call   {step / raw:6.3f}  {goal}")
         print(f"  step / phase-2 call it makes {step / p2:6.3f}  (wrapper overhead; no goal)")

@@ -64,7 +64,8 @@ PROFILES = {
     "straightforward": lambda n: ["straightforward"] * n,
     "eager": lambda n: ["eager"] * n,
     "mixed (stubborn, lazy-penalty, rest straightforward)": lambda n: (
-        [("stubborn", {}), ("lazy", {"fallback": "penalty"})] + ["straightforward"] * (n - 2)),
+        [("stubborn", {}), ("lazy", {"fallback": "penalty"})] + ["straightforward"] * (n - 2)
+    ),
 }
 
 
@@ -81,24 +82,29 @@ def main() -> None:
     for label, profile in PROFILES.items():
         total = dict(checks=0, failed=0, failed_meeting_definition=0, penalties=0, wrongful_penalties=0)
         for seed in range(args.instances):
-            pair = random_exchange(args.bidders, args.goods, rng=seed, nodes=args.nodes, max_units=args.max_units,
-                                   bound_width=0.5)
+            pair = random_exchange(
+                args.bidders, args.goods, rng=seed, nodes=args.nodes, max_units=args.max_units, bound_width=0.5
+            )
             ex, truth = pair.bounded, pair.truth
             off = truth.node_offset
             proxies = {}
             for i, (b, spec) in enumerate(zip(ex.names, profile(ex.n_bidders))):
                 name, params = (spec, {}) if isinstance(spec, str) else spec
-                proxies[b] = bind(make_strategy(name, **params), truth.lower[off[i]:off[i + 1]], index=i, bidder=b)
+                proxies[b] = bind(make_strategy(name, **params), truth.lower[off[i] : off[i + 1]], index=i, bidder=b)
             ice = CountingExchange(ex, truth=truth, max_rounds=args.max_rounds)
             ice.run(proxies)
             for k, v in ice.counts.items():
                 total[k] += v
         f, fd, pen, wp = (total[k] for k in ("failed", "failed_meeting_definition", "penalties", "wrongful_penalties"))
-        print(f"{label}: {total['checks']} checks, {f} failed, {fd} of them met the definition "
-              f"({fd / max(f, 1):.1%}); {pen} penalties, {wp} on bidders who met the definition ({wp / max(pen, 1):.1%})",
-              flush=True)
-    print(f"{args.instances} instances {args.bidders}x{args.goods} (nodes {args.nodes}, max_units {args.max_units}), "
-          f"max_rounds {args.max_rounds}: {time.perf_counter() - t0:.0f} s")
+        print(
+            f"{label}: {total['checks']} checks, {f} failed, {fd} of them met the definition "
+            f"({fd / max(f, 1):.1%}); {pen} penalties, {wp} on bidders who met the definition ({wp / max(pen, 1):.1%})",
+            flush=True,
+        )
+    print(
+        f"{args.instances} instances {args.bidders}x{args.goods} (nodes {args.nodes}, max_units {args.max_units}), "
+        f"max_rounds {args.max_rounds}: {time.perf_counter() - t0:.0f} s"
+    )
 
 
 if __name__ == "__main__":

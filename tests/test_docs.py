@@ -18,8 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
-                   re.MULTILINE | re.DOTALL)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.MULTILINE | re.DOTALL
+)
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
@@ -127,8 +128,12 @@ def test_readme_examples(block, in_tmp):
 
 
 def toml_specs() -> list[tuple[Path, str, int]]:
-    return [(p, b, line) for p in [*pages(), ROOT / "README.md"]
-            for lang, b, line in fenced_blocks(p) if lang == "toml" and "model" in b]
+    return [
+        (p, b, line)
+        for p in [*pages(), ROOT / "README.md"]
+        for lang, b, line in fenced_blocks(p)
+        if lang == "toml" and "model" in b
+    ]
 
 
 @pytest.mark.parametrize("block", toml_specs(), ids=lambda b: f"{_id(b[0])}:{b[2]}")
@@ -156,8 +161,14 @@ def test_site_builds(tmp_path):
     if exe is None:
         pytest.skip("mkdocs is not installed")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"}
-    proc = subprocess.run([exe, "build", "--strict", "--site-dir", str(tmp_path / "site")], cwd=ROOT,
-                          capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [exe, "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "site" / "index.html").is_file()
     assert (tmp_path / "site" / "tutorial" / "index.html").is_file()

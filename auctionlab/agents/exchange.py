@@ -46,9 +46,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from auctionlab.mechanisms.exchange.proxies import Feedback
 
 AGENT_REPORTERS = (
-    "bidder", "index", "strategy_name", "strategy_label",
-    "rp_checked", "rp_passed", "queries", "penalized", "rp_checks", "rp_failures", "penalties",
-    "width", "provisional_utility", "payment", "utility",
+    "bidder",
+    "index",
+    "strategy_name",
+    "strategy_label",
+    "rp_checked",
+    "rp_passed",
+    "queries",
+    "penalized",
+    "rp_checks",
+    "rp_failures",
+    "penalties",
+    "width",
+    "provisional_utility",
+    "payment",
+    "utility",
 )
 
 
@@ -63,7 +75,9 @@ class ExchangeBidder(mesa.Agent):
 
     role: ClassVar[str] = "bidder"
 
-    def __init__(self, model: mesa.Model, name: str, truth: Any, strategy: Strategy, *, index: int | None = None) -> None:
+    def __init__(
+        self, model: mesa.Model, name: str, truth: Any, strategy: Strategy, *, index: int | None = None
+    ) -> None:
         if not isinstance(strategy, ExchangeStrategy):
             raise ConfigError(
                 f"bidder {name!r}: an exchange bidder needs an exchange strategy (role 'bidder'), "
@@ -138,11 +152,18 @@ class ExchangeBidder(mesa.Agent):
             utility = float(res.utilities[self.bidder])
         else:
             utility = self.true_value(trade) - payment
-        info = MappingProxyType({
-            "episode": int(episode), "bidder": self.bidder, "trade": trade, "payment": payment,
-            "utility": utility, "traded": bool(np.any(trade != 0)), "closed_by": str(res.closed_by),
-            "rounds": int(res.rounds),
-        })
+        info = MappingProxyType(
+            {
+                "episode": int(episode),
+                "bidder": self.bidder,
+                "trade": trade,
+                "payment": payment,
+                "utility": utility,
+                "traded": bool(np.any(trade != 0)),
+                "closed_by": str(res.closed_by),
+                "rounds": int(res.rounds),
+            }
+        )
         obs = Observation(round=int(episode), role=self.role, index=self.index, oracle=oracle, info=info)
         self.strategy.update(obs, utility)
         return obs
@@ -179,9 +200,13 @@ class ExchangeBidder(mesa.Agent):
         else:
             provisional = self.true_value(mine.trade) - float(rec.prices @ mine.trade)
         self.record_round(
-            rp_passed=None if mine.rp is None else bool(mine.rp.passed), queries=mine.queries,
-            penalized=mine.penalized, width=float(np.sum(mine.upper - mine.lower)),
-            provisional_utility=provisional, payment=payment, utility=utility,
+            rp_passed=None if mine.rp is None else bool(mine.rp.passed),
+            queries=mine.queries,
+            penalized=mine.penalized,
+            width=float(np.sum(mine.upper - mine.lower)),
+            provisional_utility=provisional,
+            payment=payment,
+            utility=utility,
         )
 
     def record_round(

@@ -12,6 +12,18 @@ from auctionlab.experiments.spec import ExperimentSpec, load_spec, parse_spec
 from auctionlab.experiments.store import ResultStore, StoreError, read_table
 
 __all__ = [
-    "RUN_KINDS", "ExperimentSpec", "ResultStore", "RunFailedError", "RunKind", "RunOutput", "RunSummary",
-    "SerialExecutor", "StoreError", "load_spec", "parse_spec", "read_table", "replay", "run_experiment",
+    "RUN_KINDS",
+    "ExperimentSpec",
+    "ResultStore",
+    "RunFailedError",
+    "RunKind",
+    "RunOutput",
+    "RunSummary",
+    "SerialExecutor",
+    "StoreError",
+    "load_spec",
+    "parse_spec",
+    "read_table",
+    "replay",
+    "run_experiment",
 ]

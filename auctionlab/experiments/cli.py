@@ -47,10 +47,15 @@ def demo(n: int = 100, m: int = 150, seed: int = 0, vmax: float = 4.0, out=None)
     gen = np.random.default_rng(seed)
     net = random_network(n, m, rng=gen)
     values, costs = uniform_valuations(net, rng=gen, vmax=vmax)
-    print(f"Relay market: n={n} sources, m={m} relays, DF, seed={seed}, Vmax={vmax}; "
-          f"{int(net.useful.sum())} useful source-relay pairs", file=out)
-    header = (f"{'mechanism':<22}{'cands':>6}{'trades':>7}{'P^b':>8}{'P^s':>8}{'profit':>9}"
-              f"{'capacity Mb/s':>15}{'vs pure':>9}{'min cap Mb/s':>14}{'vs pure':>9}")
+    print(
+        f"Relay market: n={n} sources, m={m} relays, DF, seed={seed}, Vmax={vmax}; "
+        f"{int(net.useful.sum())} useful source-relay pairs",
+        file=out,
+    )
+    header = (
+        f"{'mechanism':<22}{'cands':>6}{'trades':>7}{'P^b':>8}{'P^s':>8}{'profit':>9}"
+        f"{'capacity Mb/s':>15}{'vs pure':>9}{'min cap Mb/s':>14}{'vs pure':>9}"
+    )
     print(header, file=out)
     for alg in ASSIGNMENT_ALGORITHMS:
         ref = efficiency(net, pure_assignment(net, alg))
@@ -59,20 +64,29 @@ def demo(n: int = 100, m: int = 150, seed: int = 0, vmax: float = 4.0, out=None)
             e = efficiency(net, o)
             pb = "-" if o.buyer_price is None else f"{o.buyer_price:.3f}"
             ps = "-" if o.seller_price is None else f"{o.seller_price:.3f}"
-            print(f"{alg + '/' + rule:<22}{int((o.sigma >= 0).sum()):>6}{o.n_trades:>7}{pb:>8}{ps:>8}"
-                  f"{o.profit:>9.3f}{e['total_capacity'] / 1e6:>15.2f}"
-                  f"{e['total_capacity'] / ref['total_capacity']:>9.4f}"
-                  f"{e['min_capacity'] / 1e6:>14.3f}{e['min_capacity'] / ref['min_capacity']:>9.4f}", file=out)
+            print(
+                f"{alg + '/' + rule:<22}{int((o.sigma >= 0).sum()):>6}{o.n_trades:>7}{pb:>8}{ps:>8}"
+                f"{o.profit:>9.3f}{e['total_capacity'] / 1e6:>15.2f}"
+                f"{e['total_capacity'] / ref['total_capacity']:>9.4f}"
+                f"{e['min_capacity'] / 1e6:>14.3f}{e['min_capacity'] / ref['min_capacity']:>9.4f}",
+                file=out,
+            )
             if rule == "tasc" and o.boundary is not None:
                 winners = np.flatnonzero(o.buyer_wins)
-                print(f"{'':<4}winners (source->relay): "
-                      + ", ".join(f"{i}->{o.sigma[i]}" for i in winners[:12])
-                      + (" ..." if winners.size > 12 else "")
-                      + f"; boundary pair {o.boundary}", file=out)
+                print(
+                    f"{'':<4}winners (source->relay): "
+                    + ", ".join(f"{i}->{o.sigma[i]}" for i in winners[:12])
+                    + (" ..." if winners.size > 12 else "")
+                    + f"; boundary pair {o.boundary}",
+                    file=out,
+                )
     v = vcg_double_auction(values, costs, useful=net.useful)
     e = efficiency(net, v)
-    print(f"{'vcg (no assignment)':<22}{'-':>6}{v.n_trades:>7}{'-':>8}{'-':>8}{v.profit:>9.3f}"
-          f"{e['total_capacity'] / 1e6:>15.2f}{'':>9}{e['min_capacity'] / 1e6:>14.3f}", file=out)
+    print(
+        f"{'vcg (no assignment)':<22}{'-':>6}{v.n_trades:>7}{'-':>8}{'-':>8}{v.profit:>9.3f}"
+        f"{e['total_capacity'] / 1e6:>15.2f}{'':>9}{e['min_capacity'] / 1e6:>14.3f}",
+        file=out,
+    )
 
 
 # ---------------------------------------------------------------------- executors
@@ -94,9 +108,15 @@ def make_executor(workers: int | None, scheduler: str | None) -> Iterator:
             raise ConfigError("--scheduler needs dask[distributed]: pip install 'dask[distributed]'") from None
         with contextlib.ExitStack() as stack:
             if scheduler == "local":
-                cluster = stack.enter_context(LocalCluster(
-                    n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                    host="127.0.0.1", dashboard_address=None))
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=workers or os.cpu_count() or 1,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                    )
+                )
                 client = stack.enter_context(Client(cluster))
             else:
                 try:
@@ -205,18 +225,22 @@ def cmd_report(args) -> None:
 
 
 def cmd_reproduce(args) -> None:
-    from auctionlab.report.html import build_report
     from auctionlab.errors import ConfigError
     from auctionlab.experiments.catalog import REPRODUCE, REPRODUCE_CAPS, catalog_spec
     from auctionlab.experiments.runner import run_experiment
+    from auctionlab.report.html import build_report
 
     names = args.only or list(REPRODUCE)
     bad = [n for n in names if n not in REPRODUCE]
     if bad:
         raise ConfigError(f"unknown experiment(s) {bad}; reproduce runs: {', '.join(REPRODUCE)}")
     specs = [catalog_spec(n) for n in names]  # every spec is checked before any work starts
-    caps = [min(c for c in (REPRODUCE_CAPS[s.name], args.replications) if c is not None)
-            if REPRODUCE_CAPS[s.name] is not None or args.replications is not None else None for s in specs]
+    caps = [
+        min(c for c in (REPRODUCE_CAPS[s.name], args.replications) if c is not None)
+        if REPRODUCE_CAPS[s.name] is not None or args.replications is not None
+        else None
+        for s in specs
+    ]
     specs = [s if c is None else s.with_(replications=min(s.replications, c)) for s, c in zip(specs, caps)]
     out = Path(args.out)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
@@ -229,18 +253,23 @@ def cmd_reproduce(args) -> None:
     with make_executor(workers, args.scheduler) as ex:
         done_runs = 0
         for i, spec in enumerate(specs):
-            say(f"[{i + 1}/{len(specs)}] {spec.name}: {spec.n_runs} run{'s' if spec.n_runs != 1 else ''} ... "
-                f"({time.perf_counter() - t0:.0f} s elapsed)")
+            say(
+                f"[{i + 1}/{len(specs)}] {spec.name}: {spec.n_runs} run{'s' if spec.n_runs != 1 else ''} ... "
+                f"({time.perf_counter() - t0:.0f} s elapsed)"
+            )
             t1 = time.perf_counter()
             summary = run_experiment(spec, out / spec.name, executor=ex, progress=args.progress)
             print(summary, flush=True)
             done_runs += spec.n_runs
             elapsed = time.perf_counter() - t0
-            say(f"[{i + 1}/{len(specs)}] {spec.name} done in {time.perf_counter() - t1:.1f} s; {elapsed:.0f} s "
-                f"elapsed, {done_runs} of {total_runs} runs")
+            say(
+                f"[{i + 1}/{len(specs)}] {spec.name} done in {time.perf_counter() - t1:.1f} s; {elapsed:.0f} s "
+                f"elapsed, {done_runs} of {total_runs} runs"
+            )
     t_run = time.perf_counter() - t0
-    path = build_report(out, title="auctionlab: reproducing the TASC paper (§6), and strategic studies of TASC and ICE",
-                        log=say)
+    path = build_report(
+        out, title="auctionlab: reproducing the TASC paper (§6), and strategic studies of TASC and ICE", log=say
+    )
     total = time.perf_counter() - t0
     print(f"report: {path}  (simulations {t_run:.1f} s, report {total - t_run:.1f} s, total {total:.1f} s)")
 
@@ -271,8 +300,10 @@ def cmd_strategies(args) -> None:
 
     for name, cls in STRATEGIES.items():
         flags = classify(name)
-        params = ", ".join(f"{k}={'(required)' if v is inspect.Parameter.empty else repr(v)}"
-                           for k, v in strategy_parameters(name).items())
+        params = ", ".join(
+            f"{k}={'(required)' if v is inspect.Parameter.empty else repr(v)}"
+            for k, v in strategy_parameters(name).items()
+        )
         print(f"{name} ({flags['market']}, role {flags['role']}): {_strategy_doc(cls)}")
         print(f"    params: {params or '(none)'}")
         print("    classifier: " + ", ".join(f"{k}={v!r}" for k, v in flags.items()))
@@ -290,10 +321,13 @@ def cmd_show(args) -> None:
         print(CATALOG[args.name].read_text(), end="")
         return
     if args.name not in STRATEGIES:
-        raise UnknownNameError(f"unknown catalog experiment or strategy {args.name!r}; experiments: "
-                               f"{', '.join(CATALOG)}; strategies: {', '.join(STRATEGIES)}")
-    params = {k: v for k, v in strategy_parameters(args.name).items()
-              if v is not inspect.Parameter.empty and v is not None}
+        raise UnknownNameError(
+            f"unknown catalog experiment or strategy {args.name!r}; experiments: "
+            f"{', '.join(CATALOG)}; strategies: {', '.join(STRATEGIES)}"
+        )
+    params = {
+        k: v for k, v in strategy_parameters(args.name).items() if v is not inspect.Parameter.empty and v is not None
+    }
     flags = classify(args.name)
     print(f"# {args.name}: {_strategy_doc(STRATEGIES[args.name])}")
     print("# classifier: " + ", ".join(f"{k}={v!r}" for k, v in flags.items()))
@@ -306,7 +340,9 @@ def add_strategy_commands(sub) -> None:
     p = sub.add_parser("strategies", help="every registered strategy with its parameters and classifier")
     p.set_defaults(handler=cmd_strategies)
     p = sub.add_parser("show", help="print a catalog spec (or a strategy's spec entry) to copy")
-    p.add_argument("name", help="a catalog experiment (see `auctionlab list`) or a strategy (see `auctionlab strategies`)")
+    p.add_argument(
+        "name", help="a catalog experiment (see `auctionlab list`) or a strategy (see `auctionlab strategies`)"
+    )
     p.set_defaults(handler=cmd_show)
 
 
@@ -335,8 +371,9 @@ def add_viz_command(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="auctionlab", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="auctionlab", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="TASC with every assignment algorithm on one random network")
@@ -350,8 +387,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def execution(p, default_workers: str) -> None:
         p.add_argument("--workers", type=int, default=None, help=f"local worker processes (default {default_workers})")
-        p.add_argument("--scheduler", default=None,
-                       help="Dask scheduler address tcp://host:port, or 'local' for a LocalCluster")
+        p.add_argument(
+            "--scheduler", default=None, help="Dask scheduler address tcp://host:port, or 'local' for a LocalCluster"
+        )
         p.add_argument("--replications", type=int, default=None, help="override the spec's replications")
         g = p.add_mutually_exclusive_group()
         g.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show progress")
@@ -363,8 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     execution(p, "1: serial")
     p.add_argument("--seed", type=int, default=None, help="override the spec's master seed")
     p.add_argument("--chunk", type=int, default=None, help="runs per task (scheduling only)")
-    p.add_argument("--solver", default=None,
-                   help="MIP backend of the ICE runs (e.g. highs, scip), overriding the spec's 'solver'")
+    p.add_argument(
+        "--solver", default=None, help="MIP backend of the ICE runs (e.g. highs, scip), overriding the spec's 'solver'"
+    )
 
     p = sub.add_parser("report", help="figures and an HTML report from stored results (no re-simulation)")
     p.add_argument("dir", help="an experiment directory, or a directory of them")

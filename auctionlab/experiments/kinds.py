@@ -210,5 +210,3 @@ def choice(p: Mapping[str, Any], key: str, allowed: Sequence[str]) -> str:
     if v not in allowed:
         raise ConfigError(f"{key} must be one of {', '.join(map(repr, allowed))}, got {v!r}")
     return v
-
-

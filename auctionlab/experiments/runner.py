@@ -99,15 +99,19 @@ def _json_cell(v: Any) -> Any:
     return v
 
 
-def _run_rows(kind: RunKind, task: RunTask, metrics: Sequence[str] | None,
-              grid_keys: Sequence[str]) -> tuple[list[dict[str, Any]], dict[str, pd.DataFrame]]:
+def _run_rows(
+    kind: RunKind, task: RunTask, metrics: Sequence[str] | None, grid_keys: Sequence[str]
+) -> tuple[list[dict[str, Any]], dict[str, pd.DataFrame]]:
     """One run: its ``runs`` rows (plain dicts, id columns first) and its other tables.
     Rows stay dicts until a whole chunk is assembled: per-run DataFrames would cost more
     than a relay auction."""
     out = kind(task.params, task.seed)
     ids = {
-        "run_id": task.run_id, "point": task.point, "replication": task.replication,
-        "seed_entropy": task.entropy, "seed_spawn_key": ",".join(map(str, task.spawn_key)),
+        "run_id": task.run_id,
+        "point": task.point,
+        "replication": task.replication,
+        "seed_entropy": task.entropy,
+        "seed_spawn_key": ",".join(map(str, task.spawn_key)),
     }
     rows: list[dict[str, Any]] = []
     for r in out.runs or [{}]:
@@ -128,15 +132,17 @@ def _run_rows(kind: RunKind, task: RunTask, metrics: Sequence[str] | None,
     return rows, other
 
 
-def run_one(kind: RunKind, task: RunTask, metrics: Sequence[str] | None = None,
-            grid_keys: Sequence[str] = ()) -> dict[str, pd.DataFrame | None]:
+def run_one(
+    kind: RunKind, task: RunTask, metrics: Sequence[str] | None = None, grid_keys: Sequence[str] = ()
+) -> dict[str, pd.DataFrame | None]:
     """Compute one run and return its tables with the id columns in front."""
     rows, other = _run_rows(kind, task, metrics, grid_keys)
     return {"runs": pd.DataFrame(rows), "agents": other.get("agents"), "rounds": other.get("rounds")}
 
 
-def execute_chunk(model: Any, tasks: list[RunTask], metrics: Sequence[str] | None,
-                  grid_keys: Sequence[str]) -> ChunkResult:
+def execute_chunk(
+    model: Any, tasks: list[RunTask], metrics: Sequence[str] | None, grid_keys: Sequence[str]
+) -> ChunkResult:
     """Compute a chunk of runs on a worker (module-level, so every executor can ship it).
     Stops at the first failing run: runs before it are returned, the failure is reported."""
     t0 = time.perf_counter()
@@ -182,11 +188,16 @@ class RunSummary:
         return self.already_done + self.computed == self.total
 
     def __str__(self) -> str:
-        q = (f"; {len(self.quarantined)} damaged or foreign shard file(s) moved to quarantine/ and recomputed"
-             if self.quarantined else "")
-        return (f"{self.name}: {self.already_done + self.computed}/{self.total} runs stored "
-                f"({self.computed} computed now, {self.already_done} resumed) in {self.wall:.1f} s "
-                f"with {self.executor} -> {self.out}{q}")
+        q = (
+            f"; {len(self.quarantined)} damaged or foreign shard file(s) moved to quarantine/ and recomputed"
+            if self.quarantined
+            else ""
+        )
+        return (
+            f"{self.name}: {self.already_done + self.computed}/{self.total} runs stored "
+            f"({self.computed} computed now, {self.already_done} resumed) in {self.wall:.1f} s "
+            f"with {self.executor} -> {self.out}{q}"
+        )
 
 
 def chunks_for(spec: ExperimentSpec, pending: Sequence[int], size: int) -> list[list[RunTask]]:
@@ -267,15 +278,26 @@ def run_experiment(
         store.close()
 
 
-def _run_store(spec: ExperimentSpec, kind: RunKind, store: ResultStore, out: Path,
-               executor: cf.Executor | None, progress: bool | None, size: int) -> RunSummary:
+def _run_store(
+    spec: ExperimentSpec,
+    kind: RunKind,
+    store: ResultStore,
+    out: Path,
+    executor: cf.Executor | None,
+    progress: bool | None,
+    size: int,
+) -> RunSummary:
     done = store.done_runs()
     pending = sorted(set(range(spec.n_runs)) - done)
     ex = executor or SerialExecutor()
     ref = spec.model  # a name, "module:function", or an importable callable / RunKind (pickled by reference)
     grid_keys = spec.grid_keys
-    session = {"started": now(), "executor": _executor_name(ex), "versions": package_versions(),
-               "resumed_with": len(done)}
+    session = {
+        "started": now(),
+        "executor": _executor_name(ex),
+        "versions": package_versions(),
+        "resumed_with": len(done),
+    }
     if store.quarantined:
         session["quarantined"] = len(store.quarantined)
     solvers = solvers_of(spec, kind)
@@ -359,8 +381,18 @@ def _run_store(spec: ExperimentSpec, kind: RunKind, store: ResultStore, out: Pat
             computed = len(store.done_runs()) - len(done)  # from the shards: exact even if interrupted
             session.update(finished=now(), computed=computed, wall_s=round(wall, 3))
             store.update_status(failed)
-    summary = RunSummary(Path(out), spec.name, spec.n_runs, len(done), computed, wall, compute, storage,
-                         _executor_name(ex), list(store.quarantined))
+    summary = RunSummary(
+        Path(out),
+        spec.name,
+        spec.n_runs,
+        len(done),
+        computed,
+        wall,
+        compute,
+        storage,
+        _executor_name(ex),
+        list(store.quarantined),
+    )
     if error is not None:
         stored = len(store.done_runs())
         msg = error if isinstance(error, RunFailedError) else f"a worker failed: {type(error).__name__}: {error}"
@@ -387,12 +419,21 @@ def _progress_bar(spec: ExperimentSpec, initial: int, progress: bool | None):
     from tqdm.auto import tqdm
 
     disable = (not sys.stderr.isatty()) if progress is None else not progress
-    return tqdm(total=spec.n_runs, initial=initial, desc=spec.name, unit="run", disable=disable,
-                file=sys.stderr, dynamic_ncols=True, leave=False)
+    return tqdm(
+        total=spec.n_runs,
+        initial=initial,
+        desc=spec.name,
+        unit="run",
+        disable=disable,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=False,
+    )
 
 
-def replay(source: ExperimentSpec | str | Path, run_id: int, *,
-           import_model: bool = False) -> dict[str, pd.DataFrame | None]:
+def replay(
+    source: ExperimentSpec | str | Path, run_id: int, *, import_model: bool = False
+) -> dict[str, pd.DataFrame | None]:
     """Recompute one run alone — from a spec, or from a results directory's manifest —
     exactly as the sweep computed it (same tables, same seed).
 

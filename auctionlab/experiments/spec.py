@@ -50,8 +50,19 @@ import numpy as np
 
 from auctionlab.errors import ConfigError
 
-TOP_KEYS = ("name", "model", "params", "grid", "grids", "replications", "master_seed", "metrics",
-            "chunk", "description", "analysis")
+TOP_KEYS = (
+    "name",
+    "model",
+    "params",
+    "grid",
+    "grids",
+    "replications",
+    "master_seed",
+    "metrics",
+    "chunk",
+    "description",
+    "analysis",
+)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_SEED = 2**63
 MAX_NAME = 100
@@ -219,7 +230,9 @@ def _jsonable(x: Any) -> Any:
         return x.item()
     if x is None or isinstance(x, (str, int, float, bool)):
         return x
-    raise ConfigError(f"spec values must be plain data (numbers, strings, lists, tables), got {type(x).__name__}: {x!r}")
+    raise ConfigError(
+        f"spec values must be plain data (numbers, strings, lists, tables), got {type(x).__name__}: {x!r}"
+    )
 
 
 def _check_plain(x: Any, where: str) -> None:
@@ -413,8 +426,9 @@ def validate(spec: ExperimentSpec, *, import_model: bool = True) -> ExperimentSp
     if n_points > MAX_POINTS:
         raise ConfigError(f"the grid has {n_points} points; at most {MAX_POINTS} are allowed")
     if n_points * int(r) > MAX_RUNS:
-        raise ConfigError(f"{n_points} grid points x {int(r)} replications = {n_points * int(r)} runs; "
-                          f"at most {MAX_RUNS} are allowed")
+        raise ConfigError(
+            f"{n_points} grid points x {int(r)} replications = {n_points * int(r)} runs; at most {MAX_RUNS} are allowed"
+        )
     s = spec.master_seed
     if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < MAX_SEED:
         raise ConfigError(f"master_seed must be an integer in [0, 2**63), got {s!r}")

@@ -64,8 +64,21 @@ QUARANTINE = "quarantine"
 FORMAT = "auctionlab-experiment/2"
 LEGACY_FORMATS = ("auctionlab-experiment/1",)  # shards without integrity records (read as they are)
 SHARD_KEY = b"auctionlab.shard"
-VERSIONED = ("auctionlab", "numpy", "scipy", "pandas", "pyarrow", "Mesa", "highspy", "pyscipopt", "gurobipy",
-             "cplex", "matplotlib", "dask", "distributed")
+VERSIONED = (
+    "auctionlab",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "Mesa",
+    "highspy",
+    "pyscipopt",
+    "gurobipy",
+    "cplex",
+    "matplotlib",
+    "dask",
+    "distributed",
+)
 _SHARD_NAME = re.compile(r"^shard-(\d{8})-(\d{8})-([0-9a-f]{10})\.parquet$")
 _DIGEST = re.compile(r"^[0-9a-f]{16}$")
 
@@ -161,10 +174,14 @@ def _write_parquet(df: pd.DataFrame, path: Path, record: dict[str, Any]) -> Path
     table = pa.Table.from_pandas(df, preserve_index=False)
     buf = pa.BufferOutputStream()
     pq.write_table(table, buf)  # the checksum is of the rows as a reader decodes them
-    record = {**record, "rows": table.num_rows,
-              "checksum": _rows_checksum(pq.read_table(pa.BufferReader(buf.getvalue())))}
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                           SHARD_KEY: json.dumps(record, sort_keys=True).encode()})
+    record = {
+        **record,
+        "rows": table.num_rows,
+        "checksum": _rows_checksum(pq.read_table(pa.BufferReader(buf.getvalue()))),
+    }
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), SHARD_KEY: json.dumps(record, sort_keys=True).encode()}
+    )
     tmp = _tmp_name(path)
     try:
         with open(tmp, "wb") as f:
@@ -208,8 +225,13 @@ def read_shard(path: Path, table: str, digest: str, legacy: bool = False) -> tup
     try:
         rec = json.loads(raw)
         ids = parse_ranges(rec["run_ids"])
-        ok = (isinstance(rec, dict) and isinstance(rec.get("digest"), str) and rec.get("table") == table
-              and isinstance(rec.get("rows"), int) and isinstance(rec.get("checksum"), str))
+        ok = (
+            isinstance(rec, dict)
+            and isinstance(rec.get("digest"), str)
+            and rec.get("table") == table
+            and isinstance(rec.get("rows"), int)
+            and isinstance(rec.get("checksum"), str)
+        )
     except (ValueError, KeyError, TypeError, AttributeError):
         ok = False
     if not ok:
@@ -265,8 +287,13 @@ class DirectoryLock:
 
     def _stale(self, info: dict[str, Any]) -> bool:
         pid = info.get("pid")
-        return (info.get("host") == socket.gethostname() and isinstance(pid, int) and not isinstance(pid, bool)
-                and pid != os.getpid() and not _process_alive(pid))
+        return (
+            info.get("host") == socket.gethostname()
+            and isinstance(pid, int)
+            and not isinstance(pid, bool)
+            and pid != os.getpid()
+            and not _process_alive(pid)
+        )
 
     def acquire(self, blocking_error: bool = True) -> bool:
         """Take the lock; when another live writer holds it raise StateError (or return False)."""
@@ -289,11 +316,14 @@ class DirectoryLock:
                     continue
                 if not blocking_error:
                     return False
-                who = (f"pid {info.get('pid')} on {info.get('host')}" if info.get("pid") is not None
-                       else "another process")
+                who = (
+                    f"pid {info.get('pid')} on {info.get('host')}" if info.get("pid") is not None else "another process"
+                )
                 since = f" since {info['since']}" if isinstance(info.get("since"), str) else ""
-                raise StateError(f"{self.root} is being written by {who}{since}: one writer per results "
-                                 "directory; wait for it to finish, or stop it and rerun to resume") from None
+                raise StateError(
+                    f"{self.root} is being written by {who}{since}: one writer per results "
+                    "directory; wait for it to finish, or stop it and rerun to resume"
+                ) from None
             try:
                 same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:
@@ -392,10 +422,14 @@ class ResultStore:
         path = root / MANIFEST
         if not path.exists():
             allowed = set(TABLES) | {LOCK, QUARANTINE}
-            if root.exists() and any(p for p in root.iterdir() if p.name not in allowed
-                                     and not p.name.endswith(".tmp") and not p.name.startswith(LOCK)):
-                raise StoreError(f"{root} exists and is not an experiment directory (no {MANIFEST}); "
-                                 "choose another --out")
+            if root.exists() and any(
+                p
+                for p in root.iterdir()
+                if p.name not in allowed and not p.name.endswith(".tmp") and not p.name.startswith(LOCK)
+            ):
+                raise StoreError(
+                    f"{root} exists and is not an experiment directory (no {MANIFEST}); choose another --out"
+                )
         root.mkdir(parents=True, exist_ok=True)
         lock = DirectoryLock(root)
         lock.acquire()
@@ -412,22 +446,25 @@ class ResultStore:
             else:
                 for t in TABLES:
                     (root / t).mkdir(parents=True, exist_ok=True)
-                store = cls(root, {
-                    "format": FORMAT,
-                    "name": spec.name,
-                    "digest": spec.digest,
-                    "master_seed": spec.master_seed,
-                    "n_runs": spec.n_runs,
-                    "replications": spec.replications,
-                    "points": spec.points(),
-                    "spec": spec.to_dict(),
-                    "versions": package_versions(),
-                    "created": now(),
-                    "updated": now(),
-                    "status": "incomplete",
-                    "runs": {"done": "", "pending": ranges(range(spec.n_runs)), "failed": {}},
-                    "sessions": [],
-                })
+                store = cls(
+                    root,
+                    {
+                        "format": FORMAT,
+                        "name": spec.name,
+                        "digest": spec.digest,
+                        "master_seed": spec.master_seed,
+                        "n_runs": spec.n_runs,
+                        "replications": spec.replications,
+                        "points": spec.points(),
+                        "spec": spec.to_dict(),
+                        "versions": package_versions(),
+                        "created": now(),
+                        "updated": now(),
+                        "status": "incomplete",
+                        "runs": {"done": "", "pending": ranges(range(spec.n_runs)), "failed": {}},
+                        "sessions": [],
+                    },
+                )
             store._lock = lock
             store._clean()
             store._repair()
@@ -517,8 +554,9 @@ class ResultStore:
                 if p.name not in committed:
                     p.unlink(missing_ok=True)
 
-    def check_shards(self, tables: Iterable[str] = TABLES) -> tuple[set[int], dict[str, pd.DataFrame | None],
-                                                                    dict[str, str]]:
+    def check_shards(
+        self, tables: Iterable[str] = TABLES
+    ) -> tuple[set[int], dict[str, pd.DataFrame | None], dict[str, str]]:
         """Verify every shard of ``tables`` (runs always): the run ids of the valid shard
         sets, the frames read per ``table/name``, and ``{table/name: reason}`` for the bad ones.
 
@@ -549,8 +587,10 @@ class ResultStore:
                 continue
             dup = done & ids
             if dup:
-                bad[key] = (f"it repeats run(s) {ranges(dup)} already stored in "
-                            f"{owner[min(dup)]} (two writers on one directory?)")
+                bad[key] = (
+                    f"it repeats run(s) {ranges(dup)} already stored in "
+                    f"{owner[min(dup)]} (two writers on one directory?)"
+                )
                 bad_names.add(p.name)
                 continue
             for i in ids:
@@ -594,15 +634,18 @@ class ResultStore:
         self.quarantined = [f"{k}: {v}" for k, v in sorted(bad.items())]
         if bad:
             self.manifest.setdefault("quarantined", []).extend(
-                {"shard": k, "reason": v, "at": now()} for k, v in sorted(bad.items()))
+                {"shard": k, "reason": v, "at": now()} for k, v in sorted(bad.items())
+            )
         self._done = done
 
     def _raise_bad(self, bad: Mapping[str, str]) -> None:
         items = sorted(bad.items())
         shown = "; ".join(f"{self.root / k}: {v}" for k, v in items[:3])
         more = f" (and {len(items) - 3} more)" if len(items) > 3 else ""
-        raise StoreError(f"damaged or foreign shard(s) in {self.root}: {shown}{more}; rerun the experiment "
-                         "into this directory to move them to quarantine/ and recompute their runs")
+        raise StoreError(
+            f"damaged or foreign shard(s) in {self.root}: {shown}{more}; rerun the experiment "
+            "into this directory to move them to quarantine/ and recompute their runs"
+        )
 
     def done_runs(self) -> set[int]:
         """Run ids present in valid committed ``runs`` shards (the source of truth).
@@ -637,11 +680,16 @@ class ResultStore:
                 df = tables.get(t)
                 if df is not None and len(df):
                     (self.root / t).mkdir(exist_ok=True)
-                    renames.append((_write_parquet(df, self.root / t / name, {**record, "table": t}),
-                                    self.root / t / name))
+                    renames.append(
+                        (_write_parquet(df, self.root / t / name, {**record, "table": t}), self.root / t / name)
+                    )
             (self.root / "runs").mkdir(exist_ok=True)
-            renames.append((_write_parquet(runs, self.root / "runs" / name, {**record, "table": "runs"}),
-                            self.root / "runs" / name))
+            renames.append(
+                (
+                    _write_parquet(runs, self.root / "runs" / name, {**record, "table": "runs"}),
+                    self.root / "runs" / name,
+                )
+            )
         except BaseException:
             for tmp, _ in renames:
                 tmp.unlink(missing_ok=True)
@@ -657,8 +705,11 @@ class ResultStore:
         n = int(self.manifest["n_runs"])
         failed = {int(k): v for k, v in (failed or {}).items() if int(k) not in done}
         pending = set(range(n)) - done - set(failed)
-        self.manifest["runs"] = {"done": ranges(done), "pending": ranges(pending),
-                                 "failed": {str(k): v for k, v in sorted(failed.items())}}
+        self.manifest["runs"] = {
+            "done": ranges(done),
+            "pending": ranges(pending),
+            "failed": {str(k): v for k, v in sorted(failed.items())},
+        }
         self.manifest["status"] = "complete" if len(done) == n else "incomplete"
         self.manifest["updated"] = now()
         self.save_manifest()
@@ -684,8 +735,9 @@ class ResultStore:
         if bad:
             self._raise_bad(bad)
         self._done = done
-        frames_t = [frames[f"{name}/{p.name}"] for p in self._shards(name)
-                    if (self.root / "runs" / p.name).exists()]  # agents/rounds without runs: not committed
+        frames_t = [
+            frames[f"{name}/{p.name}"] for p in self._shards(name) if (self.root / "runs" / p.name).exists()
+        ]  # agents/rounds without runs: not committed
         parts = [f.copy() for f in frames_t if f is not None and len(f)]  # callers may modify what they get
         if columns is not None:
             missing = [c for f in parts[:1] for c in columns if c not in f.columns]

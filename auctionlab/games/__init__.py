@@ -43,8 +43,23 @@ from auctionlab.games.solvers import (
 register_exact_solvers()  # after the dynamics, which registered on import
 
 __all__ = [
-    "SOLVERS", "EmpiricalGame", "EquilibriumResult", "Mixture", "Profile", "RoleSymmetricGame", "Solver",
-    "all_equilibria", "as_game", "fictitious_play", "is_unique", "lemke_howson", "pure_equilibria",
-    "regret_matching", "replicator_dynamics", "replicator_trajectory", "solve", "support_enumeration",
+    "SOLVERS",
+    "EmpiricalGame",
+    "EquilibriumResult",
+    "Mixture",
+    "Profile",
+    "RoleSymmetricGame",
+    "Solver",
+    "all_equilibria",
+    "as_game",
+    "fictitious_play",
+    "is_unique",
+    "lemke_howson",
+    "pure_equilibria",
+    "regret_matching",
+    "replicator_dynamics",
+    "replicator_trajectory",
+    "solve",
+    "support_enumeration",
     "trajectory_frame",
 ]

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from auctionlab.report.stats import resample_means
 from auctionlab.errors import InvalidInputError
 from auctionlab.games._checks import check
 from auctionlab.games.regret import Mixture, mixture_regrets
+from auctionlab.report.stats import resample_means
 
 if TYPE_CHECKING:
     from auctionlab.games.game import EmpiricalGame
@@ -40,7 +40,7 @@ def _pure_from_means(game: EmpiricalGame, idx: Index, boot: dict[Index, np.ndarr
         base = boot[idx][:, i]
         for s in range(k):
             if s != idx[i]:
-                dev = (*idx[:i], s, *idx[i + 1:])
+                dev = (*idx[:i], s, *idx[i + 1 :])
                 np.maximum(regret, boot[dev][:, i] - base, out=regret)
     return regret
 
@@ -50,10 +50,13 @@ def _instance_count(game: EmpiricalGame, profiles: list[Index]) -> int:
     counts = {p: int(game._counts[p]) for p in profiles}
     m = counts[profiles[0]]
     odd = [p for p, c in counts.items() if c != m]
-    check(not odd, InvalidInputError,
-          f"a paired bootstrap needs the same number of runs (instances) at every profile; "
-          f"{game.profile_labels(profiles[0])!r} has {m} but "
-          + ", ".join(f"{game.profile_labels(p)!r} has {counts[p]}" for p in odd[:3]))
+    check(
+        not odd,
+        InvalidInputError,
+        f"a paired bootstrap needs the same number of runs (instances) at every profile; "
+        f"{game.profile_labels(profiles[0])!r} has {m} but "
+        + ", ".join(f"{game.profile_labels(p)!r} has {counts[p]}" for p in odd[:3]),
+    )
     return m
 
 
@@ -62,8 +65,9 @@ def _paired_means(game: EmpiricalGame, profiles: list[Index], rows: np.ndarray) 
     return {p: game._samples_at(p)[rows].mean(axis=1) for p in profiles}
 
 
-def pure_regret_boot(game: EmpiricalGame, idx: Index, n_boot: int, gen: np.random.Generator,
-                     *, paired: bool = False) -> np.ndarray:
+def pure_regret_boot(
+    game: EmpiricalGame, idx: Index, n_boot: int, gen: np.random.Generator, *, paired: bool = False
+) -> np.ndarray:
     """``n_boot`` bootstrap replicates of a pure profile's regret (only its deviation neighbourhood)."""
     profiles = game._deviation_profiles(idx)
     if not paired:
@@ -75,12 +79,13 @@ def pure_regret_boot(game: EmpiricalGame, idx: Index, n_boot: int, gen: np.rando
     for start in range(0, n_boot, chunk):
         b = min(n_boot, start + chunk) - start
         rows = gen.integers(0, m, size=(b, m))
-        out[start:start + b] = _pure_from_means(game, idx, _paired_means(game, profiles, rows), b)
+        out[start : start + b] = _pure_from_means(game, idx, _paired_means(game, profiles, rows), b)
     return out
 
 
-def mixture_regret_boot(game: EmpiricalGame, mix: Mixture, n_boot: int, gen: np.random.Generator,
-                        *, paired: bool = False) -> np.ndarray:
+def mixture_regret_boot(
+    game: EmpiricalGame, mix: Mixture, n_boot: int, gen: np.random.Generator, *, paired: bool = False
+) -> np.ndarray:
     """``n_boot`` bootstrap replicates of a mixture's regret (needs the whole table)."""
     game.payoff_tensor()  # raises if incomplete
     profiles = list(np.ndindex(*game.n_strategies))
@@ -98,5 +103,5 @@ def mixture_regret_boot(game: EmpiricalGame, mix: Mixture, n_boot: int, gen: np.
         else:
             for p in profiles:
                 tensor[(slice(None), slice(None), *p)] = resample_means(game._samples_at(p), n_boot=b, rng=gen)
-        out[start:start + b] = mixture_regrets(tensor, mix).max(axis=0)
+        out[start : start + b] = mixture_regrets(tensor, mix).max(axis=0)
     return out

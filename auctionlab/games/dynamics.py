@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auctionlab.report.stats import RngLike
 from auctionlab.errors import ConfigError, InvalidInputError, ShapeError
 from auctionlab.games._checks import count as _count
 from auctionlab.games._checks import nonneg
 from auctionlab.games.game import EmpiricalGame, Mixture, as_game
 from auctionlab.games.regret import deviation_values, mixture_regrets
 from auctionlab.games.solvers import SOLVERS, EquilibriumResult
+from auctionlab.report.stats import RngLike
 
 __all__ = ["fictitious_play", "regret_matching", "replicator_dynamics", "replicator_trajectory", "trajectory_frame"]
 
@@ -82,7 +82,6 @@ class _Trace:
                 "regret": np.repeat(np.array(self.regrets), width),
             }
         )
-
 
 
 @SOLVERS.register("replicator_dynamics")
@@ -201,8 +200,9 @@ def regret_matching(
                 break
         x = [_positive_part_normalised(r) for r in cum]
     trace.record(t, mean, regret, force=True)
-    return EquilibriumResult(mean, regret, t, trace.frame(), converged, "regret_matching",
-                             "converged" if converged else "max_iter")
+    return EquilibriumResult(
+        mean, regret, t, trace.frame(), converged, "regret_matching", "converged" if converged else "max_iter"
+    )
 
 
 def _positive_part_normalised(r: np.ndarray) -> np.ndarray:
@@ -253,8 +253,9 @@ def fictitious_play(
             xi[int(np.argmax(v))] += alpha
         it += 1
     trace.record(it, x, regret, force=True)
-    return EquilibriumResult(x, regret, it, trace.frame(), converged, "fictitious_play",
-                             "converged" if converged else "max_iter")
+    return EquilibriumResult(
+        x, regret, it, trace.frame(), converged, "fictitious_play", "converged" if converged else "max_iter"
+    )
 
 
 # =========================================================================== one-population replicator

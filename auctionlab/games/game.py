@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from auctionlab._validate import check_bool
-from auctionlab.report.stats import RngLike, _check_level, _check_n_boot
 from auctionlab.errors import ConfigError, InvalidInputError, ShapeError
 from auctionlab.games.bootstrap import mixture_regret_boot, pure_regret_boot
 from auctionlab.games.regret import (
@@ -34,6 +33,7 @@ from auctionlab.games.regret import (
     mixture_regrets,
     pure_regret_tensor,
 )
+from auctionlab.report.stats import RngLike, _check_level, _check_n_boot
 
 Profile = tuple[Hashable, ...]
 
@@ -95,7 +95,9 @@ class EmpiricalGame:
             if not isinstance(p, str) or not p:
                 raise ConfigError(f"player names must be non-empty strings, got {p!r}")
             if p in _RESERVED:
-                raise ConfigError(f"player name {p!r} is reserved (column of to_frame()); reserved: {sorted(_RESERVED)}")
+                raise ConfigError(
+                    f"player name {p!r} is reserved (column of to_frame()); reserved: {sorted(_RESERVED)}"
+                )
         if len(set(players)) != n:
             raise ConfigError(f"player names must be unique, got {players}")
 
@@ -139,8 +141,10 @@ class EmpiricalGame:
         sizes = " x ".join(f"{p}:{k}" for p, k in zip(self._players, self.n_strategies))
         done = int((self._counts > 0).sum())
         paired = ", paired" if self._paired else ""
-        return (f"EmpiricalGame({sizes}; {done}/{self._counts.size} profiles sampled, "
-                f"{int(self._counts.sum())} samples{paired})")
+        return (
+            f"EmpiricalGame({sizes}; {done}/{self._counts.size} profiles sampled, "
+            f"{int(self._counts.sum())} samples{paired})"
+        )
 
     # ------------------------------------------------------------------ profiles
     def profile_index(self, profile: Sequence[Hashable]) -> tuple[int, ...]:
@@ -396,8 +400,15 @@ class EmpiricalGame:
             labels = self.profile_labels(idx)
             for i, p in enumerate(self._players):
                 rows.append(
-                    {"profile": labels, **dict(zip(self._players, labels)), "player": p,
-                     "strategy": labels[i], "payoff": float(mean[i]), "n": m, "sd": float(sd[i])}
+                    {
+                        "profile": labels,
+                        **dict(zip(self._players, labels)),
+                        "player": p,
+                        "strategy": labels[i],
+                        "payoff": float(mean[i]),
+                        "n": m,
+                        "sd": float(sd[i]),
+                    }
                 )
         cols = ["profile", *self._players, "player", "strategy", "payoff", "n", "sd"]
         out = pd.DataFrame(rows, columns=cols)
@@ -420,7 +431,9 @@ class EmpiricalGame:
         """Validate a mixture (list of per-player probability vectors, or ``{player: vector}``)."""
         if isinstance(mixture, Mapping):
             if set(mixture) != set(self._players):
-                raise ConfigError(f"a mixture mapping needs one entry per player {list(self._players)}, got {list(mixture)}")
+                raise ConfigError(
+                    f"a mixture mapping needs one entry per player {list(self._players)}, got {list(mixture)}"
+                )
             mixture = [mixture[p] for p in self._players]
         if isinstance(mixture, (str, bytes)) or not isinstance(mixture, (Sequence, np.ndarray)):
             raise InvalidInputError(f"a mixture is one probability vector per player, got {mixture!r}")
@@ -435,7 +448,9 @@ class EmpiricalGame:
             if v.shape != (k,):
                 raise ShapeError(f"mixture of player {self._players[i]!r} must have shape ({k},), got {v.shape}")
             if not np.all(np.isfinite(v)) or np.any(v < 0):
-                raise InvalidInputError(f"mixture of player {self._players[i]!r} must be finite and non-negative, got {v}")
+                raise InvalidInputError(
+                    f"mixture of player {self._players[i]!r} must be finite and non-negative, got {v}"
+                )
             total = float(v.sum())
             if abs(total - 1.0) > _MIX_ATOL:
                 raise InvalidInputError(f"mixture of player {self._players[i]!r} sums to {total:.6g}, not 1: {v}")
@@ -479,7 +494,7 @@ class EmpiricalGame:
     def _deviation_profiles(self, idx: tuple[int, ...]) -> list[tuple[int, ...]]:
         out = [idx]
         for i, k in enumerate(self.n_strategies):
-            out += [(*idx[:i], s, *idx[i + 1:]) for s in range(k) if s != idx[i]]
+            out += [(*idx[:i], s, *idx[i + 1 :]) for s in range(k) if s != idx[i]]
         return out
 
     def regret(self, profile: Sequence[Hashable]) -> float:

@@ -55,15 +55,23 @@ class RoleSymmetricGame:
     samples are used) or all at once with :meth:`from_function`.
     """
 
-    def __init__(self, strategies: Mapping[str, Sequence[Hashable]], players: Mapping[str, int] | Sequence[int]) -> None:
-        check(isinstance(strategies, Mapping) and len(strategies) > 0, ConfigError,
-              f"strategies must be a non-empty mapping role -> strategy labels, got {strategies!r}")
+    def __init__(
+        self, strategies: Mapping[str, Sequence[Hashable]], players: Mapping[str, int] | Sequence[int]
+    ) -> None:
+        check(
+            isinstance(strategies, Mapping) and len(strategies) > 0,
+            ConfigError,
+            f"strategies must be a non-empty mapping role -> strategy labels, got {strategies!r}",
+        )
         roles = list(strategies)
         for r in roles:
             check(isinstance(r, str) and r, ConfigError, f"role names must be non-empty strings, got {r!r}")
         if isinstance(players, Mapping):
-            check(set(players) == set(roles), ConfigError,
-                  f"players must give a count for every role {roles}, got {list(players)}")
+            check(
+                set(players) == set(roles),
+                ConfigError,
+                f"players must give a count for every role {roles}, got {list(players)}",
+            )
             counts = [players[r] for r in roles]
         else:
             counts = list(players)
@@ -73,16 +81,24 @@ class RoleSymmetricGame:
         strats = []
         for r in roles:
             labels = strategies[r]
-            check(not isinstance(labels, (str, bytes)) and isinstance(labels, Sequence) and len(labels) > 0,
-                  ConfigError, f"strategies[{r!r}] must be a non-empty list of labels, got {labels!r}")
-            check(len(set(labels)) == len(labels), ConfigError, f"strategies[{r!r}] has duplicate labels: {list(labels)}")
+            check(
+                not isinstance(labels, (str, bytes)) and isinstance(labels, Sequence) and len(labels) > 0,
+                ConfigError,
+                f"strategies[{r!r}] must be a non-empty list of labels, got {labels!r}",
+            )
+            check(
+                len(set(labels)) == len(labels), ConfigError, f"strategies[{r!r}] has duplicate labels: {list(labels)}"
+            )
             strats.append(tuple(labels))
         self._strategies = tuple(strats)
         self._k = np.array([len(s) for s in strats])
         self._starts = np.concatenate([[0], np.cumsum(self._k)[:-1]])
         self._role_of = np.repeat(np.arange(len(roles)), self._k)
         self._profiles = np.array(
-            [sum(p, ()) for p in itertools.product(*(_compositions(int(n), int(k)) for n, k in zip(self._players, self._k)))],
+            [
+                sum(p, ())
+                for p in itertools.product(*(_compositions(int(n), int(k)) for n, k in zip(self._players, self._k)))
+            ],
             dtype=np.int64,
         )
         self._row = {tuple(p): i for i, p in enumerate(self._profiles)}
@@ -113,7 +129,7 @@ class RoleSymmetricGame:
     @property
     def num_devs(self) -> int:
         """Length of a deviation-gain vector: ``Σ_r k_r²``."""
-        return int((self._k ** 2).sum())
+        return int((self._k**2).sum())
 
     def all_profiles(self) -> np.ndarray:
         """Every count profile, shape ``(num_profiles, num_strats)``."""
@@ -128,26 +144,41 @@ class RoleSymmetricGame:
         """A validated count vector from a vector or ``{role: {strategy: count}}``."""
         if isinstance(profile, Mapping):
             vec = np.zeros(self.num_strats, dtype=np.int64)
-            check(set(profile) <= set(self._roles), ConfigError,
-                  f"profile roles must be among {list(self._roles)}, got {list(profile)}")
+            check(
+                set(profile) <= set(self._roles),
+                ConfigError,
+                f"profile roles must be among {list(self._roles)}, got {list(profile)}",
+            )
             for ri, r in enumerate(self._roles):
                 for s, c in dict(profile.get(r, {})).items():
-                    check(s in self._strategies[ri], ConfigError,
-                          f"unknown strategy {s!r} of role {r!r}; available: {list(self._strategies[ri])}")
+                    check(
+                        s in self._strategies[ri],
+                        ConfigError,
+                        f"unknown strategy {s!r} of role {r!r}; available: {list(self._strategies[ri])}",
+                    )
                     vec[self._starts[ri] + self._strategies[ri].index(s)] = check_int(c, f"count of {r}/{s}", minimum=0)
         else:
             try:
                 raw = np.asarray(profile)
             except (TypeError, ValueError):
                 raise InvalidInputError(f"a profile is a count vector or a role mapping, got {profile!r}") from None
-            check(raw.shape == (self.num_strats,), ShapeError,
-                  f"a profile has one count per strategy ({self.num_strats}), got shape {raw.shape}")
-            check(np.issubdtype(raw.dtype, np.integer) and raw.min() >= 0, InvalidInputError,
-                  f"profile counts must be non-negative integers, got {raw.tolist()}")
+            check(
+                raw.shape == (self.num_strats,),
+                ShapeError,
+                f"a profile has one count per strategy ({self.num_strats}), got shape {raw.shape}",
+            )
+            check(
+                np.issubdtype(raw.dtype, np.integer) and raw.min() >= 0,
+                InvalidInputError,
+                f"profile counts must be non-negative integers, got {raw.tolist()}",
+            )
             vec = raw.astype(np.int64)
         sums = np.add.reduceat(vec, self._starts)
-        check(np.array_equal(sums, self._players), InvalidInputError,
-              f"profile {vec.tolist()} has {sums.tolist()} players per role; the game has {self._players.tolist()}")
+        check(
+            np.array_equal(sums, self._players),
+            InvalidInputError,
+            f"profile {vec.tolist()} has {sums.tolist()} players per role; the game has {self._players.tolist()}",
+        )
         return vec
 
     def _index(self, vec: np.ndarray) -> int:
@@ -162,19 +193,29 @@ class RoleSymmetricGame:
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"payoffs must be numeric: {exc}") from None
         p = p[None, :] if p.ndim == 1 else p
-        check(p.ndim == 2 and p.shape[1] == self.num_strats and p.shape[0] > 0, ShapeError,
-              f"payoffs must have shape ({self.num_strats},) or (m, {self.num_strats}), got {np.shape(payoffs)}")
+        check(
+            p.ndim == 2 and p.shape[1] == self.num_strats and p.shape[0] > 0,
+            ShapeError,
+            f"payoffs must have shape ({self.num_strats},) or (m, {self.num_strats}), got {np.shape(payoffs)}",
+        )
         played = vec > 0
-        check(np.all(np.isfinite(p[:, played])), InvalidInputError,
-              f"payoffs of the strategies played at {vec.tolist()} must be finite")
+        check(
+            np.all(np.isfinite(p[:, played])),
+            InvalidInputError,
+            f"payoffs of the strategies played at {vec.tolist()} must be finite",
+        )
         i = self._index(vec)
         self._sums[i] += np.where(played, p, 0.0).sum(axis=0)
         self._n[i] += p.shape[0]
         return self
 
     @classmethod
-    def from_function(cls, strategies: Mapping[str, Sequence[Hashable]], players: Mapping[str, int] | Sequence[int],
-                      payoff: Callable[[np.ndarray], Any]) -> RoleSymmetricGame:
+    def from_function(
+        cls,
+        strategies: Mapping[str, Sequence[Hashable]],
+        players: Mapping[str, int] | Sequence[int],
+        payoff: Callable[[np.ndarray], Any],
+    ) -> RoleSymmetricGame:
         """A complete game whose payoffs at each count profile are ``payoff(profile)``."""
         game = cls(strategies, players)
         for vec in game._profiles:
@@ -226,19 +267,28 @@ class RoleSymmetricGame:
     def mixture(self, mixture: Any) -> np.ndarray:
         """A validated mixture: one vector over all strategies, summing to 1 within each role."""
         if isinstance(mixture, Mapping):
-            check(set(mixture) == set(self._roles), ConfigError,
-                  f"a mixture mapping needs one entry per role {list(self._roles)}, got {list(mixture)}")
+            check(
+                set(mixture) == set(self._roles),
+                ConfigError,
+                f"a mixture mapping needs one entry per role {list(self._roles)}, got {list(mixture)}",
+            )
             mixture = np.concatenate([np.asarray(mixture[r], dtype=np.float64) for r in self._roles])
         try:
             x = np.array(mixture, dtype=np.float64).ravel()
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"a mixture must be numeric: {exc}") from None
-        check(x.shape == (self.num_strats,), ShapeError,
-              f"a mixture has one probability per strategy ({self.num_strats}), got {x.size}")
+        check(
+            x.shape == (self.num_strats,),
+            ShapeError,
+            f"a mixture has one probability per strategy ({self.num_strats}), got {x.size}",
+        )
         check(np.all(np.isfinite(x)) and x.min() >= 0, InvalidInputError, f"mixture must be non-negative, got {x}")
         sums = np.add.reduceat(x, self._starts)
-        check(np.all(np.abs(sums - 1.0) <= _MIX_ATOL), InvalidInputError,
-              f"mixture sums to {sums.tolist()} per role, not 1")
+        check(
+            np.all(np.abs(sums - 1.0) <= _MIX_ATOL),
+            InvalidInputError,
+            f"mixture sums to {sums.tolist()} per role, not 1",
+        )
         return x / sums[self._role_of]
 
     def uniform_mixture(self) -> np.ndarray:
@@ -252,12 +302,12 @@ class RoleSymmetricGame:
         """Probability that the players drawing from ``x`` form ``counts`` (role sizes from ``counts``)."""
         prob = 1.0
         for r in range(len(self._roles)):
-            c = counts[self._starts[r]: self._starts[r] + self._k[r]]
-            q = x[self._starts[r]: self._starts[r] + self._k[r]]
+            c = counts[self._starts[r] : self._starts[r] + self._k[r]]
+            q = x[self._starts[r] : self._starts[r] + self._k[r]]
             coef = math.factorial(int(c.sum()))
             for ci in c:
                 coef //= math.factorial(int(ci))
-            prob *= coef * float(np.prod(q ** c))
+            prob *= coef * float(np.prod(q**c))
         return prob
 
     def deviation_payoffs(self, mixture: Any) -> np.ndarray:

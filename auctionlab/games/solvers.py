@@ -25,16 +25,24 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from auctionlab.report.stats import RngLike
 from auctionlab.errors import ConfigError, SolverError
 from auctionlab.games._checks import check, count, nonneg
 from auctionlab.games.game import EmpiricalGame, Mixture, Profile, as_game
 from auctionlab.games.regret import mixture_regrets, pure_regret_tensor
 from auctionlab.registry import Registry
+from auctionlab.report.stats import RngLike
 
 __all__ = [
-    "SOLVERS", "EquilibriumResult", "Solver", "all_equilibria", "is_unique", "lemke_howson",
-    "pure_equilibria", "register_exact_solvers", "solve", "support_enumeration",
+    "SOLVERS",
+    "EquilibriumResult",
+    "Solver",
+    "all_equilibria",
+    "is_unique",
+    "lemke_howson",
+    "pure_equilibria",
+    "register_exact_solvers",
+    "solve",
+    "support_enumeration",
 ]
 
 #: exact solvers treat a relative payoff difference below this as a tie
@@ -87,8 +95,13 @@ class Solver(Protocol):
 SOLVERS: Registry[Callable[..., EquilibriumResult]] = Registry("equilibrium solver")
 
 
-def solve(game: EmpiricalGame | Any, solver: str | Callable[..., EquilibriumResult] = "replicator_dynamics", *,
-          rng: RngLike = None, **params: Any) -> EquilibriumResult:
+def solve(
+    game: EmpiricalGame | Any,
+    solver: str | Callable[..., EquilibriumResult] = "replicator_dynamics",
+    *,
+    rng: RngLike = None,
+    **params: Any,
+) -> EquilibriumResult:
     """Run a solver by registered name (or a callable with the solver signature)."""
     return SOLVERS.resolve(solver)(as_game(game), rng=rng, **params)
 
@@ -106,9 +119,12 @@ def pure_equilibria(game: EmpiricalGame | Any, eps: float = 0.0) -> list[Profile
 
 # =========================================================================== two-player exact
 def _bimatrix(game: EmpiricalGame, what: str) -> tuple[np.ndarray, np.ndarray]:
-    check(game.n_players == 2, ConfigError,
-          f"{what} is exact for two-player games only; this game has {game.n_players} players "
-          "(use pure_equilibria or a dynamics solver)")
+    check(
+        game.n_players == 2,
+        ConfigError,
+        f"{what} is exact for two-player games only; this game has {game.n_players} players "
+        "(use pure_equilibria or a dynamics solver)",
+    )
     u = game.payoff_tensor()
     return u[0], u[1]
 
@@ -168,8 +184,9 @@ def _result(game: EmpiricalGame, mix: Mixture, iterations: int, solver: str) -> 
     return EquilibriumResult(mix, regret, iterations, None, True, solver, "exact")
 
 
-def support_enumeration(game: EmpiricalGame, *, rng: RngLike = None, index: int = 0,
-                        start: Any = None) -> EquilibriumResult:
+def support_enumeration(
+    game: EmpiricalGame, *, rng: RngLike = None, index: int = 0, start: Any = None
+) -> EquilibriumResult:
     """The ``index``-th equilibrium found by support enumeration (two players; exact).
 
     Supports are tried by size, then in lexicographic order, so ``index=0`` is an equilibrium
@@ -241,8 +258,14 @@ def _lemke_howson(a: np.ndarray, b: np.ndarray, dropped: int, max_pivots: int) -
     return x / x.sum(), y / y.sum(), pivots
 
 
-def lemke_howson(game: EmpiricalGame, *, rng: RngLike = None, initial_dropped_label: int = 0,
-                 max_pivots: int = 10_000, start: Any = None) -> EquilibriumResult:
+def lemke_howson(
+    game: EmpiricalGame,
+    *,
+    rng: RngLike = None,
+    initial_dropped_label: int = 0,
+    max_pivots: int = 10_000,
+    start: Any = None,
+) -> EquilibriumResult:
     """One equilibrium of a two-player game by the Lemke-Howson algorithm (exact, pivots in floats).
 
     ``initial_dropped_label`` is a strategy index in ``0 .. k0 + k1 - 1`` (the row player's

@@ -78,9 +78,26 @@ from auctionlab.strategies.population import population_list
 from auctionlab.strategies.registry import strategy_from_spec
 
 MODEL_REPORTERS = (
-    "round", "final", "pp", "po", "gamma_eff", "alpha_eff", "gamma_thresh", "alpha_thresh", "payment_gap",
-    "n_active", "optimistic_trade", "provisional_value", "efficiency", "closing",
-    "rp_failures", "penalized", "queries", "closed_by", "final_efficiency", "budget_surplus",
+    "round",
+    "final",
+    "pp",
+    "po",
+    "gamma_eff",
+    "alpha_eff",
+    "gamma_thresh",
+    "alpha_thresh",
+    "payment_gap",
+    "n_active",
+    "optimistic_trade",
+    "provisional_value",
+    "efficiency",
+    "closing",
+    "rp_failures",
+    "penalized",
+    "queries",
+    "closed_by",
+    "final_efficiency",
+    "budget_surplus",
 )
 ROLE = "bidder"
 #: the columns of the episodes table (one row per bidder and episode, see :meth:`ExchangeMarket.run_episodes`)
@@ -123,8 +140,7 @@ def parse_population(population: PopulationSpec | None, names: Sequence[str]) ->
         unknown = sorted(map(str, keys - set(names)))
         if unknown:
             raise ConfigError(
-                f"population: no bidders named {unknown} (bidders: {list(names)}); a single spec needs a "
-                "'strategy' key"
+                f"population: no bidders named {unknown} (bidders: {list(names)}); a single spec needs a 'strategy' key"
             )
         return [
             _bidder_strategy(population[b], f"population[{b!r}]") if b in population else Straightforward()
@@ -184,8 +200,12 @@ def _agent_attribute(agent: Any, name: str) -> Any:
 
 
 _DERIVED = {
-    "efficiency": _round_efficiency, "rp_failures": _round_rp_failures, "penalized": _round_penalized,
-    "queries": _round_queries, "closed_by": _closed_by, "final_efficiency": _final_efficiency,
+    "efficiency": _round_efficiency,
+    "rp_failures": _round_rp_failures,
+    "penalized": _round_penalized,
+    "queries": _round_queries,
+    "closed_by": _closed_by,
+    "final_efficiency": _final_efficiency,
     "budget_surplus": _budget_surplus,
 }
 
@@ -277,8 +297,14 @@ class ExchangeMarket(mesa.Model):
             bound_width = bw
             names = tuple(f"b{i}" for i in range(n_bidders))  # random_exchange's naming
         params = engine_params(
-            cutoff_eff=cutoff_eff, cutoff_thresh=cutoff_thresh, max_rounds=max_rounds, max_queries=max_queries,
-            rp_tol=rp_tol, price_eps=price_eps, payment_rule=payment_rule, solver=solver,
+            cutoff_eff=cutoff_eff,
+            cutoff_thresh=cutoff_thresh,
+            max_rounds=max_rounds,
+            max_queries=max_queries,
+            rp_tol=rp_tol,
+            price_eps=price_eps,
+            payment_rule=payment_rule,
+            solver=solver,
             track_alpha_thresh=track_alpha_thresh,
         )
         strategies = parse_population(population, names)
@@ -287,8 +313,15 @@ class ExchangeMarket(mesa.Model):
         super().__init__(rng=check_seed(rng))
         self._generator: dict[str, Any] | None = None
         if generated:
-            self._generator = {"n_bidders": n_bidders, "n_goods": n_goods, "nodes": nodes, "depth": depth,
-                               "max_units": max_units, "roles": roles, "bound_width": bound_width}
+            self._generator = {
+                "n_bidders": n_bidders,
+                "n_goods": n_goods,
+                "nodes": nodes,
+                "depth": depth,
+                "max_units": max_units,
+                "roles": roles,
+                "bound_width": bound_width,
+            }
             exchange, truth = self._generate()
             if exchange.names != names:  # pragma: no cover - guards the naming assumption above
                 raise InternalError(f"generated bidder names {exchange.names} differ from {names}")
@@ -373,8 +406,16 @@ class ExchangeMarket(mesa.Model):
         if g is None:  # pragma: no cover - callers check
             raise InternalError("no generator: the model was given its instance")
         seed = int(self.rng.integers(0, 2**63))
-        pair = random_exchange(g["n_bidders"], g["n_goods"], rng=seed, nodes=g["nodes"], depth=g["depth"],
-                               max_units=g["max_units"], roles=g["roles"], bound_width=g["bound_width"])
+        pair = random_exchange(
+            g["n_bidders"],
+            g["n_goods"],
+            rng=seed,
+            nodes=g["nodes"],
+            depth=g["depth"],
+            max_units=g["max_units"],
+            roles=g["roles"],
+            bound_width=g["bound_width"],
+        )
         return pair.bounded, pair.truth
 
     def _new_episode(self, fresh: bool) -> None:
@@ -408,9 +449,16 @@ class ExchangeMarket(mesa.Model):
 
         def oracle(strategy: Strategy) -> float:
             if not runner:
-                runner.append(ExchangeCounterfactual(
-                    self.initial_exchange, self.truth, played, params=self.params, cache=self._cf_cache,
-                    round=len(self.ice.history)))
+                runner.append(
+                    ExchangeCounterfactual(
+                        self.initial_exchange,
+                        self.truth,
+                        played,
+                        params=self.params,
+                        cache=self._cf_cache,
+                        round=len(self.ice.history),
+                    )
+                )
             self.counterfactual_calls += 1
             return runner[0].utility_with(ROLE, i, strategy)
 
@@ -423,16 +471,27 @@ class ExchangeMarket(mesa.Model):
         runner: list = []
         labels = [(getattr(a.strategy, "current", None) or a.strategy).label for a in self.bidders]
         # what everyone played, taken before any strategy learns (a learner forgets its arm)
-        played = ([self._played(a.strategy) for a in self.bidders]
-                  if any(a.strategy.flag("needs_oracle") for a in self.bidders) else [])
+        played = (
+            [self._played(a.strategy) for a in self.bidders]
+            if any(a.strategy.flag("needs_oracle") for a in self.bidders)
+            else []
+        )
         for a, label in zip(self.bidders, labels):
             oracle = self._episode_oracle(a.index, played, runner) if a.strategy.flag("needs_oracle") else None
             obs = a.end_episode(episode=self.episode, oracle=oracle)
-            self.datacollector.add_table_row(EPISODES, {
-                "episode": self.episode, "bidder": a.bidder, "strategy": label, "utility": obs.info["utility"],
-                "payment": obs.info["payment"], "traded": obs.info["traded"], "closed_by": res.closed_by,
-                "rounds": res.rounds,
-            })
+            self.datacollector.add_table_row(
+                EPISODES,
+                {
+                    "episode": self.episode,
+                    "bidder": a.bidder,
+                    "strategy": label,
+                    "utility": obs.info["utility"],
+                    "payment": obs.info["payment"],
+                    "traded": obs.info["traded"],
+                    "closed_by": res.closed_by,
+                    "rounds": res.rounds,
+                },
+            )
         self._episode_ended = True
 
     def run_episodes(self, k: int, *, fresh: bool = True) -> list[ICEResult]:
@@ -453,8 +512,10 @@ class ExchangeMarket(mesa.Model):
         k = check_int(k, "k", minimum=0)
         fresh = check_bool(fresh, "fresh")
         if fresh and self._generator is None:
-            raise ConfigError("fresh=True draws new instances from the generator, but this model was given its "
-                              "instance: use fresh=False")
+            raise ConfigError(
+                "fresh=True draws new instances from the generator, but this model was given its "
+                "instance: use fresh=False"
+            )
         out = []
         for _ in range(k):
             if self._episode_ended:
@@ -473,12 +534,18 @@ class ExchangeMarket(mesa.Model):
         return float(value(self.truth.bidders[i].tree, np.asarray(trade), "lower"))
 
     # ------------------------------------------------------------------ counterfactuals
-    def counterfactual_round(self, *, reference: Strategy | None = None, others: str = "fixed") -> ExchangeCounterfactual:
+    def counterfactual_round(
+        self, *, reference: Strategy | None = None, others: str = "fixed"
+    ) -> ExchangeCounterfactual:
         """Whole-run counterfactuals on this model's instance (see :class:`ExchangeCounterfactual`);
         every bidder's strategy is a fresh clone of its own, so the model is never touched."""
         return ExchangeCounterfactual(
-            self.initial_exchange, self.truth, [a.strategy.clone() for a in self.bidders],
-            params=self.params, reference=reference, others=others,
+            self.initial_exchange,
+            self.truth,
+            [a.strategy.clone() for a in self.bidders],
+            params=self.params,
+            reference=reference,
+            others=others,
             round=len(self.ice.history),
         )
 
@@ -492,8 +559,15 @@ class ExchangeMarket(mesa.Model):
 #: larger). ``rp_tol`` and ``price_eps`` are the engine's own defaults, so a model and an
 #: engine run with the same proxies solve the same price LPs.
 ENGINE_DEFAULTS: dict[str, Any] = {
-    "cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 30, "max_queries": 50, "rp_tol": TOL,
-    "price_eps": PRICE_EPS, "payment_rule": "threshold", "solver": "highs", "track_alpha_thresh": "always",
+    "cutoff_eff": 0.95,
+    "cutoff_thresh": 0.9,
+    "max_rounds": 30,
+    "max_queries": 50,
+    "rp_tol": TOL,
+    "price_eps": PRICE_EPS,
+    "payment_rule": "threshold",
+    "solver": "highs",
+    "track_alpha_thresh": "always",
 }
 
 
@@ -650,8 +724,14 @@ class ExchangeCounterfactual:
         if len(profile) != self.exchange.n_bidders:
             raise ConfigError(f"need one strategy per bidder ({self.exchange.n_bidders}), got {len(profile)}")
         prof = [_bidder_strategy(s, f"profile[{k}]").clone() for k, s in enumerate(profile)]
-        return ExchangeMarket(exchange=self.exchange, truth=self.truth, population=prof,
-                              collect_agents=collect_agents, rng=self.rng, **self.params)
+        return ExchangeMarket(
+            exchange=self.exchange,
+            truth=self.truth,
+            population=prof,
+            collect_agents=collect_agents,
+            rng=self.rng,
+            **self.params,
+        )
 
     def play(self, profile: Sequence[Strategy], *, fresh: bool = False) -> ICEResult:
         """The whole exchange with one strategy per bidder (from the cache for a
@@ -684,6 +764,12 @@ class ExchangeCounterfactual:
 
 
 __all__ = [
-    "ENGINE_DEFAULTS", "EPISODE_COLUMNS", "MODEL_REPORTERS", "ExchangeCounterfactual", "ExchangeMarket", "engine_params",
-    "parse_population", "profile_key",
+    "ENGINE_DEFAULTS",
+    "EPISODE_COLUMNS",
+    "MODEL_REPORTERS",
+    "ExchangeCounterfactual",
+    "ExchangeMarket",
+    "engine_params",
+    "parse_population",
+    "profile_key",
 ]

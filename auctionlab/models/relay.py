@@ -54,13 +54,13 @@ import numpy as np
 import pandas as pd
 
 from auctionlab._validate import (
-    check_seed,
     as_float_array,
     check_bool,
     check_choice,
     check_nonnegative_finite,
     check_positive_float,
     check_positive_int,
+    check_seed,
 )
 from auctionlab.agents.relay import RelayAgent, RelayMarketAgent, SourceAgent
 from auctionlab.errors import (
@@ -69,7 +69,6 @@ from auctionlab.errors import (
     ShapeError,
     StateError,
 )
-from auctionlab.models.collect import market_datacollector
 from auctionlab.mechanisms.relay.assignment import ASSIGNMENT_ALGORITHMS
 from auctionlab.mechanisms.relay.mechanisms import (
     KDA,
@@ -83,6 +82,7 @@ from auctionlab.mechanisms.relay.network import RelayNetwork, random_network
 from auctionlab.mechanisms.relay.outcome import RelayOutcome
 from auctionlab.mechanisms.relay.tasc import assign
 from auctionlab.mechanisms.relay.valuations import capacity_valuations, uniform_valuations
+from auctionlab.models.collect import market_datacollector
 from auctionlab.strategies.base import Observation, Strategy, Truthful
 from auctionlab.strategies.population import population_list
 from auctionlab.strategies.registry import strategy_from_spec
@@ -94,8 +94,17 @@ ROLES = ("buyer", "seller")
 MAX_AGENTS = 5000
 
 MODEL_REPORTERS = (
-    "total_capacity", "trades", "min_capacity", "capacity_ratio", "trades_ratio", "min_capacity_ratio",
-    "profit", "budget_balanced", "welfare", "buyer_price", "seller_price",
+    "total_capacity",
+    "trades",
+    "min_capacity",
+    "capacity_ratio",
+    "trades_ratio",
+    "min_capacity_ratio",
+    "profit",
+    "budget_balanced",
+    "welfare",
+    "buyer_price",
+    "seller_price",
 )
 AGENT_REPORTERS = ("role", "index", "strategy_name", "strategy_label", "report", "value", "utility", "won")
 
@@ -217,9 +226,21 @@ class RelayMarket(mesa.Model):
         **mechanism_params: Any,
     ) -> None:
         cfg = self.validate(
-            n=n, m=m, algorithm=algorithm, mechanism=mechanism, vmax=vmax, cost_range=cost_range, channel=channel,
-            valuation=valuation, types=types, population=population, network=network, values=values, costs=costs,
-            collect_agents=collect_agents, **mechanism_params,
+            n=n,
+            m=m,
+            algorithm=algorithm,
+            mechanism=mechanism,
+            vmax=vmax,
+            cost_range=cost_range,
+            channel=channel,
+            valuation=valuation,
+            types=types,
+            population=population,
+            network=network,
+            values=values,
+            costs=costs,
+            collect_agents=collect_agents,
+            **mechanism_params,
         )
         super().__init__(rng=check_seed(rng))
         n, m = cfg["n"], cfg["m"]
@@ -264,15 +285,25 @@ class RelayMarket(mesa.Model):
             setattr(self, name, math.nan)
         self._agent_table = collect_agents == "columns"
         self.datacollector = market_datacollector(
-            MODEL_REPORTERS, AGENT_REPORTERS if collect_agents is True else (),
+            MODEL_REPORTERS,
+            AGENT_REPORTERS if collect_agents is True else (),
             tables={"agents": ["Step", "AgentID", *AGENT_REPORTERS]} if self._agent_table else None,
         )
         if self._agent_table:  # the columns that never change, in self.agents order (buyers, then sellers)
             agents = self.buyers + self.sellers
-            self._static_columns = {name: [getattr(a, name) for a in agents]
-                                    for name in ("unique_id", "role", "index", "strategy_name", "strategy_label")}
-        self._round_columns = ([math.nan] * n, [math.nan] * n, [0.0] * n, [False] * n,
-                               [math.nan] * m, [0.0] * m, [False] * m)
+            self._static_columns = {
+                name: [getattr(a, name) for a in agents]
+                for name in ("unique_id", "role", "index", "strategy_name", "strategy_label")
+            }
+        self._round_columns = (
+            [math.nan] * n,
+            [math.nan] * n,
+            [0.0] * n,
+            [False] * n,
+            [math.nan] * m,
+            [0.0] * m,
+            [False] * m,
+        )
         self._collect()  # step 0: the instance before any round
 
     # ------------------------------------------------------------------ validation
@@ -339,8 +370,15 @@ class RelayMarket(mesa.Model):
         if collect_agents != "columns":
             check_bool(collect_agents, "collect_agents")
         return {
-            "n": n, "m": m, "types": types, "values": values, "costs": costs, "vmax": vmax, "cost_range": (lo, hi),
-            "mechanism_object": mech, "mechanism_params": mech_params,
+            "n": n,
+            "m": m,
+            "types": types,
+            "values": values,
+            "costs": costs,
+            "vmax": vmax,
+            "cost_range": (lo, hi),
+            "mechanism_object": mech,
+            "mechanism_params": mech_params,
             "strategies": parse_population(population, n, m),
         }
 
@@ -378,8 +416,9 @@ class RelayMarket(mesa.Model):
         self._oracle_users: dict[str, list[RelayMarketAgent]] = {}
         self._learners: dict[str, list[RelayMarketAgent]] = {}
         for role, agents in (("buyer", self.sources), ("seller", self.relays)):
-            self._plain[role] = list(agents.select(
-                lambda a: not _batchable(a.strategy) and not a.strategy.flag("needs_oracle")))
+            self._plain[role] = list(
+                agents.select(lambda a: not _batchable(a.strategy) and not a.strategy.flag("needs_oracle"))
+            )
             self._oracle_users[role] = list(agents.select(lambda a: a.strategy.flag("needs_oracle")))
             self._learners[role] = list(agents.select(lambda a: a.strategy.flag("learning")))
         self._all_batched = not any(self._plain.values()) and not any(self._oracle_users.values())
@@ -417,13 +456,16 @@ class RelayMarket(mesa.Model):
                 members = [a.strategy for a in ags]
                 idx = np.array([a.index for a in ags], dtype=np.intp)
                 # contiguous agents (a population share) read their types as a view, not a copy
-                rows: Any = slice(int(idx[0]), int(idx[-1]) + 1) if np.array_equal(idx, np.arange(idx[0], idx[-1] + 1)) else idx
+                rows: Any = (
+                    slice(int(idx[0]), int(idx[-1]) + 1) if np.array_equal(idx, np.arange(idx[0], idx[-1] + 1)) else idx
+                )
                 groups.append((members[0], members, ags, idx, rows, [obs[p] for p in pos]))
             pos = self._single_pos[role]
             if pos:
                 ags = [agents[p] for p in pos]
-                calls = [a.strategy.report if type(a) in (SourceAgent, RelayAgent) else partial(_decide, a)
-                         for a in ags]
+                calls = [
+                    a.strategy.report if type(a) in (SourceAgent, RelayAgent) else partial(_decide, a) for a in ags
+                ]
                 idx = np.array([a.index for a in ags], dtype=np.intp)
                 groups.append((None, calls, ags, idx, idx, [obs[p] for p in pos]))
             self._report_groups[role] = groups
@@ -506,8 +548,9 @@ class RelayMarket(mesa.Model):
                         self._put_seller_reports(asks, agents, rows, reports)
             users = self._oracle_users["buyer"] + self._oracle_users["seller"]
             if users:
-                base = RelayRound(self.network, self.values, self.costs, bids.copy(), asks.copy(),
-                                  self.sigma, self._mechanism, step)
+                base = RelayRound(
+                    self.network, self.values, self.costs, bids.copy(), asks.copy(), self.sigma, self._mechanism, step
+                )
                 decided = [(a, a.decide(self._observation(a, base))) for a in users]
                 for a, rep in decided:
                     if a.role == "buyer":
@@ -518,25 +561,28 @@ class RelayMarket(mesa.Model):
             self._check_reports(bids, asks)  # once for the whole book (two reductions per role)
         self.bids, self.asks = bids, asks
 
-    def _put_buyer_reports(self, bids: np.ndarray, agents: list[RelayMarketAgent], idx: Any,
-                           reports: Any) -> None:
+    def _put_buyer_reports(self, bids: np.ndarray, agents: list[RelayMarketAgent], idx: Any, reports: Any) -> None:
         try:  # a batch's fresh array is used as is; a list of reports is stacked (a copy)
-            arr = np.asarray(reports, dtype=np.float64) if isinstance(reports, np.ndarray) else \
-                np.array(reports, dtype=np.float64)
+            arr = (
+                np.asarray(reports, dtype=np.float64)
+                if isinstance(reports, np.ndarray)
+                else np.array(reports, dtype=np.float64)
+            )
         except (TypeError, ValueError):
             arr = None
         if arr is None or arr.shape != (len(agents), self.m):
             rows = list(reports) if arr is None or arr.ndim < 1 or len(arr) != len(agents) else list(arr)
             for a, rep in zip(agents, rows):  # names the first offender
                 self._buyer_report(a, rep)
-            raise ShapeError(f"{len(agents)} buyers' reports came back with shape "
-                             f"{None if arr is None else arr.shape}, expected ({len(agents)}, {self.m})")
+            raise ShapeError(
+                f"{len(agents)} buyers' reports came back with shape "
+                f"{None if arr is None else arr.shape}, expected ({len(agents)}, {self.m})"
+            )
         bids[idx] = arr
         for a, row in zip(agents, arr):
             a.report_vector = row  # type: ignore[attr-defined]
 
-    def _put_seller_reports(self, asks: np.ndarray, agents: list[RelayMarketAgent], idx: Any,
-                            reports: Any) -> None:
+    def _put_seller_reports(self, asks: np.ndarray, agents: list[RelayMarketAgent], idx: Any, reports: Any) -> None:
         try:
             arr = np.array(reports, dtype=np.float64)
         except (TypeError, ValueError):
@@ -545,8 +591,10 @@ class RelayMarket(mesa.Model):
             rows = list(reports) if arr is None or arr.ndim < 1 or len(arr) != len(agents) else list(arr)
             for a, rep in zip(agents, rows):  # names the first offender
                 self._seller_report(a, rep)
-            raise ShapeError(f"{len(agents)} sellers' asks came back with shape "
-                             f"{None if arr is None else arr.shape}, expected ({len(agents)},)")
+            raise ShapeError(
+                f"{len(agents)} sellers' asks came back with shape "
+                f"{None if arr is None else arr.shape}, expected ({len(agents)},)"
+            )
         asks[idx] = arr
 
     def _buyer_report(self, agent: RelayMarketAgent, rep: Any) -> np.ndarray:
@@ -580,8 +628,9 @@ class RelayMarket(mesa.Model):
         )
 
     def _clear_phase(self) -> None:
-        self.round = RelayRound(self.network, self.values, self.costs, self.bids, self.asks,
-                                self.sigma, self._mechanism, self.step_count)
+        self.round = RelayRound(
+            self.network, self.values, self.costs, self.bids, self.asks, self.sigma, self._mechanism, self.step_count
+        )
         self.outcome = self.round.outcome
 
     def _settle_phase(self) -> None:
@@ -600,8 +649,15 @@ class RelayMarket(mesa.Model):
         self.buyer_utility, self.seller_utility = ub, us
         self._record_metrics(out, ub, us)
         # each agent records its own result: one pass per role
-        cols = (rb.tolist(), vb.tolist(), ub.tolist(), out.buyer_wins.tolist(),
-                self.asks.tolist(), us.tolist(), out.seller_wins.tolist())
+        cols = (
+            rb.tolist(),
+            vb.tolist(),
+            ub.tolist(),
+            out.buyer_wins.tolist(),
+            self.asks.tolist(),
+            us.tolist(),
+            out.seller_wins.tolist(),
+        )
         for a, r, v, u, w in zip(self.buyers, *cols[:4]):
             a.report, a.value, a.utility, a.won = r, v, u, w
             a.history.append(u)
@@ -613,8 +669,10 @@ class RelayMarket(mesa.Model):
             for a in self._learners[role]:  # the oracle only for strategies that declare they need one
                 obs = self._observation(a, self.round if a.strategy.flag("needs_oracle") else None)
                 obs.info.update(
-                    won=a.won, payment=float(pay[a.index]),
-                    buyer_price=self.buyer_price, seller_price=self.seller_price,
+                    won=a.won,
+                    payment=float(pay[a.index]),
+                    buyer_price=self.buyer_price,
+                    seller_price=self.seller_price,
                 )
                 a.learn(obs, a.utility)
 
@@ -675,16 +733,18 @@ class RelayMarket(mesa.Model):
         """``agent``'s utility in the last round had it reported ``report``, others fixed."""
         return self.counterfactual_round().utility_if(agent.role, agent.index, report)
 
-    def utilities_if(self, agent: RelayMarketAgent | tuple[str, int], reports: Any, *,
-                     scalar: bool = False) -> np.ndarray:
+    def utilities_if(
+        self, agent: RelayMarketAgent | tuple[str, int], reports: Any, *, scalar: bool = False
+    ) -> np.ndarray:
         """An agent's utilities in the last round under K reports at once (one vectorised
         mechanism call: (K, m) bid vectors of a buyer, (K,) asks of a seller; ``scalar``:
         a buyer's reports as the one number the mechanism reads), others fixed."""
         role, index = (agent.role, agent.index) if isinstance(agent, RelayMarketAgent) else agent
         return self.counterfactual_round().utilities_if(role, index, reports, scalar=scalar)
 
-    def profile_utilities(self, profiles: Sequence[tuple[np.ndarray, np.ndarray]]
-                          ) -> list[tuple[RelayOutcome, np.ndarray, np.ndarray]]:
+    def profile_utilities(
+        self, profiles: Sequence[tuple[np.ndarray, np.ndarray]]
+    ) -> list[tuple[RelayOutcome, np.ndarray, np.ndarray]]:
         """Clear the current instance under many report profiles ``[(bids, asks), ...]``
         (everyone's reports changed at once) on the current assignment: per profile the
         outcome and the buyers' and sellers' true utilities."""

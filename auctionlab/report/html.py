@@ -64,8 +64,7 @@ def rich(text: str) -> str:
     out = html.escape(str(text), quote=False)
     out = _EM.sub(r"<em>\1</em>", out)
     out = _SUP.sub(r"<sup>\1</sup>", out)
-    out = _SUB_BRACED.sub(lambda mt: mt.group(1) + "<sub>" + _SUB.sub(r"\1<sub>\2</sub>", mt.group(2)) + "</sub>",
-                          out)
+    out = _SUB_BRACED.sub(lambda mt: mt.group(1) + "<sub>" + _SUB.sub(r"\1<sub>\2</sub>", mt.group(2)) + "</sub>", out)
     return _SUB.sub(r"\1<sub>\2</sub>", out)
 
 
@@ -121,7 +120,9 @@ def table_html(df: pd.DataFrame, max_rows: int = 60) -> str:
     for row in df.head(max_rows).itertuples(index=False):
         body.append("<tr>" + "".join(f"<td>{_fmt_cell(v)}</td>" for v in row) + "</tr>")
     more = f"<p class='small'>… {len(df) - max_rows} more rows in the CSV.</p>" if len(df) > max_rows else ""
-    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"
+    return (
+        f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"
+    )
 
 
 def sample_size(store: ResultStore) -> str:
@@ -147,14 +148,21 @@ def sample_size(store: ResultStore) -> str:
 def legend_html() -> str:
     from auctionlab.report.sections import VERDICTS
 
-    rows = "".join(f"<tr><td class='{_css(v)}'>{html.escape(v)}</td><td>{html.escape(d)}</td></tr>"
-                   for v, d in VERDICTS.items())
-    return ("<table class='legend'><thead><tr><th>verdict</th><th>meaning</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
+    rows = "".join(
+        f"<tr><td class='{_css(v)}'>{html.escape(v)}</td><td>{html.escape(d)}</td></tr>" for v, d in VERDICTS.items()
+    )
+    return (
+        f"<table class='legend'><thead><tr><th>verdict</th><th>meaning</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
 
 
-def build_report(path: str | Path, out: str | Path | None = None, *, title: str | None = None,
-                 log: Callable[[str], None] | None = None) -> Path:
+def build_report(
+    path: str | Path,
+    out: str | Path | None = None,
+    *,
+    title: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Path:
     """Write the HTML report for the results under ``path``; return the HTML file's path.
 
     ``log`` receives one plain line per section as it is built (progress for long reports)."""
@@ -174,67 +182,99 @@ def build_report(path: str | Path, out: str | Path | None = None, *, title: str 
         sections.append(build_section(store, figdir))
         sizes.append(sample_size(store))
         if log is not None:
-            log(f"report: [{i + 1}/{len(dirs)}] {d.name} ({time.perf_counter() - t1:.1f} s, "
-                f"{time.perf_counter() - t0:.1f} s so far)")
+            log(
+                f"report: [{i + 1}/{len(dirs)}] {d.name} ({time.perf_counter() - t1:.1f} s, "
+                f"{time.perf_counter() - t0:.1f} s so far)"
+            )
     ids = [anchor(s.name) for s in sections]
 
-    parts = [(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title or 'auctionlab report')}"
-              f"</title><style>{CSS}</style></head><body>")]
+    parts = [
+        (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title or 'auctionlab report')}"
+            f"</title><style>{CSS}</style></head><body>"
+        )
+    ]
     parts.append(f"<h1>{html.escape(title or 'auctionlab: reproduction report')}</h1>")
-    parts.append(f"<p class='small'>Generated {_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')} from "
-                 f"stored results in <code>{html.escape(str(root))}</code> (nothing was re-simulated). Versions: "
-                 + html.escape(", ".join(f"{k} {v}" for k, v in package_versions().items())) + ".</p>")
+    parts.append(
+        f"<p class='small'>Generated {_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')} from "
+        f"stored results in <code>{html.escape(str(root))}</code> (nothing was re-simulated). Versions: "
+        + html.escape(", ".join(f"{k} {v}" for k, v in package_versions().items()))
+        + ".</p>"
+    )
     verdicts = [(s, sid, c) for s, sid in zip(sections, ids) for c in s.claims]
     toc = ["<nav class='toc'><strong>Contents</strong><ol>"]
     if verdicts:
         toc.append("<li><a href='#summary'>Summary of the checked statements</a></li>")
     toc.append("<li><a href='#legend'>Verdict legend</a></li>")
     for s, sid, n in zip(sections, ids, sizes):
-        toc.append(f"<li><a href='#{sid}'>{rich(s.title)}</a> <span class='small'>({html.escape(s.name)}; "
-                   f"{html.escape(n)}; {len(s.claims)} statement{'s' if len(s.claims) != 1 else ''})</span></li>")
+        toc.append(
+            f"<li><a href='#{sid}'>{rich(s.title)}</a> <span class='small'>({html.escape(s.name)}; "
+            f"{html.escape(n)}; {len(s.claims)} statement{'s' if len(s.claims) != 1 else ''})</span></li>"
+        )
     toc.append("</ol></nav>")
     parts.append("".join(toc))
-    parts.append("<h2 id='legend'>Verdict legend</h2>" + legend_html()
-                 + "<p class='small'>n after a verdict is the number of samples it rests on.</p>")
+    parts.append(
+        "<h2 id='legend'>Verdict legend</h2>"
+        + legend_html()
+        + "<p class='small'>n after a verdict is the number of samples it rests on.</p>"
+    )
     if verdicts:
-        parts.append("<h2 id='summary'>Summary of the checked statements</h2><div class='scroll'><table class='claims'><thead><tr>"
-                     "<th>experiment</th><th>statement</th><th>this reproduction</th></tr></thead><tbody>")
+        parts.append(
+            "<h2 id='summary'>Summary of the checked statements</h2><div class='scroll'><table class='claims'><thead><tr>"
+            "<th>experiment</th><th>statement</th><th>this reproduction</th></tr></thead><tbody>"
+        )
         for s, sid, c in verdicts:
-            parts.append(f"<tr><td><a href='#{sid}'>{html.escape(s.name)}</a></td>"
-                         f"<td class='text'>{rich(c.statement)}</td>"
-                         f"<td class='{_css(c.verdict)}'>{html.escape(c.verdict)}{_n_text(c)}</td></tr>")
+            parts.append(
+                f"<tr><td><a href='#{sid}'>{html.escape(s.name)}</a></td>"
+                f"<td class='text'>{rich(c.statement)}</td>"
+                f"<td class='{_css(c.verdict)}'>{html.escape(c.verdict)}{_n_text(c)}</td></tr>"
+            )
         parts.append("</tbody></table></div>")
     for s, sid, n in zip(sections, ids, sizes):
         parts.append(f"<h2 id='{sid}'>{rich(s.title)} <span class='heading-n'>({html.escape(n)})</span></h2>")
         if s.description:
             parts.append(f"<p>{rich(s.description)}</p>")
-        parts.append("<div class='scroll'><table class='settings'><tbody>" + "".join(
-            f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in s.settings.items())
-            + "</tbody></table></div>")
+        parts.append(
+            "<div class='scroll'><table class='settings'><tbody>"
+            + "".join(
+                f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in s.settings.items()
+            )
+            + "</tbody></table></div>"
+        )
         for f in s.figures:
             data = base64.b64encode(f.png.read_bytes()).decode()
             svg_rel = f.svg.relative_to(base).as_posix() if f.svg.is_relative_to(base) else f.svg.as_posix()
-            parts.append(f"<figure><img alt='{html.escape(f.name)}' src='data:image/png;base64,{data}'>"
-                         f"<figcaption>{rich(f.caption)} <a href='{html.escape(svg_rel)}'>SVG</a></figcaption>"
-                         "</figure>")
+            parts.append(
+                f"<figure><img alt='{html.escape(f.name)}' src='data:image/png;base64,{data}'>"
+                f"<figcaption>{rich(f.caption)} <a href='{html.escape(svg_rel)}'>SVG</a></figcaption>"
+                "</figure>"
+            )
         if s.claims:
-            parts.append("<h3>Statements checked</h3><div class='scroll'><table class='claims'><thead><tr><th>statement</th>"
-                         "<th>verdict</th><th>numbers</th></tr></thead><tbody>")
+            parts.append(
+                "<h3>Statements checked</h3><div class='scroll'><table class='claims'><thead><tr><th>statement</th>"
+                "<th>verdict</th><th>numbers</th></tr></thead><tbody>"
+            )
             for c in s.claims:
-                parts.append(f"<tr><td class='text'>{rich(c.statement)}</td>"
-                             f"<td class='{_css(c.verdict)}'>{html.escape(c.verdict)}{_n_text(c)}</td>"
-                             f"<td class='text'>{rich(c.evidence)}</td></tr>")
+                parts.append(
+                    f"<tr><td class='text'>{rich(c.statement)}</td>"
+                    f"<td class='{_css(c.verdict)}'>{html.escape(c.verdict)}{_n_text(c)}</td>"
+                    f"<td class='text'>{rich(c.evidence)}</td></tr>"
+                )
             parts.append("</tbody></table></div>")
         for k, (caption, df) in enumerate(s.tables):
             csv = tabdir / f"{s.name}-{k + 1}.csv"
             df.to_csv(csv, index=False)
-            parts.append(f"<h3>{rich(caption)}</h3>{table_html(df)}"
-                         f"<p class='small'><a href='{csv.relative_to(base).as_posix()}'>CSV</a></p>")
+            parts.append(
+                f"<h3>{rich(caption)}</h3>{table_html(df)}"
+                f"<p class='small'><a href='{csv.relative_to(base).as_posix()}'>CSV</a></p>"
+            )
         for name, df in s.data:
             csv = tabdir / f"{name}.csv"
             df.to_csv(csv, index=False)
-            parts.append(f"<details><summary>Numbers behind the figure: {html.escape(name)} ({len(df)} rows, "
-                         f"<a href='{csv.relative_to(base).as_posix()}'>CSV</a>)</summary>{table_html(df, 400)}</details>")
+            parts.append(
+                f"<details><summary>Numbers behind the figure: {html.escape(name)} ({len(df)} rows, "
+                f"<a href='{csv.relative_to(base).as_posix()}'>CSV</a>)</summary>{table_html(df, 400)}</details>"
+            )
         for note in s.notes:
             parts.append(f"<p class='small'>{rich(note)}</p>")
     parts.append("</body></html>")

@@ -48,8 +48,7 @@ def pivot_ci(s: pd.DataFrame, index: str, columns: list[str], label=str) -> pd.D
     column per ``columns`` combination (a single column key is shown through ``label``)."""
     s = s.copy()
     s["cell"] = [pm(m, h) for m, h in zip(s["mean"], s["half_width"])]
-    s["col"] = (s[columns].astype(str).agg(" / ".join, axis=1) if len(columns) > 1
-                else s[columns[0]].map(label))
+    s["col"] = s[columns].astype(str).agg(" / ".join, axis=1) if len(columns) > 1 else s[columns[0]].map(label)
     return s.pivot(index=index, columns="col", values="cell").reset_index()
 
 
@@ -89,8 +88,9 @@ def trend(x: Sequence[float], y: Sequence[float], level: float = 0.95) -> Trend:
         return Trend(math.nan, math.nan, math.nan, math.nan, int(x.size))
     r = stats.linregress(x, y)
     q = stats.t.ppf(0.5 + level / 2, x.size - 2)
-    return Trend(float(r.slope), float(r.slope - q * r.stderr), float(r.slope + q * r.stderr),
-                 float(r.intercept), int(x.size))
+    return Trend(
+        float(r.slope), float(r.slope - q * r.stderr), float(r.slope + q * r.stderr), float(r.intercept), int(x.size)
+    )
 
 
 def fmt(x: float, digits: int = 4) -> str:

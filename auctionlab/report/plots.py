@@ -40,21 +40,41 @@ def mechanism_color(name: str, default: str | None = None) -> str | None:
     return getattr(entry, "color", None) or default
 
 
-def quantile_band(ax, summary: pd.DataFrame, x: str, *, color: str | None = None, linestyle: str = "-",
-                  marker: str | None = None, name: str = "", alpha: float = 0.2) -> None:
+def quantile_band(
+    ax,
+    summary: pd.DataFrame,
+    x: str,
+    *,
+    color: str | None = None,
+    linestyle: str = "-",
+    marker: str | None = None,
+    name: str = "",
+    alpha: float = 0.2,
+) -> None:
     """Median line with its inter-quartile band from a :func:`~auctionlab.report.metrics.group_quantiles` table."""
     s = summary.sort_values(x)
-    line, = ax.plot(s[x], s["median"], linestyle=linestyle, marker=marker, markersize=3.5, color=color,
-                    label=name, linewidth=1.4)
+    (line,) = ax.plot(
+        s[x], s["median"], linestyle=linestyle, marker=marker, markersize=3.5, color=color, label=name, linewidth=1.4
+    )
     ax.fill_between(s[x], s["q25"], s["q75"], color=line.get_color(), alpha=alpha, linewidth=0)
 
 
-def band(ax, summary: pd.DataFrame, x: str, *, color: str | None = None, linestyle: str = "-",
-         marker: str | None = None, name: str = "", alpha: float = 0.2) -> None:
+def band(
+    ax,
+    summary: pd.DataFrame,
+    x: str,
+    *,
+    color: str | None = None,
+    linestyle: str = "-",
+    marker: str | None = None,
+    name: str = "",
+    alpha: float = 0.2,
+) -> None:
     """Mean line with its CI band from a :func:`group_mean_ci` table sorted by ``x``."""
     s = summary.sort_values(x)
-    line, = ax.plot(s[x], s["mean"], linestyle=linestyle, marker=marker, markersize=3.5, color=color,
-                    label=name, linewidth=1.4)
+    (line,) = ax.plot(
+        s[x], s["mean"], linestyle=linestyle, marker=marker, markersize=3.5, color=color, label=name, linewidth=1.4
+    )
     ax.fill_between(s[x], s["ci_low"], s["ci_high"], color=line.get_color(), alpha=alpha, linewidth=0)
 
 

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auctionlab.report.metrics import fmt, group_mean_ci
-from auctionlab.report.plots import band, new_figure, save
 from auctionlab.experiments.store import ResultStore
 from auctionlab.registry import Registry
+from auctionlab.report.metrics import fmt, group_mean_ci
+from auctionlab.report.plots import band, new_figure, save
 
 ID_COLUMNS = ("run_id", "point", "replication", "seed_entropy", "seed_spawn_key")
 
@@ -95,7 +95,9 @@ def settings_of(store: ResultStore) -> dict[str, Any]:
     m = store.manifest
     grids = "; ".join(", ".join(f"{k} = {list(v)}" for k, v in g.items()) for g in spec.grids if g) or "none"
     return {
-        "model": m["spec"]["model"], "replications": spec.replications, "grid": grids,
+        "model": m["spec"]["model"],
+        "replications": spec.replications,
+        "grid": grids,
         "runs stored": f"{len(store.done_runs())} of {m['n_runs']}",
         "master seed": spec.master_seed,
         "params": ", ".join(f"{k} = {v}" for k, v in spec.params.items()) or "defaults",
@@ -116,8 +118,10 @@ def build_section(store: ResultStore, figdir: Path) -> Section:
     missing = [c for c in study.needs if spec.metrics is not None and c not in spec.metrics]
     if missing:
         sec = generic_section(store, figdir)
-        sec.notes.append(f"The {study.name} section needs the metric(s) {', '.join(missing)}, "
-                         "which this experiment does not keep; showing every stored metric instead.")
+        sec.notes.append(
+            f"The {study.name} section needs the metric(s) {', '.join(missing)}, "
+            "which this experiment does not keep; showing every stored metric instead."
+        )
         return sec
     return builder(store, figdir)
 
@@ -132,11 +136,19 @@ def generic_section(store: ResultStore, figdir: Path) -> Section:
         sec.notes.append("No runs are stored yet.")
         return sec
     keys = [k for k in spec.grid_keys if k in runs.columns]
-    variants = [c for c in runs.columns if c not in ID_COLUMNS and c not in keys
-                and (runs[c].dtype == object or pd.api.types.is_string_dtype(runs[c]) or runs[c].dtype == bool)
-                and runs[c].nunique() <= 12]
-    metrics = [c for c in runs.columns if c not in ID_COLUMNS and c not in keys and c not in variants
-               and pd.api.types.is_numeric_dtype(runs[c])]
+    variants = [
+        c
+        for c in runs.columns
+        if c not in ID_COLUMNS
+        and c not in keys
+        and (runs[c].dtype == object or pd.api.types.is_string_dtype(runs[c]) or runs[c].dtype == bool)
+        and runs[c].nunique() <= 12
+    ]
+    metrics = [
+        c
+        for c in runs.columns
+        if c not in ID_COLUMNS and c not in keys and c not in variants and pd.api.types.is_numeric_dtype(runs[c])
+    ]
     by = keys + variants
     rows = []
     for mname in metrics:

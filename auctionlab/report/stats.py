@@ -246,7 +246,9 @@ def bootstrap_table(
     """
     if not isinstance(df, pd.DataFrame):
         raise InvalidInputError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    keys: list[Hashable] = [] if by is None else ([by] if isinstance(by, (str, tuple)) or not isinstance(by, Sequence) else list(by))
+    keys: list[Hashable] = (
+        [] if by is None else ([by] if isinstance(by, (str, tuple)) or not isinstance(by, Sequence) else list(by))
+    )
     missing = [c for c in [value, *keys] if c not in df.columns]
     if missing:
         raise ConfigError(f"columns {missing} not in the DataFrame; available: {list(df.columns)}")

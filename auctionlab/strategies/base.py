@@ -269,8 +269,9 @@ class Truthful(Strategy):
     def report(self, true_type: Any, obs: Observation) -> Any:
         return true_type
 
-    def report_many(self, true_types: Any, observations: Sequence[Observation],
-                    members: Sequence[Strategy] | None = None) -> Any:
+    def report_many(
+        self, true_types: Any, observations: Sequence[Observation], members: Sequence[Strategy] | None = None
+    ) -> Any:
         if type(self).report is not Truthful.report:  # a subclass that changes the decision
             return super().report_many(true_types, observations, members)
         return np.asarray(true_types, dtype=np.float64)  # the types themselves, as report() returns
@@ -328,14 +329,20 @@ class Wrapper(Strategy):
     def report(self, true_type: Any, obs: Observation) -> Any:
         return self.transform(self.base.report(true_type, obs), true_type, obs)
 
-    def transform_many(self, reports: np.ndarray, true_types: np.ndarray, observations: Sequence[Observation],
-                       members: Sequence[Strategy]) -> Any:
+    def transform_many(
+        self,
+        reports: np.ndarray,
+        true_types: np.ndarray,
+        observations: Sequence[Observation],
+        members: Sequence[Strategy],
+    ) -> Any:
         """:meth:`transform` on k base reports (rows of ``reports``) at once; ``members`` the
         k wrappers (for their random streams). Only called when :meth:`batch_key` is set."""
         raise NotImplementedError
 
-    def report_many(self, true_types: Any, observations: Sequence[Observation],
-                    members: Sequence[Strategy] | None = None) -> Any:
+    def report_many(
+        self, true_types: Any, observations: Sequence[Observation], members: Sequence[Strategy] | None = None
+    ) -> Any:
         if self.batch_key() is None:  # not exact as a batch: one report at a time
             return super().report_many(true_types, observations, members)
         types = np.asarray(true_types, dtype=np.float64)

@@ -293,8 +293,17 @@ class Straightforward(ExchangeStrategy):
     def narrow(self, fb: FeedbackLike, target: np.ndarray, nodes: Any, which: str = "both") -> Bounds:
         """:func:`narrow` with this strategy's ρ and snapping (straight to the target when
         :meth:`full_now`)."""
-        return narrow(fb.lower, fb.upper, target, nodes, self.step, which=which, snap=self.snap,
-                      full=self.full_now(fb), scale=feedback_scale(fb))
+        return narrow(
+            fb.lower,
+            fb.upper,
+            target,
+            nodes,
+            self.step,
+            which=which,
+            snap=self.snap,
+            full=self.full_now(fb),
+            scale=feedback_scale(fb),
+        )
 
     def named(self, fb: FeedbackLike) -> np.ndarray:
         """sat(L*) Δ sat(U*): every node Lemma 2 names, on either side."""
@@ -396,8 +405,17 @@ class Lazy(Straightforward):
         if fb.queries <= self.patience:
             rp = _failed_check(fb)
             lo, hi = self.narrow(fb, target, rp.raise_lower, "lower")
-            lo, hi = narrow(lo, hi, target, rp.lower_upper, self.step, which="upper", snap=self.snap,
-                            full=self.full_now(fb), scale=feedback_scale(fb))
+            lo, hi = narrow(
+                lo,
+                hi,
+                target,
+                rp.lower_upper,
+                self.step,
+                which="upper",
+                snap=self.snap,
+                full=self.full_now(fb),
+                scale=feedback_scale(fb),
+            )
             if not (np.array_equal(lo, fb.lower) and np.array_equal(hi, fb.upper)):
                 return lo, hi
         if self.fallback == "penalty":
@@ -545,8 +563,16 @@ class StraightforwardProxy(StrategyProxy):
     """The bound :class:`Straightforward` strategy (the paper's bidder):
     ``StraightforwardProxy(truth, step=ρ, reveal=..., final=..., snap=..., snap_after=...)``."""
 
-    def __init__(self, truth: Any, step: float = 0.5, *, reveal: str = "rp", final: str = "rp",
-                 snap: float = 1e-6, snap_after: int = 20) -> None:
+    def __init__(
+        self,
+        truth: Any,
+        step: float = 0.5,
+        *,
+        reveal: str = "rp",
+        final: str = "rp",
+        snap: float = 1e-6,
+        snap_after: int = 20,
+    ) -> None:
         super().__init__(Straightforward(step, reveal=reveal, final=final, snap=snap, snap_after=snap_after), truth)
 
 
@@ -554,6 +580,7 @@ class EagerProxy(StrategyProxy):
     """The bound :class:`Eager` strategy (an extension: reveals ρ of every gap each round):
     ``EagerProxy(truth, step=ρ, final=..., snap=..., snap_after=...)``."""
 
-    def __init__(self, truth: Any, step: float = 0.5, *, final: str = "rp",
-                 snap: float = 1e-6, snap_after: int = 20) -> None:
+    def __init__(
+        self, truth: Any, step: float = 0.5, *, final: str = "rp", snap: float = 1e-6, snap_after: int = 20
+    ) -> None:
         super().__init__(Eager(step, final=final, snap=snap, snap_after=snap_after), truth)

@@ -99,7 +99,10 @@ class LearningProxy(ExchangeStrategy):
 
     name: ClassVar[str] = "learning_proxy"
     classifier: ClassVar[dict[str, Any]] = {
-        **ExchangeStrategy.classifier, "deviation": "learned_arm", "stochastic": True, "learning": True,
+        **ExchangeStrategy.classifier,
+        "deviation": "learned_arm",
+        "stochastic": True,
+        "learning": True,
     }
 
     def __init__(
@@ -234,8 +237,13 @@ class LearningProxy(ExchangeStrategy):
             j = int(round(float(x)))
             return u if j == k else float(oracle(self.arms[j]))  # type: ignore[misc]
 
-        inner = Observation(round=obs.round, role=obs.role, index=obs.index,
-                            oracle=by_index if oracle is not None else None, info=obs.info)
+        inner = Observation(
+            round=obs.round,
+            role=obs.role,
+            index=obs.index,
+            oracle=by_index if oracle is not None else None,
+            info=obs.info,
+        )
         self.learner.update(inner, u)
         self.played.append(k)
         self.rewards.append(u)

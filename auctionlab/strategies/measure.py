@@ -72,8 +72,16 @@ class CounterfactualRun(Protocol):
 
 
 COLUMNS = [
-    "round", "agent", "role", "index", "deviation", "label", "params",
-    "truthful_utility", "deviating_utility", "gain",
+    "round",
+    "agent",
+    "role",
+    "index",
+    "deviation",
+    "label",
+    "params",
+    "truthful_utility",
+    "deviating_utility",
+    "gain",
 ]
 
 
@@ -94,8 +102,16 @@ def default_exchange_deviations() -> dict[str, Strategy]:
     """The exchange's standard set: misreports of three strengths, lazy (both fallbacks),
     stubborn, and late revealers that answer lazily or not at all."""
     devs: dict[str, Strategy] = {}
-    for s in (Misreport(0.1), Misreport(0.25), Misreport(0.5), Lazy(), Lazy(fallback="penalty"), Stubborn(),
-              LateRevealer(), LateRevealer(Stubborn())):
+    for s in (
+        Misreport(0.1),
+        Misreport(0.25),
+        Misreport(0.5),
+        Lazy(),
+        Lazy(fallback="penalty"),
+        Stubborn(),
+        LateRevealer(),
+        LateRevealer(Stubborn()),
+    ):
         devs[s.label] = s
     return devs
 
@@ -105,9 +121,7 @@ def _as_round(source: Any) -> CounterfactualRound | CounterfactualRun:
         return source.counterfactual_round()
     if isinstance(source, (CounterfactualRun, CounterfactualRound)):
         return source
-    raise ConfigError(
-        f"manipulation_gain needs a market model or a counterfactual round, got {type(source).__name__}"
-    )
+    raise ConfigError(f"manipulation_gain needs a market model or a counterfactual round, got {type(source).__name__}")
 
 
 def _players(rnd: CounterfactualRound | CounterfactualRun, agent: Any) -> list[tuple[str, int]]:
@@ -179,15 +193,20 @@ def manipulation_gain(
     rnd = _as_round(source)
     players = _players(rnd, agent)
     if isinstance(rnd, CounterfactualRun):
-        return _run_gains(rnd, players, _deviations(default_exchange_deviations() if deviations is None else deviations))
+        return _run_gains(
+            rnd, players, _deviations(default_exchange_deviations() if deviations is None else deviations)
+        )
     devs = _deviations(deviations)
     rows: list[tuple] = []
     for role, idx in players:
         truth = rnd.true_type(role, idx)
         u_truth = float(rnd.utility_if(role, idx, truth))
         obs = Observation(
-            round=int(rnd.round), role=role, index=idx,
-            oracle=rnd.oracle(role, idx), info=rnd.info(role, idx, omniscient=True),
+            round=int(rnd.round),
+            role=role,
+            index=idx,
+            oracle=rnd.oracle(role, idx),
+            info=rnd.info(role, idx, omniscient=True),
         )
         for name, dev in devs:
             if not _role_ok(dev, role):
@@ -201,7 +220,9 @@ def manipulation_gain(
     return df.astype({"index": np.int64, "round": np.int64}) if len(df) else df
 
 
-def _run_gains(rnd: CounterfactualRun, players: list[tuple[str, int]], devs: list[tuple[str, Strategy]]) -> pd.DataFrame:
+def _run_gains(
+    rnd: CounterfactualRun, players: list[tuple[str, int]], devs: list[tuple[str, Strategy]]
+) -> pd.DataFrame:
     rows: list[tuple] = []
     for role, idx in players:
         u_ref = float(rnd.utility_with(role, idx, rnd.reference.clone()))
@@ -231,9 +252,16 @@ def max_gain(gains: pd.DataFrame, tol: float = 1e-12) -> pd.DataFrame:
 
 
 # ====================================================================== best responses on a relay round
-def best_response(rnd: Any, role: str, index: int, truth: Any, *,
-                  thetas: Sequence[float] = DEFAULT_BR_THETAS, shifts: Sequence[float] = DEFAULT_BR_SHIFTS,
-                  tol: float = 1e-12) -> dict[str, Any]:
+def best_response(
+    rnd: Any,
+    role: str,
+    index: int,
+    truth: Any,
+    *,
+    thetas: Sequence[float] = DEFAULT_BR_THETAS,
+    shifts: Sequence[float] = DEFAULT_BR_SHIFTS,
+    tol: float = 1e-12,
+) -> dict[str, Any]:
     """The best report of one agent of a relay round over the deviation grid, others fixed.
 
     ``rnd`` is a :class:`~auctionlab.mechanisms.relay.mechanisms.RelayRound` (a market model's
@@ -278,15 +306,24 @@ def best_response(rnd: Any, role: str, index: int, truth: Any, *,
     else:
         scalar = float(rep) if role == "seller" else math.nan
     return {
-        "truthful_utility": float(utils[0]), "best_utility": float(utils[best]),
-        "gain": float(utils[best] - utils[0]), "report": rep, "scalar": scalar,
-        "kind": KIND_NAMES[int(kinds[best])], "param": float(param[best]),
+        "truthful_utility": float(utils[0]),
+        "best_utility": float(utils[best]),
+        "gain": float(utils[best] - utils[0]),
+        "report": rep,
+        "scalar": scalar,
+        "kind": KIND_NAMES[int(kinds[best])],
+        "param": float(param[best]),
     }
 
 
-def best_response_gains(rnd: Any, players: Iterable[tuple[str, int]], *, truthful_utility: Mapping[str, Any],
-                        thetas: Sequence[float] = DEFAULT_BR_THETAS,
-                        shifts: Sequence[float] = DEFAULT_BR_SHIFTS) -> list[dict[str, Any]]:
+def best_response_gains(
+    rnd: Any,
+    players: Iterable[tuple[str, int]],
+    *,
+    truthful_utility: Mapping[str, Any],
+    thetas: Sequence[float] = DEFAULT_BR_THETAS,
+    shifts: Sequence[float] = DEFAULT_BR_SHIFTS,
+) -> list[dict[str, Any]]:
     """:func:`best_response` for each ``(role, index)`` of a truthful relay round, in order.
 
     A player whose report the mechanism never reads (``mechanism.reads`` is False: it cannot
@@ -302,8 +339,14 @@ def best_response_gains(rnd: Any, players: Iterable[tuple[str, int]], *, truthfu
             br = best_response(rnd, role, idx, truth, thetas=thetas, shifts=shifts)
         else:
             u = float(truthful_utility[role][idx])
-            br = {"truthful_utility": u, "best_utility": u, "gain": 0.0, "scalar": math.nan, "kind": "truth",
-                  "param": 1.0}
+            br = {
+                "truthful_utility": u,
+                "best_utility": u,
+                "gain": 0.0,
+                "scalar": math.nan,
+                "kind": "truth",
+                "param": 1.0,
+            }
         rows.append({"role": role, "index": idx, "relevant": relevant, **br})
     return rows
 
@@ -327,7 +370,9 @@ def manipulation_frequency(gains: pd.DataFrame, tol: float, by: Sequence[str] = 
     table (a ``gain`` or ``max_gain`` column), with the number of players."""
     col = "max_gain" if "max_gain" in gains.columns else "gain"
     g = gains.assign(profitable=gains[col] > tol)
-    return g.groupby(list(by), sort=True).agg(players=("profitable", "size"), share=("profitable", "mean")).reset_index()
+    return (
+        g.groupby(list(by), sort=True).agg(players=("profitable", "size"), share=("profitable", "mean")).reset_index()
+    )
 
 
 # ====================================================================== welfare yardsticks

@@ -26,9 +26,24 @@ STRATEGIES: Registry[type[Strategy]] = Registry(
     {
         cls.name: cls
         for cls in (
-            Truthful, Scale, Shift, Noise, DropRelays, OwnRelayOnly, OthersOnly, BestResponse,
-            Hedge, EXP3, FictitiousPlay,
-            Straightforward, Eager, Misreport, Lazy, Stubborn, LateRevealer, LearningProxy,
+            Truthful,
+            Scale,
+            Shift,
+            Noise,
+            DropRelays,
+            OwnRelayOnly,
+            OthersOnly,
+            BestResponse,
+            Hedge,
+            EXP3,
+            FictitiousPlay,
+            Straightforward,
+            Eager,
+            Misreport,
+            Lazy,
+            Stubborn,
+            LateRevealer,
+            LearningProxy,
         )
     },
 )
@@ -56,9 +71,7 @@ def make_strategy(name: str, **params: Any) -> Strategy:
         accepted = [p for p in sig.parameters if p != "self"]
         unknown = sorted(set(params) - set(accepted))
         if unknown:
-            raise ConfigError(
-                f"strategy {name!r} got unknown parameter(s) {unknown}; accepted: {accepted or 'none'}"
-            )
+            raise ConfigError(f"strategy {name!r} got unknown parameter(s) {unknown}; accepted: {accepted or 'none'}")
     if "base" in params and params["base"] is not None:
         params = {**params, "base": strategy_from_spec(params["base"])}
     try:
@@ -85,4 +98,6 @@ def strategy_from_spec(spec: StrategySpec) -> Strategy:
             raise ConfigError(f"strategy params must be a mapping, got {type(params).__name__}")
         return make_strategy(spec["strategy"], **params)
     raise ConfigError(f"cannot build a strategy from {type(spec).__name__}: {spec!r}")
+
+
 __import__("auctionlab.strategies.affine", fromlist=["register"]).register(STRATEGIES)  # affine, affine_learner

@@ -28,7 +28,17 @@ from auctionlab.strategies._checks import check_finite, check_grid, is_vector
 from auctionlab.strategies.base import Observation, Strategy, Truthful, Wrapper
 
 __all__ = [
-    "BestResponse", "candidate_levels", "scalar_grid", "vector_grid", "DropRelays", "Noise", "OthersOnly", "OwnRelayOnly", "Scale", "Shift", "Truthful",
+    "BestResponse",
+    "candidate_levels",
+    "scalar_grid",
+    "vector_grid",
+    "DropRelays",
+    "Noise",
+    "OthersOnly",
+    "OwnRelayOnly",
+    "Scale",
+    "Shift",
+    "Truthful",
 ]
 
 
@@ -67,8 +77,13 @@ class Scale(Wrapper):
     def _own_batch_params(self) -> Hashable:
         return (self.theta,)
 
-    def transform_many(self, reports: np.ndarray, true_types: np.ndarray, observations: Sequence[Observation],
-                       members: Sequence[Strategy]) -> np.ndarray:
+    def transform_many(
+        self,
+        reports: np.ndarray,
+        true_types: np.ndarray,
+        observations: Sequence[Observation],
+        members: Sequence[Strategy],
+    ) -> np.ndarray:
         return reports * self.theta
 
 
@@ -96,8 +111,13 @@ class Shift(Wrapper):
     def _own_batch_params(self) -> Hashable:
         return (self.delta,)
 
-    def transform_many(self, reports: np.ndarray, true_types: np.ndarray, observations: Sequence[Observation],
-                       members: Sequence[Strategy]) -> np.ndarray:
+    def transform_many(
+        self,
+        reports: np.ndarray,
+        true_types: np.ndarray,
+        observations: Sequence[Observation],
+        members: Sequence[Strategy],
+    ) -> np.ndarray:
         if reports.ndim == 2:
             return np.where(reports > 0, np.maximum(reports + self.delta, 0.0), reports)
         return np.maximum(reports + self.delta, 0.0)
@@ -145,8 +165,13 @@ class Noise(Wrapper):
     def _own_batch_params(self) -> Hashable:
         return (self.sigma, self.mode)
 
-    def transform_many(self, reports: np.ndarray, true_types: np.ndarray, observations: Sequence[Observation],
-                       members: Sequence[Strategy]) -> np.ndarray:
+    def transform_many(
+        self,
+        reports: np.ndarray,
+        true_types: np.ndarray,
+        observations: Sequence[Observation],
+        members: Sequence[Strategy],
+    ) -> np.ndarray:
         # Each agent draws from its own stream, as one report() would: the same numbers.
         if reports.ndim == 2:
             z = np.empty(reports.shape)
@@ -240,7 +265,7 @@ class DropRelays(Wrapper):
                 rep[self.rng.choice(pos, size=k, replace=False)] = 0.0
         else:
             order = np.argsort(-rep, kind="stable")
-            rep[order[self.keep_top:]] = 0.0
+            rep[order[self.keep_top :]] = 0.0
         return rep
 
     batch_exact = True
@@ -249,8 +274,13 @@ class DropRelays(Wrapper):
         relays = None if self.relays is None else tuple(self.relays.tolist())
         return (relays, self.fraction, self.keep_top)
 
-    def transform_many(self, reports: np.ndarray, true_types: np.ndarray, observations: Sequence[Observation],
-                       members: Sequence[Strategy]) -> np.ndarray:
+    def transform_many(
+        self,
+        reports: np.ndarray,
+        true_types: np.ndarray,
+        observations: Sequence[Observation],
+        members: Sequence[Strategy],
+    ) -> np.ndarray:
         rep = _require_rows(reports, self.name).copy()
         if self.relays is not None:
             rep[:, self.relays[self.relays < rep.shape[1]]] = 0.0
@@ -262,7 +292,7 @@ class DropRelays(Wrapper):
                     row[s.rng.choice(pos, size=k, replace=False)] = 0.0
         else:
             order = np.argsort(-rep, axis=1, kind="stable")
-            np.put_along_axis(rep, order[:, self.keep_top:], 0.0, axis=1)
+            np.put_along_axis(rep, order[:, self.keep_top :], 0.0, axis=1)
         return rep
 
 
@@ -288,8 +318,13 @@ class _AssignedRelaySplit(Wrapper):
             out[a] = inside[a]
         return out
 
-    def transform_many(self, reports: np.ndarray, true_types: np.ndarray, observations: Sequence[Observation],
-                       members: Sequence[Strategy]) -> np.ndarray:
+    def transform_many(
+        self,
+        reports: np.ndarray,
+        true_types: np.ndarray,
+        observations: Sequence[Observation],
+        members: Sequence[Strategy],
+    ) -> np.ndarray:
         outside, inside = (true_types, reports) if self.own else (reports, true_types)
         out = np.array(_require_rows(outside, self.name), dtype=np.float64)
         a = np.fromiter((o.assigned for o in observations), dtype=np.intp, count=out.shape[0])
@@ -334,9 +369,15 @@ def candidate_levels(candidates: Any, eps: float = DEFAULT_BR_EPS) -> np.ndarray
     return np.unique(np.concatenate([[0.0], c, c + eps, np.maximum(c - eps, 0.0)]))
 
 
-def scalar_grid(truth: float, thetas: Sequence[float] = DEFAULT_BR_THETAS,
-                shifts: Sequence[float] = DEFAULT_BR_SHIFTS, candidates: Any = None, *,
-                eps: float = DEFAULT_BR_EPS, positive_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def scalar_grid(
+    truth: float,
+    thetas: Sequence[float] = DEFAULT_BR_THETAS,
+    shifts: Sequence[float] = DEFAULT_BR_SHIFTS,
+    candidates: Any = None,
+    *,
+    eps: float = DEFAULT_BR_EPS,
+    positive_only: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:class:`BestResponse`'s grid on one number t (an ask, or the one bid a mechanism
     reads), in its order: t; θ·t for θ ≠ 1; max(t + δ, 0) — left at t when
     ``positive_only`` and t = 0, as a bid vector's zeros stay zero —; the
@@ -352,8 +393,9 @@ def scalar_grid(truth: float, thetas: Sequence[float] = DEFAULT_BR_THETAS,
     return reports, kinds, np.concatenate([[1.0], th, sh, lv])
 
 
-def vector_grid(truth: np.ndarray, thetas: Sequence[float] = DEFAULT_BR_THETAS,
-                shifts: Sequence[float] = DEFAULT_BR_SHIFTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def vector_grid(
+    truth: np.ndarray, thetas: Sequence[float] = DEFAULT_BR_THETAS, shifts: Sequence[float] = DEFAULT_BR_SHIFTS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The deviation grid of a buyer facing a mechanism that reads its whole bid vector v:
     v; θ·v for θ ≠ 1; v + δ on positive entries (clipped at 0); "bid only on my top 1/2/3
     relays" (:data:`VECTOR_KEEP_TOP`); the bid on its most valued relay scaled by each of

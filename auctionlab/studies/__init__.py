@@ -81,9 +81,7 @@ def study_for(spec: Any) -> Study | None:
     """The study whose section fits a spec: by its ``analysis`` key, else by its run kind."""
     if getattr(spec, "analysis", None):
         if spec.analysis not in STUDIES:
-            raise UnknownNameError(
-                f"unknown analysis {spec.analysis!r}; studies: {', '.join(STUDIES)}"
-            )
+            raise UnknownNameError(f"unknown analysis {spec.analysis!r}; studies: {', '.join(STUDIES)}")
         return STUDIES[spec.analysis]
     kind = spec.model if isinstance(spec.model, str) else getattr(spec.model, "name", None)
     for study in STUDIES.values():
@@ -102,29 +100,75 @@ def _builtin() -> list[Study]:
 
     cat = CATALOG_DIR
     return [
-        Study("tasc-truthfulness", tasc_runs.TASC_TRUTHFULNESS_KIND,
-              "auctionlab.studies.tasc_truthfulness.section:build", cat / "tasc-truthfulness.toml"),
-        Study("tasc-profit", tasc_runs.TASC_KIND, "auctionlab.studies.tasc_profit.section:build",
-              cat / "tasc-profit.toml", needs=("profit", "zero_profit")),
-        Study("tasc-efficiency", tasc_runs.TASC_KIND, "auctionlab.studies.tasc_efficiency.section:build",
-              cat / "tasc-efficiency.toml", default_for_kind=False),
-        Study("tasc-runtime", tasc_runs.TASC_KIND, "auctionlab.studies.tasc_runtime.section:build",
-              cat / "tasc-runtime.toml", default_for_kind=False),
-        Study("ice-convergence", ice_runs.ICE_KIND, "auctionlab.studies.ice_convergence.section:build",
-              cat / "ice-convergence.toml", reproduce_cap=None),
-        Study("relay-manipulation", relay_strategic.RELAY_MANIPULATION_KIND,
-              "auctionlab.studies.relay_manipulation.section:build", cat / "relay-manipulation.toml",
-              reproduce_cap=30),
-        Study("tournament", relay_strategic.RELAY_TOURNAMENT_KIND,
-              "auctionlab.studies.tournament.section:build", cat / "tournament.toml", reproduce_cap=8),
-        Study("equilibrium", relay_strategic.RELAY_EQUILIBRIUM_KIND,
-              "auctionlab.studies.equilibrium.section:build", cat / "equilibrium.toml", reproduce_cap=2),
-        Study("ice-manipulation", ice_strategic.ICE_MANIPULATION_KIND,
-              "auctionlab.studies.ice_manipulation.section:build", cat / "ice-manipulation.toml",
-              reproduce_cap=4),
-        Study("tournament-exchange", ice_strategic.ICE_TOURNAMENT_KIND,
-              "auctionlab.studies.tournament_exchange.section:build", cat / "tournament-exchange.toml",
-              reproduce_cap=2),
+        Study(
+            "tasc-truthfulness",
+            tasc_runs.TASC_TRUTHFULNESS_KIND,
+            "auctionlab.studies.tasc_truthfulness.section:build",
+            cat / "tasc-truthfulness.toml",
+        ),
+        Study(
+            "tasc-profit",
+            tasc_runs.TASC_KIND,
+            "auctionlab.studies.tasc_profit.section:build",
+            cat / "tasc-profit.toml",
+            needs=("profit", "zero_profit"),
+        ),
+        Study(
+            "tasc-efficiency",
+            tasc_runs.TASC_KIND,
+            "auctionlab.studies.tasc_efficiency.section:build",
+            cat / "tasc-efficiency.toml",
+            default_for_kind=False,
+        ),
+        Study(
+            "tasc-runtime",
+            tasc_runs.TASC_KIND,
+            "auctionlab.studies.tasc_runtime.section:build",
+            cat / "tasc-runtime.toml",
+            default_for_kind=False,
+        ),
+        Study(
+            "ice-convergence",
+            ice_runs.ICE_KIND,
+            "auctionlab.studies.ice_convergence.section:build",
+            cat / "ice-convergence.toml",
+            reproduce_cap=None,
+        ),
+        Study(
+            "relay-manipulation",
+            relay_strategic.RELAY_MANIPULATION_KIND,
+            "auctionlab.studies.relay_manipulation.section:build",
+            cat / "relay-manipulation.toml",
+            reproduce_cap=30,
+        ),
+        Study(
+            "tournament",
+            relay_strategic.RELAY_TOURNAMENT_KIND,
+            "auctionlab.studies.tournament.section:build",
+            cat / "tournament.toml",
+            reproduce_cap=8,
+        ),
+        Study(
+            "equilibrium",
+            relay_strategic.RELAY_EQUILIBRIUM_KIND,
+            "auctionlab.studies.equilibrium.section:build",
+            cat / "equilibrium.toml",
+            reproduce_cap=2,
+        ),
+        Study(
+            "ice-manipulation",
+            ice_strategic.ICE_MANIPULATION_KIND,
+            "auctionlab.studies.ice_manipulation.section:build",
+            cat / "ice-manipulation.toml",
+            reproduce_cap=4,
+        ),
+        Study(
+            "tournament-exchange",
+            ice_strategic.ICE_TOURNAMENT_KIND,
+            "auctionlab.studies.tournament_exchange.section:build",
+            cat / "tournament-exchange.toml",
+            reproduce_cap=2,
+        ),
         Study("relay-market", relay_market.RELAY_MARKET_KIND, None, None, reproduce=False),
     ]
 

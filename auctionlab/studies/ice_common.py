@@ -87,5 +87,3 @@ def annotate(ax: Any, values: np.ndarray, fontsize: float = 7) -> None:
             v = float(values[i, j])
             dark = hi > lo and (v - lo) < 0.5 * (hi - lo)
             ax.text(j, i, fmt(v, 3), ha="center", va="center", fontsize=fontsize, color="white" if dark else "black")
-
-

@@ -65,8 +65,17 @@ from auctionlab.mechanisms.exchange.ice import PRICE_EPS
 
 #: first spawn-key entry of common instances: far above any grid point index
 COMMON_STREAM = 4_000_000_000
-_ENGINE = ("cutoff_eff", "cutoff_thresh", "max_rounds", "max_queries", "rp_tol", "price_eps", "payment_rule",
-           "track_alpha_thresh", "solver")
+_ENGINE = (
+    "cutoff_eff",
+    "cutoff_thresh",
+    "max_rounds",
+    "max_queries",
+    "rp_tol",
+    "price_eps",
+    "payment_rule",
+    "track_alpha_thresh",
+    "solver",
+)
 
 
 # ---------------------------------------------------------------------- typed parameters
@@ -179,8 +188,10 @@ def exchange_strategy(spec: Any, where: str, overrides: Mapping[str, Any] | None
             spec = {"strategy": spec, "params": kw}
     s = strategy_from_spec(spec)
     if not isinstance(s, ExchangeStrategy):
-        raise ConfigError(f"{where}: {s.label!r} is not an exchange strategy (straightforward, misreport, lazy, "
-                          "stubborn, late_revealer or another ExchangeStrategy)")
+        raise ConfigError(
+            f"{where}: {s.label!r} is not an exchange strategy (straightforward, misreport, lazy, "
+            "stubborn, late_revealer or another ExchangeStrategy)"
+        )
     return s
 
 
@@ -194,7 +205,9 @@ def proxy_table(table: Any, key: str, overrides: Mapping[str, Any] | None = None
         table = [table]
     if isinstance(table, (list, tuple)):
         if not table or not all(isinstance(x, str) for x in table):
-            raise ConfigError(f"{key} must be a non-empty list of strategy names or a table name -> spec, got {table!r}")
+            raise ConfigError(
+                f"{key} must be a non-empty list of strategy names or a table name -> spec, got {table!r}"
+            )
         if len(set(table)) != len(table):
             raise ConfigError(f"{key} lists a name twice: {table!r}")
         table = {x: x for x in table}
@@ -203,7 +216,9 @@ def proxy_table(table: Any, key: str, overrides: Mapping[str, Any] | None = None
     out = {}
     for name, spec in table.items():
         if not isinstance(name, str) or not name or name in RESERVED:
-            raise ConfigError(f"{key}: {name!r} is not a usable name ({' and '.join(map(repr, RESERVED))} are reserved)")
+            raise ConfigError(
+                f"{key}: {name!r} is not a usable name ({' and '.join(map(repr, RESERVED))} are reserved)"
+            )
         out[name] = exchange_strategy(spec, f"{key}.{name}", overrides)
     return out
 
@@ -221,8 +236,14 @@ def generate_instance(p: InstanceParams, seed: np.random.SeedSequence):
     """The run's generated exchange (a ``BoundedPair``: initial bounds and truth)."""
     from auctionlab.mechanisms.exchange.generators import random_exchange
 
-    return random_exchange(p.n_bidders, p.n_goods, rng=instance_rng(p.to_dict(), seed), nodes=p.nodes,
-                           max_units=p.max_units, bound_width=p.bound_width)
+    return random_exchange(
+        p.n_bidders,
+        p.n_goods,
+        rng=instance_rng(p.to_dict(), seed),
+        nodes=p.nodes,
+        max_units=p.max_units,
+        bound_width=p.bound_width,
+    )
 
 
 def payment_distance(payments: dict[str, float], reference: dict[str, float]) -> tuple[float, float]:
@@ -240,18 +261,35 @@ def engine_params(p: Mapping[str, Any]) -> dict[str, Any]:
     return EngineParams(**{k: v for k, v in p.items() if k in fields}).engine()
 
 
-ICE_METRICS = ("proxy", "rounds", "closed_by", "efficiency", "budget_surplus", "final_alpha_eff",
-               "final_alpha_thresh", "rounds_to_alpha_eff", "rounds_to_alpha_thresh", "rounds_to_efficient",
-               "total_utility", "traded_units", "payment_rms_vs_truth", "payment_max_vs_truth",
-               "truthful_payment_rms", "truthful_value", "rp_failures", "penalties", "last_rp_failure_round",
-               "time_total_s")
+ICE_METRICS = (
+    "proxy",
+    "rounds",
+    "closed_by",
+    "efficiency",
+    "budget_surplus",
+    "final_alpha_eff",
+    "final_alpha_thresh",
+    "rounds_to_alpha_eff",
+    "rounds_to_alpha_thresh",
+    "rounds_to_efficient",
+    "total_utility",
+    "traded_units",
+    "payment_rms_vs_truth",
+    "payment_max_vs_truth",
+    "truthful_payment_rms",
+    "truthful_value",
+    "rp_failures",
+    "penalties",
+    "last_rp_failure_round",
+    "time_total_s",
+)
 
 
 # ---------------------------------------------------------------------- the run
 def run_ice_instance(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
     """Generate one bounded exchange and play it to the close once per bidder kind."""
-    from auctionlab.models.exchange import ExchangeCounterfactual
     from auctionlab.mechanisms.exchange.payments import compute_payments
+    from auctionlab.models.exchange import ExchangeCounterfactual
 
     p = IceParams.from_mapping(params)
     pair = generate_instance(p, seed)
@@ -269,8 +307,9 @@ def run_ice_instance(params: dict[str, Any], seed: np.random.SeedSequence) -> Ru
         rows.append({"proxy": label, **row})
         agents.append(ag.assign(proxy=label))
         rounds.append(rf.assign(proxy=label))
-    return RunOutput(runs=rows, agents=pd.concat(agents, ignore_index=True),
-                     rounds=pd.concat(rounds, ignore_index=True))
+    return RunOutput(
+        runs=rows, agents=pd.concat(agents, ignore_index=True), rounds=pd.concat(rounds, ignore_index=True)
+    )
 
 
 def _tables(res, p: IceParams, ex, truthful, roles, wall: float):
@@ -291,30 +330,37 @@ def _tables(res, p: IceParams, ex, truthful, roles, wall: float):
 
     trade = np.asarray(res.allocation.trade_matrix)
     utilities = res.utilities or {}
-    agents = pd.DataFrame({
-        "bidder": list(ex.names),
-        "role": [roles.get(b, "") for b in ex.names],
-        "payment": [float(res.payments.get(b, 0.0)) for b in ex.names],
-        "utility": [float(utilities.get(b, np.nan)) for b in ex.names],
-        "units_traded": [int(np.abs(trade[i]).sum()) for i in range(len(ex.names))],
-        "truthful_payment": [float(truthful.payments[b]) for b in ex.names],
-    })
+    agents = pd.DataFrame(
+        {
+            "bidder": list(ex.names),
+            "role": [roles.get(b, "") for b in ex.names],
+            "payment": [float(res.payments.get(b, 0.0)) for b in ex.names],
+            "utility": [float(utilities.get(b, np.nan)) for b in ex.names],
+            "units_traded": [int(np.abs(trade[i]).sum()) for i in range(len(ex.names))],
+            "truthful_payment": [float(truthful.payments[b]) for b in ex.names],
+        }
+    )
     failed = rounds["rp_failures"].to_numpy() > 0
     row = {
-        "n_bidders": p.n_bidders, "n_goods": p.n_goods,
-        "rounds": int(res.rounds), "closed_by": res.closed_by,
+        "n_bidders": p.n_bidders,
+        "n_goods": p.n_goods,
+        "rounds": int(res.rounds),
+        "closed_by": res.closed_by,
         "efficiency": float(res.efficiency) if res.efficiency is not None else float("nan"),
         "budget_surplus": float(res.budget_surplus),
-        "final_alpha_eff": float(ae[-1]), "final_alpha_thresh": float(at[-1]),
+        "final_alpha_eff": float(ae[-1]),
+        "final_alpha_thresh": float(at[-1]),
         "rounds_to_alpha_eff": first_round(ae, p.cutoff_eff),
         "rounds_to_alpha_thresh": first_round(at, p.cutoff_thresh, computed),
         "rounds_to_efficient": first_round(rounds["efficiency"].astype(float).to_numpy(), 1.0 - 1e-9),
         "total_utility": float(np.nansum(agents["utility"])),
         "traded_units": int(agents["units_traded"].sum()),
-        "payment_rms_vs_truth": rms, "payment_max_vs_truth": worst,
+        "payment_rms_vs_truth": rms,
+        "payment_max_vs_truth": worst,
         "truthful_payment_rms": float(np.sqrt(np.mean(np.square(list(truthful.payments.values()))))),
         "truthful_value": float(truthful.allocation.value),
-        "rp_failures": int(rounds["rp_failures"].sum()), "penalties": int(rounds["penalized"].sum()),
+        "rp_failures": int(rounds["rp_failures"].sum()),
+        "penalties": int(rounds["penalized"].sum()),
         "last_rp_failure_round": int(rounds["round"].to_numpy()[failed][-1]) if failed.any() else -1,
         "time_total_s": wall,
     }
@@ -322,7 +368,11 @@ def _tables(res, p: IceParams, ex, truthful, roles, wall: float):
 
 
 ICE_KIND = RunKind(
-    name="ice", fn=run_ice_instance, params=IceParams, metrics=ICE_METRICS,
-    id_columns=("n_bidders", "n_goods", "proxy"), chunk=1,
+    name="ice",
+    fn=run_ice_instance,
+    params=IceParams,
+    metrics=ICE_METRICS,
+    id_columns=("n_bidders", "n_goods", "proxy"),
+    chunk=1,
     description="ICE convergence on generated exchanges, one run per bidder kind on the same instance",
 )

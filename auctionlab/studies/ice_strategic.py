@@ -68,15 +68,15 @@ import pandas as pd
 
 from auctionlab._validate import check_bool, check_choice, check_positive_int
 from auctionlab.errors import ConfigError
+from auctionlab.experiments.kinds import RunKind, RunOutput
+from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
+from auctionlab.strategies.base import Strategy
 from auctionlab.studies.ice_runs import (
     InstanceParams,
     exchange_strategy,
     generate_instance,
     proxy_table,
 )
-from auctionlab.experiments.kinds import RunKind, RunOutput
-from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
-from auctionlab.strategies.base import Strategy
 
 #: the deviations measured by default (short name -> strategy spec, plain data)
 DEFAULT_DEVIATIONS: dict[str, Any] = {
@@ -155,15 +155,41 @@ def _per_rule(*prefixes: str) -> tuple[str, ...]:
 
 
 MANIPULATION_METRICS = (
-    "deviation", "strategy", "label", "bidder", "role",
+    "deviation",
+    "strategy",
+    "label",
+    "bidder",
+    "role",
     *_per_rule("utility", "baseline_utility", "gain", "payment", "surplus", "baseline_surplus"),
-    "units_traded", "baseline_units_traded", "efficiency", "baseline_efficiency", "efficiency_loss", "rounds",
-    "baseline_rounds", "closed_by", "baseline_closed_by", "baseline_traded_units", "n_traders", "time_s",
+    "units_traded",
+    "baseline_units_traded",
+    "efficiency",
+    "baseline_efficiency",
+    "efficiency_loss",
+    "rounds",
+    "baseline_rounds",
+    "closed_by",
+    "baseline_closed_by",
+    "baseline_traded_units",
+    "n_traders",
+    "time_s",
 )
 TOURNAMENT_METRICS = (
-    "focal_strategy", "background", "focal", "focal_role", "focal_utility", *_per_rule("focal_utility"),
-    "background_utility", "total_utility", "efficiency", "rounds", "closed_by", "budget_surplus",
-    "focal_units_traded", "traded_units", "time_s",
+    "focal_strategy",
+    "background",
+    "focal",
+    "focal_role",
+    "focal_utility",
+    *_per_rule("focal_utility"),
+    "background_utility",
+    "total_utility",
+    "efficiency",
+    "rounds",
+    "closed_by",
+    "budget_surplus",
+    "focal_units_traded",
+    "traded_units",
+    "time_s",
 )
 
 
@@ -193,10 +219,13 @@ class _Instance:
         util[self.params["payment_rule"]] = {b: float(res.utilities[b]) for b in self.names}
         trade = np.asarray(res.allocation.trade_matrix)
         return {
-            "result": res, "pay": pay, "util": util,
+            "result": res,
+            "pay": pay,
+            "util": util,
             "units": {b: int(np.abs(trade[i]).sum()) for i, b in enumerate(self.names)},
             "efficiency": float(res.efficiency) if res.efficiency is not None else math.nan,
-            "rounds": int(res.rounds), "closed_by": res.closed_by,
+            "rounds": int(res.rounds),
+            "closed_by": res.closed_by,
             "surplus": {r: math.fsum(pay[r].values()) for r in RULES},
             "time_s": elapsed,
         }
@@ -249,7 +278,13 @@ def run_manipulation(params: dict[str, Any], seed: np.random.SeedSequence) -> Ru
             prof[i] = dev
             # the control is the reference itself: run it again (not from the cache) to check determinism
             out = inst.play(prof, fresh=name == CONTROL)
-            row: dict[str, Any] = {"deviation": name, "strategy": dev.name, "label": dev.label, "bidder": b, "role": inst.roles.get(b, "")}
+            row: dict[str, Any] = {
+                "deviation": name,
+                "strategy": dev.name,
+                "label": dev.label,
+                "bidder": b,
+                "role": inst.roles.get(b, ""),
+            }
             for r in RULES:
                 row[f"utility_{r}"] = out["util"][r][b]
                 row[f"baseline_utility_{r}"] = base["util"][r][b]
@@ -257,15 +292,22 @@ def run_manipulation(params: dict[str, Any], seed: np.random.SeedSequence) -> Ru
                 row[f"payment_{r}"] = out["pay"][r][b]
                 row[f"surplus_{r}"] = out["surplus"][r]
                 row[f"baseline_surplus_{r}"] = base["surplus"][r]
-            row.update({
-                "units_traded": out["units"][b], "baseline_units_traded": base["units"][b],
-                "efficiency": out["efficiency"], "baseline_efficiency": base["efficiency"],
-                "efficiency_loss": base["efficiency"] - out["efficiency"],
-                "rounds": out["rounds"], "baseline_rounds": base["rounds"],
-                "closed_by": out["closed_by"], "baseline_closed_by": base["closed_by"],
-                "baseline_traded_units": int(sum(base["units"].values())), "n_traders": int(n_traders),
-                "time_s": out["time_s"],
-            })
+            row.update(
+                {
+                    "units_traded": out["units"][b],
+                    "baseline_units_traded": base["units"][b],
+                    "efficiency": out["efficiency"],
+                    "baseline_efficiency": base["efficiency"],
+                    "efficiency_loss": base["efficiency"] - out["efficiency"],
+                    "rounds": out["rounds"],
+                    "baseline_rounds": base["rounds"],
+                    "closed_by": out["closed_by"],
+                    "baseline_closed_by": base["closed_by"],
+                    "baseline_traded_units": int(sum(base["units"].values())),
+                    "n_traders": int(n_traders),
+                    "time_s": out["time_s"],
+                }
+            )
             rows.append(row)
             if name != CONTROL:
                 agents += inst.agent_rows(out, deviation=name, label=dev.label, deviator=b)
@@ -290,26 +332,43 @@ def run_tournament(params: dict[str, Any], seed: np.random.SeedSequence) -> RunO
             prof[focal] = sa
             out = inst.play(prof)
             others = [out["util"][own][x] for x in inst.names if x != fb]
-            rows.append({
-                "focal_strategy": a, "background": b, "focal": fb, "focal_role": inst.roles.get(fb, ""),
-                "focal_utility": out["util"][own][fb],
-                **{f"focal_utility_{r}": out["util"][r][fb] for r in RULES},
-                "background_utility": float(np.mean(others)),
-                "total_utility": math.fsum(out["util"][own].values()), "efficiency": out["efficiency"],
-                "rounds": out["rounds"], "closed_by": out["closed_by"], "budget_surplus": out["surplus"][own],
-                "focal_units_traded": out["units"][fb], "traded_units": int(sum(out["units"].values())),
-                "time_s": out["time_s"],
-            })
+            rows.append(
+                {
+                    "focal_strategy": a,
+                    "background": b,
+                    "focal": fb,
+                    "focal_role": inst.roles.get(fb, ""),
+                    "focal_utility": out["util"][own][fb],
+                    **{f"focal_utility_{r}": out["util"][r][fb] for r in RULES},
+                    "background_utility": float(np.mean(others)),
+                    "total_utility": math.fsum(out["util"][own].values()),
+                    "efficiency": out["efficiency"],
+                    "rounds": out["rounds"],
+                    "closed_by": out["closed_by"],
+                    "budget_surplus": out["surplus"][own],
+                    "focal_units_traded": out["units"][fb],
+                    "traded_units": int(sum(out["units"].values())),
+                    "time_s": out["time_s"],
+                }
+            )
     return RunOutput(runs=rows)
 
 
 ICE_MANIPULATION_KIND = RunKind(
-    name="ice-manipulation", fn=run_manipulation, params=ManipulationParams, metrics=MANIPULATION_METRICS,
-    id_columns=("deviation", "bidder"), chunk=1,
+    name="ice-manipulation",
+    fn=run_manipulation,
+    params=ManipulationParams,
+    metrics=MANIPULATION_METRICS,
+    id_columns=("deviation", "bidder"),
+    chunk=1,
     description="ICE: utility gain of deviating proxies over the reference proxy under every payment rule",
 )
 ICE_TOURNAMENT_KIND = RunKind(
-    name="ice-tournament", fn=run_tournament, params=TournamentParams, metrics=TOURNAMENT_METRICS,
-    id_columns=("focal_strategy", "background"), chunk=1,
+    name="ice-tournament",
+    fn=run_tournament,
+    params=TournamentParams,
+    metrics=TOURNAMENT_METRICS,
+    id_columns=("focal_strategy", "background"),
+    chunk=1,
     description="ICE: focal proxy vs background population on random exchanges (empirical payoff matrix)",
 )

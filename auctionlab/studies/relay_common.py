@@ -17,14 +17,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import to_hex, to_rgb
 
-from auctionlab.report.sections import judge
-from auctionlab.report.stats import bootstrap_table
 from auctionlab.mechanisms.relay.assignment import ASSIGNMENT_ALGORITHMS
 from auctionlab.mechanisms.relay.mechanisms import (
     MECHANISMS,
     RelayMechanism,
     mechanism_class,
 )
+from auctionlab.report.sections import judge
+from auctionlab.report.stats import bootstrap_table
 
 TOL = 1e-9
 N_BOOT = 1000
@@ -32,8 +32,7 @@ ANALYSIS_STREAM = 1_000_007  # spawn key of the report's bootstrap generator (ap
 ROLES = ("buyer", "seller")
 # The one palette of the relay sections: mechanisms without a colour of their own, strategies
 # (by their place in the spec) and the two roles take their colours from it.
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf")
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 ALG_STYLE = {"mwm": "-", "mm": "--", "ora": ":", "-": "-"}
 
 MechanismLike = str | RelayMechanism | type[RelayMechanism]
@@ -154,7 +153,9 @@ def boot(df: pd.DataFrame, value: str, by: list[str], gen: np.random.Generator, 
     return out.rename(columns={"count": "n"}) if "n" not in by else out
 
 
-def boot_one(df: pd.DataFrame, value: str, gen: np.random.Generator, n_boot: int = N_BOOT) -> tuple[float, float, float]:
+def boot_one(
+    df: pd.DataFrame, value: str, gen: np.random.Generator, n_boot: int = N_BOOT
+) -> tuple[float, float, float]:
     """(estimate, lo, hi) of one column's mean over all rows (NaN when no finite value)."""
     b = boot(df.assign(_a=0), value, ["_a"], gen, n_boot)
     if b.empty:

@@ -28,15 +28,29 @@ from auctionlab.experiments.kinds import RunKind, RunOutput
 from auctionlab.experiments.params import Params
 from auctionlab.mechanisms.relay.mechanisms import mechanism_parameters
 
-MODEL_KEYS = ("n", "m", "algorithm", "mechanism", "vmax", "cost_range", "channel", "valuation", "types",
-              "population", "collect_agents")
+MODEL_KEYS = (
+    "n",
+    "m",
+    "algorithm",
+    "mechanism",
+    "vmax",
+    "cost_range",
+    "channel",
+    "valuation",
+    "types",
+    "population",
+    "collect_agents",
+)
 
 
 def with_mechanism_parameters(base: type[Params], name: str) -> type[Params]:
     """``base`` plus one field per ``<mechanism>_<field>`` parameter of the registered
     mechanism classes, its default the class's own (``kda_k = 0.5``)."""
-    fields = [(key, Any, field(default=default)) for key, (_, _, default) in mechanism_parameters().items()
-              if key not in base.names()]
+    fields = [
+        (key, Any, field(default=default))
+        for key, (_, _, default) in mechanism_parameters().items()
+        if key not in base.names()
+    ]
     cls = dataclasses.make_dataclass(name, fields, bases=(base,), frozen=True)
     cls.__module__ = base.__module__
     cls.__doc__ = base.__doc__
@@ -123,10 +137,27 @@ def run_relay_market(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
 
 
 RELAY_MARKET_KIND = RunKind(
-    name="relay-market", fn=run_relay_market, params=RelayMarketParams,
-    metrics=("steps",) + tuple(f"{a}_{c}" for c in (
-        "total_capacity", "trades", "min_capacity", "capacity_ratio", "trades_ratio", "min_capacity_ratio",
-        "profit", "budget_balanced", "welfare", "buyer_price", "seller_price") for a in ("mean", "last")),
+    name="relay-market",
+    fn=run_relay_market,
+    params=RelayMarketParams,
+    metrics=("steps",)
+    + tuple(
+        f"{a}_{c}"
+        for c in (
+            "total_capacity",
+            "trades",
+            "min_capacity",
+            "capacity_ratio",
+            "trades_ratio",
+            "min_capacity_ratio",
+            "profit",
+            "budget_balanced",
+            "welfare",
+            "buyer_price",
+            "seller_price",
+        )
+        for a in ("mean", "last")
+    ),
     chunk=2,
     description="the Mesa RelayMarket (strategic / learning populations) stepped for some rounds",
 )

@@ -94,11 +94,6 @@ from auctionlab._validate import (
 )
 from auctionlab.errors import ConfigError, InternalError
 from auctionlab.experiments.kinds import RunKind, RunOutput
-from auctionlab.studies.relay_market import (
-    check_name,
-    mechanism_kwargs,
-    with_mechanism_parameters,
-)
 from auctionlab.experiments.params import Params
 from auctionlab.mechanisms.relay.assignment import ASSIGNMENT_ALGORITHMS
 from auctionlab.mechanisms.relay.mechanisms import (
@@ -123,11 +118,28 @@ from auctionlab.strategies.measure import (
 )
 from auctionlab.strategies.registry import strategy_from_spec
 from auctionlab.strategies.relay import DEFAULT_BR_SHIFTS, DEFAULT_BR_THETAS, BestResponse
+from auctionlab.studies.relay_market import (
+    check_name,
+    mechanism_kwargs,
+    with_mechanism_parameters,
+)
 
 __all__ = [
-    "RELAY_EQUILIBRIUM_KIND", "RELAY_MANIPULATION_KIND", "RELAY_TOURNAMENT_KIND", "EquilibriumParams",
-    "ManipulationParams", "TournamentParams", "best_response", "draw_instance", "homogeneous_values",
-    "instance_market", "paper_scale_manipulation_spec", "study_mechanism", "study_sigma", "variant_name", "variants",
+    "RELAY_EQUILIBRIUM_KIND",
+    "RELAY_MANIPULATION_KIND",
+    "RELAY_TOURNAMENT_KIND",
+    "EquilibriumParams",
+    "ManipulationParams",
+    "TournamentParams",
+    "best_response",
+    "draw_instance",
+    "homogeneous_values",
+    "instance_market",
+    "paper_scale_manipulation_spec",
+    "study_mechanism",
+    "study_sigma",
+    "variant_name",
+    "variants",
 ]
 
 MAX_NODES = 1000
@@ -158,15 +170,28 @@ def study_sigma(mech: RelayMechanism, net: RelayNetwork, algorithm: str) -> np.n
     return assign(net, algorithm) if mech.uses_assignment else np.full(net.n, -1, dtype=np.intp)
 
 
-def instance_market(net: RelayNetwork, values: np.ndarray, costs: np.ndarray, mech: RelayMechanism,
-                    algorithm: str, population: Mapping[str, Any] | None = None) -> Any:
+def instance_market(
+    net: RelayNetwork,
+    values: np.ndarray,
+    costs: np.ndarray,
+    mech: RelayMechanism,
+    algorithm: str,
+    population: Mapping[str, Any] | None = None,
+) -> Any:
     """The Mesa market on one given instance (types fixed, no agent table). It draws only its
     agents' strategy seeds, from its own Generator, so the study's stream is untouched."""
     from auctionlab.models.relay import RelayMarket
 
-    return RelayMarket(network=net, values=values, costs=costs, mechanism=mech,
-                       algorithm=algorithm if algorithm != "-" else "mwm", population=population,
-                       collect_agents=False, rng=0)
+    return RelayMarket(
+        network=net,
+        values=values,
+        costs=costs,
+        mechanism=mech,
+        algorithm=algorithm if algorithm != "-" else "mwm",
+        population=population,
+        collect_agents=False,
+        rng=0,
+    )
 
 
 # ====================================================================== parameters
@@ -234,11 +259,28 @@ class _ManipulationParams(Params):
 ManipulationParams = with_mechanism_parameters(_ManipulationParams, "ManipulationParams")
 MANIP_DEFAULTS: dict[str, Any] = ManipulationParams.defaults()
 MANIP_METRICS = (
-    "candidates", "trades", "total_capacity", "capacity_gain_share", "welfare", "welfare_share",
-    "profit", "deficit", "budget_balanced", "ir_violations",
-    "buyers_sampled", "buyers_profitable", "buyer_share_profitable", "buyer_mean_gain", "buyer_max_gain",
-    "sellers_sampled", "sellers_profitable", "seller_share_profitable", "seller_mean_gain", "seller_max_gain",
-    "any_profitable", "time_ms",
+    "candidates",
+    "trades",
+    "total_capacity",
+    "capacity_gain_share",
+    "welfare",
+    "welfare_share",
+    "profit",
+    "deficit",
+    "budget_balanced",
+    "ir_violations",
+    "buyers_sampled",
+    "buyers_profitable",
+    "buyer_share_profitable",
+    "buyer_mean_gain",
+    "buyer_max_gain",
+    "sellers_sampled",
+    "sellers_profitable",
+    "seller_share_profitable",
+    "seller_mean_gain",
+    "seller_max_gain",
+    "any_profitable",
+    "time_ms",
 )
 
 
@@ -302,8 +344,9 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
         welfare = realised_welfare(out, vals, costs)
         total_cap = math.nan if homog else float(net.capacities(out.traded).sum())
         variant = variant_name(mech, alg)
-        found = best_response_gains(rnd, players, truthful_utility={"buyer": ub, "seller": us},
-                                    thetas=thetas, shifts=shifts)
+        found = best_response_gains(
+            rnd, players, truthful_utility={"buyer": ub, "seller": us}, thetas=thetas, shifts=shifts
+        )
         gains: dict[str, list[float]] = {"buyer": [], "seller": []}
         for br in found:
             role, idx = br["role"], br["index"]
@@ -317,25 +360,43 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
                 trades = bool(out.seller_wins[idx])
                 u_true = float(us[idx])
             gains[role].append(br["gain"])
-            agent_rows.append({
-                "variant": variant, "mechanism": mech.name, "algorithm": alg,
-                "role": role, "index": idx, "relevant": br["relevant"], "trades_truthfully": trades,
-                "truthful_report": truthful_report, "truthful_utility": br["truthful_utility"],
-                "realised_utility": u_true, "best_utility": br["best_utility"], "max_gain": br["gain"],
-                "profitable": bool(br["gain"] > tol), "best_report": br["scalar"], "best_kind": br["kind"],
-                "best_param": br["param"],
-            })
+            agent_rows.append(
+                {
+                    "variant": variant,
+                    "mechanism": mech.name,
+                    "algorithm": alg,
+                    "role": role,
+                    "index": idx,
+                    "relevant": br["relevant"],
+                    "trades_truthfully": trades,
+                    "truthful_report": truthful_report,
+                    "truthful_utility": br["truthful_utility"],
+                    "realised_utility": u_true,
+                    "best_utility": br["best_utility"],
+                    "max_gain": br["gain"],
+                    "profitable": bool(br["gain"] > tol),
+                    "best_report": br["scalar"],
+                    "best_kind": br["kind"],
+                    "best_param": br["param"],
+                }
+            )
         gb, gs = np.array(gains["buyer"]), np.array(gains["seller"])
         w_ref = w_opt_h if homog else w_opt
         row = {
-            "n": n, "m": m, "vmax": float(p["vmax"]),
-            "variant": variant, "mechanism": mech.name, "algorithm": alg,
+            "n": n,
+            "m": m,
+            "vmax": float(p["vmax"]),
+            "variant": variant,
+            "mechanism": mech.name,
+            "algorithm": alg,
             "candidates": int((sigma >= 0).sum()) if mech.uses_assignment else -1,
-            "trades": int(out.n_trades), "total_capacity": total_cap,
+            "trades": int(out.n_trades),
+            "total_capacity": total_cap,
             "capacity_gain_share": (total_cap - direct_total) / pure_gain if pure_gain > 0 and not homog else math.nan,
             "welfare": welfare,
             "welfare_share": welfare / w_ref if w_ref > 0 else math.nan,
-            "profit": float(out.profit), "deficit": float(max(0.0, -out.profit)),
+            "profit": float(out.profit),
+            "deficit": float(max(0.0, -out.profit)),
             "budget_balanced": bool(out.profit >= -1e-9),
             "ir_violations": int((ub < -1e-9).sum() + (us < -1e-9).sum()),
         }
@@ -354,16 +415,26 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
 LEAGUE_BR_THETAS = (0.0, 0.5, 0.75, 0.9, 1.1, 1.25, 1.5, 2.0)
 DEFAULT_TOURNAMENT_STRATEGIES: dict[str, dict[str, Any]] = {
     "truthful": {"buyer": "truthful", "seller": "truthful"},
-    "scale10": {"buyer": {"strategy": "scale", "params": {"theta": 0.9}},
-                "seller": {"strategy": "scale", "params": {"theta": 1.1}}},
-    "scale25": {"buyer": {"strategy": "scale", "params": {"theta": 0.75}},
-                "seller": {"strategy": "scale", "params": {"theta": 1.25}}},
-    "shift": {"buyer": {"strategy": "shift", "params": {"delta": -0.2}},
-              "seller": {"strategy": "shift", "params": {"delta": 0.1}}},
-    "noise": {"buyer": {"strategy": "noise", "params": {"sigma": 0.2}},
-              "seller": {"strategy": "noise", "params": {"sigma": 0.2}}},
-    "best_response": {"buyer": {"strategy": "best_response", "params": {"thetas": list(LEAGUE_BR_THETAS)}},
-                      "seller": {"strategy": "best_response", "params": {"thetas": list(LEAGUE_BR_THETAS)}}},
+    "scale10": {
+        "buyer": {"strategy": "scale", "params": {"theta": 0.9}},
+        "seller": {"strategy": "scale", "params": {"theta": 1.1}},
+    },
+    "scale25": {
+        "buyer": {"strategy": "scale", "params": {"theta": 0.75}},
+        "seller": {"strategy": "scale", "params": {"theta": 1.25}},
+    },
+    "shift": {
+        "buyer": {"strategy": "shift", "params": {"delta": -0.2}},
+        "seller": {"strategy": "shift", "params": {"delta": 0.1}},
+    },
+    "noise": {
+        "buyer": {"strategy": "noise", "params": {"sigma": 0.2}},
+        "seller": {"strategy": "noise", "params": {"sigma": 0.2}},
+    },
+    "best_response": {
+        "buyer": {"strategy": "best_response", "params": {"thetas": list(LEAGUE_BR_THETAS)}},
+        "seller": {"strategy": "best_response", "params": {"thetas": list(LEAGUE_BR_THETAS)}},
+    },
     "hedge": {"buyer": "hedge", "seller": "hedge"},
     "exp3": {"buyer": "exp3", "seller": "exp3"},
 }
@@ -414,8 +485,9 @@ class _TournamentParams(Params):
     def check(self) -> None:
         _check_instance(self)
         _check_algorithm(self.algorithm)
-        _check_mechanisms(self, check_names(self.mechanisms, "mechanisms", MECHANISMS, "study mechanism"),
-                          "the tournament")
+        _check_mechanisms(
+            self, check_names(self.mechanisms, "mechanisms", MECHANISMS, "study mechanism"), "the tournament"
+        )
         _tournament_strategies(self)
         check_int(self.league_rounds, "league_rounds", minimum=1, maximum=100_000)
         check_int(self.matrix_instances, "matrix_instances", minimum=0)
@@ -467,8 +539,9 @@ def _learned_thetas(model, labels: dict[str, np.ndarray], protos: dict[str, dict
     return out
 
 
-def _profile_reports(market, rnd_truth: RelayRound, gen: np.random.Generator, label: str, protos,
-                     learned) -> tuple[np.ndarray, np.ndarray]:
+def _profile_reports(
+    market, rnd_truth: RelayRound, gen: np.random.Generator, label: str, protos, learned
+) -> tuple[np.ndarray, np.ndarray]:
     """Everyone's reports when everyone plays ``label`` (best response: to the truthful profile)."""
     bids, asks = market.values.copy(), market.costs.copy()
     for role, agents in (("buyer", market.buyers), ("seller", market.sellers)):
@@ -530,27 +603,55 @@ def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput
         gen = np.random.default_rng(league_seed)
         labels = {"buyer": _balanced_labels(gen, labels_all, n), "seller": _balanced_labels(gen, labels_all, m)}
         population = {role: [protos[lab][role] for lab in labels[role]] for role in ("buyer", "seller")}
-        model = RelayMarket(n=n, m=m, algorithm=p["algorithm"], mechanism=mech, vmax=float(p["vmax"]),
-                            cost_range=tuple(p["cost_range"]), channel="redraw", types="redraw",
-                            population=population, collect_agents=False,
-                            rng=np.random.default_rng(gen.integers(0, 2**63)))
-        learners = [(role, a) for role, agents in (("buyer", model.sources), ("seller", model.relays))
-                    for a in agents.select(lambda a: _is_learner(a.strategy))]
+        model = RelayMarket(
+            n=n,
+            m=m,
+            algorithm=p["algorithm"],
+            mechanism=mech,
+            vmax=float(p["vmax"]),
+            cost_range=tuple(p["cost_range"]),
+            channel="redraw",
+            types="redraw",
+            population=population,
+            collect_agents=False,
+            rng=np.random.default_rng(gen.integers(0, 2**63)),
+        )
+        learners = [
+            (role, a)
+            for role, agents in (("buyer", model.sources), ("seller", model.relays))
+            for a in agents.select(lambda a: _is_learner(a.strategy))
+        ]
         for step in range(1, int(p["league_rounds"]) + 1):
             model.step()
             acc: dict[tuple[str, str], list[float]] = {}
             for role, a in learners:
                 acc.setdefault((role, labels[role][a.index]), []).append(a.strategy.mean_theta)
             for (role, lab), v in acc.items():
-                theta_rows.append({"mechanism": mech_name, "step": step, "role": role, "strategy": lab,
-                                   "mean_theta": float(np.mean(v))})
+                theta_rows.append(
+                    {
+                        "mechanism": mech_name,
+                        "step": step,
+                        "role": role,
+                        "strategy": lab,
+                        "mean_theta": float(np.mean(v)),
+                    }
+                )
         for role in ("buyer", "seller"):
             hist = model.utility_history(role)  # (steps, agents)
             for lab in labels_all:
                 idx = np.flatnonzero(labels[role] == lab)
                 u = hist[:, idx]
-                rows.append({"mechanism": mech_name, "part": "league", "role": role, "strategy": lab, "background": "",
-                             "mean_utility": float(u.mean()) if u.size else math.nan, "observations": int(u.size)})
+                rows.append(
+                    {
+                        "mechanism": mech_name,
+                        "part": "league",
+                        "role": role,
+                        "strategy": lab,
+                        "background": "",
+                        "mean_utility": float(u.mean()) if u.size else math.nan,
+                        "observations": int(u.size),
+                    }
+                )
         learned = _learned_thetas(model, labels, protos)
 
         # ---------------- payoff matrix: everyone plays b, sampled focal agents try every a
@@ -560,8 +661,10 @@ def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput
             net, values, costs = draw_instance(gen, p)
             market = instance_market(net, values, costs, mech, p["algorithm"])
             rnd_truth = market.counterfactual_round(values, costs)
-            focal = {"buyer": _sample(gen, n, int(p["matrix_agents"])),
-                     "seller": _sample(gen, m, int(p["matrix_agents"]))}
+            focal = {
+                "buyer": _sample(gen, n, int(p["matrix_agents"])),
+                "seller": _sample(gen, m, int(p["matrix_agents"])),
+            }
             for b in labels_all:
                 bids, asks = _profile_reports(market, rnd_truth, gen, b, protos, learned)
                 rnd = market.counterfactual_round(bids, asks)
@@ -569,15 +672,25 @@ def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput
                     for idx in focal[role]:
                         agent = agents[int(idx)]
                         reps = [_one_report(rnd, gen, protos[a][role], a, agent, learned) for a in labels_all]
-                        u = rnd.utilities_if(role, agent.index, np.vstack(reps) if role == "buyer" else
-                                             np.array(reps, dtype=np.float64))
+                        u = rnd.utilities_if(
+                            role, agent.index, np.vstack(reps) if role == "buyer" else np.array(reps, dtype=np.float64)
+                        )
                         for a, ua in zip(labels_all, u):
                             cell = sums[(role, a, b)]
                             cell[0] += float(ua)
                             cell[1] += 1
         for (role, a, b), (s, c) in sums.items():
-            rows.append({"mechanism": mech_name, "part": "matrix", "role": role, "strategy": a, "background": b,
-                         "mean_utility": s / c if c else math.nan, "observations": int(c)})
+            rows.append(
+                {
+                    "mechanism": mech_name,
+                    "part": "matrix",
+                    "role": role,
+                    "strategy": a,
+                    "background": b,
+                    "mean_utility": s / c if c else math.nan,
+                    "observations": int(c),
+                }
+            )
     for r in rows:
         r.update(n=n, m=m)
     rounds = pd.DataFrame(theta_rows) if theta_rows else None
@@ -634,9 +747,22 @@ class _EquilibriumParams(Params):
 EquilibriumParams = with_mechanism_parameters(_EquilibriumParams, "EquilibriumParams")
 EQUILIBRIUM_DEFAULTS: dict[str, Any] = EquilibriumParams.defaults()
 EQUILIBRIUM_METRICS = (
-    "instance", "theta_buyer", "theta_seller", "buyer_payoff", "seller_payoff", "trades", "welfare", "profit",
-    "final_theta_buyer", "final_theta_seller", "final_played_theta_buyer", "final_played_theta_seller",
-    "mean_utility_buyer", "mean_utility_seller", "mean_trades", "mean_welfare",
+    "instance",
+    "theta_buyer",
+    "theta_seller",
+    "buyer_payoff",
+    "seller_payoff",
+    "trades",
+    "welfare",
+    "profit",
+    "final_theta_buyer",
+    "final_theta_seller",
+    "final_played_theta_buyer",
+    "final_played_theta_seller",
+    "mean_utility_buyer",
+    "mean_utility_seller",
+    "mean_trades",
+    "mean_welfare",
 )
 
 
@@ -654,36 +780,57 @@ def _role_game(p: Mapping[str, Any], gen: np.random.Generator) -> RunOutput:
         n, m = net.n, net.m
         market = instance_market(net, values, costs, mech, p["algorithm"])
         d = int(p["deviators"])
-        devs = ({"buyer": _sample(gen, n, d), "seller": _sample(gen, m, d)} if d else
-                {"buyer": np.empty(0, dtype=int), "seller": np.empty(0, dtype=int)})
+        devs = (
+            {"buyer": _sample(gen, n, d), "seller": _sample(gen, m, d)}
+            if d
+            else {"buyer": np.empty(0, dtype=int), "seller": np.empty(0, dtype=int)}
+        )
         reports = [(values * thb, costs * ths) for thb, ths in profiles]
         cleared = market.profile_utilities(reports)
         for (thb, ths), (bids, asks), (out, ub, us) in zip(profiles, reports, cleared):
-            rows.append({
-                "mechanism": name, "instance": inst, "theta_buyer": thb, "theta_seller": ths,
-                "buyer_payoff": float(ub.mean()), "seller_payoff": float(us.mean()),
-                "trades": int(out.n_trades), "profit": float(out.profit),
-                "welfare": realised_welfare(out, values, costs),
-            })
+            rows.append(
+                {
+                    "mechanism": name,
+                    "instance": inst,
+                    "theta_buyer": thb,
+                    "theta_seller": ths,
+                    "buyer_payoff": float(ub.mean()),
+                    "seller_payoff": float(us.mean()),
+                    "trades": int(out.n_trades),
+                    "profit": float(out.profit),
+                    "welfare": realised_welfare(out, values, costs),
+                }
+            )
             if not (devs["buyer"].size or devs["seller"].size):
                 continue
             rnd = market.counterfactual_round(bids, asks)
             for role, grid, base in (("buyer", tb, ub), ("seller", ts, us)):
                 for idx in devs[role]:
                     idx = int(idx)
-                    u = rnd.utilities_if(role, idx, np.outer(grid, values[idx]) if role == "buyer" else
-                                         np.asarray(grid) * costs[idx])
+                    u = rnd.utilities_if(
+                        role, idx, np.outer(grid, values[idx]) if role == "buyer" else np.asarray(grid) * costs[idx]
+                    )
                     for th, ua in zip(grid, u):
-                        dev_rows.append({"mechanism": name, "instance": inst, "theta_buyer": thb,
-                                         "theta_seller": ths, "role": role, "agent": idx, "deviation": th,
-                                         "utility": float(ua), "profile_utility": float(base[idx])})
+                        dev_rows.append(
+                            {
+                                "mechanism": name,
+                                "instance": inst,
+                                "theta_buyer": thb,
+                                "theta_seller": ths,
+                                "role": role,
+                                "agent": idx,
+                                "deviation": th,
+                                "utility": float(ua),
+                                "profile_utility": float(base[idx]),
+                            }
+                        )
     agents = pd.DataFrame(dev_rows) if dev_rows else None
     if agents is not None:  # one row per (instance, profile, role, deviation): mean over the sampled agents
-        agents = (agents.groupby(["mechanism", "instance", "theta_buyer", "theta_seller", "role", "deviation"],
-                                 sort=True)
-                  .agg(utility=("utility", "mean"), profile_utility=("profile_utility", "mean"),
-                       agents=("agent", "size"))
-                  .reset_index())
+        agents = (
+            agents.groupby(["mechanism", "instance", "theta_buyer", "theta_seller", "role", "deviation"], sort=True)
+            .agg(utility=("utility", "mean"), profile_utility=("profile_utility", "mean"), agents=("agent", "size"))
+            .reset_index()
+        )
         agents["gain"] = agents["utility"] - agents["profile_utility"]
     return RunOutput(runs=rows, agents=agents)
 
@@ -701,11 +848,19 @@ def _learning(p: Mapping[str, Any], gen: np.random.Generator) -> RunOutput:
         params["gamma"] = float(p["gamma"])
         params["reward_range"] = [-max(float(p["vmax"]), hi), max(float(p["vmax"]), hi)]
     spec = {"strategy": p["learner"], "params": params}
-    model = RelayMarket(n=int(p["n"]), m=int(p["m"]), algorithm=p["algorithm"],
-                        mechanism=study_mechanism(p["mechanism"], p), vmax=float(p["vmax"]),
-                        cost_range=tuple(p["cost_range"]), channel=p["channel"],
-                        types="redraw", population={"buyer": spec, "seller": spec},
-                        collect_agents=False, rng=gen)
+    model = RelayMarket(
+        n=int(p["n"]),
+        m=int(p["m"]),
+        algorithm=p["algorithm"],
+        mechanism=study_mechanism(p["mechanism"], p),
+        vmax=float(p["vmax"]),
+        cost_range=tuple(p["cost_range"]),
+        channel=p["channel"],
+        types="redraw",
+        population={"buyer": spec, "seller": spec},
+        collect_agents=False,
+        rng=gen,
+    )
     recs = []
     for step in range(1, int(p["rounds"]) + 1):
         model.step()
@@ -720,13 +875,16 @@ def _learning(p: Mapping[str, Any], gen: np.random.Generator) -> RunOutput:
     rounds = pd.DataFrame(recs)
     tail = rounds.tail(max(1, len(rounds) // 10))
     row = {
-        "mechanism": p["mechanism"], "learner": p["learner"],
-        "final_theta_buyer": float(tail["theta_buyer"].mean()), "final_theta_seller": float(tail["theta_seller"].mean()),
+        "mechanism": p["mechanism"],
+        "learner": p["learner"],
+        "final_theta_buyer": float(tail["theta_buyer"].mean()),
+        "final_theta_seller": float(tail["theta_seller"].mean()),
         "final_played_theta_buyer": float(tail["played_theta_buyer"].mean()),
         "final_played_theta_seller": float(tail["played_theta_seller"].mean()),
         "mean_utility_buyer": float(rounds["utility_buyer"].mean()),
         "mean_utility_seller": float(rounds["utility_seller"].mean()),
-        "mean_trades": float(rounds["trades"].mean()), "mean_welfare": float(rounds["welfare"].mean()),
+        "mean_trades": float(rounds["trades"].mean()),
+        "mean_welfare": float(rounds["welfare"].mean()),
     }
     return RunOutput(runs=[row], rounds=rounds)
 
@@ -743,22 +901,34 @@ def run_equilibrium(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutpu
 
 # ====================================================================== registration
 RELAY_MANIPULATION_KIND = RunKind(
-    name="relay-manipulation", fn=run_manipulation, params=ManipulationParams,
-    metrics=MANIP_METRICS, id_columns=("n", "m", "vmax", "variant", "mechanism", "algorithm"), chunk=10,
+    name="relay-manipulation",
+    fn=run_manipulation,
+    params=ManipulationParams,
+    metrics=MANIP_METRICS,
+    id_columns=("n", "m", "vmax", "variant", "mechanism", "algorithm"),
+    chunk=10,
     description="maximum manipulation gain (best response, others truthful) of sampled buyers and sellers under "
-                "TASC, trade reduction, k-DA, VCG and McAfee on the same instances, with efficiency and profit",
+    "TASC, trade reduction, k-DA, VCG and McAfee on the same instances, with efficiency and profit",
 )
 RELAY_TOURNAMENT_KIND = RunKind(
-    name="relay-tournament", fn=run_tournament, params=TournamentParams,
-    metrics=TOURNAMENT_METRICS, id_columns=("n", "m", "mechanism"), chunk=1,
+    name="relay-tournament",
+    fn=run_tournament,
+    params=TournamentParams,
+    metrics=TOURNAMENT_METRICS,
+    id_columns=("n", "m", "mechanism"),
+    chunk=1,
     description="relay strategies (truthful, scaling, shift, noise, best response, learners) in a Mesa league "
-                "and a background x focal payoff matrix, per mechanism",
+    "and a background x focal payoff matrix, per mechanism",
 )
 RELAY_EQUILIBRIUM_KIND = RunKind(
-    name="relay-equilibrium", fn=run_equilibrium, params=EquilibriumParams,
-    metrics=EQUILIBRIUM_METRICS, id_columns=("mechanism", "part", "learner"), chunk=1,
+    name="relay-equilibrium",
+    fn=run_equilibrium,
+    params=EquilibriumParams,
+    metrics=EQUILIBRIUM_METRICS,
+    id_columns=("mechanism", "part", "learner"),
+    chunk=1,
     description="buyer shading x seller inflation role game (with unilateral deviations), or Hedge/EXP3 learners "
-                "in the Mesa relay market",
+    "in the Mesa relay market",
 )
 
 
@@ -767,10 +937,13 @@ def paper_scale_manipulation_spec() -> dict[str, Any]:
     ``auctionlab run`` (save as TOML/JSON) or :func:`~auctionlab.experiments.runner.run_experiment`.
     About half an hour on one core (VCG dominates); the catalog's ``relay-manipulation`` is the affordable default."""
     return {
-        "name": "relay-manipulation-paper", "model": "relay-manipulation", "replications": 200,
-        "master_seed": 20110707, "chunk": 5, "analysis": "relay-manipulation",
+        "name": "relay-manipulation-paper",
+        "model": "relay-manipulation",
+        "replications": 200,
+        "master_seed": 20110707,
+        "chunk": 5,
+        "analysis": "relay-manipulation",
         "description": "relay-manipulation at the paper's scale: n = 100, m = 50..150, Vmax 1..8",
         "params": {"agents": 10},
-        "grids": [{"n": [100], "m": [50, 100, 150], "vmax": [4.0]},
-                  {"n": [100], "m": [100], "vmax": [1.0, 2.0, 8.0]}],
+        "grids": [{"n": [100], "m": [50, 100, 150], "vmax": [4.0]}, {"n": [100], "m": [100], "vmax": [1.0, 2.0, 8.0]}],
     }

@@ -63,8 +63,7 @@ OBJECTIVE = {"mwm": "capacity", "mm": "trades", "ora": "min_capacity"}
 
 def phase2_rule_names() -> list[str]:
     """The registered mechanisms a ``rules`` list may name: those that clear the phase-1 pairs."""
-    return [name for name, cls in MECHANISMS.items()
-            if isinstance(cls, type) and issubclass(cls, PhaseOneMechanism)]
+    return [name for name, cls in MECHANISMS.items() if isinstance(cls, type) and issubclass(cls, PhaseOneMechanism)]
 
 
 def phase2_mechanisms(rules) -> list[PhaseOneMechanism]:
@@ -175,19 +174,37 @@ class TruthfulnessParams(RelayInstanceParams):
                 raise ConfigError(f"buyer value {v} is above vmax = {vmax}: the bid sweep covers [0, vmax]")
         for c in _levels(self.seller_costs, "seller_costs"):
             if c > hi:
-                raise ConfigError(
-                    f"seller cost {c} is above the cost range's top {hi}: the ask sweep covers [0, {hi}]")
+                raise ConfigError(f"seller cost {c} is above the cost range's top {hi}: the ask sweep covers [0, {hi}]")
         for key in ("bid_points", "ask_points"):
             if check_positive_int(getattr(self, key), key, maximum=10_000) < 2:
                 raise ConfigError(f"{key} must be at least 2")
 
 
 TASC_METRICS = (
-    "candidates", "k", "trades", "buyer_price", "seller_price", "profit", "zero_profit",
-    "total_capacity", "pure_total_capacity", "min_capacity", "pure_min_capacity", "pure_trades",
-    "degradation_capacity", "degradation_trades", "degradation_min_capacity", "degradation_gain",
-    "degradation", "welfare", "min_capacity_winners", "degradation_min_capacity_winners",
-    "time_network_ms", "time_assign_ms", "time_clear_ms", "time_tasc_ms",
+    "candidates",
+    "k",
+    "trades",
+    "buyer_price",
+    "seller_price",
+    "profit",
+    "zero_profit",
+    "total_capacity",
+    "pure_total_capacity",
+    "min_capacity",
+    "pure_min_capacity",
+    "pure_trades",
+    "degradation_capacity",
+    "degradation_trades",
+    "degradation_min_capacity",
+    "degradation_gain",
+    "degradation",
+    "welfare",
+    "min_capacity_winners",
+    "degradation_min_capacity_winners",
+    "time_network_ms",
+    "time_assign_ms",
+    "time_clear_ms",
+    "time_tasc_ms",
 )
 
 
@@ -256,31 +273,54 @@ def run_tasc(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
                     "trades": _ratio_loss(trades, pure_trades),
                     "min_capacity": _ratio_loss(cmin, pure_min),
                 }
-                rows.append({
-                    "n": n, "m": m, "algorithm": alg, "rule": mech.name, "vmax": vmax,
-                    "candidates": int(on.sum()), "k": int(out.k), "trades": int(out.n_trades),
-                    "buyer_price": math.nan if out.buyer_price is None else float(out.buyer_price),
-                    "seller_price": math.nan if out.seller_price is None else float(out.seller_price),
-                    "profit": float(out.profit), "zero_profit": bool(out.profit == 0.0),
-                    "total_capacity": total, "pure_total_capacity": pure_total,
-                    "min_capacity": cmin, "pure_min_capacity": pure_min, "pure_trades": pure_trades,
-                    "degradation_capacity": deg["capacity"], "degradation_trades": deg["trades"],
-                    "degradation_min_capacity": deg["min_capacity"],
-                    "degradation_gain": _ratio_loss(total - direct_total, pure_gain),
-                    "degradation": deg[OBJECTIVE.get(alg, "capacity")],
-                    "welfare": welfare,
-                    "min_capacity_winners": cmin_win,
-                    "degradation_min_capacity_winners": (_ratio_loss(cmin_win, pure_min) if win.size
-                                                         else math.nan),
-                    "time_network_ms": t_net, "time_assign_ms": t_assign, "time_clear_ms": t_clear,
-                    "time_tasc_ms": t_assign + t_clear,
-                })
+                rows.append(
+                    {
+                        "n": n,
+                        "m": m,
+                        "algorithm": alg,
+                        "rule": mech.name,
+                        "vmax": vmax,
+                        "candidates": int(on.sum()),
+                        "k": int(out.k),
+                        "trades": int(out.n_trades),
+                        "buyer_price": math.nan if out.buyer_price is None else float(out.buyer_price),
+                        "seller_price": math.nan if out.seller_price is None else float(out.seller_price),
+                        "profit": float(out.profit),
+                        "zero_profit": bool(out.profit == 0.0),
+                        "total_capacity": total,
+                        "pure_total_capacity": pure_total,
+                        "min_capacity": cmin,
+                        "pure_min_capacity": pure_min,
+                        "pure_trades": pure_trades,
+                        "degradation_capacity": deg["capacity"],
+                        "degradation_trades": deg["trades"],
+                        "degradation_min_capacity": deg["min_capacity"],
+                        "degradation_gain": _ratio_loss(total - direct_total, pure_gain),
+                        "degradation": deg[OBJECTIVE.get(alg, "capacity")],
+                        "welfare": welfare,
+                        "min_capacity_winners": cmin_win,
+                        "degradation_min_capacity_winners": (_ratio_loss(cmin_win, pure_min) if win.size else math.nan),
+                        "time_network_ms": t_net,
+                        "time_assign_ms": t_assign,
+                        "time_clear_ms": t_clear,
+                        "time_tasc_ms": t_assign + t_clear,
+                    }
+                )
     return RunOutput(runs=rows)
 
 
 # ---------------------------------------------------------------------- Fig. 8
-TRUTH_METRICS = ("agent", "partner", "candidates", "truthful_utility", "best_utility", "best_report", "gain",
-                 "peaks_at_truth", "n_better")
+TRUTH_METRICS = (
+    "agent",
+    "partner",
+    "candidates",
+    "truthful_utility",
+    "best_utility",
+    "best_report",
+    "gain",
+    "peaks_at_truth",
+    "n_better",
+)
 
 
 def run_truthfulness(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
@@ -342,30 +382,59 @@ def run_truthfulness(params: dict[str, Any], seed: np.random.SeedSequence) -> Ru
                     at_truth = int(np.flatnonzero(reports == truth)[0])
                     best = int(np.argmax(util))
                     u_true = float(util[at_truth])
-                    rows.append({
-                        "n": n, "m": m, "algorithm": alg, "rule": mech.name, "role": role, "true_value": truth,
-                        "agent": agent, "partner": partner, "candidates": int(cand.size),
-                        "truthful_utility": u_true,
-                        "best_utility": float(util[best]), "best_report": float(reports[best]),
-                        "gain": float(util[best]) - u_true, "peaks_at_truth": bool(util[best] <= u_true + 1e-12),
-                        "n_better": int(np.count_nonzero(util > u_true + 1e-12)),
-                    })
-                    sweeps.append(pd.DataFrame({
-                        "algorithm": alg, "rule": mech.name, "role": role, "true_value": truth, "agent": agent,
-                        "report": reports, "utility": util, "truthful": reports == truth,
-                    }))
+                    rows.append(
+                        {
+                            "n": n,
+                            "m": m,
+                            "algorithm": alg,
+                            "rule": mech.name,
+                            "role": role,
+                            "true_value": truth,
+                            "agent": agent,
+                            "partner": partner,
+                            "candidates": int(cand.size),
+                            "truthful_utility": u_true,
+                            "best_utility": float(util[best]),
+                            "best_report": float(reports[best]),
+                            "gain": float(util[best]) - u_true,
+                            "peaks_at_truth": bool(util[best] <= u_true + 1e-12),
+                            "n_better": int(np.count_nonzero(util > u_true + 1e-12)),
+                        }
+                    )
+                    sweeps.append(
+                        pd.DataFrame(
+                            {
+                                "algorithm": alg,
+                                "rule": mech.name,
+                                "role": role,
+                                "true_value": truth,
+                                "agent": agent,
+                                "report": reports,
+                                "utility": util,
+                                "truthful": reports == truth,
+                            }
+                        )
+                    )
     agents = pd.concat(sweeps, ignore_index=True) if sweeps else None
     return RunOutput(runs=rows, agents=agents)
 
 
 TASC_KIND = RunKind(
-    name="tasc", fn=run_tasc, params=TascParams, metrics=TASC_METRICS,
-    id_columns=("n", "m", "algorithm", "rule", "vmax"), chunk=100,
+    name="tasc",
+    fn=run_tasc,
+    params=TascParams,
+    metrics=TASC_METRICS,
+    id_columns=("n", "m", "algorithm", "rule", "vmax"),
+    chunk=100,
     description="TASC vs pure assignment on random DF networks (profit, efficiency, run time; Fig. 9-11)",
 )
 TASC_TRUTHFULNESS_KIND = RunKind(
-    name="tasc-truthfulness", fn=run_truthfulness, params=TruthfulnessParams,
-    metrics=TRUTH_METRICS, id_columns=("n", "m", "algorithm", "rule", "role", "true_value"), chunk=5,
+    name="tasc-truthfulness",
+    fn=run_truthfulness,
+    params=TruthfulnessParams,
+    metrics=TRUTH_METRICS,
+    id_columns=("n", "m", "algorithm", "rule", "role", "true_value"),
+    chunk=5,
     description="utility of a random buyer / seller vs its own report (Fig. 8)",
 )
 

@@ -25,6 +25,15 @@ from auctionlab.tournament.result_set import ResultSet
 from auctionlab.tournament.tournament import MARKETS, Tournament
 
 __all__ = [
-    "CLASSIFIER_KEYS", "MARKETS", "Ecosystem", "Plot", "ResultSet", "Tournament", "classify", "draw_boxplot",
-    "draw_payoff", "filtered_strategies", "strategy_parameters",
+    "CLASSIFIER_KEYS",
+    "MARKETS",
+    "Ecosystem",
+    "Plot",
+    "ResultSet",
+    "Tournament",
+    "classify",
+    "draw_boxplot",
+    "draw_payoff",
+    "filtered_strategies",
+    "strategy_parameters",
 ]

@@ -43,8 +43,11 @@ def strategy_parameters(name: str) -> dict[str, Any]:
     if cls.__init__ is object.__init__:
         return {}
     params = inspect.signature(cls.__init__).parameters
-    return {k: p.default for k, p in params.items()
-            if k not in ("self", "rng") and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return {
+        k: p.default
+        for k, p in params.items()
+        if k not in ("self", "rng") and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
 
 
 def _matches(value: Any, want: Any) -> bool:

@@ -28,8 +28,14 @@ class Ecosystem:
     appends turns to :attr:`population_sizes` (one share vector per turn, row 0 the start).
     """
 
-    def __init__(self, results: Any, population: Sequence[float] | None = None, *, floor: float = 1e-9,
-                 names: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        results: Any,
+        population: Sequence[float] | None = None,
+        *,
+        floor: float = 1e-9,
+        names: Sequence[str] | None = None,
+    ) -> None:
         matrix = getattr(results, "payoff_matrix", results)
         try:
             a = np.array(matrix, dtype=np.float64)

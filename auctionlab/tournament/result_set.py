@@ -30,8 +30,14 @@ __all__ = ["ResultSet"]
 class ResultSet:
     """Results of :meth:`Tournament.play` (see the module docstring); ``plot`` draws them."""
 
-    def __init__(self, players: Sequence[str], interactions: pd.DataFrame, *, repetitions: int,
-                 meta: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        players: Sequence[str],
+        interactions: pd.DataFrame,
+        *,
+        repetitions: int,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
         self.players = list(players)
         self.num_players = len(self.players)
         self.repetitions = int(repetitions)
@@ -71,15 +77,28 @@ class ResultSet:
             m = float(s.mean())
             sd = float(s.std(ddof=1)) if r > 1 else math.nan
             half = float(stats.t.ppf((1 + level) / 2, r - 1)) * sd / math.sqrt(r) if r > 1 else math.nan
-            rows.append({"rank": rank, "strategy": self.players[i], "mean": m, "ci_low": m - half,
-                         "ci_high": m + half, "median": float(np.median(s)), "sd": sd, "repetitions": r})
+            rows.append(
+                {
+                    "rank": rank,
+                    "strategy": self.players[i],
+                    "mean": m,
+                    "ci_low": m - half,
+                    "ci_high": m + half,
+                    "median": float(np.median(s)),
+                    "sd": sd,
+                    "repetitions": r,
+                }
+            )
         return pd.DataFrame(rows)
 
     def score_frame(self) -> pd.DataFrame:
         """Tidy ``strategy, repetition, score`` in rank order (the boxplot's data)."""
         return pd.DataFrame(
-            [{"strategy": self.players[i], "repetition": rep, "score": float(self.scores[i, rep])}
-             for i in self.ranking for rep in range(self.repetitions)]
+            [
+                {"strategy": self.players[i], "repetition": rep, "score": float(self.scores[i, rep])}
+                for i in self.ranking
+                for rep in range(self.repetitions)
+            ]
         )
 
     def payoff_frame(self, *, role: str | None = None) -> pd.DataFrame:
@@ -97,8 +116,16 @@ class ResultSet:
             for (a, b), row in t.iterrows():
                 mat[pos[a], pos[b]], sd[pos[a], pos[b]] = row["mean"], row["std"]
         return pd.DataFrame(
-            [{"player": self.players[i], "opponent": self.players[j], "payoff": float(mat[i, j]), "sd": float(sd[i, j])}
-             for i in self.ranking for j in self.ranking]
+            [
+                {
+                    "player": self.players[i],
+                    "opponent": self.players[j],
+                    "payoff": float(mat[i, j]),
+                    "sd": float(sd[i, j]),
+                }
+                for i in self.ranking
+                for j in self.ranking
+            ]
         )
 
     def payoff_game(self):
@@ -113,8 +140,10 @@ class ResultSet:
         return g
 
     def __repr__(self) -> str:
-        return (f"ResultSet({self.num_players} strategies x {self.repetitions} repetitions; "
-                f"ranked: {', '.join(self.ranked_names)})")
+        return (
+            f"ResultSet({self.num_players} strategies x {self.repetitions} repetitions; "
+            f"ranked: {', '.join(self.ranked_names)})"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ResultSet):

@@ -66,9 +66,19 @@ class Tournament:
     everything (same ``rng`` → identical results).
     """
 
-    def __init__(self, strategies: Sequence[Any] | Mapping[str, Any], mechanism: Any = None, *,
-                 market: str = "relay", repetitions: int = 10, turns: int = 10, rng: Any = None,
-                 roles: Sequence[str] | None = None, mirror: bool = True, **market_params: Any) -> None:
+    def __init__(
+        self,
+        strategies: Sequence[Any] | Mapping[str, Any],
+        mechanism: Any = None,
+        *,
+        market: str = "relay",
+        repetitions: int = 10,
+        turns: int = 10,
+        rng: Any = None,
+        roles: Sequence[str] | None = None,
+        mirror: bool = True,
+        **market_params: Any,
+    ) -> None:
         self.market = check_choice(market, "market", MARKETS)
         self.repetitions = check_int(repetitions, "repetitions", minimum=1)
         self.turns = check_int(turns, "turns", minimum=1)
@@ -88,7 +98,9 @@ class Tournament:
                 raise ConfigError(f"the exchange has one role, 'bidder'; got roles={roles!r}")
             self.roles = ("bidder",)
             if mechanism not in (None, "ice"):
-                raise ConfigError(f"the exchange market runs ICE: mechanism must be 'ice' (or omitted), got {mechanism!r}")
+                raise ConfigError(
+                    f"the exchange market runs ICE: mechanism must be 'ice' (or omitted), got {mechanism!r}"
+                )
             self.mechanism = "ice"
             self.market_params = dict(market_params)
         self.players, self._protos = self._parse(strategies)
@@ -132,13 +144,16 @@ class Tournament:
             except ConfigError as exc:
                 raise ConfigError(f"{where}: {exc}") from None
             if self.market == "exchange" and not isinstance(s, ExchangeStrategy):
-                raise ConfigError(f"{where}: {s.label!r} is not an exchange strategy; exchange bidders need an "
-                                  f"ICE proxy: {', '.join(filtered_strategies(market='exchange'))}")
+                raise ConfigError(
+                    f"{where}: {s.label!r} is not an exchange strategy; exchange bidders need an "
+                    f"ICE proxy: {', '.join(filtered_strategies(market='exchange'))}"
+                )
             flag = s.flag("role")
             if flag not in ("any", role):
-                raise ConfigError(f"{where}: {s.label!r} is for {flag}s only, not {role}s"
-                                  + (" (give roles=('buyer',) for a buyers-only tournament)"
-                                     if self.market == "relay" else ""))
+                raise ConfigError(
+                    f"{where}: {s.label!r} is for {flag}s only, not {role}s"
+                    + (" (give roles=('buyer',) for a buyers-only tournament)" if self.market == "relay" else "")
+                )
             out[role] = s
         return out
 
@@ -155,12 +170,18 @@ class Tournament:
         if self.market == "relay":
             from auctionlab.models.relay import RelayMarket
 
-            return RelayMarket(mechanism=self.mechanism, population=population, collect_agents=False,
-                               rng=np.random.default_rng(seed), **self.market_params)
+            return RelayMarket(
+                mechanism=self.mechanism,
+                population=population,
+                collect_agents=False,
+                rng=np.random.default_rng(seed),
+                **self.market_params,
+            )
         from auctionlab.models.exchange import ExchangeMarket
 
-        return ExchangeMarket(population=population["bidder"], collect_agents=False,
-                              rng=np.random.default_rng(seed), **self.market_params)
+        return ExchangeMarket(
+            population=population["bidder"], collect_agents=False, rng=np.random.default_rng(seed), **self.market_params
+        )
 
     # ------------------------------------------------------------------ play
     def matches(self) -> list[tuple[int, int]]:
@@ -205,16 +226,35 @@ class Tournament:
                         for who, other, mask in ((i, j, first[role]), (j, i, ~first[role])):
                             if i == j:
                                 mask = np.ones_like(mask)
-                            rows.append({"repetition": rep, "seating": seating, "player": self.players[who],
-                                         "opponent": self.players[other], "role": role,
-                                         "payoff": float(util[role][mask].mean()), "seats": int(mask.sum())})
+                            rows.append(
+                                {
+                                    "repetition": rep,
+                                    "seating": seating,
+                                    "player": self.players[who],
+                                    "opponent": self.players[other],
+                                    "role": role,
+                                    "payoff": float(util[role][mask].mean()),
+                                    "seats": int(mask.sum()),
+                                }
+                            )
                             if i == j:
                                 break
         frame = pd.DataFrame(rows, columns=["repetition", "seating", "player", "opponent", "role", "payoff", "seats"])
-        return ResultSet(self.players, frame, repetitions=self.repetitions,
-                         meta={"market": self.market, "mechanism": str(getattr(self.mechanism, "name", self.mechanism)),
-                               "turns": self.turns, "roles": self.roles, **self.market_params})
+        return ResultSet(
+            self.players,
+            frame,
+            repetitions=self.repetitions,
+            meta={
+                "market": self.market,
+                "mechanism": str(getattr(self.mechanism, "name", self.mechanism)),
+                "turns": self.turns,
+                "roles": self.roles,
+                **self.market_params,
+            },
+        )
 
     def __repr__(self) -> str:
-        return (f"Tournament({len(self.players)} strategies, market={self.market!r}, mechanism={self.mechanism!r}, "
-                f"repetitions={self.repetitions})")
+        return (
+            f"Tournament({len(self.players)} strategies, market={self.market!r}, mechanism={self.mechanism!r}, "
+            f"repetitions={self.repetitions})"
+        )

@@ -17,8 +17,8 @@ import solara  # noqa: E402
 from mesa.visualization import Slider, SolaraViz, make_plot_component  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
-from auctionlab.models.exchange import ExchangeMarket  # noqa: E402
 from auctionlab.mechanisms.relay.mechanisms import MECHANISMS  # noqa: E402
+from auctionlab.models.exchange import ExchangeMarket  # noqa: E402
 from auctionlab.models.relay import RelayMarket  # noqa: E402
 from auctionlab.strategies.registry import STRATEGIES  # noqa: E402
 from auctionlab.viz.data import bounds_frame, network_frame, utilities_frame  # noqa: E402
@@ -29,13 +29,24 @@ class RelayMarketPage(RelayMarket):
     """``RelayMarket`` with the page's population controls: a share of buyers who scale their
     bids by ``theta`` and a share of sellers who add ``shift`` to their asks; the rest truthful."""
 
-    def __init__(self, *, shading_share: float = 0.5, theta: float = 0.8, inflating_share: float = 0.0,
-                 shift: float = 0.2, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        shading_share: float = 0.5,
+        theta: float = 0.8,
+        inflating_share: float = 0.0,
+        shift: float = 0.2,
+        **kwargs: Any,
+    ) -> None:
         population = {
-            "buyer": [{"strategy": "truthful", "share": 1.0 - shading_share},
-                      {"strategy": "scale", "params": {"theta": theta}, "share": shading_share}],
-            "seller": [{"strategy": "truthful", "share": 1.0 - inflating_share},
-                       {"strategy": "shift", "params": {"delta": shift}, "share": inflating_share}],
+            "buyer": [
+                {"strategy": "truthful", "share": 1.0 - shading_share},
+                {"strategy": "scale", "params": {"theta": theta}, "share": shading_share},
+            ],
+            "seller": [
+                {"strategy": "truthful", "share": 1.0 - inflating_share},
+                {"strategy": "shift", "params": {"delta": shift}, "share": inflating_share},
+            ],
         }
         super().__init__(population=population, **kwargs)
 
@@ -82,8 +93,13 @@ def NetworkView(model):
     nodes, links = frames["nodes"], frames["links"]
     fig, ax = _figure()
     for row in links.itertuples():
-        ax.plot([row.x0, row.x1], [row.y0, row.y1], color="tab:green" if row.traded else "0.8",
-                lw=1.5 if row.traded else 0.6, zorder=1)
+        ax.plot(
+            [row.x0, row.x1],
+            [row.y0, row.y1],
+            color="tab:green" if row.traded else "0.8",
+            lw=1.5 if row.traded else 0.6,
+            zorder=1,
+        )
     style = {"source": ("o", "tab:blue"), "destination": ("x", "0.5"), "relay": ("^", "tab:red")}
     for kind, sub in nodes.groupby("kind"):
         marker, color = style[kind]
@@ -160,8 +176,10 @@ def exchange_params() -> dict[str, Any]:
 
 def relay_page(**params: Any):
     """The relay market page (a SolaraViz element; display it in Jupyter or serve it)."""
-    defaults = {k: (v.value if isinstance(v, Slider) else v["value"] if isinstance(v, dict) else v)
-                for k, v in RELAY_PARAMS.items()}
+    defaults = {
+        k: (v.value if isinstance(v, Slider) else v["value"] if isinstance(v, dict) else v)
+        for k, v in RELAY_PARAMS.items()
+    }
     model = RelayMarketPage(**{**defaults, **params})
     components = [
         make_plot_component({"buyer_price": "tab:blue", "seller_price": "tab:orange"}),
@@ -176,8 +194,9 @@ def relay_page(**params: Any):
 def exchange_page(**params: Any):
     """The exchange page (a SolaraViz element)."""
     spec = exchange_params()
-    defaults = {k: (v.value if isinstance(v, Slider) else v["value"] if isinstance(v, dict) else v)
-                for k, v in spec.items()}
+    defaults = {
+        k: (v.value if isinstance(v, Slider) else v["value"] if isinstance(v, dict) else v) for k, v in spec.items()
+    }
     model = ExchangeMarketPage(**{**defaults, **params})
     components = [
         make_plot_component({"alpha_eff": "tab:blue", "alpha_thresh": "tab:orange"}),

@@ -37,15 +37,29 @@ def free_port() -> int:
 def serve(port: int, timeout: float = 120.0) -> subprocess.Popen:
     """Start ``solara run auctionlab.viz.app`` on ``port`` and wait until it answers."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "solara", "run", "auctionlab.viz.app", "--port", str(port), "--host", "127.0.0.1",
-         "--production", "--no-open"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "solara",
+            "run",
+            "auctionlab.viz.app",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--production",
+            "--no-open",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise StateError(f"the page server exited with code {proc.returncode}: "
-                             f"{proc.stderr.read().decode(errors='replace')[-2000:] if proc.stderr else ''}")
+            raise StateError(
+                f"the page server exited with code {proc.returncode}: "
+                f"{proc.stderr.read().decode(errors='replace')[-2000:] if proc.stderr else ''}"
+            )
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
             return proc
@@ -66,8 +80,13 @@ def open_browser(width: int = 1400, height: int = 1800):
         raise StateError("no Chromium with ChromeDriver found (Debian: apt-get install chromium chromium-driver)")
     browser, driver = found
     opts = Options()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--window-size={width},{height}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+    ):
         opts.add_argument(arg)
     opts.binary_location = browser
     return webdriver.Chrome(service=Service(driver), options=opts)
@@ -97,8 +116,11 @@ def plots(driver) -> list[bytes]:
 
     for _ in range(20):
         try:
-            return [img.screenshot_as_png for img in driver.find_elements(By.TAG_NAME, "img")
-                    if img.size.get("height", 0) > 50]
+            return [
+                img.screenshot_as_png
+                for img in driver.find_elements(By.TAG_NAME, "img")
+                if img.size.get("height", 0) > 50
+            ]
         except StaleElementReferenceException:
             time.sleep(0.5)
     return []

@@ -20,8 +20,12 @@ def utilities_frame(model: Any) -> pd.DataFrame:
     step = "Step" if "Step" in df.columns else "step"
     df = df[(df[step] > 0) & df["utility"].notna()]  # the step-0 rows are collected before any auction
     label = "strategy_label" if "strategy_label" in df.columns else "strategy"
-    out = (df.groupby([step, "role", label], sort=True)["utility"].mean().reset_index()
-           .rename(columns={step: "step", label: "strategy"}))
+    out = (
+        df.groupby([step, "role", label], sort=True)["utility"]
+        .mean()
+        .reset_index()
+        .rename(columns={step: "step", label: "strategy"})
+    )
     return out[["step", "role", "strategy", "utility"]]
 
 
@@ -42,11 +46,17 @@ def network_frame(model: Any) -> dict[str, pd.DataFrame]:
     won = np.asarray(model.outcome.buyer_wins, dtype=bool)
     on = np.flatnonzero(sigma >= 0)
     src, rel = np.asarray(net.sources, dtype=float), np.asarray(net.relays, dtype=float)
-    links = pd.DataFrame({
-        "source": on, "relay": sigma[on],
-        "x0": src[on, 0], "y0": src[on, 1], "x1": rel[sigma[on], 0], "y1": rel[sigma[on], 1],
-        "traded": won[on],
-    })
+    links = pd.DataFrame(
+        {
+            "source": on,
+            "relay": sigma[on],
+            "x0": src[on, 0],
+            "y0": src[on, 1],
+            "x1": rel[sigma[on], 0],
+            "y1": rel[sigma[on], 1],
+            "traded": won[on],
+        }
+    )
     return {"nodes": nodes, "links": links}
 
 
@@ -59,7 +69,11 @@ def bounds_frame(model: Any, bidder: str) -> pd.DataFrame:
     tree = model.exchange.bidder(bidder).tree
     truth = model.truth.bidder(bidder).tree.lower if getattr(model, "truth", None) is not None else None
     lower, upper = np.asarray(tree.lower, dtype=float), np.asarray(tree.upper, dtype=float)
-    return pd.DataFrame({
-        "node": np.arange(lower.size), "lower": lower, "upper": upper,
-        "truth": np.asarray(truth, dtype=float) if truth is not None else np.full(lower.size, np.nan),
-    })
+    return pd.DataFrame(
+        {
+            "node": np.arange(lower.size),
+            "lower": lower,
+            "upper": upper,
+            "truth": np.asarray(truth, dtype=float) if truth is not None else np.full(lower.size, np.nan),
+        }
+    )

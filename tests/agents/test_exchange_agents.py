@@ -26,14 +26,16 @@ from ..strategies.instances import feedback, rp
 
 def penalty_instance(a=(2, 10), r=(3, 4)):
     """The buyer's +A node is uncertain; kept wide, it fails RP in round 1 (cf. test_ice)."""
-    return Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "seller": {"endowment": {"A": 1, "B": 1}, "tree": OR(leaf({"A": -1}, -1), leaf({"B": -1}, -1))},
-            "buyer": {"tree": XOR(leaf({"A": 1}, list(a)), leaf({"B": 1}, 6))},
-            "rival": {"tree": leaf({"B": 1}, list(r))},
-        },
-    })
+    return Exchange.from_dict(
+        {
+            "goods": ["A", "B"],
+            "bidders": {
+                "seller": {"endowment": {"A": 1, "B": 1}, "tree": OR(leaf({"A": -1}, -1), leaf({"B": -1}, -1))},
+                "buyer": {"tree": XOR(leaf({"A": 1}, list(a)), leaf({"B": 1}, 6))},
+                "rival": {"tree": leaf({"B": 1}, list(r))},
+            },
+        }
+    )
 
 
 def market(buyer, **kw):
@@ -58,8 +60,9 @@ def test_bookkeeping_counts_checks_failures_and_penalties():
     a = ExchangeBidder(mesa.Model(rng=0), "b", TRUTH, Straightforward(), index=0)
     a.record_round(rp_passed=None, queries=0, penalized=False, width=3.0, provisional_utility=1.0)
     a.record_round(rp_passed=True, queries=3, penalized=False, width=2.0, provisional_utility=2.0)
-    a.record_round(rp_passed=False, queries=2, penalized=True, width=1.0, provisional_utility=0.5,
-                   payment=4.0, utility=0.5)
+    a.record_round(
+        rp_passed=False, queries=2, penalized=True, width=1.0, provisional_utility=0.5, payment=4.0, utility=0.5
+    )
     assert (a.rp_checks, a.rp_failures, a.penalties) == (5, 4, 1)
     assert a.rp_checked and a.rp_passed is False and a.penalized and a.queries == 2
     assert a.utility_history == [1.0, 2.0, 0.5] and (a.payment, a.utility) == (4.0, 0.5)

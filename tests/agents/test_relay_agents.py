@@ -100,8 +100,9 @@ def test_the_collector_is_mesas_own_and_pickles():
     copy = pickle.loads(pickle.dumps(mk))
     copy.step()
     mk.step()
-    pd.testing.assert_frame_equal(copy.datacollector.get_agent_vars_dataframe(),
-                                  mk.datacollector.get_agent_vars_dataframe())
+    pd.testing.assert_frame_equal(
+        copy.datacollector.get_agent_vars_dataframe(), mk.datacollector.get_agent_vars_dataframe()
+    )
 
 
 def test_agent_set_tools_work_on_the_agents(model):

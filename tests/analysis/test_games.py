@@ -11,6 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from auctionlab.errors import (
+    ConfigError,
+    InvalidInputError,
+    ShapeError,
+    UnknownNameError,
+)
 from auctionlab.games import (
     SOLVERS,
     EmpiricalGame,
@@ -19,12 +25,6 @@ from auctionlab.games import (
     replicator_trajectory,
     solve,
     trajectory_frame,
-)
-from auctionlab.errors import (
-    ConfigError,
-    InvalidInputError,
-    ShapeError,
-    UnknownNameError,
 )
 
 
@@ -205,7 +205,10 @@ def test_regret_ci_covers_true_regret(profile):
     est, lo, hi = noisy_role_game(1).regret_ci(profile, n_boot=1000, rng=1)
     assert lo <= truth <= hi
     assert lo <= est <= hi and hi - lo < 1.5
-    hits = sum(lo <= truth <= hi for lo, hi in (noisy_role_game(s).regret_ci(profile, n_boot=400, rng=s)[1:] for s in range(60)))
+    hits = sum(
+        lo <= truth <= hi
+        for lo, hi in (noisy_role_game(s).regret_ci(profile, n_boot=400, rng=s)[1:] for s in range(60))
+    )
     assert hits / 60 >= 0.85  # nominal 0.95
 
 
@@ -218,7 +221,9 @@ def test_regret_ci_on_a_mixture():
     assert est == pytest.approx(g.mixture_regret(mix))
     assert lo <= truth <= hi
     assert g.regret_ci({"buyer": mix[0], "seller": mix[1]}, n_boot=800, rng=0) == (est, lo, hi)
-    hits = sum(lo <= truth <= hi for lo, hi in (noisy_role_game(s).regret_ci(mix, n_boot=300, rng=s)[1:] for s in range(40)))
+    hits = sum(
+        lo <= truth <= hi for lo, hi in (noisy_role_game(s).regret_ci(mix, n_boot=300, rng=s)[1:] for s in range(40))
+    )
     assert hits / 40 >= 0.75  # regret is a max: the percentile interval under-covers somewhat
 
 

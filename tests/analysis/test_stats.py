@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from auctionlab.errors import ConfigError, InvalidInputError, ShapeError
 from auctionlab.report.stats import (
     bootstrap_ci,
     bootstrap_distribution,
@@ -16,7 +17,6 @@ from auctionlab.report.stats import (
     mean_ci,
     resample_means,
 )
-from auctionlab.errors import ConfigError, InvalidInputError, ShapeError
 
 
 def test_bootstrap_ci_on_seeded_normal_sample_matches_theory():

@@ -20,13 +20,15 @@ from .examples import fig1
 
 
 def with_seller(buyer_tree):
-    return Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "seller": {"endowment": {"A": 1, "B": 1}, "tree": OR(leaf({"A": -1}, 0), leaf({"B": -1}, 0))},
-            "buyer": {"tree": buyer_tree},
-        },
-    })
+    return Exchange.from_dict(
+        {
+            "goods": ["A", "B"],
+            "bidders": {
+                "seller": {"endowment": {"A": 1, "B": 1}, "tree": OR(leaf({"A": -1}, 0), leaf({"B": -1}, 0))},
+                "buyer": {"tree": buyer_tree},
+            },
+        }
+    )
 
 
 @pytest.fixture(params=["mip", "patterns"])
@@ -38,8 +40,9 @@ def rp(request):
     def check(ex, bidder, prices):
         i = ex.index(bidder)
         off = ex.node_offset
-        return revealed_preference(build(ex, i), np.array(prices, float),
-                                   ex.lower[off[i]:off[i + 1]], ex.upper[off[i]:off[i + 1]])
+        return revealed_preference(
+            build(ex, i), np.array(prices, float), ex.lower[off[i] : off[i + 1]], ex.upper[off[i] : off[i + 1]]
+        )
 
     return check
 
@@ -64,7 +67,7 @@ def test_example8_rp_holds_but_naive_witness_fails(rp):
     naive, _, _ = model.solve_rwd(1, np.array([3.0, 3.0]), values="upper")
     assert naive > res.pi_lower + 1
     off = ex.node_offset
-    assert tree_value(ex.bidder("buyer").tree, np.array([0, 1]), ex.upper[off[1]:off[2]]) - 3 == 7
+    assert tree_value(ex.bidder("buyer").tree, np.array([0, 1]), ex.upper[off[1] : off[2]]) - 3 == 7
 
 
 def test_rp_fails_with_lemma2_feedback(rp):
@@ -104,28 +107,36 @@ def test_example9_fig1_bounds():
 
 
 def test_example9_seller_wide_bounds_no_pessimistic_trade():
-    ex = Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "buyer": {"tree": AND(leaf({"A": 1}, [8, 15]), leaf({"B": 1}, [8, 15]))},
-            "seller": {"endowment": {"A": 1, "B": 1},
-                       "tree": AND(leaf({"A": -1}, 0), leaf({"B": -1}, 0), value=[-20, -4])},
-        },
-    })
+    ex = Exchange.from_dict(
+        {
+            "goods": ["A", "B"],
+            "bidders": {
+                "buyer": {"tree": AND(leaf({"A": 1}, [8, 15]), leaf({"B": 1}, [8, 15]))},
+                "seller": {
+                    "endowment": {"A": 1, "B": 1},
+                    "tree": AND(leaf({"A": -1}, 0), leaf({"B": -1}, 0), value=[-20, -4]),
+                },
+            },
+        }
+    )
     pp, po, a_eff, a_thr, _ = closing_numbers(ex)
     assert pp == 0 and po == pytest.approx(-4)
     assert a_eff == 0.0 and a_thr == 0.0
 
 
 def test_example9_converged_payments():
-    ex = Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "buyer": {"tree": AND(leaf({"A": 1}, 0), leaf({"B": 1}, 0), value=[18, 24])},
-            "seller": {"endowment": {"A": 1, "B": 1},
-                       "tree": AND(leaf({"A": -1}, 0), leaf({"B": -1}, 0), value=[-12, -6])},
-        },
-    })
+    ex = Exchange.from_dict(
+        {
+            "goods": ["A", "B"],
+            "bidders": {
+                "buyer": {"tree": AND(leaf({"A": 1}, 0), leaf({"B": 1}, 0), value=[18, 24])},
+                "seller": {
+                    "endowment": {"A": 1, "B": 1},
+                    "tree": AND(leaf({"A": -1}, 0), leaf({"B": -1}, 0), value=[-12, -6]),
+                },
+            },
+        }
+    )
     assert threshold_payments(ex, "upper") == pytest.approx({"buyer": 15, "seller": -15})
     assert threshold_payments(ex, "lower") == pytest.approx({"buyer": 15, "seller": -15})
     _, _, _, a_thr, _ = closing_numbers(ex)
@@ -139,16 +150,24 @@ def test_no_optimistic_trade_closes():
 
 def test_node_prices_cover_only_the_subtree():
     from auctionlab.mechanisms.exchange.activity import node_prices
-    ex = Exchange.from_dict({
-        "goods": ["A", "B", "C"],
-        "bidders": {
-            "seller": {"endowment": {"A": 2, "B": 1, "C": 1},
-                       "tree": OR(leaf({"A": -1}, 0), leaf({"B": -1}, 0), leaf({"C": -1}, 0))},
-            "buyer": {"endowment": {"C": 1},
-                      "tree": AND(XOR(leaf({"A": 1}, 3), leaf({"A": 2, "B": 1}, 5), leaf({"A": 3}, 9)),
-                                  leaf({"C": -1}, -1))},
-        },
-    })
+
+    ex = Exchange.from_dict(
+        {
+            "goods": ["A", "B", "C"],
+            "bidders": {
+                "seller": {
+                    "endowment": {"A": 2, "B": 1, "C": 1},
+                    "tree": OR(leaf({"A": -1}, 0), leaf({"B": -1}, 0), leaf({"C": -1}, 0)),
+                },
+                "buyer": {
+                    "endowment": {"C": 1},
+                    "tree": AND(
+                        XOR(leaf({"A": 1}, 3), leaf({"A": 2, "B": 1}, 5), leaf({"A": 3}, 9)), leaf({"C": -1}, -1)
+                    ),
+                },
+            },
+        }
+    )
     p = np.array([2.0, 3.0, 4.0])
     tree = ex.bidder("buyer").tree
     x0 = ex.endowments[1]

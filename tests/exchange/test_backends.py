@@ -66,11 +66,17 @@ class Mirror:
         self.rub = np.where(rng.random(m) < 0.7, np.ceil(act) + rng.integers(0, 3, m), np.inf)
 
     def problem(self) -> MIPProblem:
-        return MIPProblem.from_matrix(sp.csc_matrix(self.A), self.cost, self.lb, self.ub, self.integer, self.rlb, self.rub)
+        return MIPProblem.from_matrix(
+            sp.csc_matrix(self.A), self.cost, self.lb, self.ub, self.integer, self.rlb, self.rub
+        )
 
     def reference(self) -> float | None:
-        res = so.milp(-self.cost, integrality=self.integer.astype(int), bounds=so.Bounds(self.lb, self.ub),
-                      constraints=so.LinearConstraint(self.A, self.rlb, self.rub) if len(self.A) else None)
+        res = so.milp(
+            -self.cost,
+            integrality=self.integer.astype(int),
+            bounds=so.Bounds(self.lb, self.ub),
+            constraints=so.LinearConstraint(self.A, self.rlb, self.rub) if len(self.A) else None,
+        )
         if res.status == 2:
             return None
         assert res.status == 0
@@ -211,7 +217,9 @@ def test_solver_info_and_options():
         WDModel(ex1(), time_limit=-1)
 
 
-@pytest.mark.parametrize("name,bad", [("scip", {"no/such/param": 1}), ("gurobi", {"NoSuchParam": 1}), ("cplex", {"no.such.param": 1})])
+@pytest.mark.parametrize(
+    "name,bad", [("scip", {"no/such/param": 1}), ("gurobi", {"NoSuchParam": 1}), ("cplex", {"no.such.param": 1})]
+)
 def test_other_solvers_reject_unknown_options(name, bad):
     need(name)
     with pytest.raises(ConfigError, match="rejected"):
@@ -257,7 +265,10 @@ def test_golden_examples(solver):
     a = WDModel(ex1(), solver=s).solve_wd()
     assert a.value == 10.0 and a.trades == {"seller": {"A": -1, "B": -1}, "buyer": {"A": 1, "B": 1}}
     assert compute_payments(ex1(), "vcg", model=WDModel(ex1(), solver=s)).payments == {"seller": -20.0, "buyer": 10.0}
-    assert compute_payments(ex1(), "threshold", model=WDModel(ex1(), solver=s)).payments == {"seller": -15.0, "buyer": 15.0}
+    assert compute_payments(ex1(), "threshold", model=WDModel(ex1(), solver=s)).payments == {
+        "seller": -15.0,
+        "buyer": 15.0,
+    }
 
     names = ["seller", "buyer1", "buyer2", "buyer3", "buyer4"]
     m2 = WDModel(ex2(), solver=s)
@@ -284,11 +295,15 @@ def test_revealed_preference_examples(solver):
     ex = with_seller(XOR(leaf({"A": 1}, 1), leaf({"B": 1}, 0), value=[5, 10]))
     i = ex.index("buyer")
     off = ex.node_offset
-    res = revealed_preference(BidderModel.for_bidder(ex, i, solver=solver), np.array([3.0, 3.0]),
-                              ex.lower[off[i]:off[i + 1]], ex.upper[off[i]:off[i + 1]])
+    res = revealed_preference(
+        BidderModel.for_bidder(ex, i, solver=solver),
+        np.array([3.0, 3.0]),
+        ex.lower[off[i] : off[i + 1]],
+        ex.upper[off[i] : off[i + 1]],
+    )
     assert res.passed and res.lower_trade.tolist() == [1, 0] and res.pi_lower == pytest.approx(3)
-    assert tree_value(ex.bidder("buyer").tree, np.array([0, 1]), ex.upper[off[1]:off[2]], solver=solver) == 10.0
-    assert tree_value(ex.bidder("buyer").tree, np.array([0, 0]), ex.upper[off[1]:off[2]], solver=solver) == 0.0
+    assert tree_value(ex.bidder("buyer").tree, np.array([0, 1]), ex.upper[off[1] : off[2]], solver=solver) == 10.0
+    assert tree_value(ex.bidder("buyer").tree, np.array([0, 0]), ex.upper[off[1] : off[2]], solver=solver) == 0.0
 
 
 @pytest.mark.parametrize("seed", range(16))
@@ -316,7 +331,7 @@ def test_random_exchanges_match_highs(other, seed):
     for i in range(ex.n_bidders):
         assert got.solve_rwd(i, p)[0] == pytest.approx(ref.solve_rwd(i, p)[0], abs=1e-7)
         bh, bo = BidderModel.for_bidder(ex, i), BidderModel.for_bidder(ex, i, solver=other)
-        lo = ex.lower[ex.node_offset[i]:ex.node_offset[i + 1]]
+        lo = ex.lower[ex.node_offset[i] : ex.node_offset[i + 1]]
         assert bo.best(lo, p)[0] == pytest.approx(bh.best(lo, p)[0], abs=1e-7)
         assert bo.min_price(p) == pytest.approx(bh.min_price(p), abs=1e-7)
 

@@ -31,7 +31,10 @@ def test_wd_and_payments_match_enumeration(chunk):
         v_star = brute_optimum(ex, tables)
         v_minus = [brute_optimum(ex, tables, exclude=i) for i in range(ex.n_bidders)]
         model = WDModel(ex)
-        res = {rule: compute_payments(ex, rule, values, model=model, skip_idle=(seed % 2 == 0)) for rule in ("vcg", "threshold")}
+        res = {
+            rule: compute_payments(ex, rule, values, model=model, skip_idle=(seed % 2 == 0))
+            for rule in ("vcg", "threshold")
+        }
         alloc = res["vcg"].allocation
         assert alloc.value == pytest.approx(v_star, abs=TOL), f"seed {seed}"
 

@@ -21,8 +21,13 @@ OWN_FIELDS = {"episode", "bidder", "trade", "payment", "utility", "traded", "clo
 # (buyer [0, 20], seller [−20, 0] per leaf) and a short exchange (4 rounds, then the
 # last-and-final round). Against the paper's bidder as seller, shading node values to 0.8
 # earns the buyer 7.0625, every other arm at most 1.25 (the utilities are asserted below).
-WIDE = {"exchange": fig1((0, 20), (-20, 0)), "truth": fig1((10, 10), (-5, -5)),
-        "cutoff_eff": 0.9, "cutoff_thresh": 0.9, "max_rounds": 4}
+WIDE = {
+    "exchange": fig1((0, 20), (-20, 0)),
+    "truth": fig1((10, 10), (-5, -5)),
+    "cutoff_eff": 0.9,
+    "cutoff_thresh": 0.9,
+    "max_rounds": 4,
+}
 ARMS = [Straightforward(), Misreport(0.2), Misreport(0.5), LateRevealer(), Stubborn()]
 BEST = 1
 
@@ -69,8 +74,12 @@ def test_episodes_are_reproducible_for_a_seed_and_fresh_instances_differ():
     assert list(ea.columns) == list(EPISODE_COLUMNS) and len(ea) == 3 * 3
     assert ea["episode"].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     pd.testing.assert_frame_equal(ea, eb)
-    pd.testing.assert_frame_equal(a.datacollector.get_model_vars_dataframe(), b.datacollector.get_model_vars_dataframe())
-    pd.testing.assert_frame_equal(a.datacollector.get_agent_vars_dataframe(), b.datacollector.get_agent_vars_dataframe())
+    pd.testing.assert_frame_equal(
+        a.datacollector.get_model_vars_dataframe(), b.datacollector.get_model_vars_dataframe()
+    )
+    pd.testing.assert_frame_equal(
+        a.datacollector.get_agent_vars_dataframe(), b.datacollector.get_agent_vars_dataframe()
+    )
     assert [x.payments for x in ra] == [y.payments for y in rb]
     assert [s.strategy.played for s in a.bidders] == [s.strategy.played for s in b.bidders]
     assert not c.episodes_frame().equals(ea)
@@ -145,8 +154,9 @@ def test_update_receives_only_the_bidders_own_outcome():
 
 # ---------------------------------------------------------------------- learning proxies
 def arm_utilities():
-    cf = ExchangeCounterfactual(WIDE["exchange"], WIDE["truth"],
-                                params={k: WIDE[k] for k in ("cutoff_eff", "cutoff_thresh", "max_rounds")})
+    cf = ExchangeCounterfactual(
+        WIDE["exchange"], WIDE["truth"], params={k: WIDE[k] for k in ("cutoff_eff", "cutoff_thresh", "max_rounds")}
+    )
     return np.array([cf.utility_with("bidder", 0, a) for a in ARMS])
 
 
@@ -197,8 +207,11 @@ def test_exp3_learns_from_its_own_utility_without_counterfactuals(monkeypatch):
 
 
 def test_learning_proxy_registry_clone_and_checks():
-    p = make_strategy("learning_proxy", learner="hedge", arms=["straightforward", {"strategy": "misreport",
-                                                                                   "params": {"strength": 0.3}}])
+    p = make_strategy(
+        "learning_proxy",
+        learner="hedge",
+        arms=["straightforward", {"strategy": "misreport", "params": {"strength": 0.3}}],
+    )
     assert p.flag("needs_oracle") and p.arm_labels[1] == "misreport(strength=0.3, sides=both)"
     assert p.label.startswith("learning_proxy(")
     q = p.clone()

@@ -20,47 +20,58 @@ ABCD = ["A", "B", "C", "D"]
 
 
 def ex1() -> Exchange:
-    return Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "seller": {"endowment": {"A": 1, "B": 1}, "tree": AND(leaf({"A": -1}, -5), leaf({"B": -1}, -5))},
-            "buyer": {"tree": AND(leaf({"A": 1}, 10), leaf({"B": 1}, 10))},
-        },
-    })
+    return Exchange.from_dict(
+        {
+            "goods": ["A", "B"],
+            "bidders": {
+                "seller": {"endowment": {"A": 1, "B": 1}, "tree": AND(leaf({"A": -1}, -5), leaf({"B": -1}, -5))},
+                "buyer": {"tree": AND(leaf({"A": 1}, 10), leaf({"B": 1}, 10))},
+            },
+        }
+    )
 
 
 def ex2() -> Exchange:
-    return Exchange.from_dict({
-        "goods": ABCD,
-        "bidders": {
-            "seller": {"endowment": dict.fromkeys(ABCD, 1), "tree": OR(*(leaf({g: -1}) for g in ABCD), value=0)},
-            "buyer1": {"tree": AND(leaf({"A": 1}), leaf({"B": 1}), value=6)},
-            "buyer2": {"tree": XOR(leaf({"A": 1}), leaf({"B": 1}), value=4)},
-            "buyer3": {"tree": AND(leaf({"C": 1}), leaf({"D": 1}), value=3)},
-            "buyer4": {"tree": XOR(leaf({"C": 1}), leaf({"D": 1}), value=2)},
-        },
-    })
+    return Exchange.from_dict(
+        {
+            "goods": ABCD,
+            "bidders": {
+                "seller": {"endowment": dict.fromkeys(ABCD, 1), "tree": OR(*(leaf({g: -1}) for g in ABCD), value=0)},
+                "buyer1": {"tree": AND(leaf({"A": 1}), leaf({"B": 1}), value=6)},
+                "buyer2": {"tree": XOR(leaf({"A": 1}), leaf({"B": 1}), value=4)},
+                "buyer3": {"tree": AND(leaf({"C": 1}), leaf({"D": 1}), value=3)},
+                "buyer4": {"tree": XOR(leaf({"C": 1}), leaf({"D": 1}), value=2)},
+            },
+        }
+    )
 
 
 def ex3() -> Exchange:
-    return Exchange.from_dict({
-        "goods": ABCD,
-        "bidders": {
-            "seller": {"endowment": dict.fromkeys(ABCD, 1), "tree": AND(*(leaf({g: -1}) for g in ABCD), value=-18)},
-            "buyer1": {"tree": AND(leaf({"A": 1}), leaf({"B": 1}), value=11)},
-            "buyer2": {"tree": AND(leaf({"C": 1}), leaf({"D": 1}), value=8)},
-        },
-    })
+    return Exchange.from_dict(
+        {
+            "goods": ABCD,
+            "bidders": {
+                "seller": {"endowment": dict.fromkeys(ABCD, 1), "tree": AND(*(leaf({g: -1}) for g in ABCD), value=-18)},
+                "buyer1": {"tree": AND(leaf({"A": 1}), leaf({"B": 1}), value=11)},
+                "buyer2": {"tree": AND(leaf({"C": 1}), leaf({"D": 1}), value=8)},
+            },
+        }
+    )
 
 
 def fig1(buyer=(8, 15), seller=(-6, -2)) -> Exchange:
-    return Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "buyer": {"tree": AND(leaf({"A": 1}, list(buyer)), leaf({"B": 1}, list(buyer)))},
-            "seller": {"endowment": {"A": 1, "B": 1}, "tree": AND(leaf({"A": -1}, list(seller)), leaf({"B": -1}, list(seller)))},
-        },
-    })
+    return Exchange.from_dict(
+        {
+            "goods": ["A", "B"],
+            "bidders": {
+                "buyer": {"tree": AND(leaf({"A": 1}, list(buyer)), leaf({"B": 1}, list(buyer)))},
+                "seller": {
+                    "endowment": {"A": 1, "B": 1},
+                    "tree": AND(leaf({"A": -1}, list(seller)), leaf({"B": -1}, list(seller))),
+                },
+            },
+        }
+    )
 
 
 def test_ex1_trade_and_vcg():
@@ -146,30 +157,35 @@ def test_fig1_threshold_payments_at_bounds():
 
 def test_ex9_variants():
     # seller bounds [-20, -4] on the root total: an optimistic trade but no pessimistic one
-    ex = Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "buyer": {"tree": AND(leaf({"A": 1}, [8, 15]), leaf({"B": 1}, [8, 15]))},
-            "seller": {"endowment": {"A": 1, "B": 1}, "tree": AND(leaf({"A": -1}), leaf({"B": -1}), value=[-20, -4])},
-        },
-    })
+    ex = Exchange.from_dict(
+        {
+            "goods": ["A", "B"],
+            "bidders": {
+                "buyer": {"tree": AND(leaf({"A": 1}, [8, 15]), leaf({"B": 1}, [8, 15]))},
+                "seller": {
+                    "endowment": {"A": 1, "B": 1},
+                    "tree": AND(leaf({"A": -1}), leaf({"B": -1}), value=[-20, -4]),
+                },
+            },
+        }
+    )
     assert solve_wd(ex, "lower").value == 0.0
     assert solve_wd(ex, "lower").traders == []
     up = solve_wd(ex, "upper")
     assert up.value == 26.0 and up.traders == ["buyer", "seller"]
     # PO: lower values at the optimistic trade = 16 - 20 = -4
-    lower_at_up = sum(
-        float(np.dot(ex.bidder(n).tree.lower, up.satisfied[n])) for n in ex.names
-    )
+    lower_at_up = sum(float(np.dot(ex.bidder(n).tree.lower, up.satisfied[n])) for n in ex.names)
     assert lower_at_up == -4.0
     # buyer +AB in [18, 24], seller -AB in [-12, -6]: threshold payments (15, -15) at both bounds
-    ex2b = Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "buyer": {"tree": leaf({"A": 1, "B": 1}, [18, 24])},
-            "seller": {"endowment": {"A": 1, "B": 1}, "tree": leaf({"A": -1, "B": -1}, [-12, -6])},
-        },
-    })
+    ex2b = Exchange.from_dict(
+        {
+            "goods": ["A", "B"],
+            "bidders": {
+                "buyer": {"tree": leaf({"A": 1, "B": 1}, [18, 24])},
+                "seller": {"endowment": {"A": 1, "B": 1}, "tree": leaf({"A": -1, "B": -1}, [-12, -6])},
+            },
+        }
+    )
     assert threshold_payments(ex2b, "lower") == {"buyer": 15.0, "seller": -15.0}
     assert threshold_payments(ex2b, "upper") == {"buyer": 15.0, "seller": -15.0}
 

@@ -29,8 +29,7 @@ from .examples import fig1
 
 FIG1 = {"exchange": fig1(), "truth": fig1((10, 10), (-5, -5)), "cutoff_eff": 0.9, "cutoff_thresh": 0.9}
 SMALL = {"n_bidders": 3, "n_goods": 2, "nodes": 6, "max_rounds": 8}
-MIXED = [{"strategy": "straightforward", "share": 0.5},
-         {"strategy": "lazy", "params": {"patience": 2}, "share": 0.5}]
+MIXED = [{"strategy": "straightforward", "share": 0.5}, {"strategy": "lazy", "params": {"patience": 2}, "share": 0.5}]
 
 
 def no_timing(frame):
@@ -48,8 +47,13 @@ def test_model_reproduces_the_engine_history_exactly():
     model = ExchangeMarket(exchange=pair, rng=0, **params)
     model.run_model()
     truth = pair.truth
-    res = run_ice(pair.bounded, {b: StraightforwardProxy(truth.bidder(b).tree.lower) for b in truth.names},
-                  truth=truth, track_alpha_thresh="always", **params)  # the model's default: αthresh every round
+    res = run_ice(
+        pair.bounded,
+        {b: StraightforwardProxy(truth.bidder(b).tree.lower) for b in truth.names},
+        truth=truth,
+        track_alpha_thresh="always",
+        **params,
+    )  # the model's default: αthresh every round
     assert model.steps == res.rounds >= 3 and not model.running
     pd.testing.assert_frame_equal(no_timing(rounds_frame(model.history)), no_timing(rounds_frame(res.history)))
     pd.testing.assert_frame_equal(bidders_frame(model.history), bidders_frame(res.history))
@@ -71,9 +75,13 @@ def test_model_reproduces_the_engine_history_exactly():
     assert mv["round"].tolist() == rf["round"].tolist()
     np.testing.assert_allclose(mv.alpha_eff, rf.alpha_eff)
     np.testing.assert_allclose(mv.alpha_thresh, rf.alpha_thresh)
-    np.testing.assert_allclose(mv[["price_g0", "price_g1", "price_g2"]].iloc[:-1], rf[["price_g0", "price_g1", "price_g2"]].iloc[:-1])
+    np.testing.assert_allclose(
+        mv[["price_g0", "price_g1", "price_g2"]].iloc[:-1], rf[["price_g0", "price_g1", "price_g2"]].iloc[:-1]
+    )
     assert mv.price_g0.isna().iloc[-1] and mv.closed_by.iloc[-1] == res.closed_by
-    assert mv.final_efficiency.iloc[-1] == res.efficiency and mv.budget_surplus.iloc[-1] == pytest.approx(res.budget_surplus)
+    assert mv.final_efficiency.iloc[-1] == res.efficiency and mv.budget_surplus.iloc[-1] == pytest.approx(
+        res.budget_surplus
+    )
     last = av.xs(model.steps, level="Step").set_index("bidder")
     assert last.utility.to_dict() == pytest.approx(res.utilities)
     assert last.payment.to_dict() == pytest.approx(res.payments)
@@ -114,9 +122,18 @@ def test_population_forms():
     assert kinds(None) == ["Straightforward"] * 4
     assert kinds("stubborn") == ["Stubborn"] * 4
     assert kinds({"strategy": "lazy", "params": {"patience": 1}}) == ["Lazy"] * 4
-    assert kinds([{"strategy": "lazy", "share": 0.25}, {"strategy": "stubborn", "share": 0.75}]) == \
-        ["Lazy", "Stubborn", "Stubborn", "Stubborn"]
-    assert kinds(["lazy", "stubborn", Misreport(0.1), "straightforward"]) == ["Lazy", "Stubborn", "Misreport", "Straightforward"]
+    assert kinds([{"strategy": "lazy", "share": 0.25}, {"strategy": "stubborn", "share": 0.75}]) == [
+        "Lazy",
+        "Stubborn",
+        "Stubborn",
+        "Stubborn",
+    ]
+    assert kinds(["lazy", "stubborn", Misreport(0.1), "straightforward"]) == [
+        "Lazy",
+        "Stubborn",
+        "Misreport",
+        "Straightforward",
+    ]
     assert kinds({"b2": "stubborn"}) == ["Straightforward", "Straightforward", "Stubborn", "Straightforward"]
     assert kinds({"bidder": "lazy"}) == ["Lazy"] * 4
     proto = Lazy(0.3)
@@ -124,28 +141,40 @@ def test_population_forms():
     assert all(s is not proto and s.step == 0.3 for s in got)
 
 
-@pytest.mark.parametrize("kw, err, words", [
-    ({"population": "truthfull"}, UnknownNameError, "truthfull"),
-    ({"population": "truthful"}, ConfigError, "not an exchange strategy"),
-    ({"population": {"buyer": "scale"}}, ConfigError, "not an exchange strategy"),
-    ({"population": {"buyer": "lazy", "auctioneer": "lazy"}}, ConfigError, "no bidders named"),
-    ({"population": [{"strategy": "lazy", "share": 0.5}, {"strategy": "stubborn", "share": 0.4}]},
-     ConfigError, "sum to 1"),
-    ({"population": ["lazy"]}, ConfigError, "exactly 2 entries"),
-    ({"population": {"strategy": "lazy", "params": {"patience": -1}}}, ConfigError, "patience"),
-    ({"truth": fig1((10, 10), (-5, -5)).with_bounds(upper=np.array([0, 11, 11, 0, -5, -5]))}, ConfigError, "exact"),
-    ({"cutoff_eff": 0.0}, ConfigError, "cutoff_eff"),
-    ({"max_rounds": 0}, ConfigError, "max_rounds"),
-])
+@pytest.mark.parametrize(
+    "kw, err, words",
+    [
+        ({"population": "truthfull"}, UnknownNameError, "truthfull"),
+        ({"population": "truthful"}, ConfigError, "not an exchange strategy"),
+        ({"population": {"buyer": "scale"}}, ConfigError, "not an exchange strategy"),
+        ({"population": {"buyer": "lazy", "auctioneer": "lazy"}}, ConfigError, "no bidders named"),
+        (
+            {"population": [{"strategy": "lazy", "share": 0.5}, {"strategy": "stubborn", "share": 0.4}]},
+            ConfigError,
+            "sum to 1",
+        ),
+        ({"population": ["lazy"]}, ConfigError, "exactly 2 entries"),
+        ({"population": {"strategy": "lazy", "params": {"patience": -1}}}, ConfigError, "patience"),
+        ({"truth": fig1((10, 10), (-5, -5)).with_bounds(upper=np.array([0, 11, 11, 0, -5, -5]))}, ConfigError, "exact"),
+        ({"cutoff_eff": 0.0}, ConfigError, "cutoff_eff"),
+        ({"max_rounds": 0}, ConfigError, "max_rounds"),
+    ],
+)
 def test_bad_configs_raise_before_any_state(kw, err, words):
     with pytest.raises(err, match=words):
         ExchangeMarket(**{**FIG1, **kw}, rng=0)
 
 
 def test_bad_instances():
-    other = Exchange.from_dict({"goods": ["A", "B"], "bidders": {
-        "buyer": {"tree": AND(leaf({"A": 1}, 10), leaf({"B": 1}, 10), value=1)},
-        "seller": {"endowment": {"A": 1, "B": 1}, "tree": OR(leaf({"A": -1}, -5), leaf({"B": -1}, -5))}}})
+    other = Exchange.from_dict(
+        {
+            "goods": ["A", "B"],
+            "bidders": {
+                "buyer": {"tree": AND(leaf({"A": 1}, 10), leaf({"B": 1}, 10), value=1)},
+                "seller": {"endowment": {"A": 1, "B": 1}, "tree": OR(leaf({"A": -1}, -5), leaf({"B": -1}, -5))},
+            },
+        }
+    )
     with pytest.raises(ConfigError, match="same goods, bidders"):
         ExchangeMarket(exchange=fig1(), truth=other)
     with pytest.raises(ConfigError, match="give truth"):

@@ -65,13 +65,15 @@ def test_rwd_at_ex5_prices():
 
 
 def _rp_exchange(tree) -> Exchange:
-    return Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "seller": {"endowment": {"A": 1, "B": 1}, "tree": OR(leaf({"A": -1}), leaf({"B": -1}))},
-            "bidder": {"tree": tree},
-        },
-    })
+    return Exchange.from_dict(
+        {
+            "goods": ["A", "B"],
+            "bidders": {
+                "seller": {"endowment": {"A": 1, "B": 1}, "tree": OR(leaf({"A": -1}), leaf({"B": -1}))},
+                "bidder": {"tree": tree},
+            },
+        }
+    )
 
 
 def _rp(ex: Exchange, prices: np.ndarray) -> tuple[float, float, float, np.ndarray]:
@@ -124,9 +126,15 @@ def test_node_price_by_require_node():
         m.require_node(i, "root")
         assert -m.solve().objective == pytest.approx(20 / 3)
     # a subtree nobody can supply
-    lonely = Exchange.from_dict({"goods": ["A", "Z"], "bidders": {
-        "s": {"endowment": {"A": 1}, "tree": leaf({"A": -1}, -1)},
-        "b": {"tree": AND(leaf({"A": 1}, 5), leaf({"Z": 1}, 5))}}})
+    lonely = Exchange.from_dict(
+        {
+            "goods": ["A", "Z"],
+            "bidders": {
+                "s": {"endowment": {"A": 1}, "tree": leaf({"A": -1}, -1)},
+                "b": {"tree": AND(leaf({"A": 1}, 5), leaf({"Z": 1}, 5))},
+            },
+        }
+    )
     m2 = WDModel(lonely)
     with m2.scope():
         m2.require_node("b", "root")
@@ -137,13 +145,18 @@ def test_node_price_by_require_node():
 
 
 def test_fix_trades_gives_pessimistic_value_of_optimistic_trade():
-    ex = Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "buyer": {"tree": AND(leaf({"A": 1}, [8, 15]), leaf({"B": 1}, [8, 15]))},
-            "seller": {"endowment": {"A": 1, "B": 1}, "tree": AND(leaf({"A": -1}), leaf({"B": -1}), value=[-20, -4])},
-        },
-    })
+    ex = Exchange.from_dict(
+        {
+            "goods": ["A", "B"],
+            "bidders": {
+                "buyer": {"tree": AND(leaf({"A": 1}, [8, 15]), leaf({"B": 1}, [8, 15]))},
+                "seller": {
+                    "endowment": {"A": 1, "B": 1},
+                    "tree": AND(leaf({"A": -1}), leaf({"B": -1}), value=[-20, -4]),
+                },
+            },
+        }
+    )
     m = WDModel(ex)
     up = m.solve_wd("upper")
     with m.scope():

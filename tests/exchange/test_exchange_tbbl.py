@@ -117,36 +117,126 @@ def _mutate(fn):
 
 
 BAD = [
-    ("unknown good", lambda d: d["bidders"]["b2"]["tree"]["children"][1]["trade"].update({"Z": 1}), "bidder 'b2' node root/1", "unknown good 'Z'"),
-    ("ic beyond children", lambda d: d["bidders"]["b1"]["tree"]["children"][1].update(ic=[1, 3]), "bidder 'b1' node root/1", "only 2 children"),
+    (
+        "unknown good",
+        lambda d: d["bidders"]["b2"]["tree"]["children"][1]["trade"].update({"Z": 1}),
+        "bidder 'b2' node root/1",
+        "unknown good 'Z'",
+    ),
+    (
+        "ic beyond children",
+        lambda d: d["bidders"]["b1"]["tree"]["children"][1].update(ic=[1, 3]),
+        "bidder 'b1' node root/1",
+        "only 2 children",
+    ),
     ("ic x > y", lambda d: d["bidders"]["b1"]["tree"].update(ic=[2, 1]), "bidder 'b1' node root", "x > y"),
     ("ic negative", lambda d: d["bidders"]["b1"]["tree"].update(ic=[-1, 1]), "bidder 'b1' node root", "negative"),
-    ("ic not ints", lambda d: d["bidders"]["b1"]["tree"].update(ic=[1.5, 2]), "bidder 'b1' node root", "pair [x, y] of integers"),
-    ("lower > upper", lambda d: d["bidders"]["b1"]["tree"]["children"][1]["children"][0].update(value=[5, 3]), "bidder 'b1' node root/1/0", "lower value 5.0 > upper value 3.0"),
+    (
+        "ic not ints",
+        lambda d: d["bidders"]["b1"]["tree"].update(ic=[1.5, 2]),
+        "bidder 'b1' node root",
+        "pair [x, y] of integers",
+    ),
+    (
+        "lower > upper",
+        lambda d: d["bidders"]["b1"]["tree"]["children"][1]["children"][0].update(value=[5, 3]),
+        "bidder 'b1' node root/1/0",
+        "lower value 5.0 > upper value 3.0",
+    ),
     ("nan", lambda d: d["bidders"]["b2"]["tree"].update(value=float("nan")), "bidder 'b2' node root", "not finite"),
-    ("inf bound", lambda d: d["bidders"]["b2"]["tree"]["children"][0].update(value=[0, float("inf")]), "bidder 'b2' node root/0", "not finite"),
-    ("bool value", lambda d: d["bidders"]["b2"]["tree"].update(value=True), "bidder 'b2' node root", "value must be a number"),
-    ("sell beyond endowment", lambda d: d["bidders"]["b1"]["tree"]["children"][0]["trade"].update(A=-2), "bidder 'b1' node root/0", "sells 2 unit(s) of 'A' but the endowment holds only 1"),
-    ("sell without endowment", lambda d: d["bidders"]["b2"]["tree"]["children"][1]["trade"].update(B=-1), "bidder 'b2' node root/1", "endowment holds only 0"),
+    (
+        "inf bound",
+        lambda d: d["bidders"]["b2"]["tree"]["children"][0].update(value=[0, float("inf")]),
+        "bidder 'b2' node root/0",
+        "not finite",
+    ),
+    (
+        "bool value",
+        lambda d: d["bidders"]["b2"]["tree"].update(value=True),
+        "bidder 'b2' node root",
+        "value must be a number",
+    ),
+    (
+        "sell beyond endowment",
+        lambda d: d["bidders"]["b1"]["tree"]["children"][0]["trade"].update(A=-2),
+        "bidder 'b1' node root/0",
+        "sells 2 unit(s) of 'A' but the endowment holds only 1",
+    ),
+    (
+        "sell without endowment",
+        lambda d: d["bidders"]["b2"]["tree"]["children"][1]["trade"].update(B=-1),
+        "bidder 'b2' node root/1",
+        "endowment holds only 0",
+    ),
     ("empty tree", lambda d: d["bidders"]["b2"].update(tree={}), "bidder 'b2'", "empty tree"),
     ("null tree", lambda d: d["bidders"]["b2"].update(tree=None), "bidder 'b2'", "empty tree"),
     ("missing tree", lambda d: d["bidders"]["b2"].pop("tree"), "bidder 'b2'", "missing 'tree'"),
-    ("no children", lambda d: d["bidders"]["b2"].update(tree={"ic": [0, 0], "children": []}), "bidder 'b2' node root", "no children"),
+    (
+        "no children",
+        lambda d: d["bidders"]["b2"].update(tree={"ic": [0, 0], "children": []}),
+        "bidder 'b2' node root",
+        "no children",
+    ),
     ("missing ic", lambda d: d["bidders"]["b2"]["tree"].pop("ic"), "bidder 'b2' node root", "needs 'ic'"),
-    ("leaf and children", lambda d: d["bidders"]["b2"]["tree"].update(trade={"A": 1}), "bidder 'b2' node root", "not both"),
-    ("fractional quantity", lambda d: d["bidders"]["b2"]["tree"]["children"][0]["trade"].update(A=1.5), "bidder 'b2' node root/0", "must be an integer"),
-    ("string quantity", lambda d: d["bidders"]["b2"]["tree"]["children"][0]["trade"].update(A="1"), "bidder 'b2' node root/0", "must be an integer"),
-    ("bool quantity", lambda d: d["bidders"]["b2"]["tree"]["children"][0]["trade"].update(A=True), "bidder 'b2' node root/0", "must be an integer"),
-    ("unknown node key", lambda d: d["bidders"]["b2"]["tree"]["children"][0].update(colour="red"), "bidder 'b2' node root/0", "unknown key(s) 'colour'"),
+    (
+        "leaf and children",
+        lambda d: d["bidders"]["b2"]["tree"].update(trade={"A": 1}),
+        "bidder 'b2' node root",
+        "not both",
+    ),
+    (
+        "fractional quantity",
+        lambda d: d["bidders"]["b2"]["tree"]["children"][0]["trade"].update(A=1.5),
+        "bidder 'b2' node root/0",
+        "must be an integer",
+    ),
+    (
+        "string quantity",
+        lambda d: d["bidders"]["b2"]["tree"]["children"][0]["trade"].update(A="1"),
+        "bidder 'b2' node root/0",
+        "must be an integer",
+    ),
+    (
+        "bool quantity",
+        lambda d: d["bidders"]["b2"]["tree"]["children"][0]["trade"].update(A=True),
+        "bidder 'b2' node root/0",
+        "must be an integer",
+    ),
+    (
+        "unknown node key",
+        lambda d: d["bidders"]["b2"]["tree"]["children"][0].update(colour="red"),
+        "bidder 'b2' node root/0",
+        "unknown key(s) 'colour'",
+    ),
     ("unknown bidder key", lambda d: d["bidders"]["b2"].update(budget=3), "bidder 'b2'", "unknown key(s) 'budget'"),
     ("unknown top key", lambda d: d.update(prices={}), "exchange", "unknown key(s) 'prices'"),
-    ("negative endowment", lambda d: d["bidders"]["b1"]["endowment"].update(B=-1), "bidder 'b1'", "non-negative integer"),
-    ("endowment unknown good", lambda d: d["bidders"]["b1"]["endowment"].update(Z=1), "bidder 'b1'", "unknown good 'Z'"),
-    ("fractional endowment", lambda d: d["bidders"]["b1"]["endowment"].update(B=0.5), "bidder 'b1'", "non-negative integer"),
+    (
+        "negative endowment",
+        lambda d: d["bidders"]["b1"]["endowment"].update(B=-1),
+        "bidder 'b1'",
+        "non-negative integer",
+    ),
+    (
+        "endowment unknown good",
+        lambda d: d["bidders"]["b1"]["endowment"].update(Z=1),
+        "bidder 'b1'",
+        "unknown good 'Z'",
+    ),
+    (
+        "fractional endowment",
+        lambda d: d["bidders"]["b1"]["endowment"].update(B=0.5),
+        "bidder 'b1'",
+        "non-negative integer",
+    ),
     ("duplicate goods", lambda d: d.update(goods=["A", "B", "A"]), "exchange", "duplicate good(s) 'A'"),
     ("no goods", lambda d: d.update(goods=[]), "exchange", "'goods' must be a non-empty list"),
     ("no bidders", lambda d: d.update(bidders={}), "exchange", "no bidders"),
-    ("node not object", lambda d: d["bidders"]["b2"]["tree"]["children"].append(3), "bidder 'b2' node root/2", "must be an object"),
+    (
+        "node not object",
+        lambda d: d["bidders"]["b2"]["tree"]["children"].append(3),
+        "bidder 'b2' node root/2",
+        "must be an object",
+    ),
 ]
 
 
@@ -221,8 +311,17 @@ def test_round_trip_exact(tmp_path):
     d = {
         "goods": ["A", "B", "C"],
         "bidders": {
-            "s": {"endowment": {"B": 2, "A": 1, "C": 0}, "tree": OR(leaf({"A": -1}, -2.5), leaf({"B": -2}, [-7, -3]), value=0)},
-            "t": {"endowment": {"C": 1}, "tree": {"ic": [1, 2], "children": [{"trade": {"C": -1, "A": 1}}, {"value": 0.1 + 0.2, "trade": {"B": 1, "A": 0}}]}},
+            "s": {
+                "endowment": {"B": 2, "A": 1, "C": 0},
+                "tree": OR(leaf({"A": -1}, -2.5), leaf({"B": -2}, [-7, -3]), value=0),
+            },
+            "t": {
+                "endowment": {"C": 1},
+                "tree": {
+                    "ic": [1, 2],
+                    "children": [{"trade": {"C": -1, "A": 1}}, {"value": 0.1 + 0.2, "trade": {"B": 1, "A": 0}}],
+                },
+            },
             "u": {"tree": {"value": [1, 1], "trade": {}}},
         },
         "meta": {"note": "kept verbatim", "n": [1, 2]},
@@ -301,7 +400,9 @@ def test_cycles_depth_and_size_limits():
 
     t = AND(leaf({"A": 1}, 1), leaf({"B": 1}, 1))
     t["children"].append(t)
-    with pytest.raises(BidTreeError, match="node root/2: the tree contains a cycle: this node is its own ancestor root"):
+    with pytest.raises(
+        BidTreeError, match="node root/2: the tree contains a cycle: this node is its own ancestor root"
+    ):
         BidTree.from_dict(t)
     deep = leaf({"A": 1})
     for _ in range(2000):
@@ -315,15 +416,18 @@ def test_cycles_depth_and_size_limits():
         BidTree.from_dict(shared)
 
 
-@pytest.mark.parametrize("where, bad, words", [
-    ("quantity", 2**63, "quantity of 'A' = 9223372036854775808 is too large (at most 1000000000 units)"),
-    ("quantity", 1e300, "too large (at most 1000000000 units)"),
-    ("quantity", 1 + 0j, "must be an integer, got (1+0j)"),
-    ("endowment", 2**63, "endowment of 'A' = 9223372036854775808 is too large"),
-    ("endowment", 1e300, "endowment of 'A' = 1e+300 is too large"),
-    ("value", 1e20, "bidder 'b' node root/0: value 1e+20 is too large in magnitude (at most 1e+12)"),
-    ("value", 2 + 1j, "value must be a number or a [lower, upper] pair, got (2+1j)"),
-])
+@pytest.mark.parametrize(
+    "where, bad, words",
+    [
+        ("quantity", 2**63, "quantity of 'A' = 9223372036854775808 is too large (at most 1000000000 units)"),
+        ("quantity", 1e300, "too large (at most 1000000000 units)"),
+        ("quantity", 1 + 0j, "must be an integer, got (1+0j)"),
+        ("endowment", 2**63, "endowment of 'A' = 9223372036854775808 is too large"),
+        ("endowment", 1e300, "endowment of 'A' = 1e+300 is too large"),
+        ("value", 1e20, "bidder 'b' node root/0: value 1e+20 is too large in magnitude (at most 1e+12)"),
+        ("value", 2 + 1j, "value must be a number or a [lower, upper] pair, got (2+1j)"),
+    ],
+)
 def test_huge_and_complex_numbers_are_rejected_by_name(where, bad, words):
     tree = OR(leaf({"A": 1}, bad if where == "value" else 1), leaf({"A": bad if where == "quantity" else 1}, 1))
     d = {"goods": ["A"], "bidders": {"b": {"endowment": {"A": bad if where == "endowment" else 1}, "tree": tree}}}

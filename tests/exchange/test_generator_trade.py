@@ -20,8 +20,9 @@ def test_at_most_five_percent_of_instances_have_no_efficient_trade(n, m, kw):
     assert no_trade <= 0.05 * len(seeds)
     # without the redraw, small trees often leave no trade at all (about a quarter here)
     if kw:
-        raw = sum(not solve_wd(random_exchange(n, m, rng=s, require_trade=False, **kw), "lower").traders
-                  for s in range(40))
+        raw = sum(
+            not solve_wd(random_exchange(n, m, rng=s, require_trade=False, **kw), "lower").traders for s in range(40)
+        )
         assert raw >= 4
 
 

@@ -23,7 +23,9 @@ def test_example2_exact_bids_prices_then_threshold_outcome():
     assert r0.alpha_eff == 1.0 and r0.alpha_thresh == 1.0 and r0.closing
     assert r0.prices == pytest.approx([10 / 3, 10 / 3, 5 / 3, 5 / 3], abs=1e-5)
     acc = {b.bidder: b.accuracy_error for b in r0.bidders}
-    assert acc == pytest.approx({"seller": 0, "buyer1": 2 / 3, "buyer2": 2 / 3, "buyer3": 1 / 3, "buyer4": 1 / 3}, abs=1e-5)
+    assert acc == pytest.approx(
+        {"seller": 0, "buyer1": 2 / 3, "buyer2": 2 / 3, "buyer3": 1 / 3, "buyer4": 1 / 3}, abs=1e-5
+    )
     assert ice.final and not ice.done
     last = ice.step(keep_all(ex))
     assert last.final and ice.done
@@ -64,8 +66,9 @@ def test_the_papers_bidder_stalls_on_example1():
     values."""
     ex, truth = fig1(), fig1((10, 10), (-5, -5))
     proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
-    res = run_ice(ex, proxies, cutoff_eff=0.9, cutoff_thresh=0.9, max_rounds=6, truth=truth,
-                  track_alpha_thresh="always")
+    res = run_ice(
+        ex, proxies, cutoff_eff=0.9, cutoff_thresh=0.9, max_rounds=6, truth=truth, track_alpha_thresh="always"
+    )
     assert [r.alpha_thresh for r in res.history[:-1]] == pytest.approx([0.4] * 6)
     assert res.closed_by == "max_rounds" and res.rounds == 7 and res.efficiency == 1.0
     assert all(b.rp is None or b.rp.passed for r in res.history for b in r.bidders)
@@ -94,8 +97,12 @@ def test_revisions_are_validated_and_leave_state_untouched():
 
 def test_bad_configuration():
     ex = fig1()
-    for kw, words in ((dict(cutoff_eff=0.0), "cutoff_eff"), (dict(cutoff_thresh=1.5), "cutoff_thresh"),
-                      (dict(max_rounds=0), "max_rounds"), (dict(truth=example2()), "same structure")):
+    for kw, words in (
+        (dict(cutoff_eff=0.0), "cutoff_eff"),
+        (dict(cutoff_thresh=1.5), "cutoff_thresh"),
+        (dict(max_rounds=0), "max_rounds"),
+        (dict(truth=example2()), "same structure"),
+    ):
         with pytest.raises((ConfigError, Exception), match=words):
             IterativeExchange(ex, **kw)
     with pytest.raises(ConfigError, match="step"):
@@ -130,14 +137,16 @@ def test_penalty_for_failing_the_activity_rule():
     to max(node price, lower bound) at the provisional prices"""
     from auctionlab.mechanisms.exchange.activity import node_prices
 
-    ex = Exchange.from_dict({
-        "goods": ["A", "B"],
-        "bidders": {
-            "seller": {"endowment": {"A": 1, "B": 1}, "tree": OR(leaf({"A": -1}, -1), leaf({"B": -1}, -1))},
-            "buyer": {"tree": XOR(leaf({"A": 1}, [2, 10]), leaf({"B": 1}, 6))},
-            "rival": {"tree": leaf({"B": 1}, [3, 4])},
-        },
-    })
+    ex = Exchange.from_dict(
+        {
+            "goods": ["A", "B"],
+            "bidders": {
+                "seller": {"endowment": {"A": 1, "B": 1}, "tree": OR(leaf({"A": -1}, -1), leaf({"B": -1}, -1))},
+                "buyer": {"tree": XOR(leaf({"A": 1}, [2, 10]), leaf({"B": 1}, 6))},
+                "rival": {"tree": leaf({"B": 1}, [3, 4])},
+            },
+        }
+    )
     ice = IterativeExchange(ex, max_rounds=5)
     ice.step(keep_all(ex))
     p = ice.prices.copy()

@@ -22,19 +22,21 @@ DATA = Path(__file__).parent / "data" / "eager_today.json"
 
 
 def with_seller(buyer_tree, goods=("A", "B")):
-    return Exchange.from_dict({
-        "goods": list(goods),
-        "bidders": {
-            "seller": {"endowment": {g: 1 for g in goods}, "tree": OR(*[leaf({g: -1}, 0) for g in goods])},
-            "buyer": {"tree": buyer_tree},
-        },
-    })
+    return Exchange.from_dict(
+        {
+            "goods": list(goods),
+            "bidders": {
+                "seller": {"endowment": {g: 1 for g in goods}, "tree": OR(*[leaf({g: -1}, 0) for g in goods])},
+                "buyer": {"tree": buyer_tree},
+            },
+        }
+    )
 
 
 def buyer_bounds(ex):
     off = ex.node_offset
     i = ex.index("buyer")
-    return ex.lower[off[i]:off[i + 1]].copy(), ex.upper[off[i]:off[i + 1]].copy()
+    return ex.lower[off[i] : off[i + 1]].copy(), ex.upper[off[i] : off[i + 1]].copy()
 
 
 def query_loop(strategy, model, truth, lo, hi, prices, max_queries=50):
@@ -43,8 +45,18 @@ def query_loop(strategy, model, truth, lo, hi, prices, max_queries=50):
     truth = np.asarray(truth, dtype=float)
     res, q = None, 0
     while True:
-        fb = Feedback(round=1, final=False, lower=lo, upper=hi, prices=prices, trade=None, satisfied=None,
-                      rp=res, queries=q, max_queries=max_queries)
+        fb = Feedback(
+            round=1,
+            final=False,
+            lower=lo,
+            upper=hi,
+            prices=prices,
+            trade=None,
+            satisfied=None,
+            rp=res,
+            queries=q,
+            max_queries=max_queries,
+        )
         new_lo, new_hi = strategy.decide(truth, fb)
         if res is not None and np.array_equal(new_lo, lo) and np.array_equal(new_hi, hi):
             return res, lo, hi, q  # gives up
@@ -92,8 +104,9 @@ def test_the_papers_bidder_passes_before_the_query_limit():
     lo, hi = buyer_bounds(ex)
     truth = np.array([0.0, 5.0, 9.0])
     for limit in (2, 3):
-        res, new_lo, new_hi, q = query_loop(Straightforward(0.05), model, truth, lo, hi, np.array([3.0, 3.0]),
-                                            max_queries=limit)
+        res, new_lo, new_hi, q = query_loop(
+            Straightforward(0.05), model, truth, lo, hi, np.array([3.0, 3.0]), max_queries=limit
+        )
         assert res.passed and q <= limit
         assert np.all(new_lo <= truth) and np.all(truth <= new_hi)
 
@@ -142,8 +155,10 @@ def test_eager_reproduces_the_previous_default_bidder():
     for case in json.loads(DATA.read_text()):
         ex, truth = Exchange.from_dict(case["exchange"]), Exchange.from_dict(case["truth"])
         off = truth.node_offset
-        proxies = {b: bind(make_strategy("eager", step=0.5), truth.lower[off[i]:off[i + 1]], index=i, bidder=b)
-                   for i, b in enumerate(ex.names)}
+        proxies = {
+            b: bind(make_strategy("eager", step=0.5), truth.lower[off[i] : off[i + 1]], index=i, bidder=b)
+            for i, b in enumerate(ex.names)
+        }
         res = IterativeExchange(ex, truth=truth, max_rounds=30).run(proxies)
         assert (res.rounds, res.closed_by) == (case["rounds"], case["closed_by"]), case["case"]
         assert res.allocation.trade_matrix.tolist() == case["trade"]
@@ -165,7 +180,7 @@ def test_the_papers_bidder_never_lets_its_truth_leave_its_bounds(seed):
     pair = random_exchange(4, 3, rng=seed, bound_width=0.5)
     ex, truth = pair.bounded, pair.truth
     off = truth.node_offset
-    true = {b: truth.lower[off[i]:off[i + 1]] for i, b in enumerate(ex.names)}
+    true = {b: truth.lower[off[i] : off[i + 1]] for i, b in enumerate(ex.names)}
     proxies = {b: bind(Straightforward(), true[b], index=i, bidder=b) for i, b in enumerate(ex.names)}
     res = IterativeExchange(ex, truth=truth, max_rounds=8).run(proxies)
     for r in res.history:
@@ -188,8 +203,10 @@ def test_every_value_times_a_constant_gives_the_same_run(strategy):
     for f in (1.0, 1e-9, 1e6):
         ex, truth = scaled(pair.bounded, f), scaled(pair.truth, f)
         off = truth.node_offset
-        proxies = {b: bind(make_strategy(strategy), truth.lower[off[i]:off[i + 1]], index=i, bidder=b)
-                   for i, b in enumerate(ex.names)}
+        proxies = {
+            b: bind(make_strategy(strategy), truth.lower[off[i] : off[i + 1]], index=i, bidder=b)
+            for i, b in enumerate(ex.names)
+        }
         ice = IterativeExchange(ex, truth=truth, max_rounds=6)
         assert ice.unit == {1.0: 1.0, 1e-9: 1e-9, 1e6: 1e6}[f]
         runs[f] = ice.run(proxies)
@@ -198,8 +215,9 @@ def test_every_value_times_a_constant_gives_the_same_run(strategy):
         r = runs[f]
         assert (r.rounds, r.closed_by) == (base.rounds, base.closed_by)
         assert np.array_equal(r.allocation.trade_matrix, base.allocation.trade_matrix)
-        assert [[b.rp is None or b.rp.passed for b in x.bidders] for x in r.history] == \
-            [[b.rp is None or b.rp.passed for b in x.bidders] for x in base.history]
+        assert [[b.rp is None or b.rp.passed for b in x.bidders] for x in r.history] == [
+            [b.rp is None or b.rp.passed for b in x.bidders] for x in base.history
+        ]
         assert [x.trade.tolist() for x in r.history] == [x.trade.tolist() for x in base.history]
         for b, v in base.payments.items():
             assert r.payments[b] == pytest.approx(v * f, rel=1e-9, abs=1e-9 * f)
@@ -252,11 +270,18 @@ def test_bidder_indices_and_bounds_are_checked():
     ice.submit("buyer", [0, 5, 1], list(hi))  # plain lists of numbers are bounds
 
 
-@pytest.mark.parametrize("kw, words", [
-    (dict(rp_tol=math.nan), "rp_tol"), (dict(rp_tol=-1), "rp_tol"), (dict(rp_tol="x"), "rp_tol"),
-    (dict(price_eps=-1), "price_eps"), (dict(price_eps=math.nan), "price_eps"), (dict(rp_tol=True), "rp_tol"),
-    (dict(rp_tol=1e-8, price_eps=1e-6), "at least price_eps"),
-])
+@pytest.mark.parametrize(
+    "kw, words",
+    [
+        (dict(rp_tol=math.nan), "rp_tol"),
+        (dict(rp_tol=-1), "rp_tol"),
+        (dict(rp_tol="x"), "rp_tol"),
+        (dict(price_eps=-1), "price_eps"),
+        (dict(price_eps=math.nan), "price_eps"),
+        (dict(rp_tol=True), "rp_tol"),
+        (dict(rp_tol=1e-8, price_eps=1e-6), "at least price_eps"),
+    ],
+)
 def test_tolerances_are_checked(kw, words):
     ex = with_seller(XOR(leaf({"A": 1}, 5), leaf({"B": 1}, [0, 10])))
     with pytest.raises(ConfigError, match=words):

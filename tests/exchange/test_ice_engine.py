@@ -70,8 +70,11 @@ def wd_solves(res):
 
 CASES = [
     ("fig1", lambda: (fig1(), fig1((10, 10), (-5, -5))), dict(cutoff_eff=0.9, cutoff_thresh=0.9)),
-    ("fig1-no-trade-at-lower", lambda: (fig1((2, 15), (-6, -2)), fig1((10, 10), (-5, -5))),
-     dict(cutoff_eff=0.9, cutoff_thresh=0.9)),
+    (
+        "fig1-no-trade-at-lower",
+        lambda: (fig1((2, 15), (-6, -2)), fig1((10, 10), (-5, -5))),
+        dict(cutoff_eff=0.9, cutoff_thresh=0.9),
+    ),
     ("example2", lambda: (example2(), example2()), dict(cutoff_eff=1.0, cutoff_thresh=1.0)),
     ("5x3 seed 0", lambda: generated(5, 3, 0), {}),
     ("6x3 seed 1", lambda: generated(6, 3, 1), {}),
@@ -83,15 +86,18 @@ CASES = [
 @pytest.mark.parametrize("name, make, params", CASES, ids=[c[0] for c in CASES])
 def test_alpha_thresh_only_when_needed_changes_no_outcome(name, make, params):
     ex, truth = make()
-    runs = {mode: run_ice(ex, straightforward(ex, truth), truth=truth, max_rounds=30, track_alpha_thresh=mode, **params)
-            for mode in ("needed", "always")}
+    runs = {
+        mode: run_ice(ex, straightforward(ex, truth), truth=truth, max_rounds=30, track_alpha_thresh=mode, **params)
+        for mode in ("needed", "always")
+    }
     needed, always = runs["needed"], runs["always"]
     compared = assert_same_outcome(needed, always)
     assert compared >= 1
     assert all(r.alpha_thresh_computed for r in always.history)
     for r in needed.history:
-        expected = (not r.final) and alpha_thresh_matters(r.alpha_eff, 0.95 if "cutoff_eff" not in params
-                                                          else params["cutoff_eff"], r.optimistic_trade)
+        expected = (not r.final) and alpha_thresh_matters(
+            r.alpha_eff, 0.95 if "cutoff_eff" not in params else params["cutoff_eff"], r.optimistic_trade
+        )
         assert r.alpha_thresh_computed == expected
         if not expected:
             assert math.isnan(r.alpha_thresh) and math.isnan(r.gamma_thresh) and math.isnan(r.payment_gap)
@@ -107,8 +113,12 @@ def test_no_trade_at_lower_bounds_reuses_the_upper_profile_once():
     """αeff = 0 (PP = 0): v^α is the upper profile; with αthresh not needed its VCG
     discounts are computed once (n V_{−i} solves at the upper bounds, λ*_u not re-solved)."""
     ex, truth = fig1((2, 15), (-6, -2)), fig1((10, 10), (-5, -5))
-    r0 = {mode: IterativeExchange(ex, truth=truth, track_alpha_thresh=mode, cutoff_eff=0.9).step(straightforward(ex, truth))
-          for mode in ("needed", "always")}
+    r0 = {
+        mode: IterativeExchange(ex, truth=truth, track_alpha_thresh=mode, cutoff_eff=0.9).step(
+            straightforward(ex, truth)
+        )
+        for mode in ("needed", "always")
+    }
     n, a = r0["needed"], r0["always"]
     assert n.alpha_eff == a.alpha_eff == 0.0 and n.optimistic_trade
     assert not n.alpha_thresh_computed and a.alpha_thresh == 0.0
@@ -198,8 +208,9 @@ def test_payments_batch_equals_one_call_per_profile():
 
 def small_run(executor=None, mode="always"):
     ex, truth = generated(6, 3, 1)
-    return run_ice(ex, straightforward(ex, truth), truth=truth, max_rounds=3, executor=executor,
-                   track_alpha_thresh=mode)
+    return run_ice(
+        ex, straightforward(ex, truth), truth=truth, max_rounds=3, executor=executor, track_alpha_thresh=mode
+    )
 
 
 def test_process_pool_gives_identical_ice_results():
@@ -216,8 +227,12 @@ def test_process_pool_gives_identical_ice_results():
 def test_dask_cluster_gives_identical_ice_results():
     distributed = pytest.importorskip("distributed")
     serial = small_run()
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         ex = client.get_executor()
         assert chunk_count(ex) == 2
         parallel = small_run(ex)

@@ -107,7 +107,7 @@ def test_feasible_patterns_are_those_the_mip_box_allows(seed):
         assert np.array_equal(pm.T, np.maximum(pm.S.astype(np.int64) @ b.tree.trade, -ex.endowments[i]))
         # the MIP agrees, pattern by pattern: each is feasible with its sat fixed
         code = 2.0 ** np.arange(b.tree.n_nodes)
-        for s in S[: 8]:
+        for s in S[:8]:
             target = np.where(s, 1.0, -1.0) * code  # only this sat vector reaches the maximum
             surplus, _, sat = bm.best(target, np.zeros(ex.n_goods))
             feasible = any(np.array_equal(s, q) for q in pm.S)
@@ -194,10 +194,15 @@ def test_one_bidder_model_falls_back_above_the_limit():
     for limit in (0, 1):
         m = one_bidder_model(ex, 0, limit=limit)
         assert isinstance(m, BidderModel) and model_kind(m) == "mip"
-    big = Exchange.from_dict({"goods": ["A"], "bidders": {
-        "s": {"endowment": {"A": 3}, "tree": leaf({"A": -1})},
-        "b": {"tree": OR(*(leaf({"A": 1}, 2) for _ in range(13)))},  # 8192 patterns
-    }})
+    big = Exchange.from_dict(
+        {
+            "goods": ["A"],
+            "bidders": {
+                "s": {"endowment": {"A": 3}, "tree": leaf({"A": -1})},
+                "b": {"tree": OR(*(leaf({"A": 1}, 2) for _ in range(13)))},  # 8192 patterns
+            },
+        }
+    )
     assert isinstance(one_bidder_model(big, 1), BidderModel)
     assert isinstance(one_bidder_model(big, 1, limit=8192), PatternModel)
     with pytest.raises(ConfigError, match="limit"):
@@ -236,5 +241,3 @@ def test_near_ties_within_tolerance():
     ex3 = with_seller(XOR(leaf({"A": 1}, 5), leaf({"B": 1}, 5 + 1e-6)))
     _, trade, _ = one_bidder_model(ex3, 1).best(ex3.bidders[1].tree.lower, np.array([3.0, 3.0]))
     assert trade.tolist() == [0, 1]
-
-

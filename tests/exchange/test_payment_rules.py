@@ -126,10 +126,20 @@ def test_mapping_in_mapping_out():
     assert out == pytest.approx({"b": 2.0, "a": 1.0})
 
 
-@pytest.mark.parametrize("bad_d, bad_b", [
-    ([1.0, -0.5], 1.0), ([1.0, math.nan], 1.0), ([[1.0]], 1.0), (["x"], 1.0), ([1.0 + 1j], 1.0),
-    ([1.0], -1.0), ([1.0], math.inf), ([1.0], True), ([1.0], "3"),
-])
+@pytest.mark.parametrize(
+    "bad_d, bad_b",
+    [
+        ([1.0, -0.5], 1.0),
+        ([1.0, math.nan], 1.0),
+        ([[1.0]], 1.0),
+        (["x"], 1.0),
+        ([1.0 + 1j], 1.0),
+        ([1.0], -1.0),
+        ([1.0], math.inf),
+        ([1.0], True),
+        ([1.0], "3"),
+    ],
+)
 def test_bad_input_is_named(bad_d, bad_b):
     for name in PAYMENT_RULES:
         with pytest.raises(InvalidInputError):
@@ -166,7 +176,8 @@ def test_every_rule_in_the_one_shot_exchange():
         if rule.budget_balanced:
             assert res.budget_surplus >= -1e-9, name
     assert compute_payments(ex, "threshold").payments == pytest.approx(
-        {"seller": -8, "buyer1": 5, "buyer2": 0, "buyer3": 3, "buyer4": 0})
+        {"seller": -8, "buyer1": 5, "buyer2": 0, "buyer3": 3, "buyer4": 0}
+    )
 
 
 def test_ice_reports_every_rule_and_runs_under_any():

@@ -30,7 +30,7 @@ def compare_wd(ex: Exchange, values) -> bool:
         assert np.all(lam + ex.endowments >= 0) and np.all(lam.sum(axis=0) == 0)
         assert np.array_equal(lam, canonical_trades(ex, alloc.solution.sat))
         for i, bd in enumerate(ex.bidders):
-            v = tree_value(bd.tree, lam[i], vals[ex.node_offset[i]:ex.node_offset[i + 1]])
+            v = tree_value(bd.tree, lam[i], vals[ex.node_offset[i] : ex.node_offset[i + 1]])
             assert v >= alloc.bidder_values[bd.name] - 1e-9
     with cont.scope():  # is the optimum unique? re-solve with a no-good cut on sat (no λ entries)
         cont.set_node_values(values)
@@ -102,8 +102,8 @@ def test_bidder_models(n, m, seed):
     finite = 0
     for i in range(ex.n_bidders):
         cont, integ = BidderModel.for_bidder(ex, i), BidderModel.for_bidder(ex, i, integer_lambda=True)
-        lo = ex.lower[ex.node_offset[i]:ex.node_offset[i + 1]]
-        hi = ex.upper[ex.node_offset[i]:ex.node_offset[i + 1]]
+        lo = ex.lower[ex.node_offset[i] : ex.node_offset[i + 1]]
+        hi = ex.upper[ex.node_offset[i] : ex.node_offset[i + 1]]
         for p in (r.uniform(0, 20, ex.n_goods), np.where(r.random(ex.n_goods) < 0.5, 0.0, 5.0)):
             (sa, ta, xa), (sb, tb, xb) = cont.best(lo, p), integ.best(lo, p)
             assert close(sa, sb)
@@ -129,9 +129,12 @@ def test_bidder_models(n, m, seed):
 
 def test_rows_with_lambda_make_lambda_integer_while_present():
     # one seller of 3 units, one buyer; with both trees relaxed, max λ_buyer s.t. 2·λ_buyer ≤ 3
-    ex = Exchange.from_dict({"goods": ["A"], "bidders": {
-        "s": {"endowment": {"A": 3}, "tree": leaf({"A": -1}, -1)},
-        "b": {"tree": leaf({"A": 1}, 5)}}})
+    ex = Exchange.from_dict(
+        {
+            "goods": ["A"],
+            "bidders": {"s": {"endowment": {"A": 3}, "tree": leaf({"A": -1}, -1)}, "b": {"tree": leaf({"A": 1}, 5)}},
+        }
+    )
     m = WDModel(ex)
     col = m.lam_col("b", "A")
     with m.scope():

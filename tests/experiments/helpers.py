@@ -30,8 +30,10 @@ def counting_run(params: dict, seed: np.random.SeedSequence) -> RunOutput:
     x = gen.normal(size=int(params.get("size", 3)))
     with log.open("a") as f:
         f.write(key + "\n")
-    rows = [{"variant": v, "value": float(x[i % x.size] * (1 + v)), "scale": params.get("scale", 1)}
-            for i, v in enumerate((0, 1))]
+    rows = [
+        {"variant": v, "value": float(x[i % x.size] * (1 + v)), "scale": params.get("scale", 1)}
+        for i, v in enumerate((0, 1))
+    ]
     import pandas as pd
 
     agents = pd.DataFrame({"agent": np.arange(x.size), "draw": x})

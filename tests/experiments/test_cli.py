@@ -53,17 +53,20 @@ def test_run_catalog_name_with_overrides(tmp_path, capsys):
     assert "1/1 runs stored" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["run", "no-such-thing"], "neither a spec file nor a catalog experiment"),
-    (["run", "tasc-profit", "--workers", "0"], "--workers must be at least 1"),
-    (["report", "/nonexistent/dir"], "is not a directory"),
-    (["reproduce", "--only", "fig99"], "unknown experiment"),
-    (["run", "tasc-profit", "--chunk", "0"], "--chunk must be at least 1, got 0"),
-    (["run", "tasc-profit", "--scheduler", "notaurl"], "--scheduler must be an address like tcp://host:8786"),
-    (["run", "tasc-profit", "--seed", "-1"], "--seed must be at least 0"),
-    (["demo", "--seed", "-1"], "--seed must be at least 0, got -1"),
-    (["demo", "--vmax", "nan"], "--vmax must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["run", "no-such-thing"], "neither a spec file nor a catalog experiment"),
+        (["run", "tasc-profit", "--workers", "0"], "--workers must be at least 1"),
+        (["report", "/nonexistent/dir"], "is not a directory"),
+        (["reproduce", "--only", "fig99"], "unknown experiment"),
+        (["run", "tasc-profit", "--chunk", "0"], "--chunk must be at least 1, got 0"),
+        (["run", "tasc-profit", "--scheduler", "notaurl"], "--scheduler must be an address like tcp://host:8786"),
+        (["run", "tasc-profit", "--seed", "-1"], "--seed must be at least 0"),
+        (["demo", "--seed", "-1"], "--seed must be at least 0, got -1"),
+        (["demo", "--vmax", "nan"], "--vmax must be a finite number"),
+    ],
+)
 def test_errors_are_one_line_with_exit_code_2(argv, words, capsys, tmp_path):
     assert main(argv + (["--out", str(tmp_path / "o")] if argv[0] == "run" else [])) == 2
     err = capsys.readouterr().err

@@ -26,19 +26,28 @@ ICE_KINDS = {
 def test_engine_parameters_are_spec_parameters():
     for name in ICE_KINDS:
         defaults = RUN_KINDS[name].defaults
-        for key in ("cutoff_eff", "cutoff_thresh", "max_rounds", "max_queries", "rp_tol", "price_eps",
-                    "track_alpha_thresh"):
+        for key in (
+            "cutoff_eff",
+            "cutoff_thresh",
+            "max_rounds",
+            "max_queries",
+            "rp_tol",
+            "price_eps",
+            "track_alpha_thresh",
+        ):
             assert key in defaults, (name, key)
     # the convergence kind records αthresh trajectories; the strategy studies do not
     assert RUN_KINDS["ice"].defaults["track_alpha_thresh"] == "always"
     assert RUN_KINDS["ice-manipulation"].defaults["track_alpha_thresh"] == "needed"
     assert RUN_KINDS["ice-tournament"].defaults["track_alpha_thresh"] == "needed"
-    for key, bad, words in (("track_alpha_thresh", "sometimes", "track_alpha_thresh must be one of 'needed', 'always'"),
-                            ("max_queries", 0, "max_queries must be a positive integer"),
-                            ("rp_tol", -1.0, r"rp_tol must be >= 0.0"),
-                            ("rp_tol", 1.0, r"rp_tol must be < 1.0"),
-                            ("price_eps", "small", "price_eps must be a real number"),
-                            ("payment_rule", "pay-as-bid", "payment_rule must be one of")):
+    for key, bad, words in (
+        ("track_alpha_thresh", "sometimes", "track_alpha_thresh must be one of 'needed', 'always'"),
+        ("max_queries", 0, "max_queries must be a positive integer"),
+        ("rp_tol", -1.0, r"rp_tol must be >= 0.0"),
+        ("rp_tol", 1.0, r"rp_tol must be < 1.0"),
+        ("price_eps", "small", "price_eps must be a real number"),
+        ("payment_rule", "pay-as-bid", "payment_rule must be one of"),
+    ):
         with pytest.raises(ConfigError, match=words):
             parse_spec({"name": "x", "model": "ice", "params": {key: bad}})
     for key in ("executor", "workers"):  # no way to ask a run for its own pool
@@ -60,8 +69,17 @@ def test_needed_and_always_give_the_same_runs():
     a, b = (run_kind("ice", track_alpha_thresh=mode, **inst) for mode in ("always", "needed"))
     assert a["runs"]["proxy"].tolist() == b["runs"]["proxy"].tolist() == ["eager"]
     ra, rb = a["runs"].iloc[0], b["runs"].iloc[0]
-    for col in ("rounds", "closed_by", "efficiency", "budget_surplus", "final_alpha_eff", "total_utility",
-                "traded_units", "payment_rms_vs_truth", "rounds_to_alpha_eff"):
+    for col in (
+        "rounds",
+        "closed_by",
+        "efficiency",
+        "budget_surplus",
+        "final_alpha_eff",
+        "total_utility",
+        "traded_units",
+        "payment_rms_vs_truth",
+        "rounds_to_alpha_eff",
+    ):
         assert ra[col] == rb[col] or (pd.isna(ra[col]) and pd.isna(rb[col])), col
     assert not math.isnan(ra["final_alpha_thresh"]) and math.isnan(rb["final_alpha_thresh"])
     # the first round with αthresh at its cutoff is unknown when earlier rounds did not compute it
@@ -146,6 +164,8 @@ def test_ice_kind_takes_every_registered_payment_rule():
     from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
 
     for rule in PAYMENT_RULES:
-        assert parse_spec({"name": "x", "model": "ice", "params": {"payment_rule": rule}}).params["payment_rule"] == rule
+        assert (
+            parse_spec({"name": "x", "model": "ice", "params": {"payment_rule": rule}}).params["payment_rule"] == rule
+        )
     with pytest.raises(ConfigError, match="payment_rule"):
         parse_spec({"name": "x", "model": "ice", "params": {"payment_rule": "pay-as-bid"}})

@@ -27,15 +27,35 @@ def convergence_runs(n: int, stall_every: int = 0) -> tuple[pd.DataFrame, pd.Dat
         for proxy in ("straightforward", "eager"):
             stalled = proxy == "straightforward" and stall_every and i % stall_every == 0
             r = 11 if stalled else 4
-            runs.append({"run_id": i, "replication": i, "proxy": proxy, "n_bidders": 5, "n_goods": 3,
-                         "rounds": r, "closed_by": "max_rounds" if stalled else "cutoffs",
-                         "efficiency": 0.9 if stalled else 1.0, "budget_surplus": 1.0,
-                         "final_alpha_eff": 1.0, "final_alpha_thresh": 0.5 if stalled else 0.95,
-                         "payment_rms_vs_truth": 0.05, "truthful_payment_rms": 1.0})
+            runs.append(
+                {
+                    "run_id": i,
+                    "replication": i,
+                    "proxy": proxy,
+                    "n_bidders": 5,
+                    "n_goods": 3,
+                    "rounds": r,
+                    "closed_by": "max_rounds" if stalled else "cutoffs",
+                    "efficiency": 0.9 if stalled else 1.0,
+                    "budget_surplus": 1.0,
+                    "final_alpha_eff": 1.0,
+                    "final_alpha_thresh": 0.5 if stalled else 0.95,
+                    "payment_rms_vs_truth": 0.05,
+                    "truthful_payment_rms": 1.0,
+                }
+            )
             for t in range(r):
-                rounds.append({"run_id": i, "proxy": proxy, "round": t, "alpha_eff": 1.0,
-                               "alpha_thresh": 0.5 if stalled else min(1.0, 0.3 * (t + 1)), "efficiency": 1.0,
-                               "rp_failures": 1 if t == 0 else 0})
+                rounds.append(
+                    {
+                        "run_id": i,
+                        "proxy": proxy,
+                        "round": t,
+                        "alpha_eff": 1.0,
+                        "alpha_thresh": 0.5 if stalled else min(1.0, 0.3 * (t + 1)),
+                        "efficiency": 1.0,
+                        "rp_failures": 1 if t == 0 else 0,
+                    }
+                )
     return pd.DataFrame(runs), pd.DataFrame(rounds)
 
 
@@ -82,18 +102,28 @@ def test_convergence_small_samples_are_insufficient_data():
 
 
 # ---------------------------------------------------------------------- manipulation
-def manipulation_runs(n: int, *, no_trade: int = 0, stuck: int = 0, threshold_gain: float = 0.1,
-                      other_gain: float = 0.3) -> pd.DataFrame:
+def manipulation_runs(
+    n: int, *, no_trade: int = 0, stuck: int = 0, threshold_gain: float = 0.1, other_gain: float = 0.3
+) -> pd.DataFrame:
     """n instances, one deviator each, a control and a shading deviation; the first
     ``no_trade`` instances have no baseline trade, the next ``stuck`` stop at max_rounds."""
     rng = np.random.default_rng(0)
     rows = []
     for i in range(n):
-        for dev, strategy in (("control", "straightforward"), ("misreport-0.25", "misreport"), ("stubborn", "stubborn")):
-            row = {"run_id": i, "deviation": dev, "strategy": strategy, "bidder": "b0",
-                   "baseline_traded_units": 0 if i < no_trade else 2,
-                   "closed_by": "max_rounds" if no_trade <= i < no_trade + stuck or dev == "stubborn" else "cutoffs",
-                   "baseline_closed_by": "cutoffs"}
+        for dev, strategy in (
+            ("control", "straightforward"),
+            ("misreport-0.25", "misreport"),
+            ("stubborn", "stubborn"),
+        ):
+            row = {
+                "run_id": i,
+                "deviation": dev,
+                "strategy": strategy,
+                "bidder": "b0",
+                "baseline_traded_units": 0 if i < no_trade else 2,
+                "closed_by": "max_rounds" if no_trade <= i < no_trade + stuck or dev == "stubborn" else "cutoffs",
+                "baseline_closed_by": "cutoffs",
+            }
             for r in PAYMENT_RULES:
                 if dev == "control":
                     g = 0.0
@@ -151,13 +181,27 @@ def tournament_runs(n: int, *, entrant_gain: float = -0.2, stuck: int = 0) -> pd
     for i in range(n):
         for a in ("straightforward", "stubborn"):
             for b in ("straightforward", "stubborn"):
-                u = 1.0 + (entrant_gain if (a, b) == ("stubborn", "straightforward") else 0.0) - 0.5 * (a == b == "stubborn")
-                rows.append({"run_id": i, "focal_strategy": a, "background": b, "focal_utility": u,
-                             **{f"focal_utility_{r}": u + (0.3 if r != "threshold" and a != b else 0.0)
-                                for r in PAYMENT_RULES},
-                             "efficiency": 1.0 if b == "straightforward" else 0.8, "rounds": 5,
-                             "closed_by": "max_rounds" if i < stuck and a == "stubborn" else "cutoffs",
-                             "traded_units": 2})
+                u = (
+                    1.0
+                    + (entrant_gain if (a, b) == ("stubborn", "straightforward") else 0.0)
+                    - 0.5 * (a == b == "stubborn")
+                )
+                rows.append(
+                    {
+                        "run_id": i,
+                        "focal_strategy": a,
+                        "background": b,
+                        "focal_utility": u,
+                        **{
+                            f"focal_utility_{r}": u + (0.3 if r != "threshold" and a != b else 0.0)
+                            for r in PAYMENT_RULES
+                        },
+                        "efficiency": 1.0 if b == "straightforward" else 0.8,
+                        "rounds": 5,
+                        "closed_by": "max_rounds" if i < stuck and a == "stubborn" else "cutoffs",
+                        "traded_units": 2,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -203,8 +247,9 @@ def test_convergence_sweep_claim_reads_insufficient_data_when_every_run_stalls()
         q["run_id"] += shift
         runs.append(r)
         rounds.append(q)
-    f = conv.frames_from(pd.concat(runs, ignore_index=True), pd.concat(rounds, ignore_index=True),
-                         params={"cutoff_thresh": 0.9})
+    f = conv.frames_from(
+        pd.concat(runs, ignore_index=True), pd.concat(rounds, ignore_index=True), params={"cutoff_thresh": 0.9}
+    )
     c = by_statement(conv.claims(f), "straightforward: rounds to close grow with CUTOFF_thresh")
     assert c.verdict == "insufficient data" and c.n == 0  # not dropped: no closed run at 0.9
     assert "4 of 4 at 0.6, 0 of 4 at 0.9" in c.evidence and "max_rounds" in c.evidence

@@ -13,21 +13,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.report.html import build_report
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.catalog import CATALOG, catalog_spec
-from auctionlab.studies.ice_strategic import ManipulationParams, _Instance
 from auctionlab.experiments.kinds import RUN_KINDS
 from auctionlab.experiments.runner import replay, run_experiment
 from auctionlab.experiments.spec import parse_spec
 from auctionlab.experiments.store import read_table
 from auctionlab.mechanisms.exchange.ice import run_ice
+from auctionlab.report.html import build_report
 from auctionlab.strategies.exchange import Misreport, Straightforward, bind
+from auctionlab.studies.ice_strategic import ManipulationParams, _Instance
 
 TINY = {"n_bidders": 4, "n_goods": 3, "nodes": 6, "max_units": 1}
 TINY_GRID = {"n_bidders": [4], "n_goods": [3]}
 MANIP_DEVS = {"misreport-0.25": {"strategy": "misreport", "params": {"strength": 0.25}}, "stubborn": "stubborn"}
-TOURNEY = {"straightforward": "straightforward", "misreport-0.25": {"strategy": "misreport", "params": {"strength": 0.25}}}
+TOURNEY = {
+    "straightforward": "straightforward",
+    "misreport-0.25": {"strategy": "misreport", "params": {"strength": 0.25}},
+}
 
 
 # the catalog compares the paper's bidder with "eager"; these tests use two bidder kinds that exist everywhere
@@ -36,23 +39,30 @@ BIDDERS = ["straightforward", "stubborn"]
 
 def tiny_convergence():
     data = tomllib.loads(CATALOG["ice-convergence"].read_text())  # the catalog spec, with other bidder kinds
-    grids = [{**TINY_GRID, "cutoff_eff": [0.95], "cutoff_thresh": [0.6, 0.9], "step": [0.5]},
-             {**TINY_GRID, "cutoff_eff": [0.95], "cutoff_thresh": [0.9], "step": [0.25, 1.0]}]
-    return parse_spec({**data, "replications": 2, "grids": grids,
-                       "params": {**data["params"], "nodes": 6, "max_units": 1, "max_rounds": 8, "bidders": BIDDERS}})
-
+    grids = [
+        {**TINY_GRID, "cutoff_eff": [0.95], "cutoff_thresh": [0.6, 0.9], "step": [0.5]},
+        {**TINY_GRID, "cutoff_eff": [0.95], "cutoff_thresh": [0.9], "step": [0.25, 1.0]},
+    ]
+    return parse_spec(
+        {
+            **data,
+            "replications": 2,
+            "grids": grids,
+            "params": {**data["params"], "nodes": 6, "max_units": 1, "max_rounds": 8, "bidders": BIDDERS},
+        }
+    )
 
 
 def tiny_manipulation():
     spec = catalog_spec("ice-manipulation")
-    return spec.with_(replications=2, params={**spec.params, **TINY, "deviators": 1, "max_rounds": 6,
-                                              "deviations": MANIP_DEVS})
+    return spec.with_(
+        replications=2, params={**spec.params, **TINY, "deviators": 1, "max_rounds": 6, "deviations": MANIP_DEVS}
+    )
 
 
 def tiny_tournament():
     spec = catalog_spec("tournament-exchange")
-    return spec.with_(replications=2, params={**spec.params, **TINY, "max_rounds": 6,
-                                              "strategies": TOURNEY})
+    return spec.with_(replications=2, params={**spec.params, **TINY, "max_rounds": 6, "strategies": TOURNEY})
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +83,20 @@ def test_convergence_columns_and_closing(stored):
     runs, rounds = read_table(stored / "ice-convergence"), read_table(stored / "ice-convergence", "rounds")
     assert len(runs) == tiny_convergence().n_runs * len(BIDDERS) == 16  # every instance once per bidder kind
     assert sorted(set(runs["proxy"])) == sorted(BIDDERS) and set(rounds["proxy"]) == set(BIDDERS)
-    for col in ("rounds", "closed_by", "efficiency", "payment_rms_vs_truth", "payment_max_vs_truth",
-                "truthful_payment_rms", "rounds_to_alpha_thresh", "cutoff_eff", "cutoff_thresh", "step",
-                "rp_failures", "last_rp_failure_round"):
+    for col in (
+        "rounds",
+        "closed_by",
+        "efficiency",
+        "payment_rms_vs_truth",
+        "payment_max_vs_truth",
+        "truthful_payment_rms",
+        "rounds_to_alpha_thresh",
+        "cutoff_eff",
+        "cutoff_thresh",
+        "step",
+        "rp_failures",
+        "last_rp_failure_round",
+    ):
         assert col in runs.columns, col
     for col in ("round", "alpha_eff", "alpha_thresh", "pp", "po", "efficiency"):
         assert col in rounds.columns, col
@@ -98,8 +119,9 @@ def test_convergence_replay_is_identical(stored):
     rid = int(stored_runs["run_id"].iloc[-1])
     again = replay(stored / "ice-convergence", rid)
     assert len(again["runs"]) == len(BIDDERS)
-    pd.testing.assert_frame_equal(no_time(again["runs"]),
-                                  no_time(stored_runs[stored_runs["run_id"] == rid][again["runs"].columns]))
+    pd.testing.assert_frame_equal(
+        no_time(again["runs"]), no_time(stored_runs[stored_runs["run_id"] == rid][again["runs"].columns])
+    )
     mine = stored_rounds[stored_rounds["run_id"] == rid][again["rounds"].columns]
     pd.testing.assert_frame_equal(no_time(again["rounds"]), no_time(mine))
 
@@ -113,8 +135,16 @@ def test_manipulation_columns_control_and_budgets(stored):
     assert len(runs) == spec.replications * (len(MANIP_DEVS) + 1)  # one deviator per instance
     from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
 
-    for col in ("efficiency_loss", "rounds", "baseline_rounds", "bidder", "role", "strategy", "closed_by",
-                "baseline_closed_by"):
+    for col in (
+        "efficiency_loss",
+        "rounds",
+        "baseline_rounds",
+        "bidder",
+        "role",
+        "strategy",
+        "closed_by",
+        "baseline_closed_by",
+    ):
         assert col in runs.columns, col
     for rule in PAYMENT_RULES:  # every registered rule, from the same runs
         for pre in ("gain_", "utility_", "baseline_utility_", "payment_", "surplus_", "baseline_surplus_"):
@@ -141,8 +171,14 @@ def test_manipulation_columns_control_and_budgets(stored):
 
 def test_manipulation_same_seed_same_tables():
     kind = RUN_KINDS["ice-manipulation"]
-    p = {**TINY, "n_bidders": 3, "deviators": 1, "max_rounds": 5, "control": False,
-         "deviations": {"misreport-0.5": MANIP_DEVS["misreport-0.25"]}}
+    p = {
+        **TINY,
+        "n_bidders": 3,
+        "deviators": 1,
+        "max_rounds": 5,
+        "control": False,
+        "deviations": {"misreport-0.5": MANIP_DEVS["misreport-0.25"]},
+    }
     seed = np.random.SeedSequence(11, spawn_key=(0, 3))
     a, b = kind(p, seed), kind(p, np.random.SeedSequence(11, spawn_key=(0, 3)))
     pd.testing.assert_frame_equal(no_time(pd.DataFrame(a.runs)), no_time(pd.DataFrame(b.runs)))
@@ -151,8 +187,14 @@ def test_manipulation_same_seed_same_tables():
 
 def test_vcg_from_the_same_run_equals_running_with_vcg():
     """The proxies never see payments: recomputing VCG at the final bounds equals payment_rule='vcg'."""
-    params = {**TINY, "cutoff_eff": 0.95, "cutoff_thresh": 0.9, "max_rounds": 8, "bound_width": 0.5,
-              "common_instances": False}
+    params = {
+        **TINY,
+        "cutoff_eff": 0.95,
+        "cutoff_thresh": 0.9,
+        "max_rounds": 8,
+        "bound_width": 0.5,
+        "common_instances": False,
+    }
     inst = _Instance(ManipulationParams.from_mapping(params), np.random.SeedSequence(5))
     prof = [Straightforward()] * 4
     prof[1] = Misreport(0.25)
@@ -182,8 +224,18 @@ def test_tournament_profiles(stored):
     k = len(TOURNEY)
     assert len(runs) == tiny_tournament().replications * k * k
     assert set(zip(runs["focal_strategy"], runs["background"])) == {(a, b) for a in TOURNEY for b in TOURNEY}
-    for col in ("focal", "focal_utility", "background_utility", "efficiency", "rounds", "closed_by",
-                "focal_utility_threshold", "focal_utility_fractional", "focal_utility_vcg", "traded_units"):
+    for col in (
+        "focal",
+        "focal_utility",
+        "background_utility",
+        "efficiency",
+        "rounds",
+        "closed_by",
+        "focal_utility_threshold",
+        "focal_utility_fractional",
+        "focal_utility_vcg",
+        "traded_units",
+    ):
         assert col in runs.columns, col
     assert np.allclose(runs["focal_utility"], runs["focal_utility_threshold"])
     assert (runs.groupby("run_id")["focal"].nunique() == 1).all()  # one focal bidder per instance
@@ -199,25 +251,43 @@ def test_report_sections_from_tiny_stored_runs(stored, monkeypatch):
 
     monkeypatch.setattr(runner, "execute_chunk", no_simulation)
     html = build_report(stored).read_text()
-    for fig in ("ice-convergence-alpha", "ice-convergence-cutoffs", "ice-convergence-efficiency",
-                "ice-manipulation", "tournament-exchange"):
+    for fig in (
+        "ice-convergence-alpha",
+        "ice-convergence-cutoffs",
+        "ice-convergence-efficiency",
+        "ice-manipulation",
+        "tournament-exchange",
+    ):
         assert (stored / "figures" / f"{fig}.png").stat().st_size > 1000, fig
         assert (stored / "figures" / f"{fig}.svg").exists()
-    for words in ("rounds to close grow with CUTOFF_thresh", "closes by its rule (cutoffs) within max_rounds",
-                  "The reference proxy against itself gains exactly 0", "payments never run a deficit",
-                  "Among budget-balanced payment rules Threshold leaves the smallest gain from shading",
-                  "VCG payments run a deficit", "best response to itself", "replicator dynamics settle",
-                  "Finding: with the paper", "relative preferences",
-                  "Finding: in the all-straightforward baseline", "(see the ice-convergence section)",
-                  "reduced run (2 of 40 replications)"):
+    for words in (
+        "rounds to close grow with CUTOFF_thresh",
+        "closes by its rule (cutoffs) within max_rounds",
+        "The reference proxy against itself gains exactly 0",
+        "payments never run a deficit",
+        "Among budget-balanced payment rules Threshold leaves the smallest gain from shading",
+        "VCG payments run a deficit",
+        "best response to itself",
+        "replicator dynamics settle",
+        "Finding: with the paper",
+        "relative preferences",
+        "Finding: in the all-straightforward baseline",
+        "(see the ice-convergence section)",
+        "reduced run (2 of 40 replications)",
+    ):
         assert words in html, words
     verdicts = re.findall(r"<td class='(agrees|partly|disagrees|insufficient-data|n-a)'>", html)
     assert len(verdicts) >= 12
     # two instances per cell: every statistical verdict is "insufficient data", with its n
     assert "insufficient data <span class='small'>(n = " in html
-    assert re.search(r"Threshold leaves the smallest gain from shading[^<]*</td>\s*<td class='insufficient-data'>", html)
+    assert re.search(
+        r"Threshold leaves the smallest gain from shading[^<]*</td>\s*<td class='insufficient-data'>", html
+    )
     # no run of the tiny sweep closes by the rule at CUTOFF_thresh = 0.9: the trend claim stays, with n = 0
-    assert re.search(r"straightforward: rounds to close grow with CUTOFF_thresh</td>\s*<td class='insufficient-data'>"
-                     r"insufficient data <span class='small'>\(n = 0\)", html)
+    assert re.search(
+        r"straightforward: rounds to close grow with CUTOFF_thresh</td>\s*<td class='insufficient-data'>"
+        r"insufficient data <span class='small'>\(n = 0\)",
+        html,
+    )
     # the control is a fact of the code, whatever the sample
     assert re.search(r"gains exactly 0 \(.*?\)</td>\s*<td class='agrees'>", html)

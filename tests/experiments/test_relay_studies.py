@@ -11,13 +11,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.games import SOLVERS, solve
-from auctionlab.studies.equilibrium.section import role_game, unilateral_regret
-from auctionlab.studies.tournament.section import tournament_matrices
-from auctionlab.report.html import build_report
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.catalog import catalog_spec
 from auctionlab.experiments.kinds import RUN_KINDS
+from auctionlab.experiments.runner import run_experiment
+from auctionlab.experiments.spec import parse_spec
+from auctionlab.games import SOLVERS, solve
+from auctionlab.mechanisms.relay.mechanisms import KDA, MECHANISMS, TASC, RelayMechanism, RelayRound
+from auctionlab.mechanisms.relay.network import RelayNetwork
+from auctionlab.mechanisms.relay.outcome import RelayOutcome
+from auctionlab.mechanisms.relay.tasc import assign
+from auctionlab.report.html import build_report
+from auctionlab.strategies.measure import manipulation_gain
+from auctionlab.strategies.relay import BestResponse
+from auctionlab.studies.equilibrium.section import role_game, unilateral_regret
 from auctionlab.studies.relay_strategic import (
     MANIP_METRICS,
     best_response,
@@ -25,14 +32,7 @@ from auctionlab.studies.relay_strategic import (
     paper_scale_manipulation_spec,
     variants,
 )
-from auctionlab.experiments.runner import run_experiment
-from auctionlab.experiments.spec import parse_spec
-from auctionlab.mechanisms.relay.mechanisms import KDA, MECHANISMS, TASC, RelayMechanism, RelayRound
-from auctionlab.mechanisms.relay.network import RelayNetwork
-from auctionlab.mechanisms.relay.outcome import RelayOutcome
-from auctionlab.mechanisms.relay.tasc import assign
-from auctionlab.strategies.measure import manipulation_gain
-from auctionlab.strategies.relay import BestResponse
+from auctionlab.studies.tournament.section import tournament_matrices
 
 TOL = 1e-9
 
@@ -114,8 +114,9 @@ def test_manipulation_kind_columns_and_real_numbers():
     assert len(kda) and kda["profitable"].all()
     assert (runs.loc[runs["mechanism"] == "vcg", "profit"] < 0).any()
     assert (runs.loc[runs["mechanism"] != "vcg", "profit"] >= -1e-9).all()
-    pot = runs[runs["algorithm"] != "-"].pivot_table(index=["algorithm"], columns="mechanism", values="trades",
-                                                     aggfunc="sum")
+    pot = runs[runs["algorithm"] != "-"].pivot_table(
+        index=["algorithm"], columns="mechanism", values="trades", aggfunc="sum"
+    )
     assert len(pot) == 3 and (pot["tasc"] >= pot["trade_reduction"]).all()
 
 
@@ -130,8 +131,16 @@ class CappedKDA(KDA):
     def __call__(self, network, bids, asks, sigma):
         out = super().__call__(network, bids, asks, sigma)
         pay = np.minimum(out.buyer_payments, self.cap)
-        return RelayOutcome(out.buyer_wins, out.seller_wins, out.sigma, pay, out.seller_payments,
-                            float(pay.sum() - out.seller_payments.sum()), self.name, k=out.k)
+        return RelayOutcome(
+            out.buyer_wins,
+            out.seller_wins,
+            out.sigma,
+            pay,
+            out.seller_payments,
+            float(pay.sum() - out.seller_payments.sum()),
+            self.name,
+            k=out.k,
+        )
 
     def scalar_responses(self, network, bids, asks, sigma, role, index, x, cache=None):
         reps = [self.buyer_report(network, sigma, index, bids[index], v) for v in x] if role == "buyer" else x
@@ -170,7 +179,12 @@ def test_report_reads_labels_colours_and_claims_from_the_mechanism_objects():
     assert A.variant_label("kda/mm") == "k-DA / MM" and A.variant_color("kda/mwm") == KDA.color
     assert len({A.variant_color(f"tasc/{alg}") for alg in ("mwm", "mm", "ora")}) == 3  # one hue, three shades
     assert A.variant_order(["vcg", "kda/mwm", "tasc/mm", "kda/ora", "tasc/mwm"]) == [
-        "vcg", "kda/mwm", "kda/ora", "tasc/mm", "tasc/mwm"]  # grouped by mechanism, in run order
+        "vcg",
+        "kda/mwm",
+        "kda/ora",
+        "tasc/mm",
+        "tasc/mwm",
+    ]  # grouped by mechanism, in run order
     MECHANISMS.register(CappedKDA.name, CappedKDA)
     try:  # a registered class brings its label, its colour (inherited) and its declared properties
         assert A.mech_label(CappedKDA.name) == "capped k-DA" and A.mech_color(CappedKDA.name) == KDA.color
@@ -180,8 +194,15 @@ def test_report_reads_labels_colours_and_claims_from_the_mechanism_objects():
 
 
 def _tiny_tournament_params(**kw):
-    return {"n": 8, "m": 8, "league_rounds": 15, "matrix_instances": 2, "matrix_agents": 8,
-            "mechanisms": ["kda", "trade_reduction"], **kw}
+    return {
+        "n": 8,
+        "m": 8,
+        "league_rounds": 15,
+        "matrix_instances": 2,
+        "matrix_agents": 8,
+        "mechanisms": ["kda", "trade_reduction"],
+        **kw,
+    }
 
 
 def test_tournament_kind_leaderboard_and_matrix():
@@ -203,8 +224,14 @@ def test_tournament_kind_leaderboard_and_matrix():
 
 
 def test_equilibrium_game_solvers_and_unilateral_regret():
-    params = {"n": 8, "m": 8, "instances": 6, "deviators": 2, "buyer_thetas": [0.5, 0.75, 1.0],
-              "seller_thetas": [1.0, 1.5, 2.0]}
+    params = {
+        "n": 8,
+        "m": 8,
+        "instances": 6,
+        "deviators": 2,
+        "buyer_thetas": [0.5, 0.75, 1.0],
+        "seller_thetas": [1.0, 1.5, 2.0],
+    }
     frames = {}
     for mech in ("kda", "trade_reduction"):
         out = RUN_KINDS["relay-equilibrium"]({**params, "mechanism": mech}, np.random.SeedSequence(99))
@@ -219,28 +246,33 @@ def test_equilibrium_game_solvers_and_unilateral_regret():
         assert res.regret <= 1e-3 * scale, name
         assert g.mixture_regret(res.mixture) == pytest.approx(res.regret, abs=1e-9)
     gen = np.random.default_rng(0)
-    uni = {m: unilateral_regret(frames[m][1], gen, n_boot=100).set_index(["theta_buyer", "theta_seller"])
-           for m in frames}
+    uni = {
+        m: unilateral_regret(frames[m][1], gen, n_boot=100).set_index(["theta_buyer", "theta_seller"]) for m in frames
+    }
     assert uni["trade_reduction"].loc[(1.0, 1.0), "regret"] <= TOL
     assert uni["kda"].loc[(1.0, 1.0), "regret"] > 0.01
 
 
 def test_equilibrium_learning_part():
-    out = RUN_KINDS["relay-equilibrium"]({"part": "learning", "n": 4, "m": 4, "rounds": 6, "mechanism": "kda"},
-                                         np.random.SeedSequence(1))
+    out = RUN_KINDS["relay-equilibrium"](
+        {"part": "learning", "n": 4, "m": 4, "rounds": 6, "mechanism": "kda"}, np.random.SeedSequence(1)
+    )
     assert len(out.runs) == 1 and 0.5 <= out.runs[0]["final_theta_buyer"] <= 1.5
     assert {"step", "theta_buyer", "theta_seller", "played_theta_buyer", "utility_seller"} <= set(out.rounds)
     assert out.rounds["step"].tolist() == list(range(1, 7))
 
 
-@pytest.mark.parametrize("bad, match", [
-    ({"model": "relay-manipulation", "params": {"mechanisms": ["nope"]}}, "unknown study mechanism"),
-    ({"model": "relay-manipulation", "params": {"agents": -1}}, "agents must be at least 0"),
-    ({"model": "relay-tournament", "params": {"mechanisms": ["mcafee_homogeneous"]}}, "homogeneous"),
-    ({"model": "relay-tournament", "params": {"strategies": {"x": {"buyer": "truthful"}}}}, "buyer.*seller"),
-    ({"model": "relay-equilibrium", "params": {"buyer_thetas": [0.5, 0.8]}}, "1.0"),
-    ({"model": "relay-equilibrium", "params": {"learner": "sgd"}}, "learner"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"model": "relay-manipulation", "params": {"mechanisms": ["nope"]}}, "unknown study mechanism"),
+        ({"model": "relay-manipulation", "params": {"agents": -1}}, "agents must be at least 0"),
+        ({"model": "relay-tournament", "params": {"mechanisms": ["mcafee_homogeneous"]}}, "homogeneous"),
+        ({"model": "relay-tournament", "params": {"strategies": {"x": {"buyer": "truthful"}}}}, "buyer.*seller"),
+        ({"model": "relay-equilibrium", "params": {"buyer_thetas": [0.5, 0.8]}}, "1.0"),
+        ({"model": "relay-equilibrium", "params": {"learner": "sgd"}}, "learner"),
+    ],
+)
 def test_bad_specs_fail_before_running(bad, match):
     with pytest.raises(ConfigError, match=match):
         parse_spec({"name": "x", **bad})
@@ -257,15 +289,35 @@ def test_catalog_and_paper_scale_specs_validate():
 # ---------------------------------------------------------------------- stored runs, report, reproducibility
 def _tiny_specs():
     m = catalog_spec("relay-manipulation")
-    m = m.with_(replications=3, params={**m.params, "agents": 3},
-                grids=({"n": (6, 8), "m": (6, 8), "vmax": (4.0,)}, {"n": (6,), "m": (6,), "vmax": (2.0,)}))
+    m = m.with_(
+        replications=3,
+        params={**m.params, "agents": 3},
+        grids=({"n": (6, 8), "m": (6, 8), "vmax": (4.0,)}, {"n": (6,), "m": (6,), "vmax": (2.0,)}),
+    )
     t = catalog_spec("tournament")
-    t = t.with_(replications=2, params={**t.params, **_tiny_tournament_params(league_rounds=5),
-                                        "mechanisms": ["kda", "tasc", "trade_reduction"]})
+    t = t.with_(
+        replications=2,
+        params={
+            **t.params,
+            **_tiny_tournament_params(league_rounds=5),
+            "mechanisms": ["kda", "tasc", "trade_reduction"],
+        },
+    )
     e = catalog_spec("equilibrium")
     grids = tuple({k: (v if k != "rounds" else (8,)) for k, v in g.items()} for g in e.grids)
-    e = e.with_(replications=2, grids=grids, params={**e.params, "n": 5, "m": 5, "instances": 3, "deviators": 2,
-                                                     "buyer_thetas": [0.6, 1.0], "seller_thetas": [1.0, 1.5]})
+    e = e.with_(
+        replications=2,
+        grids=grids,
+        params={
+            **e.params,
+            "n": 5,
+            "m": 5,
+            "instances": 3,
+            "deviators": 2,
+            "buyer_thetas": [0.6, 1.0],
+            "seller_thetas": [1.0, 1.5],
+        },
+    )
     return [m, t, e]
 
 
@@ -285,29 +337,42 @@ def test_report_sections_from_stored_runs(stored, monkeypatch):
 
     monkeypatch.setattr(runner, "execute_chunk", no_simulation)
     html = build_report(stored).read_text()
-    for fig in ("relay-manipulation-frequency", "relay-manipulation-efficiency", "tournament-leaderboard",
-                "tournament-replicator", "equilibrium-regret", "equilibrium-learning"):
+    for fig in (
+        "relay-manipulation-frequency",
+        "relay-manipulation-efficiency",
+        "tournament-leaderboard",
+        "tournament-replicator",
+        "equilibrium-regret",
+        "equilibrium-learning",
+    ):
         assert (stored / "figures" / f"{fig}.png").stat().st_size > 1000
         assert (stored / "figures" / f"{fig}.svg").exists()
-    for words in ("Trade reduction: no agent gains", "VCG double auction runs a deficit",
-                  "k-double auction: profitable deviations are common", "price of truthfulness",
-                  "Leaderboard", "Replicator dynamics", "each find an approximate equilibrium",
-                  "Under the k-double auction the best response earns at least as much",  # strategies found by object
-                  "Under trade reduction no strategy beats truthful reporting"):
+    for words in (
+        "Trade reduction: no agent gains",
+        "VCG double auction runs a deficit",
+        "k-double auction: profitable deviations are common",
+        "price of truthfulness",
+        "Leaderboard",
+        "Replicator dynamics",
+        "each find an approximate equilibrium",
+        "Under the k-double auction the best response earns at least as much",  # strategies found by object
+        "Under trade reduction no strategy beats truthful reporting",
+    ):
         assert words in html, words
     import re
 
     verdicts = re.findall(r"<td class='(agrees|disagrees|partly)'>", html)
     assert len(verdicts) >= 15
     # the claims that hold by theorem hold on the stored runs
-    for statement in ("Trade reduction: no agent gains by deviating, for MWM, MM and ORA",
-                      "VCG: no agent gains by deviating",
-                      "McAfee (homogeneous): no agent gains by deviating",
-                      "TASC, trade reduction, k-DA, McAfee (max-bid reduction) and McAfee (homogeneous) never run a "
-                      "deficit",
-                      "Trade reduction trades the same or fewer pairs"):
+    for statement in (
+        "Trade reduction: no agent gains by deviating, for MWM, MM and ORA",
+        "VCG: no agent gains by deviating",
+        "McAfee (homogeneous): no agent gains by deviating",
+        "TASC, trade reduction, k-DA, McAfee (max-bid reduction) and McAfee (homogeneous) never run a deficit",
+        "Trade reduction trades the same or fewer pairs",
+    ):
         i = html.index(statement)
-        assert html[i:i + 400].count("class='agrees'") >= 1, statement
+        assert html[i : i + 400].count("class='agrees'") >= 1, statement
 
 
 def test_same_seed_same_tables(stored, tmp_path):
@@ -335,13 +400,17 @@ def test_manipulation_at_paper_scale(tmp_path):
 
 # ---------------------------------------------------------------------- typed parameters
 def test_study_parameters_are_typed_with_mechanism_fields():
+    from auctionlab.mechanisms.relay.mechanisms import mechanism_parameters
     from auctionlab.studies.relay_market import RelayMarketParams
     from auctionlab.studies.relay_strategic import EquilibriumParams, ManipulationParams, TournamentParams
-    from auctionlab.mechanisms.relay.mechanisms import mechanism_parameters
 
     assert mechanism_parameters()["kda_k"] == (KDA, "k", 0.5)  # read from the class, not hard-coded
-    for kind, cls in (("relay-manipulation", ManipulationParams), ("relay-tournament", TournamentParams),
-                      ("relay-equilibrium", EquilibriumParams), ("relay-market", RelayMarketParams)):
+    for kind, cls in (
+        ("relay-manipulation", ManipulationParams),
+        ("relay-tournament", TournamentParams),
+        ("relay-equilibrium", EquilibriumParams),
+        ("relay-market", RelayMarketParams),
+    ):
         assert RUN_KINDS[kind].params is cls
         assert cls.defaults()["kda_k"] == 0.5 and "kda_k" in RUN_KINDS[kind].defaults
         assert cls.from_mapping({"kda_k": 0.25}).kda_k == 0.25
@@ -353,14 +422,17 @@ def test_study_parameters_are_typed_with_mechanism_fields():
     assert spec.params["kda_k"] == 0.2
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"channel": "wifi"}, "channel"),  # RelayMarket.validate, the model's own check
-    ({"population": {"seller": "drop_relays"}}, "buyers only"),
-    ({"n": 0}, "n must be a positive integer"),
-    ({"steps": 0}, "steps must be at least 1"),
-    ({"algorithm": 3}, "algorithm must be a name"),
-    ({"collect_agents": "columns"}, "collect_agents"),  # a spec stores the agent table or not
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"channel": "wifi"}, "channel"),  # RelayMarket.validate, the model's own check
+        ({"population": {"seller": "drop_relays"}}, "buyers only"),
+        ({"n": 0}, "n must be a positive integer"),
+        ({"steps": 0}, "steps must be at least 1"),
+        ({"algorithm": 3}, "algorithm must be a name"),
+        ({"collect_agents": "columns"}, "collect_agents"),  # a spec stores the agent table or not
+    ],
+)
 def test_relay_market_kind_is_checked_by_the_model(params, match):
     with pytest.raises(ConfigError, match=match):
         parse_spec({"name": "x", "model": "relay-market", "params": params})
@@ -369,8 +441,9 @@ def test_relay_market_kind_is_checked_by_the_model(params, match):
 def test_relay_market_kind_tables_skip_step_zero_and_match_the_model():
     from auctionlab.models.relay import RelayMarket
 
-    out = RUN_KINDS["relay-market"]({"n": 5, "m": 6, "steps": 3, "mechanism": "kda", "kda_k": 0.3},
-                                    np.random.SeedSequence(8))
+    out = RUN_KINDS["relay-market"](
+        {"n": 5, "m": 6, "steps": 3, "mechanism": "kda", "kda_k": 0.3}, np.random.SeedSequence(8)
+    )
     model = RelayMarket(n=5, m=6, mechanism="kda", kda_k=0.3, rng=np.random.default_rng(np.random.SeedSequence(8)))
     for _ in range(3):
         model.step()
@@ -390,7 +463,12 @@ def test_the_study_module_uses_public_functions_of_the_market_only():
     import auctionlab.studies.relay_strategic as rs
 
     tree = ast.parse(inspect.getsource(rs))
-    private = [(node.module, a.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-               for a in node.names if a.name.startswith("_") and (node.module or "").startswith("auctionlab")]
+    private = [
+        (node.module, a.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for a in node.names
+        if a.name.startswith("_") and (node.module or "").startswith("auctionlab")
+    ]
     assert private == []
     assert rs.best_response is __import__("auctionlab.strategies.measure", fromlist=["x"]).best_response

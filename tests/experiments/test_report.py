@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from auctionlab.report.metrics import group_mean_ci, trend
-from auctionlab.report.html import build_report
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.catalog import catalog_spec
 from auctionlab.experiments.runner import run_experiment
 from auctionlab.experiments.spec import parse_spec
+from auctionlab.report.html import build_report
+from auctionlab.report.metrics import group_mean_ci, trend
 
 
 def tiny(name: str, **params):
@@ -46,8 +46,18 @@ def test_report_from_stored_results(stored, monkeypatch):
         assert (stored / "figures" / f"{name}.svg").read_text().lstrip().startswith("<?xml")
         assert f"id='{name}'" in html
     assert html.count("data:image/png;base64,") == 4
-    for words in ("Fig. 8", "Fig. 9", "Fig. 10", "Fig. 11", "Profit is small", "degradation decreases as Vmax grows",
-                  "levels off once m", "Summary of the checked statements", "Verdict legend", "href='#tasc-profit'"):
+    for words in (
+        "Fig. 8",
+        "Fig. 9",
+        "Fig. 10",
+        "Fig. 11",
+        "Profit is small",
+        "degradation decreases as Vmax grows",
+        "levels off once m",
+        "Summary of the checked statements",
+        "Verdict legend",
+        "href='#tasc-profit'",
+    ):
         assert words in html
     verdicts = re.findall(r"<td class='(agrees|partly|disagrees|insufficient-data|n-a)'>", html)
     assert len(verdicts) >= 8
@@ -57,8 +67,16 @@ def test_report_from_stored_results(stored, monkeypatch):
 
 
 def test_single_experiment_directory_and_generic_section(tmp_path):
-    spec = parse_spec({"name": "custom", "model": "tasc", "replications": 4, "params": {"n": 10, "algorithms": ["mm"]},
-                       "grid": {"m": [5, 10]}, "metrics": ["profit", "trades"]})
+    spec = parse_spec(
+        {
+            "name": "custom",
+            "model": "tasc",
+            "replications": 4,
+            "params": {"n": 10, "algorithms": ["mm"]},
+            "grid": {"m": [5, 10]},
+            "metrics": ["profit", "trades"],
+        }
+    )
     run_experiment(spec, tmp_path / "custom")
     path = build_report(tmp_path / "custom")
     html = path.read_text()
@@ -84,8 +102,15 @@ def test_section_chosen_by_run_kind_for_a_users_spec(tmp_path):
     """A user's own spec of a known kind (any name, no ``analysis`` key) gets that kind's study section."""
     from auctionlab.studies import STUDIES, study_for
 
-    spec = parse_spec({"name": "my-profit-copy", "model": "tasc", "replications": 3,
-                       "params": {"n": 8, "algorithms": ["mm"]}, "grid": {"m": [6]}})
+    spec = parse_spec(
+        {
+            "name": "my-profit-copy",
+            "model": "tasc",
+            "replications": 3,
+            "params": {"n": 8, "algorithms": ["mm"]},
+            "grid": {"m": [6]},
+        }
+    )
     assert study_for(spec) is STUDIES["tasc-profit"]
     run_experiment(spec, tmp_path / "mine")
     html = build_report(tmp_path / "mine").read_text()
@@ -101,8 +126,9 @@ def test_report_navigation_legend_markup_and_progress(stored):
     lines: list[str] = []
     html = build_report(stored, stored / "nav.html", log=lines.append).read_text()
     assert [ln.split(" (")[0] for ln in lines] == [
-        f"report: [{i}/4] {n}" for i, n in
-        enumerate(("tasc-truthfulness", "tasc-profit", "tasc-efficiency", "tasc-runtime"), 1)]
+        f"report: [{i}/4] {n}"
+        for i, n in enumerate(("tasc-truthfulness", "tasc-profit", "tasc-efficiency", "tasc-runtime"), 1)
+    ]
     assert "<nav class='toc'>" in html and html.count("<li><a href='#") >= 6
     for name in ("tasc-truthfulness", "tasc-profit", "tasc-efficiency", "tasc-runtime", "legend", "summary"):
         assert f"href='#{name}'" in html and f"id='{name}'" in html
@@ -111,8 +137,11 @@ def test_report_navigation_legend_markup_and_progress(stored):
     # headings carry the sample size and say the run is reduced (3 of the catalog's replications)
     assert "(n = 3 per point, 3 runs; reduced run: 3 of the study&#x27;s 100 replications)" in html
     # no raw markup: P^b and s_{i_k} are rendered
-    assert "P^b" not in html and "P<sup>b</sup>" in html and "_{" not in html.split("<style>")[1].split("</body>")[0] \
-        .replace("fig8_curves", "")
+    assert (
+        "P^b" not in html
+        and "P<sup>b</sup>" in html
+        and "_{" not in html.split("<style>")[1].split("</body>")[0].replace("fig8_curves", "")
+    )
     assert rich("the *gain*") == "the <em>gain</em>"
     # every table but the short legend sits in a scrolling box
     assert re.findall(r"<table[^>]*>", html.replace("<div class='scroll'><table", "")) == ["<table class='legend'>"]
@@ -121,8 +150,22 @@ def test_report_navigation_legend_markup_and_progress(stored):
 def test_reproduce_prints_plain_progress_lines(tmp_path, capsys):
     from auctionlab.experiments.cli import main
 
-    assert main(["reproduce", "--only", "tasc-truthfulness", "--replications", "1", "--workers", "1",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "reproduce",
+                "--only",
+                "tasc-truthfulness",
+                "--replications",
+                "1",
+                "--workers",
+                "1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("[1/1] tasc-truthfulness: 1 run ...")
     assert any(ln.startswith("[1/1] tasc-truthfulness done in ") for ln in err)

@@ -25,19 +25,43 @@ HELPER = "tests.experiments.helpers:counting_run"
 def small_specs():
     """Every built-in kind but ICE (slow per run; it has its own test), at toy size."""
     return [
-        catalog_spec("tasc-profit").with_(replications=3, chunk=2,
-                                          params={**catalog_spec("tasc-profit").params, "n": 12},
-                                          grids=({"m": (8, 14)},)),
-        parse_spec({"name": "eff", "model": "tasc", "replications": 2, "chunk": 3, "params": {"n": 10},
-                    "grids": [{"m": [6, 12], "vmax": [4.0]}, {"m": [10], "vmax": [[1.0, 3.0]]}]}),
-        catalog_spec("tasc-truthfulness").with_(replications=2, chunk=1, params={
-            **catalog_spec("tasc-truthfulness").params, "n": 12, "m": 12, "bid_points": 5, "ask_points": 5}),
-        parse_spec({"name": "mesa", "model": "relay-market", "replications": 2,
-                    "params": {"n": 5, "m": 6, "steps": 3,
-                               "population": {"buyer": [{"strategy": "scale", "params": {"theta": 0.8},
-                                                         "share": 0.4},
-                                                        {"strategy": "truthful", "share": 0.6}]}},
-                    "grid": {"mechanism": ["tasc", "trade_reduction"]}}),
+        catalog_spec("tasc-profit").with_(
+            replications=3, chunk=2, params={**catalog_spec("tasc-profit").params, "n": 12}, grids=({"m": (8, 14)},)
+        ),
+        parse_spec(
+            {
+                "name": "eff",
+                "model": "tasc",
+                "replications": 2,
+                "chunk": 3,
+                "params": {"n": 10},
+                "grids": [{"m": [6, 12], "vmax": [4.0]}, {"m": [10], "vmax": [[1.0, 3.0]]}],
+            }
+        ),
+        catalog_spec("tasc-truthfulness").with_(
+            replications=2,
+            chunk=1,
+            params={**catalog_spec("tasc-truthfulness").params, "n": 12, "m": 12, "bid_points": 5, "ask_points": 5},
+        ),
+        parse_spec(
+            {
+                "name": "mesa",
+                "model": "relay-market",
+                "replications": 2,
+                "params": {
+                    "n": 5,
+                    "m": 6,
+                    "steps": 3,
+                    "population": {
+                        "buyer": [
+                            {"strategy": "scale", "params": {"theta": 0.8}, "share": 0.4},
+                            {"strategy": "truthful", "share": 0.6},
+                        ]
+                    },
+                },
+                "grid": {"mechanism": ["tasc", "trade_reduction"]},
+            }
+        ),
     ]
 
 
@@ -68,9 +92,12 @@ def test_serial_process_pool_and_dask_give_identical_tables(tmp_path):
         for s in specs:
             run_experiment(s, tmp_path / "pool" / s.name, executor=ex, chunk=1)  # other chunking, same tables
             assert_same(serial[s.name], tables(tmp_path / "pool" / s.name))
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         ex = client.get_executor()
         for s in specs:
             run_experiment(s, tmp_path / "dask" / s.name, executor=ex)
@@ -97,8 +124,16 @@ def test_replay_one_run_alone(tmp_path):
 
 
 def counting_spec(log: Path, reps: int = 12, chunk: int = 2):
-    return parse_spec({"name": "count", "model": HELPER, "replications": reps, "master_seed": 5, "chunk": chunk,
-                       "params": {"log": str(log)}})
+    return parse_spec(
+        {
+            "name": "count",
+            "model": HELPER,
+            "replications": reps,
+            "master_seed": 5,
+            "chunk": chunk,
+            "params": {"log": str(log)},
+        }
+    )
 
 
 def logged(log: Path) -> list[str]:
@@ -108,9 +143,11 @@ def logged(log: Path) -> list[str]:
 def test_resume_after_the_process_dies_mid_sweep(tmp_path):
     log, out = tmp_path / "calls.log", tmp_path / "out"
     spec = counting_spec(log)
-    code = (f"from tests.experiments.test_runner import counting_spec; from pathlib import Path\n"
-            f"from auctionlab.experiments.runner import run_experiment\n"
-            f"run_experiment(counting_spec(Path({str(log)!r})), Path({str(out)!r}))\n")
+    code = (
+        f"from tests.experiments.test_runner import counting_spec; from pathlib import Path\n"
+        f"from auctionlab.experiments.runner import run_experiment\n"
+        f"run_experiment(counting_spec(Path({str(log)!r})), Path({str(out)!r}))\n"
+    )
     env = {**os.environ, "AUCTIONLAB_TEST_EXIT_AT": "5", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode == 3, proc.stderr  # killed inside the 6th run
@@ -206,8 +243,9 @@ def test_serial_executor_is_an_executor():
 
 
 def test_ice_kind_runs_and_stores_rounds(tmp_path):
-    spec = catalog_spec("ice-convergence").with_(replications=1, grids=({},), params={
-        **catalog_spec("ice-convergence").params, "n_bidders": 4, "n_goods": 2})
+    spec = catalog_spec("ice-convergence").with_(
+        replications=1, grids=({},), params={**catalog_spec("ice-convergence").params, "n_bidders": 4, "n_goods": 2}
+    )
     run_experiment(spec, tmp_path / "ice")
     t = tables(tmp_path / "ice")
     # one row per bidder kind on the same instance: the paper's bidder and the eager extension

@@ -45,7 +45,8 @@ def test_toml_yaml_and_python_give_the_same_spec(tmp_path):
     (tmp_path / "s.yaml").write_text(YAML)
     (tmp_path / "s.py").write_text(
         "SPEC = dict(name='small', model='tasc', replications=3, master_seed=7, metrics=['profit', 'trades'],\n"
-        "            params={'n': 10, 'algorithms': ['mwm', 'mm']}, grid={'m': [8, 12], 'vmax': [2.0, 4.0]})\n")
+        "            params={'n': 10, 'algorithms': ['mwm', 'mm']}, grid={'m': [8, 12], 'vmax': [2.0, 4.0]})\n"
+    )
     specs = [load_spec(tmp_path / f"s.{ext}") for ext in ("toml", "yaml", "py")]
     assert len({s.digest for s in specs}) == 1
     s = specs[0]
@@ -58,16 +59,25 @@ def test_toml_yaml_and_python_give_the_same_spec(tmp_path):
 
 
 def test_several_grids_concatenate():
-    s = parse_spec({"name": "g", "model": "tasc", "params": {"n": 5},
-                    "grids": [{"m": [4, 6]}, {"m": [5], "vmax": [[1.0, 2.0]]}]})
+    s = parse_spec(
+        {"name": "g", "model": "tasc", "params": {"n": 5}, "grids": [{"m": [4, 6]}, {"m": [5], "vmax": [[1.0, 2.0]]}]}
+    )
     assert s.points() == [{"m": 4}, {"m": 6}, {"m": 5, "vmax": [1.0, 2.0]}]
     assert s.sweep_of_points() == [0, 0, 1]
     assert s.grid_keys == ["m", "vmax"]
 
 
 def test_seeds_are_the_spawned_children_and_replayable():
-    s = parse_spec({"name": "x", "model": "tasc", "replications": 4, "master_seed": 123,
-                    "params": {"n": 5}, "grid": {"m": [4, 5, 6]}})
+    s = parse_spec(
+        {
+            "name": "x",
+            "model": "tasc",
+            "replications": 4,
+            "master_seed": 123,
+            "params": {"n": 5},
+            "grid": {"m": [4, 5, 6]},
+        }
+    )
     root = np.random.SeedSequence(123)
     children = [c.spawn(s.replications) for c in root.spawn(s.n_points)]
     for p in range(s.n_points):
@@ -80,33 +90,41 @@ def test_seeds_are_the_spawned_children_and_replayable():
     assert (t.seed.generate_state(2) == children[1][3].generate_state(2)).all()
 
 
-@pytest.mark.parametrize("data, words", [
-    ({"name": "a", "model": "tasc", "replicates": 3}, "unknown spec key"),
-    ({"name": "a", "model": "nope"}, "unknown experiment model 'nope'"),
-    ({"name": "a", "model": "no.such.module:fn"}, "cannot be imported"),
-    ({"name": "a b", "model": "tasc"}, "name must be"),
-    ({"model": "tasc"}, "needs a 'name'"),
-    ({"name": "a", "model": "tasc", "replications": 0}, "replications must be a positive integer"),
-    ({"name": "a", "model": "tasc", "master_seed": -1}, "master_seed"),
-    ({"name": "a", "model": "tasc", "params": {"n_sources": 5}}, r"unknown parameter\(s\) \['n_sources'\]"),
-    ({"name": "a", "model": "tasc", "params": {"algorithms": ["mwm", "hungarian"]}},
-     "unknown assignment algorithm 'hungarian'"),
-    ({"name": "a", "model": "tasc", "params": {"rules": ["vickrey"]}}, "unknown phase-2 rule 'vickrey'"),
-    ({"name": "a", "model": "tasc", "params": {"n": 0}}, "n must be a positive integer"),
-    ({"name": "a", "model": "tasc", "grid": {"m": [10, 0]}}, r"grid point 1 \{'m': 0\}: m must be"),
-    ({"name": "a", "model": "tasc", "grid": {"m": [10**6]}}, "too large"),
-    ({"name": "a", "model": "tasc", "grid": {"m": []}}, "is empty"),
-    ({"name": "a", "model": "tasc", "params": {"m": 5}, "grid": {"m": [4]}}, "both a fixed param and a grid key"),
-    ({"name": "a", "model": "tasc", "metrics": ["profit", "utility"]}, r"unknown metric\(s\) \['utility'\]"),
-    ({"name": "a", "model": "tasc", "params": {"vmax": -1}}, "vmax must be positive"),
-    ({"name": "a", "model": "tasc", "params": {"cost_range": [1, 0]}}, "cost_range"),
-    ({"name": "a", "model": "tasc-truthfulness", "params": {"buyer_values": [5.0]}}, "above vmax"),
-    ({"name": "a", "model": "relay-market", "params": {"mechanism": "english"}}, "unknown mechanism 'english'"),
-    ({"name": "a", "model": "relay-market", "params": {"population": {"buyer": "liar"}}}, "unknown strategy 'liar'"),
-    ({"name": "a", "model": "ice", "params": {"n_bidders": 1}}, "n_bidders must be at least 2"),
-    ({"name": "a", "model": "ice", "params": {"step": 0}}, "step must be a number in"),
-    ({"name": "a", "model": "tasc", "grid": [1, 2]}, "grid must be a table"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        ({"name": "a", "model": "tasc", "replicates": 3}, "unknown spec key"),
+        ({"name": "a", "model": "nope"}, "unknown experiment model 'nope'"),
+        ({"name": "a", "model": "no.such.module:fn"}, "cannot be imported"),
+        ({"name": "a b", "model": "tasc"}, "name must be"),
+        ({"model": "tasc"}, "needs a 'name'"),
+        ({"name": "a", "model": "tasc", "replications": 0}, "replications must be a positive integer"),
+        ({"name": "a", "model": "tasc", "master_seed": -1}, "master_seed"),
+        ({"name": "a", "model": "tasc", "params": {"n_sources": 5}}, r"unknown parameter\(s\) \['n_sources'\]"),
+        (
+            {"name": "a", "model": "tasc", "params": {"algorithms": ["mwm", "hungarian"]}},
+            "unknown assignment algorithm 'hungarian'",
+        ),
+        ({"name": "a", "model": "tasc", "params": {"rules": ["vickrey"]}}, "unknown phase-2 rule 'vickrey'"),
+        ({"name": "a", "model": "tasc", "params": {"n": 0}}, "n must be a positive integer"),
+        ({"name": "a", "model": "tasc", "grid": {"m": [10, 0]}}, r"grid point 1 \{'m': 0\}: m must be"),
+        ({"name": "a", "model": "tasc", "grid": {"m": [10**6]}}, "too large"),
+        ({"name": "a", "model": "tasc", "grid": {"m": []}}, "is empty"),
+        ({"name": "a", "model": "tasc", "params": {"m": 5}, "grid": {"m": [4]}}, "both a fixed param and a grid key"),
+        ({"name": "a", "model": "tasc", "metrics": ["profit", "utility"]}, r"unknown metric\(s\) \['utility'\]"),
+        ({"name": "a", "model": "tasc", "params": {"vmax": -1}}, "vmax must be positive"),
+        ({"name": "a", "model": "tasc", "params": {"cost_range": [1, 0]}}, "cost_range"),
+        ({"name": "a", "model": "tasc-truthfulness", "params": {"buyer_values": [5.0]}}, "above vmax"),
+        ({"name": "a", "model": "relay-market", "params": {"mechanism": "english"}}, "unknown mechanism 'english'"),
+        (
+            {"name": "a", "model": "relay-market", "params": {"population": {"buyer": "liar"}}},
+            "unknown strategy 'liar'",
+        ),
+        ({"name": "a", "model": "ice", "params": {"n_bidders": 1}}, "n_bidders must be at least 2"),
+        ({"name": "a", "model": "ice", "params": {"step": 0}}, "step must be a number in"),
+        ({"name": "a", "model": "tasc", "grid": [1, 2]}, "grid must be a table"),
+    ],
+)
 def test_bad_specs_fail_before_any_work(data, words):
     with pytest.raises(ConfigError, match=words):
         parse_spec(data)
@@ -173,10 +191,13 @@ def test_size_limits_are_checked_without_enumerating_the_grid():
         parse_spec({"name": "../../x", "model": "tasc"})
 
 
-@pytest.mark.parametrize("fname, text, key", [
-    ("dup.json", '{"name": "a", "model": "tasc", "params": {"n": 5, "n": 6}}', "'n'"),
-    ("dup.yaml", "name: a\nmodel: tasc\nname: b\n", "'name'"),
-])
+@pytest.mark.parametrize(
+    "fname, text, key",
+    [
+        ("dup.json", '{"name": "a", "model": "tasc", "params": {"n": 5, "n": 6}}', "'n'"),
+        ("dup.yaml", "name: a\nmodel: tasc\nname: b\n", "'name'"),
+    ],
+)
 def test_duplicate_keys_in_spec_files_are_errors(tmp_path, fname, text, key):
     p = tmp_path / fname
     p.write_text(text)

@@ -36,13 +36,71 @@ def base_exchange() -> dict:
     }
 
 
-BAD_VALUES = [None, "1", "x", [], [1], [1, 2, 3], [2, 1], {}, True, False, complex(1, 2), math.nan, math.inf,
-              -math.inf, 1e20, -1e20, 2**63, 10**400, [0, 1e300], [math.nan, 1], [True, 2], np.complex128(1),
-              np.float64("nan"), b"1", ["1", "2"], np.bool_(True)]
-BAD_QUANTITIES = [None, "1", 1.5, True, complex(1, 0), math.nan, math.inf, 2**63, -(2**63), 1e300, 10**400, [1], {},
-                  np.float64(1.5), np.complex64(1), b"1", -1e300, 2**64 - 1]
-BAD_IC = [None, [1], [1, 2, 3], ["1", "2"], [True, 1], [-1, 1], [2, 1], [1, 5], [1.5, 2], "12", [math.nan, 1],
-          [2**63, 2**64], {}, [None, 1], [complex(1), 1]]
+BAD_VALUES = [
+    None,
+    "1",
+    "x",
+    [],
+    [1],
+    [1, 2, 3],
+    [2, 1],
+    {},
+    True,
+    False,
+    complex(1, 2),
+    math.nan,
+    math.inf,
+    -math.inf,
+    1e20,
+    -1e20,
+    2**63,
+    10**400,
+    [0, 1e300],
+    [math.nan, 1],
+    [True, 2],
+    np.complex128(1),
+    np.float64("nan"),
+    b"1",
+    ["1", "2"],
+    np.bool_(True),
+]
+BAD_QUANTITIES = [
+    None,
+    "1",
+    1.5,
+    True,
+    complex(1, 0),
+    math.nan,
+    math.inf,
+    2**63,
+    -(2**63),
+    1e300,
+    10**400,
+    [1],
+    {},
+    np.float64(1.5),
+    np.complex64(1),
+    b"1",
+    -1e300,
+    2**64 - 1,
+]
+BAD_IC = [
+    None,
+    [1],
+    [1, 2, 3],
+    ["1", "2"],
+    [True, 1],
+    [-1, 1],
+    [2, 1],
+    [1, 5],
+    [1.5, 2],
+    "12",
+    [math.nan, 1],
+    [2**63, 2**64],
+    {},
+    [None, 1],
+    [complex(1), 1],
+]
 BAD_ENDOWMENTS = [-1, 1.5, 2**63, 1e300, complex(1, 0), "1", None, math.nan, math.inf, [1], True, -(2**63)]
 
 
@@ -52,6 +110,7 @@ def _set(path: tuple, new: Any) -> Callable[[dict], None]:
         for k in path[:-1]:
             obj = obj[k]
         obj[path[-1]] = new
+
     return mutate
 
 
@@ -123,16 +182,34 @@ def tree_mutations() -> Iterator[tuple[str, Callable[[dict], None]]]:
 def exchange_mutations() -> Iterator[tuple[str, Callable[[dict], None]]]:
     for g in (None, [], "AB", [1], ["A", "A"], [""], {"A": 1}, [None]):
         yield f"goods {g!r}", _set(("goods",), g)
-    for bidders in (None, [], {}, "buyer", 5, [{"tree": leaf({"A": 1}, 1)}], [{"name": "", "tree": leaf({"A": 1})}],
-                    [{"name": "x", "tree": leaf({"A": 1})}, {"name": "x", "tree": leaf({"A": 1})}]):
+    for bidders in (
+        None,
+        [],
+        {},
+        "buyer",
+        5,
+        [{"tree": leaf({"A": 1}, 1)}],
+        [{"name": "", "tree": leaf({"A": 1})}],
+        [{"name": "x", "tree": leaf({"A": 1})}, {"name": "x", "tree": leaf({"A": 1})}],
+    ):
         yield f"bidders {bidders!r}"[:60], _set(("bidders",), bidders)
     yield "bidder not a mapping", _set(("bidders", "buyer"), [1])
     yield "bidder missing tree", _set(("bidders", "buyer"), {"endowment": {}})
     yield "bidder unknown key", _set(("bidders", "buyer", "budget"), 5)
     cyc: dict = {}
     cyc["self"] = cyc
-    for meta in ([1], "x", cyc, {"x": math.nan}, {"x": object()}, {1: "x"}, {"x": {1, 2}}, {"x": complex(1)},
-                 {"x": np.int64(1)}, {"x": b"1"}):
+    for meta in (
+        [1],
+        "x",
+        cyc,
+        {"x": math.nan},
+        {"x": object()},
+        {1: "x"},
+        {"x": {1, 2}},
+        {"x": complex(1)},
+        {"x": np.int64(1)},
+        {"x": b"1"},
+    ):
         yield f"meta {type(meta).__name__} {str(meta)[:30]}", _set(("meta",), meta)
     yield "unknown top key", _set(("auction",), "x")
 
@@ -147,6 +224,7 @@ def _unchanged(fn: Callable[[dict], Any], mutate: Callable[[dict], None]) -> Cal
         finally:
             if _snapshot(d) != before:
                 raise AssertionError("the input was modified")
+
     return thunk
 
 
@@ -196,6 +274,7 @@ def _bounds(lower: Any = None, upper: Any = None) -> Callable[[], Any]:
             return ex.with_bounds(lower, upper)
         finally:
             assert np.array_equal(ex.lower, lo) and np.array_equal(ex.upper, hi)
+
     return thunk
 
 
@@ -205,10 +284,29 @@ def _value(trade: Any, values: Any = "lower") -> Callable[[], Any]:
 
 def files_cases(tmp: Path) -> Iterator[Case]:
     n = _ex().n_nodes
-    for text in (None, 1, 1.5, [], {}, b"\xff\xfe{", "", "{", "[" * 5000 + "]" * 5000, "{" * 3000, "NaN", "null",
-                 '{"goods": ["A"], "goods": ["B"]}', '{"goods": ["A"], "bidders": {"a": {"tree": ' + '{"value": 1, "ic": [1, 1], "children": [' * 400
-                 + '{"trade": {"A": 1}}' + "]}" * 400 + "}}}", "1" * 5000, '{"goods": ["A"], "bidders": {"b": {"tree": {"trade": {"A": 1e999}}}}}',
-                 bytearray(b"{\x80}")):
+    for text in (
+        None,
+        1,
+        1.5,
+        [],
+        {},
+        b"\xff\xfe{",
+        "",
+        "{",
+        "[" * 5000 + "]" * 5000,
+        "{" * 3000,
+        "NaN",
+        "null",
+        '{"goods": ["A"], "goods": ["B"]}',
+        '{"goods": ["A"], "bidders": {"a": {"tree": '
+        + '{"value": 1, "ic": [1, 1], "children": [' * 400
+        + '{"trade": {"A": 1}}'
+        + "]}" * 400
+        + "}}}",
+        "1" * 5000,
+        '{"goods": ["A"], "bidders": {"b": {"tree": {"trade": {"A": 1e999}}}}}',
+        bytearray(b"{\x80}"),
+    ):
         yield "JSON text", f"from_json {str(text)[:40]!r}", lambda t=text: Exchange.from_json(t)  # type: ignore[arg-type]
 
     def load(content: bytes | None, name: str = "ex.json") -> Callable[[], Any]:
@@ -217,12 +315,19 @@ def files_cases(tmp: Path) -> Iterator[Case]:
             if content is not None:
                 p.write_bytes(content)
             return Exchange.load(p)
+
         return thunk
 
     good = _ex().to_json(indent=1).encode()
-    for label, content in (("non-UTF-8", b'{"goods": ["\xe9"]}'), ("latin-1 text", "{\"goods\": [\"é\"]}".encode("latin-1")),
-                           ("empty", b""), ("truncated", good[: len(good) // 2]), ("UTF-16", good.decode().encode("utf-16")),
-                           ("binary", bytes(range(256))), ("missing", None)):
+    for label, content in (
+        ("non-UTF-8", b'{"goods": ["\xe9"]}'),
+        ("latin-1 text", '{"goods": ["é"]}'.encode("latin-1")),
+        ("empty", b""),
+        ("truncated", good[: len(good) // 2]),
+        ("UTF-16", good.decode().encode("utf-16")),
+        ("binary", bytes(range(256))),
+        ("missing", None),
+    ):
         yield "exchange files", f"load {label}", load(content, f"{label}.json")
     yield "exchange files", "load a directory", lambda: Exchange.load(tmp)
     yield "exchange files", "load None", lambda: Exchange.load(None)  # type: ignore[arg-type]
@@ -235,25 +340,49 @@ def files_cases(tmp: Path) -> Iterator[Case]:
     yield "exchange files", "save None", save(None)
     yield "exchange files", "save 5", save(5)
 
-    for label, lo, hi in (("shape", np.zeros(n + 1), None), ("nan", np.full(n, math.nan), None),
-                          ("complex", np.zeros(n, complex), None), ("strings", ["a"] * n, None),
-                          ("lower > upper", np.full(n, 5.0), np.zeros(n)), ("1e20", np.full(n, 1e20), np.full(n, 1e20)),
-                          ("ragged", [[1], [1, 2]], None), ("unknown bidder", {"nobody": np.zeros(2)}, None),
-                          ("bools", np.ones(n, bool), None), ("inf", None, np.full(n, math.inf)),
-                          ("object", [object()] * n, None), ("2-D", np.zeros((n, 2)), None)):
+    for label, lo, hi in (
+        ("shape", np.zeros(n + 1), None),
+        ("nan", np.full(n, math.nan), None),
+        ("complex", np.zeros(n, complex), None),
+        ("strings", ["a"] * n, None),
+        ("lower > upper", np.full(n, 5.0), np.zeros(n)),
+        ("1e20", np.full(n, 1e20), np.full(n, 1e20)),
+        ("ragged", [[1], [1, 2]], None),
+        ("unknown bidder", {"nobody": np.zeros(2)}, None),
+        ("bools", np.ones(n, bool), None),
+        ("inf", None, np.full(n, math.inf)),
+        ("object", [object()] * n, None),
+        ("2-D", np.zeros((n, 2)), None),
+    ):
         yield "bounds revisions", label, _bounds(lo, hi)
-    for label, trade, vals in (("2**63 units", {"A": 2**63}, "lower"), ("1.5 units", {"A": 1.5}, "lower"),
-                               ("complex units", {"A": 1j}, "lower"), ("string units", {"A": "1"}, "lower"),
-                               ("1e300 units", {"A": 1e300}, "lower"), ("vector shape", np.zeros(5), "lower"),
-                               ("nan vector", np.array([math.nan, 0]), "lower"), ("string vector", np.array(["a", "b"]), "lower"),
-                               ("alpha 2", {"A": 1}, 2.0), ("alpha nan", {"A": 1}, math.nan), ("values 'mid'", {"A": 1}, "mid"),
-                               ("values True", {"A": 1}, True), ("values array 1e20", {"A": 1}, np.full(5, 1e20))):
+    for label, trade, vals in (
+        ("2**63 units", {"A": 2**63}, "lower"),
+        ("1.5 units", {"A": 1.5}, "lower"),
+        ("complex units", {"A": 1j}, "lower"),
+        ("string units", {"A": "1"}, "lower"),
+        ("1e300 units", {"A": 1e300}, "lower"),
+        ("vector shape", np.zeros(5), "lower"),
+        ("nan vector", np.array([math.nan, 0]), "lower"),
+        ("string vector", np.array(["a", "b"]), "lower"),
+        ("alpha 2", {"A": 1}, 2.0),
+        ("alpha nan", {"A": 1}, math.nan),
+        ("values 'mid'", {"A": 1}, "mid"),
+        ("values True", {"A": 1}, True),
+        ("values array 1e20", {"A": 1}, np.full(5, 1e20)),
+    ):
         yield "value()", label, _value(trade, vals)
 
 
 def spec_base() -> dict:
-    return {"name": "fz", "model": "tasc", "replications": 2, "master_seed": 1, "params": {"n": 6},
-            "grid": {"m": [4, 6]}, "description": "fuzz"}
+    return {
+        "name": "fz",
+        "model": "tasc",
+        "replications": 2,
+        "master_seed": 1,
+        "params": {"n": 6},
+        "grid": {"m": [4, 6]},
+        "description": "fuzz",
+    }
 
 
 def spec_mutations() -> Iterator[tuple[str, Callable[[dict], None]]]:
@@ -268,14 +397,30 @@ def spec_mutations() -> Iterator[tuple[str, Callable[[dict], None]]]:
     for c in (0, -1, 1.5, True, "2", 2**70):
         yield f"chunk {c!r}", _set(("chunk",), c)
     big = {f"k{i}": list(range(100)) for i in range(4)}
-    for label, g in (("10**8 points", big), ("empty values", {"m": []}), ("string values", {"m": "abc"}),
-                     ("scalar values", {"m": 5}), ("list grid", [1, 2]), ("int key", {1: [1]}),
-                     ("NaN value", {"m": [math.nan]}), ("object value", {"m": [object()]}), ("key in params", {"n": [5]})):
+    for label, g in (
+        ("10**8 points", big),
+        ("empty values", {"m": []}),
+        ("string values", {"m": "abc"}),
+        ("scalar values", {"m": 5}),
+        ("list grid", [1, 2]),
+        ("int key", {1: [1]}),
+        ("NaN value", {"m": [math.nan]}),
+        ("object value", {"m": [object()]}),
+        ("key in params", {"n": [5]}),
+    ):
         yield f"grid {label}", _set(("grid",), g)
     for label, gs in (("empty", []), ("string", "x"), ("non-table", [{}, 5]), ("10**6 x 10**2", [big])):
         yield f"grids {label}", _set(("grids",), gs)
-    for label, p in (("list", []), ("string", "x"), ("int key", {1: 2}), ("nan", {"n": math.nan}),
-                     ("object", {"n": object()}), ("complex", {"n": 1j}), ("bad n", {"n": -3}), ("bool n", {"n": True})):
+    for label, p in (
+        ("list", []),
+        ("string", "x"),
+        ("int key", {1: 2}),
+        ("nan", {"n": math.nan}),
+        ("object", {"n": object()}),
+        ("complex", {"n": 1j}),
+        ("bad n", {"n": -3}),
+        ("bool n", {"n": True}),
+    ):
         yield f"params {label}", _set(("params",), p)
     for m in ("x", [1], ["nope"], 5):
         yield f"metrics {m!r}", _set(("metrics",), m)
@@ -291,6 +436,7 @@ def spec_cases(tmp: Path) -> Iterator[Case]:
     from auctionlab.experiments.spec import load_spec, parse_spec
 
     for label, mut in spec_mutations():
+
         def thunk(mut: Callable[[dict], None] = mut) -> Any:
             d = spec_base()
             mut(d)
@@ -299,6 +445,7 @@ def spec_cases(tmp: Path) -> Iterator[Case]:
                 return parse_spec(d)
             finally:
                 assert _snapshot(d) == before, "the spec mapping was modified"
+
         yield "specs", label, thunk
     files = {
         "dup.json": b'{"name": "a", "model": "tasc", "name": "b"}',
@@ -319,10 +466,12 @@ def spec_cases(tmp: Path) -> Iterator[Case]:
         "reps.json": b'{"name": "a", "model": "tasc", "replications": 4611686018427387904}',
     }
     for fname, content in files.items():
+
         def thunk(fname: str = fname, content: bytes = content) -> Any:
             p = tmp / fname
             p.write_bytes(content)
             return load_spec(p)
+
         yield "spec files", fname, thunk
     yield "spec files", "missing file", lambda: load_spec(tmp / "missing.toml")
     yield "spec files", "None", lambda: load_spec(None)  # type: ignore[arg-type]
@@ -333,15 +482,33 @@ def cli_argvs(tmp: Path) -> Iterator[tuple[str, list[str]]]:
     afile.write_text("keep me\n")
     for v in ("-1", "-5"):
         yield f"demo --seed {v}", ["demo", "--seed", v]
-    for k, v in (("--n", "0"), ("--m", "-2"), ("--n", "10000000"), ("--vmax", "nan"), ("--vmax", "-1"),
-                 ("--vmax", "inf"), ("--vmax", "0")):
+    for k, v in (
+        ("--n", "0"),
+        ("--m", "-2"),
+        ("--n", "10000000"),
+        ("--vmax", "nan"),
+        ("--vmax", "-1"),
+        ("--vmax", "inf"),
+        ("--vmax", "0"),
+    ):
         yield f"demo {k} {v}", ["demo", k, v]
     base = ["run", "tasc-profit", "--out", str(tmp / "never")]
-    for k, v in (("--chunk", "0"), ("--chunk", "-3"), ("--workers", "0"), ("--workers", "-1"),
-                 ("--replications", "0"), ("--replications", "4611686018427387904"), ("--seed", "-1"),
-                 ("--seed", "9223372036854775808"), ("--scheduler", "notaurl"), ("--scheduler", "tcp://"),
-                 ("--scheduler", "tcp://host:99999"), ("--scheduler", "http://x:1"), ("--scheduler", ""),
-                 ("--chunk", "1000000000")):
+    for k, v in (
+        ("--chunk", "0"),
+        ("--chunk", "-3"),
+        ("--workers", "0"),
+        ("--workers", "-1"),
+        ("--replications", "0"),
+        ("--replications", "4611686018427387904"),
+        ("--seed", "-1"),
+        ("--seed", "9223372036854775808"),
+        ("--scheduler", "notaurl"),
+        ("--scheduler", "tcp://"),
+        ("--scheduler", "tcp://host:99999"),
+        ("--scheduler", "http://x:1"),
+        ("--scheduler", ""),
+        ("--chunk", "1000000000"),
+    ):
         yield f"run {k} {v!r}", base + [k, v]
     yield "run --out a file", ["run", "tasc-profit", "--out", str(afile)]
     yield "reproduce --out a file", ["reproduce", "--out", str(afile), "--only", "tasc-profit"]
@@ -361,6 +528,7 @@ def cli_cases(tmp: Path) -> Iterator[Case]:
         pass
 
     for label, argv in cli_argvs(tmp):
+
         def thunk(argv: list[str] = argv) -> Any:
             before = {p: p.read_bytes() for p in tmp.iterdir() if p.is_file()}
             err = io.StringIO()
@@ -380,6 +548,7 @@ def cli_cases(tmp: Path) -> Iterator[Case]:
             if code == 0:
                 return code  # accepted
             raise AssertionError(f"exit {code}: {text[-300:]}")
+
         yield "CLI arguments", label, thunk
 
 

@@ -29,11 +29,24 @@ def main() -> int:
         run_experiment(spec(), clean)
         run_experiment(spec(seed=99), foreign)
         ref = frames(clean)
-        kinds = ([("truncate", rng.random()) for _ in range(6)] + [("empty", 0.0)]
-                 + [("flip", rng.random()) for _ in range(30)] + [("garbage", rng.random()) for _ in range(3)]
-                 + [("foreign", 0.0)])
-        counts: dict[str, int] = {"tried": 0, "clear": 0, "raw": 0, "silent": 0, "unchanged": 0,
-                                  "resume_blocked": 0, "lost": 0, "duplicated": 0, "changed": 0}
+        kinds = (
+            [("truncate", rng.random()) for _ in range(6)]
+            + [("empty", 0.0)]
+            + [("flip", rng.random()) for _ in range(30)]
+            + [("garbage", rng.random()) for _ in range(3)]
+            + [("foreign", 0.0)]
+        )
+        counts: dict[str, int] = {
+            "tried": 0,
+            "clear": 0,
+            "raw": 0,
+            "silent": 0,
+            "unchanged": 0,
+            "resume_blocked": 0,
+            "lost": 0,
+            "duplicated": 0,
+            "changed": 0,
+        }
         notes = []
         for i, (how, where) in enumerate(kinds):
             for table in ("runs", "agents"):

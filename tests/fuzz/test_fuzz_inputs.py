@@ -19,8 +19,9 @@ from auctionlab.mechanisms.exchange.instance import _loads_iterative, _pairs_hoo
 from auctionlab.mechanisms.exchange.tbbl import MAX_TREE_DEPTH
 from tests.fuzz.cases import _snapshot, all_cases, base_exchange, classify, spec_base
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                       HealthCheck.too_slow])
+FAST = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 # ------------------------------------------------------------------ the catalogue, case by case
@@ -37,12 +38,18 @@ def test_every_catalogued_bad_input_gets_a_clear_error(tmp_path):
 
 # ------------------------------------------------------------------ random mutations
 nasty = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.complex_numbers(allow_nan=True),
-    st.text(max_size=4), st.binary(max_size=3), st.lists(st.integers(-3, 3), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.complex_numbers(allow_nan=True),
+    st.text(max_size=4),
+    st.binary(max_size=3),
+    st.lists(st.integers(-3, 3), max_size=3),
     st.dictionaries(st.text(max_size=2), st.integers(-2, 2), max_size=2),
-    st.sampled_from([1e20, -1e20, 2**63, 1e300, 10**400, [2, 1], [0, math.nan], np.float64("nan"),
-                     np.int64(-1), np.complex128(1)]),
+    st.sampled_from(
+        [1e20, -1e20, 2**63, 1e300, 10**400, [2, 1], [0, math.nan], np.float64("nan"), np.int64(-1), np.complex128(1)]
+    ),
 )
 
 
@@ -89,8 +96,13 @@ def test_mutated_exchanges_are_valid_or_rejected_clearly(data, tmp_path):
 
 
 @FAST
-@given(edits=st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(list('{}[]",:0-1eE.nN \x00\xff')), st.booleans()),
-                      min_size=1, max_size=4))
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, 10**6), st.sampled_from(list('{}[]",:0-1eE.nN \x00\xff')), st.booleans()),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_mutated_json_text_is_valid_or_rejected_clearly(edits):
     text = list(Exchange.from_dict(base_exchange()).to_json())
     for pos, ch, insert in edits:
@@ -118,7 +130,10 @@ def test_random_bytes_as_an_exchange_file(raw, tmp_path):
 
 
 plain = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**80), 2**80) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**80), 2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=5),
     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=3), kids, max_size=3),
     max_leaves=20,
@@ -233,8 +248,15 @@ def test_grid_size_is_computed_not_enumerated(sizes, reps):
     grid = {f"k{i}": list(range(s)) for i, s in enumerate(sizes)}
     points = math.prod(sizes)
     try:
-        spec = parse_spec({"name": "g", "model": "tests.experiments.helpers:counting_run", "grid": grid,
-                           "replications": reps, "params": {"log": "unused"}})
+        spec = parse_spec(
+            {
+                "name": "g",
+                "model": "tests.experiments.helpers:counting_run",
+                "grid": grid,
+                "replications": reps,
+                "params": {"log": "unused"},
+            }
+        )
     except ConfigError as exc:
         assert points > MAX_POINTS or points * reps > MAX_RUNS or reps > MAX_RUNS
         assert str(MAX_POINTS) in str(exc) or str(MAX_RUNS) in str(exc)

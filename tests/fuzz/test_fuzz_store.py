@@ -27,13 +27,20 @@ from auctionlab.experiments.store import LOCK, QUARANTINE, ResultStore, StoreErr
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW_RUN = "tests.fuzz.helpers:slow_run"
-STORE = settings(max_examples=10, deadline=None,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+STORE = settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 def spec_dict(reps: int = 10, chunk: int = 2, sleep: float = 0.0, seed: int = 3, name: str = "st") -> dict:
-    return {"name": name, "model": SLOW_RUN, "replications": reps, "chunk": chunk, "master_seed": seed,
-            "params": {"sleep": sleep}}
+    return {
+        "name": name,
+        "model": SLOW_RUN,
+        "replications": reps,
+        "chunk": chunk,
+        "master_seed": seed,
+        "params": {"sleep": sleep},
+    }
 
 
 def spec(**kw):
@@ -96,10 +103,15 @@ def foreign(tmp_path_factory):
 
 
 @STORE
-@given(how=st.sampled_from(["truncate", "empty", "flip", "flip", "flip", "foreign", "garbage"]),
-       table=st.sampled_from(["runs", "agents"]), which=st.integers(0, 4), where=st.floats(0, 1))
-def test_a_damaged_or_foreign_shard_is_named_then_recomputed(clean, foreign, tmp_path_factory, how, table, which,
-                                                           where):
+@given(
+    how=st.sampled_from(["truncate", "empty", "flip", "flip", "flip", "foreign", "garbage"]),
+    table=st.sampled_from(["runs", "agents"]),
+    which=st.integers(0, 4),
+    where=st.floats(0, 1),
+)
+def test_a_damaged_or_foreign_shard_is_named_then_recomputed(
+    clean, foreign, tmp_path_factory, how, table, which, where
+):
     src, ref = clean
     out = tmp_path_factory.mktemp("dmg") / "exp"
     shutil.copytree(src, out)
@@ -160,11 +172,28 @@ def test_deleting_the_manifest_never_lets_another_spec_adopt_old_rows(clean, tmp
     assert compare(ref, frames(again)) == {"lost": 0, "duplicated": 0, "changed": 0}
 
 
-@pytest.mark.parametrize("field, bad", [
-    ("name", "../../x"), ("name", "/etc/x"), ("name", 5), ("name", ""), ("name", "a" * 300), ("digest", "zz"),
-    ("n_runs", "ten"), ("n_runs", -1), ("n_runs", 2**70), ("format", "other/9"), ("spec", None), ("spec", []),
-    ("sessions", "x"), (None, "not json"), (None, [1, 2]), ("spec.name", "../x"), ("spec.replications", 2**62),
-])
+@pytest.mark.parametrize(
+    "field, bad",
+    [
+        ("name", "../../x"),
+        ("name", "/etc/x"),
+        ("name", 5),
+        ("name", ""),
+        ("name", "a" * 300),
+        ("digest", "zz"),
+        ("n_runs", "ten"),
+        ("n_runs", -1),
+        ("n_runs", 2**70),
+        ("format", "other/9"),
+        ("spec", None),
+        ("spec", []),
+        ("sessions", "x"),
+        (None, "not json"),
+        (None, [1, 2]),
+        ("spec.name", "../x"),
+        ("spec.replications", 2**62),
+    ],
+)
 def test_tampered_manifests_are_refused_before_use(clean, tmp_path, field, bad):
     src, _ = clean
     out = tmp_path / "a" / "b" / "exp"
@@ -190,13 +219,20 @@ def test_reading_results_never_imports_the_code_they_name(tmp_path):
     out, mark = tmp_path / "exp", tmp_path / "imported"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run_experiment({"name": "trap", "model": "tests.fuzz.trap_module:run"}, out)  # the writer imports it
-    read = ("import sys\nfrom auctionlab.experiments.store import ResultStore, read_table\n"
-            "from auctionlab.experiments.runner import replay\nfrom auctionlab.errors import ConfigError\n"
-            f"s = ResultStore.open({str(out)!r}); print(s.spec.model, len(read_table({str(out)!r})))\n"
-            f"try:\n    replay({str(out)!r}, 0)\nexcept ConfigError as e:\n    print('refused:', e)\n"
-            "assert 'tests.fuzz.trap_module' not in sys.modules\n")
-    proc = subprocess.run([sys.executable, "-c", read], cwd=ROOT, env={**env, "AUCTIONLAB_TRAP_MARK": str(mark)},
-                          capture_output=True, text=True)
+    read = (
+        "import sys\nfrom auctionlab.experiments.store import ResultStore, read_table\n"
+        "from auctionlab.experiments.runner import replay\nfrom auctionlab.errors import ConfigError\n"
+        f"s = ResultStore.open({str(out)!r}); print(s.spec.model, len(read_table({str(out)!r})))\n"
+        f"try:\n    replay({str(out)!r}, 0)\nexcept ConfigError as e:\n    print('refused:', e)\n"
+        "assert 'tests.fuzz.trap_module' not in sys.modules\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", read],
+        cwd=ROOT,
+        env={**env, "AUCTIONLAB_TRAP_MARK": str(mark)},
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "tests.fuzz.trap_module:run 1" in proc.stdout and "import_model=True" in proc.stdout
     assert not mark.exists()
@@ -219,21 +255,31 @@ def test_a_second_writer_gets_a_one_line_error_naming_the_holder(tmp_path):
 
 def _sweep_code(out: Path, d: dict, workers: int = 1) -> str:
     ex = f"cf.ProcessPoolExecutor({workers})" if workers > 1 else "None"
-    return ("import concurrent.futures as cf, json, sys\n"
-            "from auctionlab.experiments.runner import run_experiment\nfrom auctionlab.errors import StateError\n"
-            f"ex = {ex}\n"
-            "try:\n"
-            f"    run_experiment(json.loads({json.dumps(json.dumps(d))}), {str(out)!r}, executor=ex)\n"
-            "except StateError as e:\n    print('STATE:', e, file=sys.stderr); sys.exit(7)\n"
-            "finally:\n    ex and ex.shutdown(cancel_futures=True)\n")
+    return (
+        "import concurrent.futures as cf, json, sys\n"
+        "from auctionlab.experiments.runner import run_experiment\nfrom auctionlab.errors import StateError\n"
+        f"ex = {ex}\n"
+        "try:\n"
+        f"    run_experiment(json.loads({json.dumps(json.dumps(d))}), {str(out)!r}, executor=ex)\n"
+        "except StateError as e:\n    print('STATE:', e, file=sys.stderr); sys.exit(7)\n"
+        "finally:\n    ex and ex.shutdown(cancel_futures=True)\n"
+    )
 
 
 def test_two_writer_processes_on_one_directory(tmp_path):
     out = tmp_path / "exp"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", _sweep_code(out, spec_dict(reps=12, chunk=c, sleep=0.05))],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for c in (2, 5)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _sweep_code(out, spec_dict(reps=12, chunk=c, sleep=0.05))],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for c in (2, 5)
+    ]
     results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
     codes = sorted(c for c, _ in results)
     assert codes in ([0, 0], [0, 7]), results  # the second either waited its turn or was refused
@@ -256,10 +302,17 @@ def test_a_stale_lock_of_a_dead_writer_is_taken_over(tmp_path):
     assert run_experiment(spec(reps=2), out).complete
     # the dead writer's pool workers may still hold the OS lock on the old lock file
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys, time\n"
-         f"fd = os.open({str(out / LOCK)!r}, os.O_RDWR)\nfcntl.flock(fd, fcntl.LOCK_EX)\n"
-         f"os.pwrite(fd, {json.dumps({'pid': dead.pid, 'host': socket.gethostname()}).encode()!r}, 0)\n"
-         "print('locked', flush=True)\ntime.sleep(60)\n"], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            f"fd = os.open({str(out / LOCK)!r}, os.O_RDWR)\nfcntl.flock(fd, fcntl.LOCK_EX)\n"
+            f"os.pwrite(fd, {json.dumps({'pid': dead.pid, 'host': socket.gethostname()}).encode()!r}, 0)\n"
+            "print('locked', flush=True)\ntime.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with ResultStore.for_spec(out, spec(reps=2)) as store:
@@ -278,8 +331,14 @@ def kill_resume(tmp_path: Path, kills: int, workers: int, seed: int) -> dict[str
     out = tmp_path / f"killed-{workers}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for _ in range(kills):
-        p = subprocess.Popen([sys.executable, "-c", _sweep_code(out, d, workers)], cwd=ROOT, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        p = subprocess.Popen(
+            [sys.executable, "-c", _sweep_code(out, d, workers)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(rng.uniform(0.6, 3.0))
         if rng.random() < 0.5:
             os.killpg(p.pid, signal.SIGKILL)  # the writer and its workers

@@ -13,15 +13,18 @@ from auctionlab.games import EmpiricalGame
 
 # a 2 x 2 role game whose profile (0, 0) has regret exactly 1 (player 0 gains 1 by moving to 1;
 # every other deviation loses at least 1), so its regret is one clean difference of means
-MU = np.array([
-    [[2.0, 0.0], [3.0, 0.0]],  # player 0
-    [[2.0, 1.0], [0.0, 1.0]],  # player 1
-])
+MU = np.array(
+    [
+        [[2.0, 0.0], [3.0, 0.0]],  # player 0
+        [[2.0, 1.0], [0.0, 1.0]],  # player 1
+    ]
+)
 TRUE_REGRET = 1.0
 
 
-def paired_game(gen: np.random.Generator, m: int, *, instance_sd: float = 5.0, noise_sd: float = 0.5,
-                paired: bool = True) -> EmpiricalGame:
+def paired_game(
+    gen: np.random.Generator, m: int, *, instance_sd: float = 5.0, noise_sd: float = 0.5, paired: bool = True
+) -> EmpiricalGame:
     """Every profile played on the same m instances: a shared instance effect per player plus noise."""
     common = gen.normal(0.0, instance_sd, size=(m, 2))
     g = EmpiricalGame([[0, 1], [0, 1]], paired=paired)
@@ -84,7 +87,8 @@ def test_from_frame_with_instance_column_orders_runs_by_instance():
     est, lo, hi = g1.regret_ci((0, 0), rng=4)
     assert est == pytest.approx(1.0) and lo == pytest.approx(1.0) and hi == pytest.approx(1.0)
     with pytest.raises(InvalidInputError, match="same instances"):
-        EmpiricalGame.from_frame(df[~((df.instance == 0) & (df.a == 0) & (df.b == 0))],
-                                 ["a", "b"], ["ua", "ub"], instance_column="instance")
+        EmpiricalGame.from_frame(
+            df[~((df.instance == 0) & (df.a == 0) & (df.b == 0))], ["a", "b"], ["ua", "ub"], instance_column="instance"
+        )
     with pytest.raises(ConfigError, match="paired=True"):
         EmpiricalGame([[0, 1], [0, 1]]).add_frame(df, ["a", "b"], ["ua", "ub"], instance_column="instance")

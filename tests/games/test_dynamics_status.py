@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from auctionlab.analysis import games as old
+
 from auctionlab.errors import SolverError
 from auctionlab.games import SOLVERS, EmpiricalGame, solve
 

@@ -48,11 +48,13 @@ def test_registered_and_exact_on_known_games():
 
 def test_battle_of_the_sexes_has_three_equilibria():
     eqs = as_pairs(all_equilibria(BOS))
-    assert eqs == as_pairs([
-        ([0, 1], [0, 1]),
-        ([1, 0], [1, 0]),
-        ([2 / 3, 1 / 3], [1 / 3, 2 / 3]),
-    ])
+    assert eqs == as_pairs(
+        [
+            ([0, 1], [0, 1]),
+            ([1, 0], [1, 0]),
+            ([2 / 3, 1 / 3], [1 / 3, 2 / 3]),
+        ]
+    )
     assert not is_unique(BOS)
     # support enumeration lists the pure ones first; Lemke-Howson from each label ends at one of the three
     assert solve(BOS, "support_enumeration").mixture[0].max() == 1.0
@@ -68,7 +70,7 @@ def test_prisoners_dilemma_and_rps_are_unique():
     assert as_pairs(all_equilibria(pd_)) == [((0.0, 1.0), (0.0, 1.0))]
     rps = np.array([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]])
     g = bimatrix(rps, -rps)
-    (x, y), = all_equilibria(g)
+    ((x, y),) = all_equilibria(g)
     assert np.allclose(x, 1 / 3) and np.allclose(y, 1 / 3)
 
 

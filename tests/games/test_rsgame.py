@@ -25,14 +25,21 @@ def market_game() -> RoleSymmetricGame:
         _lo, hi, _x, y = p
         return [1 + hi + 2 * y, 2 + y - hi, hi, 3 - hi]
 
-    return RoleSymmetricGame.from_function({"buyer": ["lo", "hi"], "seller": ["x", "y"]}, {"buyer": 2, "seller": 1},
-                                           payoff)
+    return RoleSymmetricGame.from_function(
+        {"buyer": ["lo", "hi"], "seller": ["x", "y"]}, {"buyer": 2, "seller": 1}, payoff
+    )
 
 
 def test_profiles_and_sizes():
     g = market_game()
-    assert g.all_profiles().tolist() == [[2, 0, 1, 0], [2, 0, 0, 1], [1, 1, 1, 0], [1, 1, 0, 1],
-                                         [0, 2, 1, 0], [0, 2, 0, 1]]
+    assert g.all_profiles().tolist() == [
+        [2, 0, 1, 0],
+        [2, 0, 0, 1],
+        [1, 1, 1, 0],
+        [1, 1, 0, 1],
+        [0, 2, 1, 0],
+        [0, 2, 0, 1],
+    ]
     assert g.num_strats == 4 and g.num_devs == 8 and g.is_complete
     assert g.profile({"buyer": {"lo": 1, "hi": 1}, "seller": {"x": 1}}).tolist() == [1, 1, 1, 0]
 
@@ -86,7 +93,10 @@ def test_one_player_per_role_is_the_normal_form_game(seed):
         prof = np.zeros(5, dtype=int)
         prof[a] = prof[3 + b] = 1
         assert rs.regret(prof) == pytest.approx(ef.regret((a, b)))
-    mix = [np.random.default_rng(seed + 10).dirichlet(np.ones(3)), np.random.default_rng(seed + 20).dirichlet(np.ones(2))]
+    mix = [
+        np.random.default_rng(seed + 10).dirichlet(np.ones(3)),
+        np.random.default_rng(seed + 20).dirichlet(np.ones(2)),
+    ]
     assert rs.mixture_regret(np.concatenate(mix)) == pytest.approx(ef.mixture_regret(mix))
     assert rs.expected_payoffs(np.concatenate(mix)) == pytest.approx(ef.expected_payoffs(mix))
 

@@ -61,8 +61,16 @@ def inst():
 
 
 # ------------------------------------------------------------------ seeds and sizes
-@pytest.mark.parametrize("rng, words", [("abc", "rng .*'abc'"), (1.5, "rng .*1.5"), (-1, "rng seed .*-1"),
-                                        (True, "rng .*True"), ([1, 2], r"rng .*\[1, 2\]")])
+@pytest.mark.parametrize(
+    "rng, words",
+    [
+        ("abc", "rng .*'abc'"),
+        (1.5, "rng .*1.5"),
+        (-1, "rng seed .*-1"),
+        (True, "rng .*True"),
+        ([1, 2], r"rng .*\[1, 2\]"),
+    ],
+)
 @pytest.mark.parametrize("who", ["random_network", "uniform_valuations", "capacity_valuations"])
 def test_bad_rng_is_named(rng, words, who):
     if who == "random_network":
@@ -87,36 +95,43 @@ def test_network_size_limit_is_in_the_message(n, m):
 
 def test_positions_size_limit():
     pts = np.zeros((MAX_PAIRS // 10 + 1, 2))
-    raises_unchanged(ConfigError, f"size limit of {MAX_PAIRS}", RelayNetwork.from_positions, pts, pts + 1,
-                     np.ones((11, 2)) * 5)
+    raises_unchanged(
+        ConfigError, f"size limit of {MAX_PAIRS}", RelayNetwork.from_positions, pts, pts + 1, np.ones((11, 2)) * 5
+    )
 
 
 # ------------------------------------------------------------------ networks
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(noise=1e-320), r"noise=1e-320.*infinite capacities"),
-    (dict(power=1e308), r"power=1e\+308.*infinite capacities"),
-    (dict(bandwidth=1e308, noise=1e-20), r"bandwidth=1e\+308.*not finite"),
-    (dict(area=1e300), "distances overflow"),
-    (dict(area=10**400), r"area = 10000.*\(401 digits\) is too large"),
-    (dict(power=2**1100), "power = .* too large"),
-    (dict(noise=1j), r"noise must be a real number, got 1j"),
-    (dict(mode=["DF"]), r"mode must be one of .*\['DF'\]"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(noise=1e-320), r"noise=1e-320.*infinite capacities"),
+        (dict(power=1e308), r"power=1e\+308.*infinite capacities"),
+        (dict(bandwidth=1e308, noise=1e-20), r"bandwidth=1e\+308.*not finite"),
+        (dict(area=1e300), "distances overflow"),
+        (dict(area=10**400), r"area = 10000.*\(401 digits\) is too large"),
+        (dict(power=2**1100), "power = .* too large"),
+        (dict(noise=1j), r"noise must be a real number, got 1j"),
+        (dict(mode=["DF"]), r"mode must be one of .*\['DF'\]"),
+    ],
+)
 def test_network_parameters_that_overflow(kwargs, words):
     err = NetworkError if "infinite" in words or "finite" in words or "overflow" in words else ConfigError
     raises_unchanged(err, words, random_network, 5, 5, rng=0, **kwargs)
 
 
-@pytest.mark.parametrize("kwargs, err, words", [
-    (dict(direct=[1.0, 2.0], relayed=np.ones((3, 3))), ShapeError, r"relayed must have shape \(2, any\)"),
-    (dict(direct="x", relayed=[[1.0]]), NetworkError, "direct must be real numbers.*'x'"),
-    (dict(direct=[np.nan], relayed=[[1.0]]), NetworkError, r"direct\[0\] = nan"),
-    (dict(direct=[1.0], relayed=[[-2.0]]), NetworkError, r"relayed\[\(0, 0\)\] = -2.0"),
-    (dict(direct=[1j], relayed=[[1.0]]), NetworkError, r"direct\[0\] = 1j"),
-    (dict(direct=np.ones(2), relayed=np.ones((2, 0))), NetworkError, "m >= 1"),
-    (dict(direct=[1.0], relayed=[[2.0]], sources=[[0, 0, 0]]), ShapeError, r"sources must have shape \(1, 2\)"),
-    (dict(direct=[1.0], relayed=[[2.0]], mode=3), ConfigError, "mode must be a string, got 3"),
-])
+@pytest.mark.parametrize(
+    "kwargs, err, words",
+    [
+        (dict(direct=[1.0, 2.0], relayed=np.ones((3, 3))), ShapeError, r"relayed must have shape \(2, any\)"),
+        (dict(direct="x", relayed=[[1.0]]), NetworkError, "direct must be real numbers.*'x'"),
+        (dict(direct=[np.nan], relayed=[[1.0]]), NetworkError, r"direct\[0\] = nan"),
+        (dict(direct=[1.0], relayed=[[-2.0]]), NetworkError, r"relayed\[\(0, 0\)\] = -2.0"),
+        (dict(direct=[1j], relayed=[[1.0]]), NetworkError, r"direct\[0\] = 1j"),
+        (dict(direct=np.ones(2), relayed=np.ones((2, 0))), NetworkError, "m >= 1"),
+        (dict(direct=[1.0], relayed=[[2.0]], sources=[[0, 0, 0]]), ShapeError, r"sources must have shape \(1, 2\)"),
+        (dict(direct=[1.0], relayed=[[2.0]], mode=3), ConfigError, "mode must be a string, got 3"),
+    ],
+)
 def test_network_built_directly_is_checked(kwargs, err, words):
     raises_unchanged(err, words, RelayNetwork, **kwargs)
 
@@ -131,19 +146,29 @@ def test_network_built_directly_leaves_callers_arrays_alone():
 
 
 # ------------------------------------------------------------------ valuations
-@pytest.mark.parametrize("cost_range, words", [
-    ("ab", "cost_range must be a pair .*'ab'"), (None, "cost_range .*None"), ((0, 1, 2), r"cost_range .*\(0, 1, 2\)"),
-    ((1, 0), r"lo < hi, got \(1, 0\)"), ((0, np.nan), "cost_range must be a finite number, got nan"),
-    ((0, 10**400), r"\(401 digits\)"), ((True, 2), r"\(True, 2\)"), ((0, 1j), r"\(0, 1j\)"),
-])
+@pytest.mark.parametrize(
+    "cost_range, words",
+    [
+        ("ab", "cost_range must be a pair .*'ab'"),
+        (None, "cost_range .*None"),
+        ((0, 1, 2), r"cost_range .*\(0, 1, 2\)"),
+        ((1, 0), r"lo < hi, got \(1, 0\)"),
+        ((0, np.nan), "cost_range must be a finite number, got nan"),
+        ((0, 10**400), r"\(401 digits\)"),
+        ((True, 2), r"\(True, 2\)"),
+        ((0, 1j), r"\(0, 1j\)"),
+    ],
+)
 @pytest.mark.parametrize("fn", [uniform_valuations, capacity_valuations])
 def test_bad_cost_range(fn, cost_range, words):
     net = random_network(3, 4, rng=0)
     raises_unchanged(ConfigError, words, fn, net, rng=0, cost_range=cost_range)
 
 
-@pytest.mark.parametrize("vmax, words", [(10**400, "vmax = .*too large"), (True, "vmax .*True"), (1j, "vmax .*1j"),
-                                         (-1.0, "vmax must be > 0")])
+@pytest.mark.parametrize(
+    "vmax, words",
+    [(10**400, "vmax = .*too large"), (True, "vmax .*True"), (1j, "vmax .*1j"), (-1.0, "vmax must be > 0")],
+)
 def test_bad_vmax(vmax, words):
     raises_unchanged(ConfigError, words, uniform_valuations, random_network(3, 4, rng=0), rng=0, vmax=vmax)
 
@@ -153,12 +178,26 @@ def test_bad_vmax(vmax, words):
 def test_complex_and_string_bids_rejected_by_phase2(fn, inst):
     net, v, c = inst
     sigma = assign(net)
-    raises_unchanged(InvalidReportError, r"bids must be real numbers.*complex.*bids\[\(0, 1\)\] = \(1\+2j\)",
-                     fn, np.where(np.arange(8) == 1, 1 + 2j, v + 0j), c, sigma)
-    raises_unchanged(InvalidReportError, r"asks must be real numbers.*strings: asks\[0\] = '0\.", fn, v, c.astype(str), sigma)
+    raises_unchanged(
+        InvalidReportError,
+        r"bids must be real numbers.*complex.*bids\[\(0, 1\)\] = \(1\+2j\)",
+        fn,
+        np.where(np.arange(8) == 1, 1 + 2j, v + 0j),
+        c,
+        sigma,
+    )
+    raises_unchanged(
+        InvalidReportError, r"asks must be real numbers.*strings: asks\[0\] = '0\.", fn, v, c.astype(str), sigma
+    )
     raises_unchanged(InvalidReportError, r"bids must be real numbers.*booleans", fn, v > 1, c, sigma)
-    raises_unchanged(InvalidReportError, r"bids\[\(0, 0\)\] = 10000.* not a real number",
-                     fn, [[10**400] + [0] * 7] + v[1:].tolist(), c, sigma)
+    raises_unchanged(
+        InvalidReportError,
+        r"bids\[\(0, 0\)\] = 10000.* not a real number",
+        fn,
+        [[10**400] + [0] * 7] + v[1:].tolist(),
+        c,
+        sigma,
+    )
 
 
 def test_complex_bids_rejected_by_tasc_and_mechanisms(inst):
@@ -202,8 +241,9 @@ def test_kda_k_must_be_a_real_number(k, inst):
 def test_vcg_overflow_is_named_not_nan():
     bids = np.array([[1.7e308, 1.7e308], [1.7e308, 1.7e308]])
     asks = np.zeros(2)
-    raises_unchanged(InvalidReportError, r"VCG welfare overflows to inf \(largest bid 1.7e\+308", vcg_double_auction,
-                     bids, asks)
+    raises_unchanged(
+        InvalidReportError, r"VCG welfare overflows to inf \(largest bid 1.7e\+308", vcg_double_auction, bids, asks
+    )
     net = RelayNetwork.from_capacities([1.0, 1.0], [[2.0, 2.0], [2.0, 2.0]])
     with pytest.raises(InvalidReportError, match="overflows"):
         VCG().responses(net, bids, asks, np.array([0, 1]), "buyer", 0, bids[:1])
@@ -214,8 +254,14 @@ def test_vcg_overflow_is_named_not_nan():
 
 def test_huge_and_unsigned_sigma_named(inst):
     net, v, c = inst
-    raises_unchanged(InvalidAssignmentError, r"sigma\[1\] = 18446744073709551615 points outside", clear, v, c,
-                     np.array([0, 2**64 - 1, 2, 3, 4, 5], dtype=np.uint64))
+    raises_unchanged(
+        InvalidAssignmentError,
+        r"sigma\[1\] = 18446744073709551615 points outside",
+        clear,
+        v,
+        c,
+        np.array([0, 2**64 - 1, 2, 3, 4, 5], dtype=np.uint64),
+    )
     raises_unchanged(InvalidAssignmentError, "integer", clear, v, c, np.array([True, False] * 3))
 
 
@@ -224,16 +270,22 @@ def test_efficiency_with_another_networks_outcome(inst):
     net, v, c = inst
     other = random_network(4, 8, rng=9)
     out = tasc(other, *uniform_valuations(other, rng=1))
-    raises_unchanged(ShapeError, "outcome is for n=4 sources and m=8 relays, but the network has n=6", efficiency,
-                     net, out)
+    raises_unchanged(
+        ShapeError, "outcome is for n=4 sources and m=8 relays, but the network has n=6", efficiency, net, out
+    )
     raises_unchanged(ConfigError, "outcome must be a RelayOutcome, got dict", efficiency, net, {})
     raises_unchanged(ConfigError, "network must be a RelayNetwork, got str", efficiency, "net", out)
 
 
 @pytest.mark.parametrize("relays", [[1.5], [True], ["a"], [2**64 - 1], [[0.0, 2.5]]])
 def test_drop_relays_needs_integer_indices(relays):
-    raises_unchanged(ConfigError, r"relays must be integer indices, got " + repr(relays).replace("[", r"\[")
-                     .replace("]", r"\]").replace(".", r"\."), DropRelays, relays=relays)
+    raises_unchanged(
+        ConfigError,
+        r"relays must be integer indices, got "
+        + repr(relays).replace("[", r"\[").replace("]", r"\]").replace(".", r"\."),
+        DropRelays,
+        relays=relays,
+    )
 
 
 def test_drop_relays_accepts_integers():

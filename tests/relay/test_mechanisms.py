@@ -74,8 +74,9 @@ def _same(a, b):
 
 # ---------------------------------------------------------------------- batch == single auction
 @settings(max_examples=40)
-@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.integers(1, 6), st.booleans(),
-       st.sampled_from(range(len(BUILTIN))))
+@given(
+    st.integers(0, 2**32 - 1), st.integers(1, 6), st.integers(1, 6), st.booleans(), st.sampled_from(range(len(BUILTIN)))
+)
 def test_batch_responses_equal_the_single_auction_report_by_report(seed, n, m, coarse, which):
     """The vectorised ``responses`` of every mechanism equals rerunning its single auction
     once per report (the base class's loop), exactly: wins, payments, relays."""
@@ -119,16 +120,21 @@ def test_relay_round_batch_equals_utility_if_and_the_outcome(seed):
 
 def test_single_auction_entry_points_are_the_mechanism_objects():
     gen, net, bids, asks, sigma = _profile(5, 8, 9, False)
-    for mech, ref in ((TASC(), clear(bids, asks, sigma)), (TradeReduction(), trade_reduction(bids, asks, sigma)),
-                      (KDA(0.25), k_double_auction(bids, asks, sigma, k=0.25))):
+    for mech, ref in (
+        (TASC(), clear(bids, asks, sigma)),
+        (TradeReduction(), trade_reduction(bids, asks, sigma)),
+        (KDA(0.25), k_double_auction(bids, asks, sigma, k=0.25)),
+    ):
         out = mech(net, bids, asks, sigma)
         np.testing.assert_array_equal(out.buyer_payments, ref.buyer_payments)
         np.testing.assert_array_equal(out.seller_wins, ref.seller_wins)
         assert out.rule == ref.rule
     # the former function names still work
     assert M.tasc_mechanism(net, bids, asks, sigma).n_trades == clear(bids, asks, sigma).n_trades
-    np.testing.assert_array_equal(M.kda_mechanism(net, bids, asks, sigma, k=0.25).buyer_payments,
-                                  k_double_auction(bids, asks, sigma, k=0.25).buyer_payments)
+    np.testing.assert_array_equal(
+        M.kda_mechanism(net, bids, asks, sigma, k=0.25).buyer_payments,
+        k_double_auction(bids, asks, sigma, k=0.25).buyer_payments,
+    )
 
 
 def test_spec_a4_prime_seller_gain_through_the_batch():
@@ -149,11 +155,18 @@ def test_spec_a4_prime_seller_gain_through_the_batch():
 
 # ---------------------------------------------------------------------- objects, registry, resolution
 def test_mechanisms_describe_themselves():
-    props = {cls.name: (cls.truthful, cls.budget_balanced, cls.uses_assignment, cls.homogeneous)
-             for cls in (TASC, TradeReduction, KDA, VCG, McAfee, McAfeeHomogeneous)}
-    assert props == {"tasc": (False, True, True, False), "trade_reduction": (True, True, True, False),
-                     "kda": (False, True, True, False), "vcg": (True, False, False, False),
-                     "mcafee": (False, True, False, False), "mcafee_homogeneous": (True, True, False, True)}
+    props = {
+        cls.name: (cls.truthful, cls.budget_balanced, cls.uses_assignment, cls.homogeneous)
+        for cls in (TASC, TradeReduction, KDA, VCG, McAfee, McAfeeHomogeneous)
+    }
+    assert props == {
+        "tasc": (False, True, True, False),
+        "trade_reduction": (True, True, True, False),
+        "kda": (False, True, True, False),
+        "vcg": (True, False, False, False),
+        "mcafee": (False, True, False, False),
+        "mcafee_homogeneous": (True, True, False, True),
+    }
     assert list(MECHANISMS) == ["tasc", "trade_reduction", "kda", "vcg", "mcafee", "mcafee_homogeneous"]
     labels = [cls.label for cls in MECHANISMS.values()]
     colors = [cls.color for cls in MECHANISMS.values()]
@@ -191,8 +204,9 @@ def test_resolve_names_parameters_objects_and_callables():
         del MECHANISMS["free_test_fn"]
     part = resolve_mechanism(functools.partial(M.kda_mechanism, k=0.2))
     gen, net, bids, asks, sigma = _profile(1, 5, 5, False)
-    np.testing.assert_array_equal(part(net, bids, asks, sigma).buyer_payments,
-                                  KDA(0.2)(net, bids, asks, sigma).buyer_payments)
+    np.testing.assert_array_equal(
+        part(net, bids, asks, sigma).buyer_payments, KDA(0.2)(net, bids, asks, sigma).buyer_payments
+    )
 
 
 class _PostedPrice(M.PhaseOneMechanism):
@@ -210,9 +224,16 @@ class _PostedPrice(M.PhaseOneMechanism):
         return RelayOutcome.from_trades(sigma, network.m, ok, 1.0, 1.0, self.name)
 
     def scalar_responses(self, network, bids, asks, sigma, role, index, x, cache=None):
-        return RelayMechanism.responses(self, network, bids, asks, sigma, role, index,
-                                        [self.buyer_report(network, sigma, index, bids[index], v) for v in x]
-                                        if role == "buyer" else x)
+        return RelayMechanism.responses(
+            self,
+            network,
+            bids,
+            asks,
+            sigma,
+            role,
+            index,
+            [self.buyer_report(network, sigma, index, bids[index], v) for v in x] if role == "buyer" else x,
+        )
 
 
 def test_a_user_mechanism_class_runs_in_the_mesa_model_and_round():
@@ -220,8 +241,9 @@ def test_a_user_mechanism_class_runs_in_the_mesa_model_and_round():
 
     MECHANISMS.register(_PostedPrice.name, _PostedPrice)
     try:
-        model = RelayMarket(n=6, m=7, mechanism="posted_test", rng=3,
-                            population={"seller": {"strategy": "best_response"}})
+        model = RelayMarket(
+            n=6, m=7, mechanism="posted_test", rng=3, population={"seller": {"strategy": "best_response"}}
+        )
         model.step()
         out = model.outcome
         assert out.rule == "posted_test" and np.all(out.buyer_payments[out.buyer_wins] == 1.0)

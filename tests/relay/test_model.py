@@ -7,10 +7,10 @@ import pytest
 from auctionlab.errors import ConfigError, InvalidReportError, ShapeError, StateError, UnknownNameError
 from auctionlab.mechanisms.relay.baselines import k_double_auction, mcafee, pure_assignment, vcg_double_auction
 from auctionlab.mechanisms.relay.mechanisms import MECHANISMS, RelayRound
-from auctionlab.models.relay import MODEL_REPORTERS, RelayMarket, parse_population
 from auctionlab.mechanisms.relay.network import RelayNetwork
 from auctionlab.mechanisms.relay.outcome import RelayOutcome, efficiency
 from auctionlab.mechanisms.relay.tasc import assign, tasc
+from auctionlab.models.relay import MODEL_REPORTERS, RelayMarket, parse_population
 from auctionlab.strategies import Strategy
 
 from ..strategies.instances import BUYER_CASE, SELLER_CASE, pinned_instance
@@ -56,8 +56,7 @@ def test_same_numbers_as_the_array_backed_model_for_the_same_seeds():
     for model, welfare, total in (
         (plain, [4.185183022994, 4.135610257306, 0.0, 2.537756558007, 2.408867152793], 9.593356378584824),
         (mixed, [4.185183022994, 3.307493357574, 0.267710597375, 2.537756558007, 5.326024597946], 11.94011578274815),
-        (vcg, [14.007469292807, 16.888989092952, 15.980886850171, 16.699330357723, 19.584598849037],
-         112.2878692398001),
+        (vcg, [14.007469292807, 16.888989092952, 15.980886850171, 16.699330357723, 19.584598849037], 112.2878692398001),
     ):
         mv, av = frames(model)
         np.testing.assert_allclose(mv["welfare"].iloc[1:], welfare, rtol=0, atol=1e-11)
@@ -89,8 +88,13 @@ def test_batch_run_sees_agent_rows_with_their_step_labels():
     import mesa
 
     rows = mesa.batch_run(
-        RelayMarket, parameters={"n": 4, "m": 5, "rng": [11], "mechanism": ["tasc", "kda"]}, iterations=1,
-        max_steps=3, number_processes=1, data_collection_period=1, display_progress=False,
+        RelayMarket,
+        parameters={"n": 4, "m": 5, "rng": [11], "mechanism": ["tasc", "kda"]},
+        iterations=1,
+        max_steps=3,
+        number_processes=1,
+        data_collection_period=1,
+        display_progress=False,
     )
     df = pd.DataFrame(rows)
     assert {"AgentID", "role", "utility", "report", "welfare"} <= set(df.columns)
@@ -105,7 +109,7 @@ def test_batch_run_sees_agent_rows_with_their_step_labels():
             want = av.xs(step, level="Step")
             got = rows_.set_index("AgentID")[want.columns]
             pd.testing.assert_frame_equal(got.sort_index(), want.sort_index(), check_names=False, check_dtype=False)
-            np.testing.assert_array_equal(rows_["welfare"].unique(), mv["welfare"].iloc[step:step + 1].to_numpy())
+            np.testing.assert_array_equal(rows_["welfare"].unique(), mv["welfare"].iloc[step : step + 1].to_numpy())
 
 
 def test_a_generator_works_as_rng_too():
@@ -214,8 +218,13 @@ def test_given_instance_and_spec_a4_prime_best_responders():
         assert model.buyers[0].utility == pytest.approx(utility)
         assert model.buyers[0].strategy.last_gain == pytest.approx(utility)
     net, values, costs = pinned_instance(**SELLER_CASE)
-    model = RelayMarket(network=net, values=values, costs=costs, rng=0,
-                        population={"seller": ["truthful", "best_response", "truthful", "truthful"]})
+    model = RelayMarket(
+        network=net,
+        values=values,
+        costs=costs,
+        rng=0,
+        population={"seller": ["truthful", "best_response", "truthful", "truthful"]},
+    )
     model.step()
     assert model.sellers[1].utility == pytest.approx(1.8)
     assert model.sellers[1].strategy.last_gain == pytest.approx(0.8)
@@ -223,8 +232,7 @@ def test_given_instance_and_spec_a4_prime_best_responders():
 
 def test_oracle_users_best_respond_to_a_truthful_placeholder_not_to_each_other():
     net, values, costs = pinned_instance(**BUYER_CASE)
-    model = RelayMarket(network=net, values=values, costs=costs, rng=0,
-                        population={"buyer": ["best_response"] * 5})
+    model = RelayMarket(network=net, values=values, costs=costs, rng=0, population={"buyer": ["best_response"] * 5})
     model.step()
     # b0 computed its deviation against truthful others, exactly as when it deviates alone
     assert model.buyers[0].strategy.last_gain == pytest.approx(2.3)
@@ -273,21 +281,30 @@ class BanditSpy(Spy):
 def test_learners_receive_public_outcome_and_the_oracle_only_if_declared():
     model = RelayMarket(n=3, m=4, rng=9, population={"seller": [Spy(), BanditSpy(), "truthful", "truthful"]})
     model.step()
-    (rnd, role, idx, u_zero_ask, info, utility), = model.sellers[0].strategy.seen
+    ((rnd, role, idx, u_zero_ask, info, utility),) = model.sellers[0].strategy.seen
     assert (rnd, role, idx) == (1, "seller", 0)
     assert u_zero_ask == model.utility_if(model.sellers[0], 0.0)
     assert set(info) >= {"partner", "won", "payment", "buyer_price", "seller_price", "candidates"}
     assert utility == model.sellers[0].utility
     assert info["won"] == model.sellers[0].won
-    (_, _, idx, u_zero_ask, info, utility), = model.sellers[1].strategy.seen
+    ((_, _, idx, u_zero_ask, info, utility),) = model.sellers[1].strategy.seen
     assert idx == 1 and u_zero_ask is None and "candidates" not in info
     assert utility == model.sellers[1].utility
 
 
 # ------------------------------------------------------------------ population
 def test_population_shares_by_largest_remainder_in_order():
-    pop = parse_population({"buyer": [{"strategy": "scale", "share": 1 / 3}, {"strategy": "shift", "share": 1 / 3},
-                                      {"strategy": "noise", "share": 1 / 3}]}, 10, 4)
+    pop = parse_population(
+        {
+            "buyer": [
+                {"strategy": "scale", "share": 1 / 3},
+                {"strategy": "shift", "share": 1 / 3},
+                {"strategy": "noise", "share": 1 / 3},
+            ]
+        },
+        10,
+        4,
+    )
     assert [s.name for s in pop["buyer"]] == ["scale"] * 4 + ["shift"] * 3 + ["noise"] * 3
     assert [s.name for s in pop["seller"]] == ["truthful"] * 4
     pop = parse_population({"seller": ["scale", {"strategy": "shift", "params": {"delta": 0.1}}, "truthful"]}, 2, 3)
@@ -305,8 +322,11 @@ BAD_CONFIGS = [
     (dict(population={"buyer": "nope"}), UnknownNameError, "unknown strategy 'nope'"),
     (dict(population={"buyer": {"strategy": "scale", "params": {"theta": -1}}}), ConfigError, "theta"),
     (dict(population={"buyer": {"strategy": "scale", "params": {"zeta": 1}}}), ConfigError, "unknown parameter"),
-    (dict(population={"buyer": [{"strategy": "scale", "share": 0.5}, {"strategy": "truthful", "share": 0.4}]}),
-     ConfigError, "sum to 1"),
+    (
+        dict(population={"buyer": [{"strategy": "scale", "share": 0.5}, {"strategy": "truthful", "share": 0.4}]}),
+        ConfigError,
+        "sum to 1",
+    ),
     (dict(population={"buyer": [{"strategy": "scale", "share": 0.5}, "truthful"]}), ConfigError, "every entry"),
     (dict(population={"buyer": [{"strategy": "scale", "share": float("nan")}]}), ConfigError, "share"),
     (dict(population={"buyer": ["truthful"] * 3}), ConfigError, "exactly 4 entries"),
@@ -463,8 +483,9 @@ def test_counterfactual_profiles_through_the_model():
     rnd = model.counterfactual_round(v * 0.5, c)
     i = int(np.flatnonzero(model.sigma >= 0)[0])
     reps = np.outer([0.5, 1.0], v[i])
-    np.testing.assert_allclose(rnd.utilities_if("buyer", i, reps),
-                               [rnd.utility_if("buyer", i, r) for r in reps], atol=1e-12)
+    np.testing.assert_allclose(
+        rnd.utilities_if("buyer", i, reps), [rnd.utility_if("buyer", i, r) for r in reps], atol=1e-12
+    )
     with pytest.raises(StateError):
         RelayMarket(n=3, m=3, rng=0).counterfactual_round()
 
@@ -500,8 +521,11 @@ def test_batched_groups_give_the_tables_of_one_report_per_agent(monkeypatch, kw)
     monkeypatch.setattr(Strategy, "batch_key", lambda self: None)
     single = run(steps=6, n=20, m=16, population=DEVIANTS, **kw)
     assert all(g[0] is None for role in ("buyer", "seller") for g in single._report_groups[role])
-    pd.testing.assert_frame_equal(batched.datacollector.get_model_vars_dataframe(),
-                                  single.datacollector.get_model_vars_dataframe(), check_exact=True)
+    pd.testing.assert_frame_equal(
+        batched.datacollector.get_model_vars_dataframe(),
+        single.datacollector.get_model_vars_dataframe(),
+        check_exact=True,
+    )
     pd.testing.assert_frame_equal(batched.agent_frame(), single.agent_frame(), check_exact=True)
     for a, b in zip(batched.buyers, single.buyers):
         np.testing.assert_array_equal(a.report_vector, b.report_vector)

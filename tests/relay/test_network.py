@@ -32,8 +32,7 @@ def test_hand_computed_capacities_af():
 
 
 def test_parameters_enter_the_formula():
-    net = RelayNetwork.from_positions([[0, 0]], [[10, 0]], [[5, 0]], bandwidth=1.0, power=2.0,
-                                      path_loss=2.0, noise=1.0)
+    net = RelayNetwork.from_positions([[0, 0]], [[10, 0]], [[5, 0]], bandwidth=1.0, power=2.0, path_loss=2.0, noise=1.0)
     assert net.direct[0] == pytest.approx(math.log2(1 + 2.0 / 100))
     assert net.relayed[0, 0] == pytest.approx(0.5 * min(math.log2(1 + 2 / 25), math.log2(1 + 2 / 100 + 2 / 25)))
 

@@ -14,14 +14,16 @@ from .brute import literal_algorithm2
 # 5 buyers s1..s5 (rows), 7 sellers r1..r7 (columns); the capacity matrix is the bid matrix.
 # Every row's maximum sits in a different column, so MWM's assignment is unique:
 # s1->r1, s2->r7, s3->r5, s4->r4, s5->r6.
-A5_BIDS = np.array([
-    #  r1  r2  r3  r4  r5  r6  r7
-    [12.0, 3, 0, 5, 0, 2, 0],   # s1
-    [0.0, 2, 4, 0, 1, 0, 8],    # s2
-    [2.0, 0, 0, 3, 6, 0, 1],    # s3
-    [4.0, 0, 2, 11, 0, 3, 0],   # s4
-    [0.0, 1, 0, 0, 2, 10, 3],   # s5
-])
+A5_BIDS = np.array(
+    [
+        #  r1  r2  r3  r4  r5  r6  r7
+        [12.0, 3, 0, 5, 0, 2, 0],  # s1
+        [0.0, 2, 4, 0, 1, 0, 8],  # s2
+        [2.0, 0, 0, 3, 6, 0, 1],  # s3
+        [4.0, 0, 2, 11, 0, 3, 0],  # s4
+        [0.0, 1, 0, 0, 2, 10, 3],  # s5
+    ]
+)
 A5_ASKS = np.array([3.0, 1, 6, 5, 4, 2, 7])  # r1..r7
 
 

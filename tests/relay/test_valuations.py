@@ -18,8 +18,9 @@ def test_paper_valuation_model():
     assert np.array_equal(v, v2) and np.array_equal(c, c2)
 
 
-@pytest.mark.parametrize("kw", [dict(vmax=0), dict(vmax=float("inf")), dict(cost_range=(1.0, 0.5)),
-                                dict(cost_range=(-1.0, 1.0))])
+@pytest.mark.parametrize(
+    "kw", [dict(vmax=0), dict(vmax=float("inf")), dict(cost_range=(1.0, 0.5)), dict(cost_range=(-1.0, 1.0))]
+)
 def test_bad_parameters(kw):
     with pytest.raises(ConfigError):
         uniform_valuations(random_network(2, 2, rng=0), rng=0, **kw)

@@ -28,18 +28,34 @@ def rp(passed, raise_lower=(), lower_upper=()):
     from auctionlab.mechanisms.exchange.activity import RPResult
 
     z = np.zeros(0)
-    return RPResult(bool(passed), 0.0, 0.0, z, z, z, z,
-                    np.asarray(raise_lower, dtype=np.intp), np.asarray(lower_upper, dtype=np.intp))
+    return RPResult(
+        bool(passed),
+        0.0,
+        0.0,
+        z,
+        z,
+        z,
+        z,
+        np.asarray(raise_lower, dtype=np.intp),
+        np.asarray(lower_upper, dtype=np.intp),
+    )
 
 
 def feedback(lower, upper, *, round=1, final=False, rp_result=None, queries=0, satisfied=None):
     """The exchange's Feedback with scripted bounds and check result."""
     from auctionlab.mechanisms.exchange.proxies import Feedback
 
-    return Feedback(round=round, final=final, lower=np.asarray(lower, dtype=float),
-                    upper=np.asarray(upper, dtype=float), prices=None, trade=None,
-                    satisfied=None if satisfied is None else np.asarray(satisfied, dtype=bool),
-                    rp=rp_result, queries=queries)
+    return Feedback(
+        round=round,
+        final=final,
+        lower=np.asarray(lower, dtype=float),
+        upper=np.asarray(upper, dtype=float),
+        prices=None,
+        trade=None,
+        satisfied=None if satisfied is None else np.asarray(satisfied, dtype=bool),
+        rp=rp_result,
+        queries=queries,
+    )
 
 
 EXCHANGE_TRUTH = np.array([0.0, 6.0, -4.0, 3.0, 2.0, -1.0])

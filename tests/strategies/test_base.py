@@ -152,8 +152,13 @@ def test_truthful_returns_the_type_and_wrappers_never_mutate_it():
     v = np.array([1.0, 0.0, 2.0])
     obs = Observation(0, "buyer", 0, info={"assigned": 2})
     assert Truthful().report(v, obs) is v
-    for s in (Scale(0.5), make_strategy("shift", delta=-1.5), OwnRelayOnly(), DropRelays(keep_top=1),
-              make_strategy("others_only")):
+    for s in (
+        Scale(0.5),
+        make_strategy("shift", delta=-1.5),
+        OwnRelayOnly(),
+        DropRelays(keep_top=1),
+        make_strategy("others_only"),
+    ):
         s.report(v, obs)
         np.testing.assert_array_equal(v, [1.0, 0.0, 2.0])
 

@@ -17,7 +17,7 @@ from auctionlab.strategies import (
     bind,
     make_strategy,
 )
-from auctionlab.strategies.exchange import Eager, EagerProxy, ExchangeStrategy, narrow
+from auctionlab.strategies.exchange import Eager, ExchangeStrategy, narrow
 
 from .instances import EXCHANGE_LOWER as LO
 from .instances import EXCHANGE_TRUTH as TRUTH
@@ -36,8 +36,12 @@ def ask(strategy, fb, truth=TRUTH):
 # ---------------------------------------------------------------------- straightforward
 def test_straightforward_reveals_nothing_the_rule_does_not_ask_for():
     s = Straightforward(0.5)  # the paper's bidder
-    for fb in (feedback(LO, HI, round=0), feedback(LO, HI, round=1), feedback(LO, HI, rp_result=rp(True), queries=1),
-               feedback(LO, HI, round=5, satisfied=[True] * 6)):
+    for fb in (
+        feedback(LO, HI, round=0),
+        feedback(LO, HI, round=1),
+        feedback(LO, HI, rp_result=rp(True), queries=1),
+        feedback(LO, HI, round=5, satisfied=[True] * 6),
+    ):
         assert ask(s, fb) == (LO.tolist(), HI.tolist())
     assert make_strategy("straightforward").reveal == "rp"
 
@@ -77,7 +81,8 @@ def test_straightforward_targets_the_truth_clipped_into_the_bounds_and_reveals_a
     assert ask(Straightforward(0.5, final="truth"), final) == ([0, 5, -4, 3, 2, -1], [0, 5, -4, 3, 2, -1])
     # final="rp": the final round is not special — the first query still reveals ρ of the gap
     assert ask(Straightforward(0.5), feedback(LO, HI, round=2, final=True)) == ask(
-        Straightforward(0.5), feedback(LO, HI, round=2))
+        Straightforward(0.5), feedback(LO, HI, round=2)
+    )
 
 
 def test_narrow_helper():
@@ -111,7 +116,8 @@ def test_lazy_patience_counts_failed_checks_in_the_round():
     assert ask(Lazy(0.5, patience=1), fb) == ask(Straightforward(0.5), fb)  # fallback
     assert ask(Lazy(0.5, patience=1, fallback="penalty"), fb) == (LO.tolist(), HI.tolist())
     assert ask(Lazy(0.5, patience=0), feedback(LO, HI, rp_result=FAIL, queries=1)) == ask(
-        Straightforward(0.5, reveal="rp"), feedback(LO, HI, rp_result=FAIL, queries=1))
+        Straightforward(0.5, reveal="rp"), feedback(LO, HI, rp_result=FAIL, queries=1)
+    )
 
 
 # ---------------------------------------------------------------------- stubborn, late revealer
@@ -124,7 +130,9 @@ def test_stubborn_never_narrows():
 def test_late_revealer_waits_for_the_final_round():
     s = LateRevealer()  # base: Lazy
     assert ask(s, feedback(LO, HI, round=3)) == (LO.tolist(), HI.tolist())
-    assert ask(s, feedback(LO, HI, rp_result=FAIL, queries=1)) == ask(Lazy(), feedback(LO, HI, rp_result=FAIL, queries=1))
+    assert ask(s, feedback(LO, HI, rp_result=FAIL, queries=1)) == ask(
+        Lazy(), feedback(LO, HI, rp_result=FAIL, queries=1)
+    )
     hi = HI.copy()
     hi[3] = 2.5  # penalised below the truth (3)
     assert ask(s, feedback(LO, hi, round=4, final=True)) == ([0, 6, -4, 2.5, 2, -1], [0, 6, -4, 2.5, 2, -1])
@@ -148,7 +156,10 @@ def test_misreport_is_straightforward_around_the_lie_clipped_into_the_bounds():
     assert ask(s, feedback(LO, HI)) == ([0, 2.5, -7, 1.25, 0.5, -2.25], [0, 6.5, -3.5, 3.25, 2.5, -0.75])
     s = Misreport(0.5)  # around the paper's bidder: only what a failed check asks, toward the lie
     assert ask(s, feedback(LO, HI)) == (LO.tolist(), HI.tolist())
-    assert ask(s, feedback(LO, HI, rp_result=FAIL, queries=1)) == ([0, 2.5, -7, 1.25, 0, -3], [0, 6.5, -3.5, 3.25, 4, 0])
+    assert ask(s, feedback(LO, HI, rp_result=FAIL, queries=1)) == (
+        [0, 2.5, -7, 1.25, 0, -3],
+        [0, 6.5, -3.5, 3.25, 4, 0],
+    )
     s = Misreport(1.0, base=Straightforward(final="truth"))  # lie = [0, 0, -8, 0, 0, -2], clipped to the bounds
     assert ask(s, feedback(LO, HI, final=True)) == ([0, 2, -8, 1, 0, -2], [0, 2, -8, 1, 0, -2])
     s = Misreport(0.5, base=Lazy())
@@ -175,8 +186,11 @@ def test_classifiers_labels_and_registry():
 
 
 def test_clone_and_reset_round_trip_on_a_scripted_run():
-    steps = [feedback(LO, HI, round=1), feedback(LO, HI, rp_result=FAIL, queries=1),
-             feedback(LO, HI, final=True, round=2)]
+    steps = [
+        feedback(LO, HI, round=1),
+        feedback(LO, HI, rp_result=FAIL, queries=1),
+        feedback(LO, HI, final=True, round=2),
+    ]
     for s in (Straightforward(0.3, final="truth"), Lazy(0.7), Stubborn(), LateRevealer(), Misreport(0.4, base=Lazy())):
         first = [ask(s, fb) for fb in steps]
         s.reset()
@@ -184,21 +198,24 @@ def test_clone_and_reset_round_trip_on_a_scripted_run():
         assert [ask(s.clone(), fb) for fb in steps] == first
 
 
-@pytest.mark.parametrize("factory, words", [
-    (lambda: Straightforward(0), "step"),
-    (lambda: Straightforward(1.5), "step"),
-    (lambda: Straightforward(reveal="some"), "reveal"),
-    (lambda: Straightforward(final="never"), "final"),
-    (lambda: Straightforward(snap_after=0), "snap_after"),
-    (lambda: Lazy(patience=-1), "patience"),
-    (lambda: Lazy(fallback="cry"), "fallback"),
-    (lambda: Misreport(1.5), "strength"),
-    (lambda: Misreport(-0.1), "strength"),
-    (lambda: Misreport(0.1, sides="left"), "sides"),
-    (lambda: Misreport(0.1, base=Scale(0.5)), "exchange strategy"),
-    (lambda: LateRevealer(base="lazy"), "exchange strategy"),
-    (lambda: make_strategy("lazy", patiense=3), "unknown parameter"),
-])
+@pytest.mark.parametrize(
+    "factory, words",
+    [
+        (lambda: Straightforward(0), "step"),
+        (lambda: Straightforward(1.5), "step"),
+        (lambda: Straightforward(reveal="some"), "reveal"),
+        (lambda: Straightforward(final="never"), "final"),
+        (lambda: Straightforward(snap_after=0), "snap_after"),
+        (lambda: Lazy(patience=-1), "patience"),
+        (lambda: Lazy(fallback="cry"), "fallback"),
+        (lambda: Misreport(1.5), "strength"),
+        (lambda: Misreport(-0.1), "strength"),
+        (lambda: Misreport(0.1, sides="left"), "sides"),
+        (lambda: Misreport(0.1, base=Scale(0.5)), "exchange strategy"),
+        (lambda: LateRevealer(base="lazy"), "exchange strategy"),
+        (lambda: make_strategy("lazy", patiense=3), "unknown parameter"),
+    ],
+)
 def test_bad_parameters(factory, words):
     with pytest.raises(ConfigError, match=words):
         factory()
@@ -216,7 +233,9 @@ def test_binding_a_strategy_to_a_truth():
     p = bind(Lazy(0.5), TRUTH, index=2, bidder="b2")
     assert p.revise(feedback(LO, HI, rp_result=FAIL, queries=1)) is not None
     assert [a.tolist() for a in p.revise(feedback(LO, HI, rp_result=FAIL, queries=1))] == [
-        [0, 4, -8, 2, 0, -3], [0, 10, -2.5, 5, 4, 0]]
+        [0, 4, -8, 2, 0, -3],
+        [0, 10, -2.5, 5, 4, 0],
+    ]
     assert not p.truth.flags.writeable
     sp = StraightforwardProxy(TRUTH, 0.5)
     assert isinstance(sp.strategy, Straightforward) and sp.classifier["truthful"]

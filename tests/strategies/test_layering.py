@@ -63,20 +63,32 @@ def test_old_import_paths_are_the_same_modules_with_a_warning():
 
 
 def test_the_package_itself_imports_no_old_path():
-    code = ("import warnings; warnings.simplefilter('error', DeprecationWarning)\n"
-            "import auctionlab.mechanisms.relay, auctionlab.mechanisms.exchange, auctionlab.models.relay, "
-            "auctionlab.models.exchange, auctionlab.studies, auctionlab.report.html, auctionlab.games, "
-            "auctionlab.tournament, auctionlab.experiments.cli\n"
-            "import auctionlab.experiments.kinds as k; sorted(k.RUN_KINDS)\n")
+    code = (
+        "import warnings; warnings.simplefilter('error', DeprecationWarning)\n"
+        "import auctionlab.mechanisms.relay, auctionlab.mechanisms.exchange, auctionlab.models.relay, "
+        "auctionlab.models.exchange, auctionlab.studies, auctionlab.report.html, auctionlab.games, "
+        "auctionlab.tournament, auctionlab.experiments.cli\n"
+        "import auctionlab.experiments.kinds as k; sorted(k.RUN_KINDS)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
 
 
 def test_mechanisms_import_nothing_above_them():
-    mods = loaded_after("import auctionlab.mechanisms.relay.tasc, auctionlab.mechanisms.exchange.ice, "
-                        "auctionlab.mechanisms.exchange.payment_rules")
-    above = ("auctionlab.models", "auctionlab.agents", "auctionlab.strategies", "auctionlab.studies",
-             "auctionlab.experiments", "auctionlab.report", "auctionlab.games", "auctionlab.tournament")
+    mods = loaded_after(
+        "import auctionlab.mechanisms.relay.tasc, auctionlab.mechanisms.exchange.ice, "
+        "auctionlab.mechanisms.exchange.payment_rules"
+    )
+    above = (
+        "auctionlab.models",
+        "auctionlab.agents",
+        "auctionlab.strategies",
+        "auctionlab.studies",
+        "auctionlab.experiments",
+        "auctionlab.report",
+        "auctionlab.games",
+        "auctionlab.tournament",
+    )
     assert not {m for m in mods if m.startswith(above)}
     assert "mesa" not in mods and "matplotlib" not in mods
 

@@ -22,8 +22,8 @@ def test_fictitious_play_starts_truthful_and_best_responds_to_the_running_mean()
     assert fp.report(1.0, seller_obs()) == 1.0  # no history: ties go to θ = 1
     fp.update(seller_obs(peaked(0.7)), 0.0)
     assert fp.report(1.0, seller_obs()) == pytest.approx(0.7)
-    fp.update(seller_obs(peaked(1.3)), 0.0)   # sums: 0.5:-0.64 0.7:-0.36 1.0:-0.18 1.3:-0.36
-    assert fp.theta == pytest.approx(0.7)     # theta is the last θ *played*
+    fp.update(seller_obs(peaked(1.3)), 0.0)  # sums: 0.5:-0.64 0.7:-0.36 1.0:-0.18 1.3:-0.36
+    assert fp.theta == pytest.approx(0.7)  # theta is the last θ *played*
     assert fp.report(1.0, seller_obs()) == pytest.approx(1.0)
     np.testing.assert_allclose(fp.score, [-0.64 - 0.04, -0.36, -0.09 - 0.09, -0.36 - 0.0])
     np.testing.assert_array_equal(fp.probabilities, [0, 0, 1, 0])
@@ -76,7 +76,10 @@ GRID_LOW = np.round(np.arange(0.3, 1.31, 0.1), 2).tolist()  # starts at mean θ 
 
 def mean_theta_after(mechanism, learner, params, rounds):
     model = RelayMarket(
-        n=10, m=15, mechanism=mechanism, rng=3,
+        n=10,
+        m=15,
+        mechanism=mechanism,
+        rng=3,
         population={"buyer": {"strategy": learner, "params": {"thetas": GRID_LOW, **params}}},
     )
     # buyers without a relay (static channel) get no feedback; average over the others

@@ -24,9 +24,9 @@ import pytest
 
 from auctionlab.errors import ConfigError
 from auctionlab.mechanisms.relay.mechanisms import KDA, TASC, VCG, TradeReduction
-from auctionlab.models.relay import RelayMarket
 from auctionlab.mechanisms.relay.network import RelayNetwork
 from auctionlab.mechanisms.relay.tasc import assign
+from auctionlab.models.relay import RelayMarket
 from auctionlab.strategies import Observation, make_strategy
 from auctionlab.strategies.affine import Affine, AffineLearner, affine_report
 from auctionlab.strategies.learning import action_codes
@@ -47,8 +47,15 @@ PAIRS4 = RelayNetwork.from_capacities(np.zeros(4), np.eye(4))  # source i can on
 
 def run_market(mechanism, rule, rounds, seed, network=BILATERAL, **params):
     learner = AffineLearner(rule, A_GRID, B_GRID, **params)
-    model = RelayMarket(network=network, mechanism=mechanism, vmax=1.0, cost_range=(0.0, 1.0),
-                        population={"buyer": learner, "seller": learner}, collect_agents=False, rng=seed)
+    model = RelayMarket(
+        network=network,
+        mechanism=mechanism,
+        vmax=1.0,
+        cost_range=(0.0, 1.0),
+        population={"buyer": learner, "seller": learner},
+        collect_agents=False,
+        rng=seed,
+    )
     for _ in range(rounds):
         model.step()
     return model

@@ -4,9 +4,9 @@ import pytest
 
 from auctionlab.errors import ConfigError, StateError
 from auctionlab.mechanisms.relay.mechanisms import RelayRound
-from auctionlab.models.relay import RelayMarket
 from auctionlab.mechanisms.relay.network import RelayNetwork, random_network
 from auctionlab.mechanisms.relay.valuations import uniform_valuations
+from auctionlab.models.relay import RelayMarket
 from auctionlab.strategies import BestResponse, DropRelays, Scale, Truthful
 from auctionlab.strategies.measure import COLUMNS, manipulation_gain, max_gain
 
@@ -137,7 +137,11 @@ def test_through_a_model_with_agent_objects_and_default_deviations():
     for _, rows in df.groupby("agent"):
         br = rows[rows.deviation == "best_response"].gain.iloc[0]
         assert br >= rows.gain.max() - 1e-12  # the BR grid contains every default deviation
-        a = model.buyers[rows["index"].iloc[0]] if rows.role.iloc[0] == "buyer" else model.sellers[rows["index"].iloc[0]]
+        a = (
+            model.buyers[rows["index"].iloc[0]]
+            if rows.role.iloc[0] == "buyer"
+            else model.sellers[rows["index"].iloc[0]]
+        )
         assert rows.truthful_utility.iloc[0] == pytest.approx(a.utility)  # everyone is truthful here
     traders = [a for a in model.buyers[:4] + model.sellers[:2] if a.won]
     assert traders
@@ -151,8 +155,13 @@ def test_gain_summary_and_frequency_count_real_numbers():
     from auctionlab.strategies.measure import gain_summary, manipulation_frequency
 
     s = gain_summary([0.0, 0.5, 1e-12, 2.0], "buyer", 1e-9)
-    assert s == {"buyers_sampled": 4, "buyers_profitable": 2, "buyer_share_profitable": 0.5,
-                 "buyer_mean_gain": pytest.approx(0.625), "buyer_max_gain": 2.0}
+    assert s == {
+        "buyers_sampled": 4,
+        "buyers_profitable": 2,
+        "buyer_share_profitable": 0.5,
+        "buyer_mean_gain": pytest.approx(0.625),
+        "buyer_max_gain": 2.0,
+    }
     empty = gain_summary([], "seller", 1e-9)
     assert empty["sellers_sampled"] == 0 and np.isnan(empty["seller_max_gain"])
     table = pd.DataFrame({"role": ["buyer", "buyer", "seller"], "max_gain": [0.3, 0.0, 0.1]})
@@ -179,7 +188,8 @@ def test_efficient_surplus_is_the_best_matching_by_brute_force():
     out = rnd.outcome
     win = np.flatnonzero(out.buyer_wins)
     assert realised_welfare(out, rnd.values, rnd.costs) == pytest.approx(
-        sum(rnd.values[i, out.sigma[i]] - rnd.costs[out.sigma[i]] for i in win))
+        sum(rnd.values[i, out.sigma[i]] - rnd.costs[out.sigma[i]] for i in win)
+    )
 
 
 def test_best_response_gains_skip_agents_the_mechanism_never_reads():

@@ -8,10 +8,26 @@ from auctionlab.strategies.relay import Noise, OwnRelayOnly
 
 def test_registry_lists_the_library():
     assert set(STRATEGIES) == {
-        "truthful", "scale", "shift", "noise", "drop_relays", "own_relay_only", "others_only",
-        "best_response", "hedge", "exp3", "fictitious_play",
-        "straightforward", "eager", "misreport", "lazy", "stubborn", "late_revealer", "learning_proxy",
-        "affine", "affine_learner",
+        "truthful",
+        "scale",
+        "shift",
+        "noise",
+        "drop_relays",
+        "own_relay_only",
+        "others_only",
+        "best_response",
+        "hedge",
+        "exp3",
+        "fictitious_play",
+        "straightforward",
+        "eager",
+        "misreport",
+        "lazy",
+        "stubborn",
+        "late_revealer",
+        "learning_proxy",
+        "affine",
+        "affine_learner",
     }
 
 

@@ -4,7 +4,15 @@ import pytest
 from auctionlab.errors import ConfigError
 from auctionlab.mechanisms.relay.tasc import clear, trade_reduction
 from auctionlab.strategies import (
-    BestResponse, DropRelays, Noise, Observation, OthersOnly, OwnRelayOnly, Scale, Shift, make_strategy,
+    BestResponse,
+    DropRelays,
+    Noise,
+    Observation,
+    OthersOnly,
+    OwnRelayOnly,
+    Scale,
+    Shift,
+    make_strategy,
 )
 
 from .instances import BUYER_CASE, SELLER_CASE, pinned_instance
@@ -64,9 +72,17 @@ def test_own_relay_only_and_others_only_split_the_vector():
 
 @pytest.mark.parametrize(
     "name, params",
-    [("scale", {"theta": -0.1}), ("scale", {"theta": float("inf")}), ("shift", {"delta": float("nan")}),
-     ("noise", {"sigma": float("nan")}), ("noise", {"sigma": -1}), ("drop_relays", {"keep_top": -1}),
-     ("best_response", {"thetas": []}), ("best_response", {"thetas": [0.5, -1]}), ("scale", {"theta": "x"})],
+    [
+        ("scale", {"theta": -0.1}),
+        ("scale", {"theta": float("inf")}),
+        ("shift", {"delta": float("nan")}),
+        ("noise", {"sigma": float("nan")}),
+        ("noise", {"sigma": -1}),
+        ("drop_relays", {"keep_top": -1}),
+        ("best_response", {"thetas": []}),
+        ("best_response", {"thetas": [0.5, -1]}),
+        ("scale", {"theta": "x"}),
+    ],
 )
 def test_bad_parameters_raise_config_errors(name, params):
     with pytest.raises(ConfigError):
@@ -93,6 +109,7 @@ def test_best_response_keeps_the_truth_without_strict_gain():
 
 def _mechanism_oracle(rule, values, costs, sigma, role, idx):
     """The oracle a market would hand out, written against the mechanism directly."""
+
     def utility_if(report):
         bids, asks = values.copy(), costs.copy()
         if role == "buyer":
@@ -102,6 +119,7 @@ def _mechanism_oracle(rule, values, costs, sigma, role, idx):
         out = rule(bids, asks, sigma)
         ub, us = out.utilities(values, costs)
         return float(ub[idx] if role == "buyer" else us[idx])
+
     return utility_if
 
 
@@ -110,8 +128,9 @@ def test_best_response_finds_the_spec_a4_prime_gains(rule, buyer_gain, seller_ga
     net, values, costs = pinned_instance(**BUYER_CASE)
     sigma = np.array(BUYER_CASE["sigma"])
     cands = np.unique(np.concatenate([values[np.arange(5), sigma], costs]))
-    obs = Observation(0, "buyer", 0, _mechanism_oracle(rule, values, costs, sigma, "buyer", 0),
-                      {"assigned": 3, "candidates": cands})
+    obs = Observation(
+        0, "buyer", 0, _mechanism_oracle(rule, values, costs, sigma, "buyer", 0), {"assigned": 3, "candidates": cands}
+    )
     br = BestResponse()
     rep = br.report(values[0], obs)
     assert br.last_gain == pytest.approx(buyer_gain)
@@ -123,8 +142,7 @@ def test_best_response_finds_the_spec_a4_prime_gains(rule, buyer_gain, seller_ga
     sigma = np.array(SELLER_CASE["sigma"])
     on = sigma >= 0
     cands = np.unique(np.concatenate([values[np.flatnonzero(on), sigma[on]], costs]))
-    obs = Observation(0, "seller", 1, _mechanism_oracle(rule, values, costs, sigma, "seller", 1),
-                      {"candidates": cands})
+    obs = Observation(0, "seller", 1, _mechanism_oracle(rule, values, costs, sigma, "seller", 1), {"candidates": cands})
     br = BestResponse()
     rep = br.report(costs[1], obs)
     assert br.last_gain == pytest.approx(seller_gain)
@@ -135,9 +153,20 @@ def test_best_response_finds_the_spec_a4_prime_gains(rule, buyer_gain, seller_ga
 
 # ------------------------------------------------------------------ batch reports
 BATCH_CASES = [
-    Scale(0.7), Scale(1.3, base=Shift(-0.2)), Shift(-0.5), Shift(0.3), Noise(0.4), Noise(0.5, mode="additive"),
-    Noise(0.2, base=Noise(0.3)), DropRelays(keep_top=2), DropRelays(relays=[1, 4, 9]), DropRelays(fraction=0.5),
-    OwnRelayOnly(), OthersOnly(Scale(0.5)), OwnRelayOnly(base=Noise(0.3)), Scale(0.8, base=OthersOnly(Shift(0.4))),
+    Scale(0.7),
+    Scale(1.3, base=Shift(-0.2)),
+    Shift(-0.5),
+    Shift(0.3),
+    Noise(0.4),
+    Noise(0.5, mode="additive"),
+    Noise(0.2, base=Noise(0.3)),
+    DropRelays(keep_top=2),
+    DropRelays(relays=[1, 4, 9]),
+    DropRelays(fraction=0.5),
+    OwnRelayOnly(),
+    OthersOnly(Scale(0.5)),
+    OwnRelayOnly(base=Noise(0.3)),
+    Scale(0.8, base=OthersOnly(Shift(0.4))),
 ]
 
 
@@ -182,7 +211,9 @@ def test_report_many_without_members_is_the_instances_own_reports_in_order():
     types, obs = _buyer_batch(k=4)
     a, b = Noise(0.3, rng=9), Noise(0.3, rng=9)
     np.testing.assert_array_equal(a.report_many(types, obs), [b.report(t, o) for t, o in zip(types, obs)])
-    np.testing.assert_array_equal(Shift(-0.5).report_many(types, obs), [Shift(-0.5).report(t, o) for t, o in zip(types, obs)])
+    np.testing.assert_array_equal(
+        Shift(-0.5).report_many(types, obs), [Shift(-0.5).report(t, o) for t, o in zip(types, obs)]
+    )
 
 
 def test_batch_keys_group_equal_parameters_only():

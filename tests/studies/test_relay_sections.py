@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auctionlab.report.sections import VERDICTS
 from auctionlab.mechanisms.relay.mechanisms import (
     KDA,
     TASC,
     VCG,
     TradeReduction,
 )
+from auctionlab.report.sections import VERDICTS
 from auctionlab.strategies import BestResponse, Scale, Truthful
 from auctionlab.studies import STUDIES
 from auctionlab.studies import relay_common as C
@@ -31,8 +31,9 @@ class FakeStore:
     def __init__(self, name: str, tables: dict[str, pd.DataFrame], params: dict | None = None):
         self.name = name
         self._tables = tables
-        self.spec = SimpleNamespace(master_seed=7, params=params or {}, description="hand-made", grids=(),
-                                    replications=1)
+        self.spec = SimpleNamespace(
+            master_seed=7, params=params or {}, description="hand-made", grids=(), replications=1
+        )
         self.manifest = {"spec": {"model": "hand-made"}, "n_runs": 1}
 
     def table(self, name: str) -> pd.DataFrame:
@@ -50,8 +51,12 @@ def by_statement(claims, words: str):
 
 # ====================================================================== shared helpers
 def test_one_palette_and_labels_read_from_the_mechanism_objects():
-    assert C.mech_label(TradeReduction) == C.mech_label("trade_reduction") == C.mech_label(TradeReduction()) \
+    assert (
+        C.mech_label(TradeReduction)
+        == C.mech_label("trade_reduction")
+        == C.mech_label(TradeReduction())
         == TradeReduction.label
+    )
     assert C.mech_color(KDA(k=0.3)) == C.mech_color("kda") == KDA.color
     assert C.mech_label("not_registered") == "not_registered" and C.mech_color("not_registered") in C.PALETTE
     assert C.has(VCG, "truthful") and not C.has("tasc", "truthful") and C.has(TASC(), "budget_balanced")
@@ -70,8 +75,14 @@ def test_verdicts_for_claims_about_every_sample():
 
 
 # ====================================================================== manipulation
-VARIANTS = [("tasc", "mwm"), ("trade_reduction", "mwm"), ("kda", "mwm"), ("vcg", "-"), ("mcafee", "-"),
-            ("mcafee_homogeneous", "-")]
+VARIANTS = [
+    ("tasc", "mwm"),
+    ("trade_reduction", "mwm"),
+    ("kda", "mwm"),
+    ("vcg", "-"),
+    ("mcafee", "-"),
+    ("mcafee_homogeneous", "-"),
+]
 
 
 def manipulation_tables(n_inst: int, agree: bool, k: int = 2) -> dict[str, pd.DataFrame]:
@@ -88,10 +99,24 @@ def manipulation_tables(n_inst: int, agree: bool, k: int = 2) -> dict[str, pd.Da
             trades = 3 if mech == "tasc" else 2
             if not agree and mech == "trade_reduction" and r == 0:
                 trades = 4  # trade reduction trading more than TASC
-            runs.append({"run_id": r, "n": n, "m": n, "vmax": 4.0, "variant": variant, "mechanism": mech,
-                         "algorithm": alg, "trades": trades, "welfare_share": 0.9 if mech != "mcafee" else 0.5,
-                         "capacity_gain_share": 0.8, "profit": profit, "deficit": max(0.0, -profit),
-                         "ir_violations": int(agree and mech == "mcafee"), "time_ms": 1.0})
+            runs.append(
+                {
+                    "run_id": r,
+                    "n": n,
+                    "m": n,
+                    "vmax": 4.0,
+                    "variant": variant,
+                    "mechanism": mech,
+                    "algorithm": alg,
+                    "trades": trades,
+                    "welfare_share": 0.9 if mech != "mcafee" else 0.5,
+                    "capacity_gain_share": 0.8,
+                    "profit": profit,
+                    "deficit": max(0.0, -profit),
+                    "ir_violations": int(agree and mech == "mcafee"),
+                    "time_ms": 1.0,
+                }
+            )
             for role in ("buyer", "seller"):
                 for i in range(k):
                     gain = 0.0
@@ -103,17 +128,34 @@ def manipulation_tables(n_inst: int, agree: bool, k: int = 2) -> dict[str, pd.Da
                         gain = 0.3  # disagree: half of TASC's agents
                     if mech == "trade_reduction" and not agree and r == 0 and i == 0:
                         gain = 0.5  # a "truthful" mechanism with a profitable deviation
-                    agents.append({"run_id": r, "variant": variant, "mechanism": mech, "algorithm": alg,
-                                   "role": role, "index": i, "relevant": True, "trades_truthfully": True,
-                                   "max_gain": gain, "profitable": gain > 1e-9})
+                    agents.append(
+                        {
+                            "run_id": r,
+                            "variant": variant,
+                            "mechanism": mech,
+                            "algorithm": alg,
+                            "role": role,
+                            "index": i,
+                            "relevant": True,
+                            "trades_truthfully": True,
+                            "max_gain": gain,
+                            "profitable": gain > 1e-9,
+                        }
+                    )
     return {"runs": pd.DataFrame(runs), "agents": pd.DataFrame(agents)}
 
 
 def test_manipulation_dataset_shapes_the_stored_tables():
     tables = manipulation_tables(4, agree=True)
     frames = M.dataset(FakeStore("manip", tables))
-    assert frames["variants"]["variant"].tolist() == ["tasc/mwm", "trade_reduction/mwm", "kda/mwm", "vcg",
-                                                      "mcafee", "mcafee_homogeneous"]
+    assert frames["variants"]["variant"].tolist() == [
+        "tasc/mwm",
+        "trade_reduction/mwm",
+        "kda/mwm",
+        "vcg",
+        "mcafee",
+        "mcafee_homogeneous",
+    ]
     inst = frames["instances"].set_index(["run_id", "variant", "role"])
     assert len(inst) == 4 * 6 * 2
     assert inst.loc[(0, "tasc/mwm", "buyer"), "share_profitable"] == 0.5  # 1 of 2 sampled buyers
@@ -164,8 +206,14 @@ def test_manipulation_claims_disagree_on_data_built_to_disagree():
 def test_manipulation_claims_on_a_tiny_sample_read_insufficient_data():
     claims = M.claims(M.dataset(FakeStore("manip", manipulation_tables(2, agree=True, k=1))))
     assert all(c.verdict in VERDICTS for c in claims)
-    for words in ("Trade reduction: no agent gains", "rare", "common", "runs a deficit", "never run a deficit",
-                  "trades the same or fewer"):
+    for words in (
+        "Trade reduction: no agent gains",
+        "rare",
+        "common",
+        "runs a deficit",
+        "never run a deficit",
+        "trades the same or fewer",
+    ):
         c = by_statement(claims, words)
         assert c.verdict == "insufficient data" and c.n < 30, words
     # an instance of the failure is conclusive however small the sample
@@ -186,10 +234,14 @@ def test_manipulation_figures_and_section(tmp_path):
 
 # ====================================================================== tournament
 # Labels that are not the strategies' names: the claims must find them by class.
-STRATEGIES = {"honest": {"buyer": "truthful", "seller": "truthful"},
-              "oracle": {"buyer": "best_response", "seller": "best_response"},
-              "shade": {"buyer": {"strategy": "scale", "params": {"theta": 0.8}},
-                        "seller": {"strategy": "scale", "params": {"theta": 1.2}}}}
+STRATEGIES = {
+    "honest": {"buyer": "truthful", "seller": "truthful"},
+    "oracle": {"buyer": "best_response", "seller": "best_response"},
+    "shade": {
+        "buyer": {"strategy": "scale", "params": {"theta": 0.8}},
+        "seller": {"strategy": "scale", "params": {"theta": 1.2}},
+    },
+}
 LABELS = list(STRATEGIES)
 
 
@@ -204,8 +256,20 @@ def tournament_tables(n_runs: int, agree: bool, focal: int = 4) -> dict[str, pd.
             for role in ("buyer", "seller"):
                 league = {"honest": 1.0, "oracle": 1.5 if agree else 0.5, "shade": 0.8}
                 for s, u in league.items():
-                    rows.append({"run_id": r, "mechanism": mech, "part": "league", "role": role, "strategy": s,
-                                 "background": "", "mean_utility": u + jitter, "observations": 10, "n": 4, "m": 4})
+                    rows.append(
+                        {
+                            "run_id": r,
+                            "mechanism": mech,
+                            "part": "league",
+                            "role": role,
+                            "strategy": s,
+                            "background": "",
+                            "mean_utility": u + jitter,
+                            "observations": 10,
+                            "n": 4,
+                            "m": 4,
+                        }
+                    )
                 for a in LABELS:
                     for b in LABELS:
                         if mech == "kda":  # oracle dominates when agree, honest dominates otherwise
@@ -214,12 +278,31 @@ def tournament_tables(n_runs: int, agree: bool, focal: int = 4) -> dict[str, pd.
                         else:  # trade reduction: honest is a strict best reply to everything when agree
                             top = "honest" if agree else "shade"
                             u = 2.0 if a == top else 1.0
-                        rows.append({"run_id": r, "mechanism": mech, "part": "matrix", "role": role, "strategy": a,
-                                     "background": b, "mean_utility": u + jitter, "observations": focal,
-                                     "n": 4, "m": 4})
+                        rows.append(
+                            {
+                                "run_id": r,
+                                "mechanism": mech,
+                                "part": "matrix",
+                                "role": role,
+                                "strategy": a,
+                                "background": b,
+                                "mean_utility": u + jitter,
+                                "observations": focal,
+                                "n": 4,
+                                "m": 4,
+                            }
+                        )
         for step in (1, 2, 3):
-            rounds.append({"run_id": r, "mechanism": "kda", "step": step, "role": "buyer", "strategy": "honest",
-                           "mean_theta": 1.0})
+            rounds.append(
+                {
+                    "run_id": r,
+                    "mechanism": "kda",
+                    "step": step,
+                    "role": "buyer",
+                    "strategy": "honest",
+                    "mean_theta": 1.0,
+                }
+            )
     return {"runs": pd.DataFrame(rows), "rounds": pd.DataFrame(rounds)}
 
 
@@ -243,7 +326,8 @@ def test_tournament_dataset_shapes_the_stored_tables():
     assert A.loc["oracle", "honest"] == pytest.approx(2.01) and A.loc["shade", "honest"] == pytest.approx(1.01)
     mf = frames["matrix"]
     assert mf[(mf["role"] == "buyer") & (mf["strategy"] == "honest") & (mf["background"] == "honest")][
-        "observations"].tolist() == [12, 12]  # 3 runs x 4 focal agents, per mechanism
+        "observations"
+    ].tolist() == [12, 12]  # 3 runs x 4 focal agents, per mechanism
     fin = frames["finals"].set_index(["mechanism", "strategy"])
     assert fin.loc[("kda", "oracle"), "final_share"] > 0.9 and fin.loc[("kda", "honest"), "initial_share"] == 1 / 3
     assert fin.loc[("trade_reduction", "honest"), "final_share"] > 0.9 and (fin["runs"] == 3).all()
@@ -263,15 +347,17 @@ def test_tournament_claims_agree_and_disagree():
 
 
 def test_tournament_claims_on_a_tiny_sample_read_insufficient_data():
-    claims = T.claims(T.dataset(FakeStore("tour", tournament_tables(2, agree=True, focal=1),
-                                          {"strategies": STRATEGIES})))
+    claims = T.claims(
+        T.dataset(FakeStore("tour", tournament_tables(2, agree=True, focal=1), {"strategies": STRATEGIES}))
+    )
     assert len(claims) == 4 and {c.verdict for c in claims} == {"insufficient data"}
     assert [c.n for c in claims] == [2, 2, 2, 2]
     # no truthful strategy in the spec: no claim that needs one
     odd = {"shade": STRATEGIES["shade"], "oracle": STRATEGIES["oracle"]}
     tables = tournament_tables(2, agree=True)
-    tables["runs"] = tables["runs"][(tables["runs"]["strategy"] != "honest")
-                                    & (tables["runs"]["background"] != "honest")]
+    tables["runs"] = tables["runs"][
+        (tables["runs"]["strategy"] != "honest") & (tables["runs"]["background"] != "honest")
+    ]
     assert T.claims(T.dataset(FakeStore("tour", tables, {"strategies": odd}))) == []
 
 
@@ -297,20 +383,62 @@ def equilibrium_tables(n_inst: int) -> dict[str, pd.DataFrame]:
                         bp, sp = tb, 2.0 - ts
                     else:
                         bp, sp = 1.0 - tb, ts
-                    runs.append({"run_id": 0, "part": "game", "mechanism": mech, "instance": i, "theta_buyer": tb,
-                                 "theta_seller": ts, "buyer_payoff": bp + 0.01 * (i % 2),
-                                 "seller_payoff": sp, "learner": None})
+                    runs.append(
+                        {
+                            "run_id": 0,
+                            "part": "game",
+                            "mechanism": mech,
+                            "instance": i,
+                            "theta_buyer": tb,
+                            "theta_seller": ts,
+                            "buyer_payoff": bp + 0.01 * (i % 2),
+                            "seller_payoff": sp,
+                            "learner": None,
+                        }
+                    )
                     for role, dev in (("buyer", 0.5 if tb == 1.0 else 1.0), ("seller", 1.5 if ts == 1.0 else 1.0)):
                         gain = (0.3 + 0.01 * (i % 3)) if (mech == "kda" and role == "buyer" and dev == 0.5) else -0.2
-                        agents.append({"run_id": 0, "mechanism": mech, "instance": i, "theta_buyer": tb,
-                                       "theta_seller": ts, "role": role, "deviation": dev, "gain": gain})
+                        agents.append(
+                            {
+                                "run_id": 0,
+                                "mechanism": mech,
+                                "instance": i,
+                                "theta_buyer": tb,
+                                "theta_seller": ts,
+                                "role": role,
+                                "deviation": dev,
+                                "gain": gain,
+                            }
+                        )
     for r in range(3):
-        runs.append({"run_id": 100 + r, "part": "learning", "mechanism": "kda", "learner": "hedge",
-                     "final_theta_buyer": 0.7, "final_theta_seller": 1.3, "mean_utility_buyer": 0.1,
-                     "mean_utility_seller": 0.1, "mean_trades": 2.0, "mean_welfare": 1.0})
-    rounds = pd.DataFrame([{"run_id": 100 + r, "mechanism": "kda", "learner": "hedge", "step": s,
-                            "theta_buyer": 1.0 - 0.1 * s, "theta_seller": 1.0 + 0.1 * s}
-                           for r in range(3) for s in (1, 2, 3)])
+        runs.append(
+            {
+                "run_id": 100 + r,
+                "part": "learning",
+                "mechanism": "kda",
+                "learner": "hedge",
+                "final_theta_buyer": 0.7,
+                "final_theta_seller": 1.3,
+                "mean_utility_buyer": 0.1,
+                "mean_utility_seller": 0.1,
+                "mean_trades": 2.0,
+                "mean_welfare": 1.0,
+            }
+        )
+    rounds = pd.DataFrame(
+        [
+            {
+                "run_id": 100 + r,
+                "mechanism": "kda",
+                "learner": "hedge",
+                "step": s,
+                "theta_buyer": 1.0 - 0.1 * s,
+                "theta_seller": 1.0 + 0.1 * s,
+            }
+            for r in range(3)
+            for s in (1, 2, 3)
+        ]
+    )
     return {"runs": pd.DataFrame(runs), "agents": pd.DataFrame(agents), "rounds": rounds}
 
 
@@ -336,39 +464,83 @@ def test_equilibrium_dataset_figures_and_section(tmp_path):
     assert [f.name for f in sec.figures] == ["eq-regret", "eq-learning"]
     for f in sec.figures:
         assert f.png.stat().st_size > 1000 and f.svg.is_file()
-    assert [name for name, _ in sec.data] == ["equilibrium_role_game_trade_reduction",
-                                             "equilibrium_unilateral_trade_reduction",
-                                             "equilibrium_role_game_kda", "equilibrium_unilateral_kda"]
+    assert [name for name, _ in sec.data] == [
+        "equilibrium_role_game_trade_reduction",
+        "equilibrium_unilateral_trade_reduction",
+        "equilibrium_role_game_kda",
+        "equilibrium_unilateral_kda",
+    ]
 
 
 def _eq_frames(*, unilateral: dict, solver_share: list[float], learning: list[tuple], n: int) -> dict:
-    truth = pd.DataFrame([{"mechanism": m, "role_game_regret": 0.0, "role_game_lo": 0.0, "role_game_hi": 0.0,
-                           "instances": n, "unilateral_regret": r, "unilateral_lo": lo, "unilateral_hi": r + 0.1,
-                           "best_unilateral": "buyer → 0.5" if r > 0 else "none", "units": n}
-                          for m, (r, lo) in unilateral.items()])
-    solvers = pd.DataFrame([{"mechanism": "kda", "solver": f"s{i}", "regret_share_of_range": s, "instances": n}
-                            for i, s in enumerate(solver_share)])
-    lt = pd.DataFrame([{"mechanism": m, "learner": "hedge", "runs": n, "final_theta_buyer": b,
-                        "final_theta_buyer_ci": "[.]", "final_theta_seller": s, "final_theta_seller_ci": "[.]"}
-                       for m, b, s in learning])
+    truth = pd.DataFrame(
+        [
+            {
+                "mechanism": m,
+                "role_game_regret": 0.0,
+                "role_game_lo": 0.0,
+                "role_game_hi": 0.0,
+                "instances": n,
+                "unilateral_regret": r,
+                "unilateral_lo": lo,
+                "unilateral_hi": r + 0.1,
+                "best_unilateral": "buyer → 0.5" if r > 0 else "none",
+                "units": n,
+            }
+            for m, (r, lo) in unilateral.items()
+        ]
+    )
+    solvers = pd.DataFrame(
+        [
+            {"mechanism": "kda", "solver": f"s{i}", "regret_share_of_range": s, "instances": n}
+            for i, s in enumerate(solver_share)
+        ]
+    )
+    lt = pd.DataFrame(
+        [
+            {
+                "mechanism": m,
+                "learner": "hedge",
+                "runs": n,
+                "final_theta_buyer": b,
+                "final_theta_buyer_ci": "[.]",
+                "final_theta_seller": s,
+                "final_theta_seller_ci": "[.]",
+            }
+            for m, b, s in learning
+        ]
+    )
     return {"truth": truth, "solvers": solvers, "learning": lt}
 
 
 def test_equilibrium_claims_agree_disagree_and_insufficient():
-    good = _eq_frames(unilateral={"trade_reduction": (0.0, 0.0), "kda": (0.3, 0.2), "tasc": (0.0, 0.0)},
-                      solver_share=[0.001, 0.002, 0.0], learning=[("kda", 0.7, 1.3), ("trade_reduction", 1.0, 1.05)],
-                      n=40)
+    good = _eq_frames(
+        unilateral={"trade_reduction": (0.0, 0.0), "kda": (0.3, 0.2), "tasc": (0.0, 0.0)},
+        solver_share=[0.001, 0.002, 0.0],
+        learning=[("kda", 0.7, 1.3), ("trade_reduction", 1.0, 1.05)],
+        n=40,
+    )
     claims = E.claims(good)
     assert [c.verdict for c in claims] == ["agrees"] * 6, [(c.statement, c.verdict) for c in claims]
     assert all(c.n == 40 for c in claims)
     assert claims[0].statement.startswith("Trade reduction: truthful reporting is an equilibrium")
-    bad = _eq_frames(unilateral={"trade_reduction": (0.2, 0.1), "kda": (0.3, 0.0), "tasc": (0.1, 0.05)},
-                     solver_share=[0.5, 0.002, 0.0], learning=[("kda", 1.0, 1.0), ("trade_reduction", 0.7, 1.3)],
-                     n=40)
-    assert [c.verdict for c in E.claims(bad)] == ["disagrees", "disagrees", "disagrees", "partly", "disagrees",
-                                                  "disagrees"]
-    tiny = E.claims({**good, **{k: v.assign(**{c: 3 for c in ("instances", "units", "runs") if c in v})
-                                for k, v in good.items()}})
+    bad = _eq_frames(
+        unilateral={"trade_reduction": (0.2, 0.1), "kda": (0.3, 0.0), "tasc": (0.1, 0.05)},
+        solver_share=[0.5, 0.002, 0.0],
+        learning=[("kda", 1.0, 1.0), ("trade_reduction", 0.7, 1.3)],
+        n=40,
+    )
+    assert [c.verdict for c in E.claims(bad)] == [
+        "disagrees",
+        "disagrees",
+        "disagrees",
+        "partly",
+        "disagrees",
+        "disagrees",
+    ]
+    tiny = E.claims(
+        {**good, **{k: v.assign(**{c: 3 for c in ("instances", "units", "runs") if c in v}) for k, v in good.items()}}
+    )
     assert {c.verdict for c in tiny} == {"insufficient data"} and {c.n for c in tiny} == {3}
     # a truthful mechanism with a profitable unilateral deviation is contradicted on any sample
     tiny_bad = E.claims({**bad, "truth": bad["truth"].assign(units=3)})

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from auctionlab.errors import ConfigError
-from auctionlab.studies.tasc_runs import TascParams, on_grid, run_tasc
 from auctionlab.mechanisms.relay.mechanisms import TASC, TradeReduction
+from auctionlab.studies.tasc_runs import TascParams, on_grid, run_tasc
 
 # TASC's manipulable seller: sigma = (b0 unassigned, b1->r2, b2->r1, b3->r3, b4->r0), bids on
 # own relays (b1..b4) = (3.1, 3.0, 2.6, 1.7), asks (r0..r3) = (1.1, 0.1, 1.9, 0.7); relay r1 deviates.
@@ -30,8 +30,8 @@ def _counts(out):
     S, R = list(out.ranking[0]), list(out.ranking[1])
     res = []
     for b, r in out.boundary_candidates:
-        sellers = set(R[:R.index(r)])
-        res.append(sum(1 for i in S[:S.index(b)] if SIGMA[i] in sellers))
+        sellers = set(R[: R.index(r)])
+        res.append(sum(1 for i in S[: S.index(b)] if SIGMA[i] in sellers))
     return res
 
 
@@ -77,8 +77,9 @@ def test_value_grid_draws_ties_and_keeps_the_range():
     x = np.array([1e-6, 0.005, 0.01, 0.011, 3.999, 4.0])
     assert on_grid(x, 0.01).tolist() == pytest.approx([0.01, 0.01, 0.01, 0.02, 4.0, 4.0])
     assert on_grid(x, 0.0) is x
-    rows = run_tasc({"n": 30, "m": 30, "value_grid": 0.01, "algorithms": ["mwm"], "rules": ["tasc"]},
-                    np.random.SeedSequence(5)).runs
+    rows = run_tasc(
+        {"n": 30, "m": 30, "value_grid": 0.01, "algorithms": ["mwm"], "rules": ["tasc"]}, np.random.SeedSequence(5)
+    ).runs
     cont = run_tasc({"n": 30, "m": 30, "algorithms": ["mwm"], "rules": ["tasc"]}, np.random.SeedSequence(5)).runs
     assert rows[0]["candidates"] == cont[0]["candidates"]  # same network, values on the grid
     for key in ("buyer_price", "seller_price"):
@@ -90,16 +91,18 @@ def test_value_grid_draws_ties_and_keeps_the_range():
 
 def test_winners_minimum_never_below_the_assignments():
     for s in range(5):
-        for row in run_tasc({"n": 40, "m": 40, "algorithms": ["ora"], "rules": ["tasc", "trade_reduction"]},
-                            np.random.SeedSequence(s)).runs:
+        for row in run_tasc(
+            {"n": 40, "m": 40, "algorithms": ["ora"], "rules": ["tasc", "trade_reduction"]}, np.random.SeedSequence(s)
+        ).runs:
             d = row["degradation_min_capacity_winners"]
             assert np.isnan(d) or d <= 1e-12
             assert row["min_capacity_winners"] >= row["pure_min_capacity"] - 1e-9 or np.isnan(d)
 
 
 def test_rules_resolve_to_mechanism_objects():
-    rows = run_tasc({"n": 20, "m": 20, "algorithms": ["mm"], "rules": ["trade_reduction", "kda"]},
-                    np.random.SeedSequence(1)).runs
+    rows = run_tasc(
+        {"n": 20, "m": 20, "algorithms": ["mm"], "rules": ["trade_reduction", "kda"]}, np.random.SeedSequence(1)
+    ).runs
     assert [r["rule"] for r in rows] == ["trade_reduction", "kda"]
     with pytest.raises(ConfigError, match="phase-2 rule"):
         TascParams(rules=["vcg"])

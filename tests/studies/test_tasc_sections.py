@@ -31,8 +31,18 @@ def profit_runs(per: int = 40) -> pd.DataFrame:
                         p = 0.0 if zero else 1.2
                     else:
                         p = 0.9 - 0.006 * (m - 50) + 0.01 * ((r % 5) - 2)
-                    rows.append({"n": 100, "m": m, "algorithm": alg, "rule": "tasc", "value_grid": step,
-                                 "profit": p, "zero_profit": p == 0.0, "trades": 0 if p == 0 and r % 8 == 1 else 5})
+                    rows.append(
+                        {
+                            "n": 100,
+                            "m": m,
+                            "algorithm": alg,
+                            "rule": "tasc",
+                            "value_grid": step,
+                            "profit": p,
+                            "zero_profit": p == 0.0,
+                            "trades": 0 if p == 0 and r % 8 == 1 else 5,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -78,17 +88,29 @@ def eff_runs(per: int = 40) -> pd.DataFrame:
         for r in range(per):
             for alg in ("mwm", "ora", "mm"):
                 wiggle = 0.01 * ((r % 3) - 1)
-                rows.append({"n": 100, "m": m, "algorithm": alg, "rule": "tasc", "vmax": 4.0, "sweep": 0,
-                             # total capacity loss grows with m (+67 %), relay-gain loss flat
-                             "degradation_capacity": 0.06 + 0.0004 * (m - 50) + wiggle,
-                             "degradation_gain": 0.33 + wiggle,
-                             "degradation_trades": 0.3 + wiggle,
-                             # all sources: the minimum drops in 3 of 4 instances; winners: never
-                             "degradation_min_capacity": 0.2 if r % 4 else 0.0,
-                             "degradation_min_capacity_winners": -0.1 if r % 2 else np.nan})
+                rows.append(
+                    {
+                        "n": 100,
+                        "m": m,
+                        "algorithm": alg,
+                        "rule": "tasc",
+                        "vmax": 4.0,
+                        "sweep": 0,
+                        # total capacity loss grows with m (+67 %), relay-gain loss flat
+                        "degradation_capacity": 0.06 + 0.0004 * (m - 50) + wiggle,
+                        "degradation_gain": 0.33 + wiggle,
+                        "degradation_trades": 0.3 + wiggle,
+                        # all sources: the minimum drops in 3 of 4 instances; winners: never
+                        "degradation_min_capacity": 0.2 if r % 4 else 0.0,
+                        "degradation_min_capacity_winners": -0.1 if r % 2 else np.nan,
+                    }
+                )
     df = pd.DataFrame(rows)
-    df["degradation"] = np.select([df["algorithm"] == "mwm", df["algorithm"] == "mm"],
-                                  [df["degradation_capacity"], df["degradation_trades"]], df["degradation_min_capacity"])
+    df["degradation"] = np.select(
+        [df["algorithm"] == "mwm", df["algorithm"] == "mm"],
+        [df["degradation_capacity"], df["degradation_trades"]],
+        df["degradation_min_capacity"],
+    )
     return df
 
 
@@ -104,8 +126,12 @@ def test_efficiency_readings_side_by_side(tmp_path):
     assert "25.0% of instances (30 of 120)" in ora["minimum over all sources"].evidence
     # winners only: instances with no winner left out (n = 60), none lowers the minimum
     assert ora["minimum over the winners"].verdict == "agrees" and ora["minimum over the winners"].n == 60
-    assert set(frames["readings"]["reading"]) == {"total capacity", "relay gain", "minimum over all sources",
-                                                   "minimum over the winners"}
+    assert set(frames["readings"]["reading"]) == {
+        "total capacity",
+        "relay gain",
+        "minimum over all sources",
+        "minimum over the winners",
+    }
     figs = eff.figures(frames, tmp_path)
     assert figs and "relay gain" in figs[0].caption
     assert any("Every reading side by side" in t for t, _ in eff.tables(frames))
@@ -122,8 +148,18 @@ def time_runs(per: int = 40) -> pd.DataFrame:
                 t = base * (1 + 0.01 * (r % 5))
                 if r == 0:
                     t *= m  # one descheduled auction per point
-                rows.append({"n": 100, "m": m, "algorithm": alg, "rule": "tasc", "time_tasc_ms": t,
-                             "time_assign_ms": 0.9 * t, "time_clear_ms": 0.1 * t, "time_network_ms": 1.0})
+                rows.append(
+                    {
+                        "n": 100,
+                        "m": m,
+                        "algorithm": alg,
+                        "rule": "tasc",
+                        "time_tasc_ms": t,
+                        "time_assign_ms": 0.9 * t,
+                        "time_clear_ms": 0.1 * t,
+                        "time_network_ms": 1.0,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -148,13 +184,39 @@ def truth_tables():
         for rule in ("tasc", "trade_reduction"):
             for role in ("buyer", "seller"):
                 bad = rule == "tasc" and role == "seller" and run % 4 == 0
-                rows.append({"run_id": run, "n": 100, "m": 50, "algorithm": "mwm", "rule": rule, "role": role,
-                             "true_value": 1.0, "agent": 0, "partner": 0, "candidates": 40,
-                             "truthful_utility": 0.5, "best_utility": 0.9 if bad else 0.5, "best_report": 1.0,
-                             "gain": 0.4 if bad else 0.0, "peaks_at_truth": not bad, "n_better": int(bad)})
+                rows.append(
+                    {
+                        "run_id": run,
+                        "n": 100,
+                        "m": 50,
+                        "algorithm": "mwm",
+                        "rule": rule,
+                        "role": role,
+                        "true_value": 1.0,
+                        "agent": 0,
+                        "partner": 0,
+                        "candidates": 40,
+                        "truthful_utility": 0.5,
+                        "best_utility": 0.9 if bad else 0.5,
+                        "best_report": 1.0,
+                        "gain": 0.4 if bad else 0.0,
+                        "peaks_at_truth": not bad,
+                        "n_better": int(bad),
+                    }
+                )
                 for rep in (0.5, 1.0, 1.5):
-                    curves.append({"algorithm": "mwm", "rule": rule, "role": role, "true_value": 1.0, "agent": 0,
-                                   "report": rep, "utility": 0.5 if rep == 1.0 else 0.2, "truthful": rep == 1.0})
+                    curves.append(
+                        {
+                            "algorithm": "mwm",
+                            "rule": rule,
+                            "role": role,
+                            "true_value": 1.0,
+                            "agent": 0,
+                            "report": rep,
+                            "utility": 0.5 if rep == 1.0 else 0.2,
+                            "truthful": rep == 1.0,
+                        }
+                    )
     return pd.DataFrame(rows), pd.DataFrame(curves)
 
 
@@ -165,7 +227,9 @@ def test_manipulation_frequency_states_both_denominators(tmp_path):
     assert f.loc[("tasc", "seller"), "share_of_candidates"] == pytest.approx(0.25)
     assert f.loc[("tasc", "seller"), "share_of_all_agents"] == pytest.approx(0.25 * 40 / 50)
     assert f.loc[("tasc", "buyer"), "manipulable"] == 0
-    assert f.loc[("tasc", "all"), "cases"] == 80 and f.loc[("tasc", "all"), "share_of_candidates"] == pytest.approx(0.125)
+    assert f.loc[("tasc", "all"), "cases"] == 80 and f.loc[("tasc", "all"), "share_of_candidates"] == pytest.approx(
+        0.125
+    )
     claims = truth.claims(frames)
     tasc = claims[0]
     assert tasc.verdict == "partly" and tasc.n == 80  # mean curves still peak at the truth

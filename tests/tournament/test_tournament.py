@@ -51,8 +51,13 @@ def test_payoff_matrix_shape_and_symmetry_facts(three_way):
     for (_, _, a, b, _), v in seats.items():
         assert v == (8 if a == b else 4)
     # identical strategies under two labels play identical markets: equal payoffs against anyone
-    twin = Tournament({"truthful": "truthful", "scale1": {"strategy": "scale", "params": {"theta": 1.0}},
-                       "shade": SHADE}, "kda", repetitions=2, rng=5, **SMALL).play()
+    twin = Tournament(
+        {"truthful": "truthful", "scale1": {"strategy": "scale", "params": {"theta": 1.0}}, "shade": SHADE},
+        "kda",
+        repetitions=2,
+        rng=5,
+        **SMALL,
+    ).play()
     m = twin.payoff_matrix
     assert m[0, 2] == pytest.approx(m[1, 2]) and m[2, 0] == pytest.approx(m[2, 1])
     assert m[0, 0] == pytest.approx(m[1, 1])
@@ -63,8 +68,9 @@ def test_payoff_matrix_shape_and_symmetry_facts(three_way):
 @pytest.mark.parametrize("mechanism", ["trade_reduction", "vcg"])
 @pytest.mark.parametrize("roles", [("buyer", "seller"), ("buyer",)])
 def test_truthful_mechanism_ranks_truth_not_below_shading(mechanism, roles):
-    r = Tournament({"truthful": "truthful", "shade": SHADE}, mechanism, roles=roles, repetitions=6, rng=3,
-                   **SMALL).play()
+    r = Tournament(
+        {"truthful": "truthful", "shade": SHADE}, mechanism, roles=roles, repetitions=6, rng=3, **SMALL
+    ).play()
     s = r.summarise().set_index("strategy")
     assert s.loc["truthful", "ci_high"] >= s.loc["shade", "mean"]
     assert s.loc["truthful", "mean"] >= s.loc["shade", "ci_low"]
@@ -90,8 +96,15 @@ def test_buyers_only_tournament_and_role_checks():
 
 
 def test_exchange_tournament_runs_ice():
-    r = Tournament({"sf": "straightforward", "mis": "misreport"}, market="exchange", repetitions=1, rng=1,
-                   n_bidders=4, n_goods=2, nodes=6).play()
+    r = Tournament(
+        {"sf": "straightforward", "mis": "misreport"},
+        market="exchange",
+        repetitions=1,
+        rng=1,
+        n_bidders=4,
+        n_goods=2,
+        nodes=6,
+    ).play()
     assert r.payoff_matrix.shape == (2, 2) and np.all(np.isfinite(r.payoff_matrix))
     assert set(r.interactions["role"]) == {"bidder"}
     with pytest.raises(ConfigError, match="not an exchange strategy"):

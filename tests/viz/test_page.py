@@ -25,7 +25,7 @@ def test_page_data_without_a_browser():
     assert set(u["step"]) == {1, 2} and set(u["role"]) == {"buyer", "seller"}
     assert u.groupby("role")["strategy"].nunique().to_dict() == {"buyer": 2, "seller": 2}
     net = network_frame(relay)
-    assert (net["nodes"]["kind"].value_counts().to_dict() == {"source": 8, "destination": 8, "relay": 12})
+    assert net["nodes"]["kind"].value_counts().to_dict() == {"source": 8, "destination": 8, "relay": 12}
     assert net["links"]["traded"].sum() == relay.outcome.buyer_wins.sum()
 
     ex = ExchangeMarketPage(n_bidders=4, n_goods=2, rng=2)

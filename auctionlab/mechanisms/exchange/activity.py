@@ -98,8 +98,13 @@ def slack(tol: float, scale: float, *values: float) -> float:
 
 
 def revealed_preference(
-    model: BidderModel | PatternModel, prices: np.ndarray, lower: np.ndarray, upper: np.ndarray, *,
-    tol: float = TOL, scale: float = 1.0,
+    model: BidderModel | PatternModel,
+    prices: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    *,
+    tol: float = TOL,
+    scale: float = 1.0,
 ) -> RPResult:
     """Proposition 1 at ``prices`` for a bidder with node bounds ``lower``/``upper``."""
     p = np.asarray(prices, dtype=float)
@@ -132,8 +137,13 @@ def revealed_preference(
 
 
 def definition_holds(
-    model: PatternModel, prices: np.ndarray, lower: np.ndarray, upper: np.ndarray, *,
-    tol: float = TOL, scale: float = 1.0,
+    model: PatternModel,
+    prices: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    *,
+    tol: float = TOL,
+    scale: float = 1.0,
 ) -> bool:
     """Whether some feasible trade is a best response at ``prices`` for *every* valuation
     consistent with the bounds — the definition of revealed preference, checked exactly
@@ -193,8 +203,9 @@ def _beats_every_alternative(S, supp, cost, c_lam, lo, hi, tol, scale) -> bool:
         c = np.zeros(n + 1)
         c[-1] = 1.0
         A = np.hstack([D, -np.ones((D.shape[0], 1))])
-        res = linprog(c, A_ub=A, b_ub=np.zeros(D.shape[0]),
-                      bounds=[*zip(lo.tolist(), hi.tolist()), (None, None)], method="highs")
+        res = linprog(
+            c, A_ub=A, b_ub=np.zeros(D.shape[0]), bounds=[*zip(lo.tolist(), hi.tolist()), (None, None)], method="highs"
+        )
         if res.status != 0:
             raise InternalError(f"the exact revealed-preference LP was not solved: {res.message}")
         # re-evaluate at the LP's v exactly: the min-max is at most this value

@@ -101,7 +101,11 @@ class MIPProblem:
                 raise ShapeError(f"{name} has shape {np.shape(getattr(self, name))}, expected ({n},)")
         if np.shape(self.row_ub) != (m,):
             raise ShapeError(f"row_ub has shape {np.shape(self.row_ub)}, expected ({m},)")
-        if np.shape(self.indptr) != (n + 1,) or len(self.indices) != len(self.data) or self.indptr[-1] != len(self.data):
+        if (
+            np.shape(self.indptr) != (n + 1,)
+            or len(self.indices) != len(self.data)
+            or self.indptr[-1] != len(self.data)
+        ):
             raise ShapeError("indptr/indices/data do not describe a CSC matrix with one column per cost entry")
         if len(self.indices) and (self.indices.min() < 0 or self.indices.max() >= m):
             raise ShapeError(f"a matrix entry refers to a row outside 0..{m - 1}")
@@ -193,7 +197,9 @@ class MIPBackend(abc.ABC):
     supports_start: ClassVar[bool] = True
     version: str
 
-    def __init__(self, problem: MIPProblem, *, options: Mapping[str, Any] | None = None, time_limit: float | None = None) -> None:
+    def __init__(
+        self, problem: MIPProblem, *, options: Mapping[str, Any] | None = None, time_limit: float | None = None
+    ) -> None:
         if time_limit is not None and not (time_limit > 0):
             raise ConfigError(f"time_limit must be positive seconds, got {time_limit!r}")
         self.options = dict(options or {})
@@ -242,7 +248,9 @@ class MIPBackend(abc.ABC):
     def change_row_bounds(self, rows: np.ndarray, lb: np.ndarray | float, ub: np.ndarray | float) -> None: ...
 
     @abc.abstractmethod
-    def add_rows(self, lb: np.ndarray, ub: np.ndarray, starts: np.ndarray, index: np.ndarray, value: np.ndarray) -> None:
+    def add_rows(
+        self, lb: np.ndarray, ub: np.ndarray, starts: np.ndarray, index: np.ndarray, value: np.ndarray
+    ) -> None:
         """Append ``len(lb)`` rows; row r's entries are ``index/value[starts[r]:starts[r+1]]``
         (the last row runs to the end of ``index``)."""
 
@@ -352,7 +360,9 @@ class HighsBackend(MIPBackend):
     package = "highspy"
     module_name = "highspy"
 
-    def __init__(self, problem: MIPProblem, *, options: Mapping[str, Any] | None = None, time_limit: float | None = None) -> None:
+    def __init__(
+        self, problem: MIPProblem, *, options: Mapping[str, Any] | None = None, time_limit: float | None = None
+    ) -> None:
         super().__init__(problem, options=options, time_limit=time_limit)
         hs = self.module()
         self._hs = hs
@@ -364,13 +374,20 @@ class HighsBackend(MIPBackend):
             if h.setOptionValue(k, val) != hs.HighsStatus.kOk:
                 raise ConfigError(f"HiGHS rejected option {k}={val!r}")
         status = h.passModel(
-            problem.n_cols, problem.n_rows, len(problem.data),
+            problem.n_cols,
+            problem.n_rows,
+            len(problem.data),
             1,  # column-wise
             -1,  # maximise
             0.0,
-            problem.cost.astype(float), problem.col_lb.astype(float), problem.col_ub.astype(float),
-            problem.row_lb.astype(float), problem.row_ub.astype(float),
-            problem.indptr.astype(np.int32), problem.indices.astype(np.int32), problem.data.astype(float),
+            problem.cost.astype(float),
+            problem.col_lb.astype(float),
+            problem.col_ub.astype(float),
+            problem.row_lb.astype(float),
+            problem.row_ub.astype(float),
+            problem.indptr.astype(np.int32),
+            problem.indices.astype(np.int32),
+            problem.data.astype(float),
             problem.integrality.astype(np.int32),
         )
         if status == hs.HighsStatus.kError:
@@ -390,17 +407,23 @@ class HighsBackend(MIPBackend):
     def change_col_bounds(self, cols, lb, ub) -> None:
         c = self._cols(cols)
         if c.size:
-            self._h.changeColsBounds(len(c), c.astype(np.int32), _vec(lb, len(c), "lower bounds"), _vec(ub, len(c), "upper bounds"))
+            self._h.changeColsBounds(
+                len(c), c.astype(np.int32), _vec(lb, len(c), "lower bounds"), _vec(ub, len(c), "upper bounds")
+            )
 
     def change_integrality(self, cols, integer) -> None:
         c = self._cols(cols)
         if c.size:
-            self._h.changeColsIntegrality(len(c), c.astype(np.int32), _vec(integer, len(c), "integrality", bool).astype(np.uint8))
+            self._h.changeColsIntegrality(
+                len(c), c.astype(np.int32), _vec(integer, len(c), "integrality", bool).astype(np.uint8)
+            )
 
     def change_row_bounds(self, rows, lb, ub) -> None:
         r = self._rows(rows)
         if r.size:
-            self._h.changeRowsBounds(len(r), r.astype(np.int32), _vec(lb, len(r), "lower bounds"), _vec(ub, len(r), "upper bounds"))
+            self._h.changeRowsBounds(
+                len(r), r.astype(np.int32), _vec(lb, len(r), "lower bounds"), _vec(ub, len(r), "upper bounds")
+            )
 
     def add_rows(self, lb, ub, starts, index, value) -> None:
         lb, ub, starts, index, value = self._new_rows(lb, ub, starts, index, value)
@@ -464,7 +487,9 @@ class _FreshBackend(MIPBackend):
     CSR; free rows (both bounds infinite) are left out of the native model.
     """
 
-    def __init__(self, problem: MIPProblem, *, options: Mapping[str, Any] | None = None, time_limit: float | None = None) -> None:
+    def __init__(
+        self, problem: MIPProblem, *, options: Mapping[str, Any] | None = None, time_limit: float | None = None
+    ) -> None:
         super().__init__(problem, options=options, time_limit=time_limit)
         self._mod = self.module()
         self._cost = problem.cost.astype(float).copy()
@@ -584,7 +609,9 @@ class ScipBackend(_FreshBackend):
             s, e = A.indptr[r], A.indptr[r + 1]
             expr = scip.quicksum(float(v) * x[j] for j, v in zip(A.indices[s:e], A.data[s:e])) if e > s else scip.Expr()
             lo, hi = self._rlb[r], self._rub[r]
-            m.addCons(scip.scip.ExprCons(expr, lhs=None if lo == -INF else float(lo), rhs=None if hi == INF else float(hi)))
+            m.addCons(
+                scip.scip.ExprCons(expr, lhs=None if lo == -INF else float(lo), rhs=None if hi == INF else float(hi))
+            )
         if start is not None:
             sol = m.createSol()
             for j, v in enumerate(start):
@@ -642,8 +669,13 @@ class GurobiBackend(_FreshBackend):
     def _model(self) -> Any:
         gp = self._mod
         m = gp.Model(env=self._env())
-        params: dict[str, Any] = {"Threads": 1, "Seed": SEED, "MIPGap": MIP_REL_GAP, "MIPGapAbs": MIP_ABS_GAP,
-                                  "DualReductions": 0}  # tell infeasible from unbounded
+        params: dict[str, Any] = {
+            "Threads": 1,
+            "Seed": SEED,
+            "MIPGap": MIP_REL_GAP,
+            "MIPGapAbs": MIP_ABS_GAP,
+            "DualReductions": 0,
+        }  # tell infeasible from unbounded
         if self.time_limit is not None:
             params["TimeLimit"] = self.time_limit
         for k, v in {**params, **self.options}.items():
@@ -661,7 +693,13 @@ class GurobiBackend(_FreshBackend):
         GRB = gp.GRB
         m = self._model()
         try:
-            x = m.addMVar(self.n_cols, lb=self._lb, ub=self._ub, obj=self._cost, vtype=np.where(self._int, GRB.INTEGER, GRB.CONTINUOUS))
+            x = m.addMVar(
+                self.n_cols,
+                lb=self._lb,
+                ub=self._ub,
+                obj=self._cost,
+                vtype=np.where(self._int, GRB.INTEGER, GRB.CONTINUOUS),
+            )
             m.ModelSense = GRB.MAXIMIZE
             rows = self._active_rows()
             lo, hi = self._rlb[rows], self._rub[rows]
@@ -727,8 +765,13 @@ class CplexBackend(_FreshBackend):
         c = cpx.Cplex()
         for stream in (c.set_log_stream, c.set_results_stream, c.set_warning_stream, c.set_error_stream):
             stream(None)
-        params: dict[str, Any] = {"threads": 1, "randomseed": SEED, "advance": 0, "mip.tolerances.mipgap": MIP_REL_GAP,
-                                  "mip.tolerances.absmipgap": MIP_ABS_GAP}
+        params: dict[str, Any] = {
+            "threads": 1,
+            "randomseed": SEED,
+            "advance": 0,
+            "mip.tolerances.mipgap": MIP_REL_GAP,
+            "mip.tolerances.absmipgap": MIP_ABS_GAP,
+        }
         if self.time_limit is not None:
             params["timelimit"] = self.time_limit
         for k, v in {**params, **self.options}.items():
@@ -765,8 +808,13 @@ class CplexBackend(_FreshBackend):
                 rhs = np.where(fl, lo, hi)
                 rng = np.where(sense == "R", hi - lo, 0.0)
                 A = self._A
-                expr = [[A.indices[A.indptr[r]:A.indptr[r + 1]].tolist(), A.data[A.indptr[r]:A.indptr[r + 1]].tolist()] for r in rows]
-                c.linear_constraints.add(lin_expr=expr, senses="".join(sense), rhs=rhs.tolist(), range_values=rng.tolist())
+                expr = [
+                    [A.indices[A.indptr[r] : A.indptr[r + 1]].tolist(), A.data[A.indptr[r] : A.indptr[r + 1]].tolist()]
+                    for r in rows
+                ]
+                c.linear_constraints.add(
+                    lin_expr=expr, senses="".join(sense), rhs=rhs.tolist(), range_values=rng.tolist()
+                )
             if start is not None:
                 c.MIP_starts.add([list(range(self.n_cols)), start.tolist()], c.MIP_starts.effort_level.auto)
             t0 = time.perf_counter()
@@ -783,7 +831,9 @@ class CplexBackend(_FreshBackend):
             code = s.get_status()
             text = s.get_status_string()
             st = s.status
-            if code in (st.MIP_infeasible, st.infeasible) or (code in (st.MIP_infeasible_or_unbounded, st.infeasible_or_unbounded) and self._bounded()):
+            if code in (st.MIP_infeasible, st.infeasible) or (
+                code in (st.MIP_infeasible_or_unbounded, st.infeasible_or_unbounded) and self._bounded()
+            ):
                 return _not_solved("infeasible", run_time, text)
             if code not in (st.MIP_optimal, st.optimal_tolerance, st.optimal):
                 return _not_solved(text, run_time, text)
@@ -823,7 +873,9 @@ def get_backend(name: str) -> type[MIPBackend]:
     return cls
 
 
-def make_backend(name: str, problem: MIPProblem, *, options: Mapping[str, Any] | None = None, time_limit: float | None = None) -> MIPBackend:
+def make_backend(
+    name: str, problem: MIPProblem, *, options: Mapping[str, Any] | None = None, time_limit: float | None = None
+) -> MIPBackend:
     """A backend ``name`` holding ``problem``, with solver-specific ``options``."""
     return get_backend(name)(problem, options=options, time_limit=time_limit)
 

@@ -63,7 +63,13 @@ class BidderModel:
     """
 
     def __init__(
-        self, forest: FlatTrees, x0: np.ndarray, avail: np.ndarray, *, solver: str = "highs", integer_lambda: bool = False
+        self,
+        forest: FlatTrees,
+        x0: np.ndarray,
+        avail: np.ndarray,
+        *,
+        solver: str = "highs",
+        integer_lambda: bool = False,
     ) -> None:
         m, n = forest.n_goods, forest.n_nodes
         self.m, self.n = m, n
@@ -99,8 +105,11 @@ class BidderModel:
     def for_bidder(cls, exchange, i: int, *, solver: str = "highs", integer_lambda: bool = False) -> BidderModel:
         x0 = exchange.endowments[i]
         return cls(
-            subtree_forest(exchange.bidders[i].tree), x0, exchange.endowments.sum(axis=0) - x0,
-            solver=solver, integer_lambda=integer_lambda,
+            subtree_forest(exchange.bidders[i].tree),
+            x0,
+            exchange.endowments.sum(axis=0) - x0,
+            solver=solver,
+            integer_lambda=integer_lambda,
         )
 
     def _run(self, cost: np.ndarray, allow_infeasible: bool = False) -> np.ndarray | None:

@@ -83,5 +83,6 @@ def should_close(
     """Definition 5: go to the last-and-final round when both α reach their cutoffs, or
     when there is no trade at the optimistic (upper) values. ``a_thresh`` is read only
     when :func:`alpha_thresh_matters` (it may be NaN, not computed, otherwise)."""
-    return (alpha_thresh_matters(a_eff, cutoff_eff, optimistic_trade) and a_thresh >= cutoff_thresh - TOL) \
-        or not optimistic_trade
+    return (
+        alpha_thresh_matters(a_eff, cutoff_eff, optimistic_trade) and a_thresh >= cutoff_thresh - TOL
+    ) or not optimistic_trade

@@ -57,8 +57,15 @@ def _cents(x: float) -> float:
 class _TreeMaker:
     """Builds one bidder's plain-data tree for its role (uses the shared generator)."""
 
-    def __init__(self, rng: np.random.Generator, role: str, mu: np.ndarray, goods: list[str],
-                 owned: dict[int, int], wanted: list[int]) -> None:
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        role: str,
+        mu: np.ndarray,
+        goods: list[str],
+        owned: dict[int, int],
+        wanted: list[int],
+    ) -> None:
         self.rng, self.role, self.mu, self.goods = rng, role, mu, goods
         self.owned, self.wanted = owned, wanted
         self.mean_mu = float(mu.mean())
@@ -189,8 +196,15 @@ def random_exchange(
     check_bool(free_value, "free_value")
     seed = rng if isinstance(rng, (int, np.integer)) else None
     gen = check_rng(rng)
-    params = {"n_bidders": n_bidders, "n_goods": n_goods, "nodes": nodes, "depth": list(depth),
-              "max_units": max_units, "roles": [float(r) for r in roles], "bound_width": bound_width}
+    params = {
+        "n_bidders": n_bidders,
+        "n_goods": n_goods,
+        "nodes": nodes,
+        "depth": list(depth),
+        "max_units": max_units,
+        "roles": [float(r) for r in roles],
+        "bound_width": bound_width,
+    }
     if not require_trade:
         params["require_trade"] = False
     if free_value:
@@ -219,8 +233,19 @@ def _has_trade(ex: Exchange) -> bool:
     return bool(solve_wd(ex, "lower").traders)
 
 
-def _draw(gen: np.random.Generator, n_bidders: int, n_goods: int, nodes: int, depth: tuple[int, int],
-          max_units: int, p: np.ndarray, free_value: bool, seed: Any, params: dict, draw: int) -> Exchange:
+def _draw(
+    gen: np.random.Generator,
+    n_bidders: int,
+    n_goods: int,
+    nodes: int,
+    depth: tuple[int, int],
+    max_units: int,
+    p: np.ndarray,
+    free_value: bool,
+    seed: Any,
+    params: dict,
+    draw: int,
+) -> Exchange:
     """One draw of the true exchange from ``gen``."""
     goods = [f"g{j}" for j in range(n_goods)]
     mu = np.round(gen.uniform(5.0, 20.0, size=n_goods), 2)
@@ -253,7 +278,11 @@ def _draw(gen: np.random.Generator, n_bidders: int, n_goods: int, nodes: int, de
             wanted = [int(j) for j in gen.choice(pool, size=min(len(pool), int(gen.integers(2, 7))), replace=False)]
         elif role == "trader":
             pool = [j for j in supplied if j not in owned[i]] or [j for j in range(n_goods) if j not in owned[i]]
-            wanted = [int(j) for j in gen.choice(pool, size=min(len(pool), int(gen.integers(1, 4))), replace=False)] if pool else []
+            wanted = (
+                [int(j) for j in gen.choice(pool, size=min(len(pool), int(gen.integers(1, 4))), replace=False)]
+                if pool
+                else []
+            )
         else:
             wanted = []
         if role == "trader" and not wanted:

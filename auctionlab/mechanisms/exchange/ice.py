@@ -219,7 +219,8 @@ class IterativeExchange:
         if self.rp_tol < self.price_eps:
             raise ConfigError(
                 f"rp_tol ({rp_tol!r}) must be at least price_eps ({price_eps!r}): otherwise the price LP's "
-                "relaxation alone can decide the activity rule's verdict")
+                "relaxation alone can decide the activity rule's verdict"
+            )
         self.rp = check_choice(rp, "rp", RP_CHECKS)
         self.truth = truth  # in the caller's units
         self.payment_rule = check_rule(payment_rule)
@@ -244,7 +245,8 @@ class IterativeExchange:
             if big:
                 raise ConfigError(
                     f"rp='definition' needs every bid tree enumerable (at most pattern_limit={self.pattern_limit} "
-                    f"patterns); too large: {big}")
+                    f"patterns); too large: {big}"
+                )
         self._true_optimum = self._truth_model.solve_wd("lower").value if self._truth_model is not None else None
         self.pool = TradePool(exchange.n_goods, [b.tree.n_nodes for b in exchange.bidders])
         self.round = 0
@@ -268,8 +270,9 @@ class IterativeExchange:
         """
         kw: dict[str, Any] = {"solver": self.solver, "integer_lambda": self.integer_lambda}
         self.model = WDModel(self._ex, **kw)
-        self.bidder_models = [one_bidder_model(self._ex, i, limit=self.pattern_limit, **kw)
-                              for i in range(self._ex.n_bidders)]
+        self.bidder_models = [
+            one_bidder_model(self._ex, i, limit=self.pattern_limit, **kw) for i in range(self._ex.n_bidders)
+        ]
         self._truth_model = WDModel(self._truth_int, **kw) if self._truth_int is not None else None
         self._node_prices: list[NodePrices | None] = [None] * self._ex.n_bidders
 
@@ -419,7 +422,8 @@ class IterativeExchange:
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             what = "None" if out is None else (f"a {len(out)}-tuple" if isinstance(out, tuple) else repr(out))
             raise InvalidInputError(
-                f"the proxy of bidder {self._ex.names[i]!r} must return (lower, upper) from revise(), got {what}")
+                f"the proxy of bidder {self._ex.names[i]!r} must return (lower, upper) from revise(), got {what}"
+            )
         lo, hi = out
         return _bounds_array(lo, self._ex.names[i], "lower"), _bounds_array(hi, self._ex.names[i], "upper")
 
@@ -481,7 +485,8 @@ class IterativeExchange:
         # λ^t = WD(v^α). At αeff = 1 (or 0) v^α is the lower (upper) profile: its VCG
         # discounts are those of that profile's Threshold payments, or are computed once.
         track = self.track_alpha_thresh == "always" or (
-            not self.final and alpha_thresh_matters(a_eff, self.cutoff_eff, optimistic))
+            not self.final and alpha_thresh_matters(a_eff, self.cutoff_eff, optimistic)
+        )
         requests: list[tuple[str, str, ValuesArg, Allocation | None, str]] = []  # key, rule, values, λ*, kind
         if track or self.final:
             requests.append(("thr_lo", "threshold", "lower", low, "vcg_lower"))
@@ -495,8 +500,13 @@ class IterativeExchange:
             else:
                 requests.append(("vcg", "vcg", a_eff, None, "vcg_alpha"))
         t0 = time.perf_counter()
-        results = payments_batch(ex, [(rule, v, al) for _, rule, v, al, _ in requests], model=model,
-                                 executor=self.executor, workers=self.workers)
+        results = payments_batch(
+            ex,
+            [(rule, v, al) for _, rule, v, al, _ in requests],
+            model=model,
+            executor=self.executor,
+            workers=self.workers,
+        )
         timing["payments"] += time.perf_counter() - t0
         pay: dict[str, PaymentResult] = {}
         for (key, _, _, al, kind), r in zip(requests, results):
@@ -534,8 +544,9 @@ class IterativeExchange:
             eff = true_sol.value_of(truth.lower) / optimum if optimum > TOL else 1.0
             timing["wd"] += time.perf_counter() - t0
 
-        timing["highs"] = self._highs_time() - highs_before + self._activity_highs + (
-            pres.highs_time if pres is not None else 0.0)
+        timing["highs"] = (
+            self._highs_time() - highs_before + self._activity_highs + (pres.highs_time if pres is not None else 0.0)
+        )
         closing = (not self.final) and should_close(a_eff, a_thr, self.cutoff_eff, self.cutoff_thresh, optimistic)
         acc = pres.accuracy if pres is not None else np.zeros(n)
         fair = pres.fairness if pres is not None else np.zeros(n)
@@ -572,9 +583,14 @@ class IterativeExchange:
             bidders=bidders,
             efficiency=eff,
             timing=timing,
-            price_stats={} if pres is None else {
-                "lp_solves": pres.lp_solves, "rwd_solves": pres.rwd_solves, "constraints": pres.constraints,
-                "price_restarts": pres.restarts},
+            price_stats={}
+            if pres is None
+            else {
+                "lp_solves": pres.lp_solves,
+                "rwd_solves": pres.rwd_solves,
+                "constraints": pres.constraints,
+                "price_restarts": pres.restarts,
+            },
             alpha_thresh_computed=track,
             solve_counts=counts,
         )
@@ -642,8 +658,9 @@ class IterativeExchange:
             m.fix_trades(trade)
             return m.solve("lower")
 
-    def _finish(self, alloc: Allocation, by_rule: Mapping[str, Mapping[str, float]],
-                true_sol: MIPSolution | None) -> None:
+    def _finish(
+        self, alloc: Allocation, by_rule: Mapping[str, Mapping[str, float]], true_sol: MIPSolution | None
+    ) -> None:
         """The outcome; ``true_sol`` is :meth:`_true_solution` of the final trade (when the
         truth is known), from which the utilities and the efficiency are read."""
         self.done = True
@@ -659,8 +676,9 @@ class IterativeExchange:
             eff = true_sol.value_of(lower) / optimum if optimum > TOL else 1.0
         u = self.unit
         if u != 1.0:
-            alloc = dataclasses.replace(alloc, value=alloc.value * u,
-                                        bidder_values={b: v * u for b, v in alloc.bidder_values.items()})
+            alloc = dataclasses.replace(
+                alloc, value=alloc.value * u, bidder_values={b: v * u for b, v in alloc.bidder_values.items()}
+            )
         self._result = ICEResult(
             allocation=alloc,
             payments={b: v * u for b, v in payments.items()},
@@ -730,12 +748,25 @@ def _rescale_record(r: RoundRecord, u: float) -> RoundRecord:
     if u == 1.0:
         return r
     bidders = tuple(
-        dataclasses.replace(b, lower=b.lower * u, upper=b.upper * u, rp=None if b.rp is None else b.rp.scaled(u),
-                            accuracy_error=b.accuracy_error * u, fairness_error=b.fairness_error * u)
-        for b in r.bidders)
+        dataclasses.replace(
+            b,
+            lower=b.lower * u,
+            upper=b.upper * u,
+            rp=None if b.rp is None else b.rp.scaled(u),
+            accuracy_error=b.accuracy_error * u,
+            fairness_error=b.fairness_error * u,
+        )
+        for b in r.bidders
+    )
     return dataclasses.replace(
-        r, pp=r.pp * u, po=r.po * u, payment_gap=r.payment_gap * u, provisional_value=r.provisional_value * u,
-        prices=None if r.prices is None else r.prices * u, bidders=bidders)
+        r,
+        pp=r.pp * u,
+        po=r.po * u,
+        payment_gap=r.payment_gap * u,
+        provisional_value=r.provisional_value * u,
+        prices=None if r.prices is None else r.prices * u,
+        bidders=bidders,
+    )
 
 
 def _bounds_array(x, bidder: str, word: str) -> np.ndarray:
@@ -757,8 +788,9 @@ def run_ice(exchange: Exchange, proxies: Mapping[str, Proxy], **params) -> ICERe
     return IterativeExchange(exchange, **params).run(proxies)
 
 
-def outcome_differences(a: ICEResult, b: ICEResult, *, price_tol: float = 1e-6, value_tol: float = 1e-6,
-                        exact: bool = False) -> list[str]:
+def outcome_differences(
+    a: ICEResult, b: ICEResult, *, price_tol: float = 1e-6, value_tol: float = 1e-6, exact: bool = False
+) -> list[str]:
     """How two runs of the same exchange differ in outcome; an empty list when they agree.
 
     Compared: rounds, how the exchange closed, the final trade and payments, and for every
@@ -798,7 +830,11 @@ def outcome_differences(a: ICEResult, b: ICEResult, *, price_tol: float = 1e-6, 
         for key in ("pp", "po", "alpha_eff"):
             if not close(getattr(ra, key), getattr(rb, key), value_tol):
                 out.append(f"round {t}: {key} {getattr(ra, key)!r} vs {getattr(rb, key)!r}")
-        if ra.alpha_thresh_computed and rb.alpha_thresh_computed and not close(ra.alpha_thresh, rb.alpha_thresh, value_tol):
+        if (
+            ra.alpha_thresh_computed
+            and rb.alpha_thresh_computed
+            and not close(ra.alpha_thresh, rb.alpha_thresh, value_tol)
+        ):
             out.append(f"round {t}: alpha_thresh {ra.alpha_thresh!r} vs {rb.alpha_thresh!r}")
     return out
 
@@ -813,12 +849,20 @@ def rounds_frame(history: list[RoundRecord], goods: tuple[str, ...] | None = Non
     rows = []
     for r in history:
         row = {
-            "round": r.round, "final": r.final, "pp": r.pp, "po": r.po,
-            "gamma_eff": r.gamma_eff, "alpha_eff": r.alpha_eff,
-            "gamma_thresh": r.gamma_thresh, "alpha_thresh": r.alpha_thresh,
-            "payment_gap": r.payment_gap, "n_active": r.n_active,
-            "optimistic_trade": r.optimistic_trade, "provisional_value": r.provisional_value,
-            "closing": r.closing, "efficiency": r.efficiency,
+            "round": r.round,
+            "final": r.final,
+            "pp": r.pp,
+            "po": r.po,
+            "gamma_eff": r.gamma_eff,
+            "alpha_eff": r.alpha_eff,
+            "gamma_thresh": r.gamma_thresh,
+            "alpha_thresh": r.alpha_thresh,
+            "payment_gap": r.payment_gap,
+            "n_active": r.n_active,
+            "optimistic_trade": r.optimistic_trade,
+            "provisional_value": r.provisional_value,
+            "closing": r.closing,
+            "efficiency": r.efficiency,
             "penalized": sum(b.penalized for b in r.bidders),
             "rp_failures": sum(b.rp is not None and not b.rp.passed for b in r.bidders),
             "queries": sum(b.queries for b in r.bidders),
@@ -843,15 +887,20 @@ def bidders_frame(history: list[RoundRecord]):
     rows = []
     for r in history:
         for b in r.bidders:
-            rows.append({
-                "round": r.round, "bidder": b.bidder,
-                "rp_checked": b.rp is not None,
-                "rp_passed": None if b.rp is None else b.rp.passed,
-                "pi_lower": None if b.rp is None else b.rp.pi_lower,
-                "pi_upper": None if b.rp is None else b.rp.pi_upper,
-                "queries": b.queries, "penalized": b.penalized,
-                "width_total": float(np.sum(b.upper - b.lower)),
-                "units_traded": int(np.abs(b.trade).sum()),
-                "accuracy_error": b.accuracy_error, "fairness_error": b.fairness_error,
-            })
+            rows.append(
+                {
+                    "round": r.round,
+                    "bidder": b.bidder,
+                    "rp_checked": b.rp is not None,
+                    "rp_passed": None if b.rp is None else b.rp.passed,
+                    "pi_lower": None if b.rp is None else b.rp.pi_lower,
+                    "pi_upper": None if b.rp is None else b.rp.pi_upper,
+                    "queries": b.queries,
+                    "penalized": b.penalized,
+                    "width_total": float(np.sum(b.upper - b.lower)),
+                    "units_traded": int(np.abs(b.trade).sum()),
+                    "accuracy_error": b.accuracy_error,
+                    "fairness_error": b.fairness_error,
+                }
+            )
     return pd.DataFrame(rows)

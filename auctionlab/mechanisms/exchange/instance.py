@@ -93,8 +93,14 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict:
 # --------------------------------------------------------------------------- JSON without recursion
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"(-?(?:0|[1-9]\d*))(\.\d+)?([eE][-+]?\d+)?")
-_LITERALS = (("null", None), ("true", True), ("false", False), ("NaN", math.nan),
-             ("Infinity", math.inf), ("-Infinity", -math.inf))
+_LITERALS = (
+    ("null", None),
+    ("true", True),
+    ("false", False),
+    ("NaN", math.nan),
+    ("Infinity", math.inf),
+    ("-Infinity", -math.inf),
+)
 _END = object()
 
 
@@ -229,7 +235,9 @@ def dumps_json(obj: Any, indent: int | None = None, separators: tuple[str, str] 
                     raise BidTreeError("cannot write JSON: the data contains a cycle (a container inside itself)")
                 active.add(id(value))
                 parts.append("{" if is_dict else "[")
-                stack.append([iter(value.items()) if isinstance(value, dict) else iter(value), is_dict, id(value), True])
+                stack.append(
+                    [iter(value.items()) if isinstance(value, dict) else iter(value), is_dict, id(value), True]
+                )
         else:
             parts.append(_json_scalar(value))
         while stack:
@@ -293,8 +301,10 @@ def _check_meta(meta: Any, probs: _Problems) -> None:
             probs.add("exchange", f"{where(entry)} = {x!r} is not finite")
             return
         elif not (x is None or isinstance(x, (str, bool, int, float))):
-            probs.add("exchange", f"{where(entry)} must be plain data (numbers, strings, lists, objects), "
-                                  f"got {type(x).__name__}")
+            probs.add(
+                "exchange",
+                f"{where(entry)} must be plain data (numbers, strings, lists, objects), got {type(x).__name__}",
+            )
             return
 
 
@@ -630,7 +640,10 @@ class Exchange:
         lo_new = self._global_bounds(lower, self.lower, "lower")
         hi_new = self._global_bounds(upper, self.upper, "upper")
         if narrowing:
-            for arr, old, cmp, word in ((lo_new, self.lower, np.less, "lower"), (hi_new, self.upper, np.greater, "upper")):
+            for arr, old, cmp, word in (
+                (lo_new, self.lower, np.less, "lower"),
+                (hi_new, self.upper, np.greater, "upper"),
+            ):
                 bad = np.flatnonzero(cmp(arr, old))
                 if bad.size:
                     g = int(bad[0])
@@ -696,4 +709,3 @@ def check_same_bidders(a: Exchange, b: Exchange, what: str = "exchange") -> None
     """Raise unless ``b`` has the same goods and bidder names (in order) as ``a``."""
     if a.goods != b.goods or a.names != b.names:
         raise InvalidInputError(f"{what} must have the same goods and bidders as the reported exchange")
-

@@ -269,7 +269,9 @@ def _check_sat(flat: FlatTrees, sat: np.ndarray) -> None:
     bad = internal & ((cnt < flat.ic_x * s) | (cnt > flat.ic_y * s))
     bad |= nonroot & sat & ~sat[np.where(nonroot, flat.parent, 0)]
     if np.any(bad):
-        raise SolverError(f"solver returned satisfaction variables violating (5) at global node {int(np.flatnonzero(bad)[0])}")
+        raise SolverError(
+            f"solver returned satisfaction variables violating (5) at global node {int(np.flatnonzero(bad)[0])}"
+        )
 
 
 def allocation_from_solution(exchange: Exchange, sol: MIPSolution, node_values: np.ndarray) -> Allocation:
@@ -567,7 +569,9 @@ class WDModel:
         self._lb[col] = self._ub[col] = 1.0 if satisfied else 0.0
 
     # ---- rows
-    def add_row(self, cols: Sequence[int] | np.ndarray, coefs: Sequence[float] | np.ndarray, lb: float = -INF, ub: float = INF) -> int:
+    def add_row(
+        self, cols: Sequence[int] | np.ndarray, coefs: Sequence[float] | np.ndarray, lb: float = -INF, ub: float = INF
+    ) -> int:
         """Append ``lb ≤ Σ coefs·x[cols] ≤ ub``; returns its row id (removed by scope/reset).
 
         While a row with λ entries is in the model, λ is integer (see the module docstring).
@@ -622,7 +626,12 @@ class WDModel:
     # ---- state
     def _snapshot(self) -> _Snapshot:
         return _Snapshot(
-            self._lb.copy(), self._ub.copy(), self._cost.copy(), self._rlb.copy(), self._rub.copy(), len(self._rlb),
+            self._lb.copy(),
+            self._ub.copy(),
+            self._cost.copy(),
+            self._rlb.copy(),
+            self._rub.copy(),
+            len(self._rlb),
             getattr(self, "_source", self.exchange),
         )
 
@@ -723,7 +732,9 @@ class WDModel:
         self.last_extract_time += time.perf_counter() - t1
         return alloc
 
-    def solve_rwd(self, bidder: BidderRef, prices: np.ndarray, values: ValuesArg = "lower") -> tuple[float, np.ndarray, np.ndarray]:
+    def solve_rwd(
+        self, bidder: BidderRef, prices: np.ndarray, values: ValuesArg = "lower"
+    ) -> tuple[float, np.ndarray, np.ndarray]:
         """R-WD(i): max v_i(λ_i) − p·λ_i over Feas(x0), others only defining feasibility.
 
         Returns (surplus recomputed exactly, bidder i's minimal trade, i's sat vector).
@@ -785,7 +796,9 @@ def tree_value(tree: BidTree, lam: np.ndarray, node_values: np.ndarray, *, solve
     rub[blk.r4_row] = lam[blk.r4_good]
     n = tree.n_nodes
     A = sp.csc_matrix((blk.coefs, (blk.rows, blk.nodes)), shape=(blk.n_rows, n))
-    problem = MIPProblem.from_matrix(A, np.asarray(node_values, dtype=float), np.zeros(n), np.ones(n), np.ones(n, dtype=bool), blk.lb, rub)
+    problem = MIPProblem.from_matrix(
+        A, np.asarray(node_values, dtype=float), np.zeros(n), np.ones(n), np.ones(n, dtype=bool), blk.lb, rub
+    )
     backend = make_backend(solver, problem)
     res = backend.solve()
     if res.infeasible:

@@ -184,8 +184,9 @@ class SubtreePrices:
     limit) are not ``covered`` and get NaN.
     """
 
-    def __init__(self, tree: BidTree, x0: np.ndarray, avail: np.ndarray,
-                 per_node: list[tuple[np.ndarray, np.ndarray] | None]) -> None:
+    def __init__(
+        self, tree: BidTree, x0: np.ndarray, avail: np.ndarray, per_node: list[tuple[np.ndarray, np.ndarray] | None]
+    ) -> None:
         n, m = tree.n_nodes, len(tree.goods)
         x0, avail = np.asarray(x0, dtype=np.int64), np.asarray(avail, dtype=np.int64)
         self.n = n
@@ -246,7 +247,8 @@ class PatternModel:
         if not fits(counts, limit):
             raise ConfigError(
                 f"bid tree has {1 + counts[0]} satisfaction patterns (largest subtree {max(counts)}), "
-                f"above the enumeration limit {limit}")
+                f"above the enumeration limit {limit}"
+            )
         self.m, self.n = len(tree.goods), tree.n_nodes
         self.trade = tree.trade
         self.x0 = np.asarray(x0, dtype=np.int64)

@@ -101,7 +101,8 @@ def check_discount_inputs(vcg_discounts: Any, surplus: Any) -> tuple[np.ndarray,
         raise InvalidInputError(f"VCG discounts must be a 1-d array of numbers: {exc}") from None
     if d.ndim != 1 or d.dtype.kind not in "iuf":
         raise InvalidInputError(
-            f"VCG discounts must be a 1-d array of real numbers, got dtype {d.dtype} and shape {d.shape}")
+            f"VCG discounts must be a 1-d array of real numbers, got dtype {d.dtype} and shape {d.shape}"
+        )
     d = d.astype(float)
     bad = ~np.isfinite(d) | (d < 0)
     if bad.any():
@@ -336,24 +337,64 @@ PAYMENT_RULES: Registry[PaymentRule] = Registry("payment rule")
 """Every payment rule by name; ``payment_rule=`` in the exchange, ICE and specs takes any of them."""
 
 for _rule in (
-    PaymentRule("threshold", "Threshold", threshold, lexicographic_threshold, True,
-                description="smallest largest distance to VCG (the exchange's rule)"),
-    PaymentRule("fractional", "Fractional", fractional, _program(_rel_l2, name="fractional"), True,
-                description="VCG discounts scaled by one factor"),
-    PaymentRule("reverse", "Reverse", reverse,
-                _program(lambda delta, d: _cvxpy().sum_squares(delta), name="reverse"), True,
-                description="discounts capped at one level: the most even split of the surplus"),
-    PaymentRule("large", "Large", large,
-                _program(lambda delta, d: -(d @ delta), name="large", linear=True), True,
-                description="surplus to the largest VCG discounts first"),
-    PaymentRule("small", "Small", small,
-                _program(lambda delta, d: d @ delta, name="small", linear=True), True,
-                description="surplus to the smallest VCG discounts first"),
-    PaymentRule("no_discount", "No discount", no_discount,
-                _program(lambda delta, d: _cvxpy().sum(delta), name="no_discount", linear=True, use_budget=False),
-                True, uses_budget=False, description="every bidder pays its reported value"),
-    PaymentRule("vcg", "VCG", vcg, None, False, uses_budget=False,
-                description="VCG discounts: truthful in the one-shot exchange, runs a deficit"),
+    PaymentRule(
+        "threshold",
+        "Threshold",
+        threshold,
+        lexicographic_threshold,
+        True,
+        description="smallest largest distance to VCG (the exchange's rule)",
+    ),
+    PaymentRule(
+        "fractional",
+        "Fractional",
+        fractional,
+        _program(_rel_l2, name="fractional"),
+        True,
+        description="VCG discounts scaled by one factor",
+    ),
+    PaymentRule(
+        "reverse",
+        "Reverse",
+        reverse,
+        _program(lambda delta, d: _cvxpy().sum_squares(delta), name="reverse"),
+        True,
+        description="discounts capped at one level: the most even split of the surplus",
+    ),
+    PaymentRule(
+        "large",
+        "Large",
+        large,
+        _program(lambda delta, d: -(d @ delta), name="large", linear=True),
+        True,
+        description="surplus to the largest VCG discounts first",
+    ),
+    PaymentRule(
+        "small",
+        "Small",
+        small,
+        _program(lambda delta, d: d @ delta, name="small", linear=True),
+        True,
+        description="surplus to the smallest VCG discounts first",
+    ),
+    PaymentRule(
+        "no_discount",
+        "No discount",
+        no_discount,
+        _program(lambda delta, d: _cvxpy().sum(delta), name="no_discount", linear=True, use_budget=False),
+        True,
+        uses_budget=False,
+        description="every bidder pays its reported value",
+    ),
+    PaymentRule(
+        "vcg",
+        "VCG",
+        vcg,
+        None,
+        False,
+        uses_budget=False,
+        description="VCG discounts: truthful in the one-shot exchange, runs a deficit",
+    ),
 ):
     PAYMENT_RULES.register(_rule.name, _rule)
 

@@ -259,12 +259,19 @@ def vcg_discount_arrays(
                 alloc, solved = model.solve_wd(values), 1
             vals = model._values(values)
             todo = [
-                i for i, b in enumerate(exchange.bidders)
+                i
+                for i, b in enumerate(exchange.bidders)
                 if not (skip_idle and np.all(alloc.trade_matrix[i] >= 0) and alloc.bidder_values[b.name] <= 0.0)
             ]
             heads.append((alloc, vals, todo, solved))
-        v_minus = values_without(exchange, [(vals, todo) for _, vals, todo, _ in heads], model=model,
-                                 executor=executor, workers=workers, model_kwargs=model_kwargs)
+        v_minus = values_without(
+            exchange,
+            [(vals, todo) for _, vals, todo, _ in heads],
+            model=model,
+            executor=executor,
+            workers=workers,
+            model_kwargs=model_kwargs,
+        )
     out = []
     for (alloc, _, todo, solved), vms in zip(heads, v_minus):
         v_star = alloc.value
@@ -300,8 +307,16 @@ def vcg_discount_array(
     ``values``, when already solved on this model. ``model_kwargs`` (or ``solver``: a
     backend name) build the model when none is given, and the workers' models.
     """
-    (res,) = vcg_discount_arrays(exchange, [(values, allocation)], model=model, skip_idle=skip_idle,
-                                 executor=executor, workers=workers, model_kwargs=model_kwargs, solver=solver)
+    (res,) = vcg_discount_arrays(
+        exchange,
+        [(values, allocation)],
+        model=model,
+        skip_idle=skip_idle,
+        executor=executor,
+        workers=workers,
+        model_kwargs=model_kwargs,
+        solver=solver,
+    )
     return res
 
 
@@ -346,8 +361,16 @@ def payments_batch(
     V_{−i} solves in one batch (see :func:`vcg_discount_arrays`)."""
     for rule, _, _ in requests:
         check_rule(rule)
-    arrays = vcg_discount_arrays(exchange, [(v, a) for _, v, a in requests], model=model, skip_idle=skip_idle,
-                                 executor=executor, workers=workers, model_kwargs=model_kwargs, solver=solver)
+    arrays = vcg_discount_arrays(
+        exchange,
+        [(v, a) for _, v, a in requests],
+        model=model,
+        skip_idle=skip_idle,
+        executor=executor,
+        workers=workers,
+        model_kwargs=model_kwargs,
+        solver=solver,
+    )
     return [_payment_result(exchange, rule, *arr) for (rule, _, _), arr in zip(requests, arrays)]
 
 
@@ -416,8 +439,16 @@ def compute_payments(
     >>> res.allocation.value, [round(d, 6) for d in res.discounts.values()]
     (1.0, [0.333333, 0.333333, 0.333333])
     """
-    (res,) = payments_batch(exchange, [(rule, values, allocation)], model=model, skip_idle=skip_idle,
-                            executor=executor, workers=workers, model_kwargs=model_kwargs, solver=solver)
+    (res,) = payments_batch(
+        exchange,
+        [(rule, values, allocation)],
+        model=model,
+        skip_idle=skip_idle,
+        executor=executor,
+        workers=workers,
+        model_kwargs=model_kwargs,
+        solver=solver,
+    )
     return res
 
 
@@ -432,7 +463,9 @@ def vcg_payments(exchange: Exchange, values: ValuesArg = "lower", *, model: WDMo
     return compute_payments(exchange, "vcg", values, model=model).payments
 
 
-def threshold_payments(exchange: Exchange, values: ValuesArg = "lower", *, model: WDModel | None = None) -> dict[str, float]:
+def threshold_payments(
+    exchange: Exchange, values: ValuesArg = "lower", *, model: WDModel | None = None
+) -> dict[str, float]:
     """Threshold payments p_i = v̂_i(λ*_i) − Δ_i (budget balanced, individually rational)."""
     return compute_payments(exchange, "threshold", values, model=model).payments
 
@@ -471,14 +504,18 @@ def _true_trees(exchange: Exchange, true_values: Any) -> list[BidTree] | None:
         missing = [n for n in exchange.names if n not in true_values]
         extra = [n for n in true_values if n not in exchange.names]
         if missing or extra:
-            raise InvalidInputError(f"true_values must name exactly the exchange's bidders (missing {missing}, unknown {extra})")
+            raise InvalidInputError(
+                f"true_values must name exactly the exchange's bidders (missing {missing}, unknown {extra})"
+            )
         out = []
         for n in exchange.names:
             t = true_values[n]
             t = t.tree if hasattr(t, "tree") and isinstance(t.tree, BidTree) else t
             out.append(t if isinstance(t, BidTree) else BidTree.from_dict(t, exchange.goods))
         return out
-    raise InvalidInputError(f"true_values must be an Exchange or a mapping bidder -> tree, got {type(true_values).__name__}")
+    raise InvalidInputError(
+        f"true_values must be an Exchange or a mapping bidder -> tree, got {type(true_values).__name__}"
+    )
 
 
 def one_shot(

@@ -51,8 +51,9 @@ class TradePool:
         self.n_goods = n_goods
         self.trades: list[list[np.ndarray]] = [[np.zeros(n_goods, dtype=np.int64)] for _ in node_counts]
         self.sats: list[list[np.ndarray]] = [[np.zeros(k, dtype=bool)] for k in node_counts]
-        self._keys: list[set[bytes]] = [{self._key(t, s)} for t, s in zip(
-            (x[0] for x in self.trades), (x[0] for x in self.sats))]
+        self._keys: list[set[bytes]] = [
+            {self._key(t, s)} for t, s in zip((x[0] for x in self.trades), (x[0] for x in self.sats))
+        ]
 
     @staticmethod
     def _key(trade: np.ndarray, sat: np.ndarray) -> bytes:
@@ -148,8 +149,15 @@ class _PriceLP:
                     idx.append(int(c))
                     val.append(float(v))
         ub = np.broadcast_to(np.asarray(upper, dtype=np.float64), (k,)).copy()
-        self.h.addRows(k, np.full(k, -INF), ub, len(idx), np.asarray(starts, dtype=np.int32),
-                       np.asarray(idx, dtype=np.int32), np.asarray(val, dtype=np.float64))
+        self.h.addRows(
+            k,
+            np.full(k, -INF),
+            ub,
+            len(idx),
+            np.asarray(starts, dtype=np.int32),
+            np.asarray(idx, dtype=np.int32),
+            np.asarray(val, dtype=np.float64),
+        )
         return np.arange(first, first + k)
 
     def _add_accuracy(self, i: int, trade: np.ndarray, sat: np.ndarray) -> None:
@@ -284,7 +292,9 @@ def linear_prices(
             # about ε, or the ε-thin set of optimal prices was lost to round-off. Redo every
             # stage on the pool as it is now, with ten times the relaxation.
             if attempt == _MAX_RESTARTS:
-                raise SolverError(f"price LP infeasible after {attempt + 1} passes over ACC, FAIR, BAL ({exc})") from None
+                raise SolverError(
+                    f"price LP infeasible after {attempt + 1} passes over ACC, FAIR, BAL ({exc})"
+                ) from None
         finally:
             lp_solves += lp.lp_solves
             rwd_solves += lp.rwd_solves

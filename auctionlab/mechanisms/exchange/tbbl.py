@@ -230,9 +230,7 @@ class _Rec:
     trade: tuple[tuple[str, int], ...] | None = None
 
 
-def _parse_tree(
-    tree: Any, where: str, goods_index: Mapping[str, int] | None, probs: _Problems
-) -> list[_Rec]:
+def _parse_tree(tree: Any, where: str, goods_index: Mapping[str, int] | None, probs: _Problems) -> list[_Rec]:
     """Preorder records of ``tree``; problems go to ``probs`` (prefixed by ``where``).
 
     Iterative, so deep trees do not hit the recursion limit. With ``goods_index`` None
@@ -381,7 +379,9 @@ def resolve_values(values: ValuesArg, lower: np.ndarray, upper: np.ndarray) -> n
             raise ConfigError("node values must be finite")
         if values.size and np.max(np.abs(values)) > MAX_NODE_VALUE:
             k = int(np.argmax(np.abs(values)))
-            raise ConfigError(f"node value [{k}] = {float(values[k])!r} is too large in magnitude (at most {MAX_NODE_VALUE:g})")
+            raise ConfigError(
+                f"node value [{k}] = {float(values[k])!r} is too large in magnitude (at most {MAX_NODE_VALUE:g})"
+            )
         return values.astype(float, copy=False)
     if is_number(values):
         a = float(values)
@@ -533,8 +533,10 @@ class BidTree:
                 raise BidTreeError(f"node {self.paths[bad]}: {name} bound {float(a[bad])} is not finite")
             if a.size and np.max(np.abs(a)) > MAX_NODE_VALUE:
                 bad = int(np.argmax(np.abs(a)))
-                raise BidTreeError(f"node {self.paths[bad]}: {name} bound {float(a[bad])!r} is too large in "
-                                   f"magnitude (at most {MAX_NODE_VALUE:g})")
+                raise BidTreeError(
+                    f"node {self.paths[bad]}: {name} bound {float(a[bad])!r} is too large in "
+                    f"magnitude (at most {MAX_NODE_VALUE:g})"
+                )
         bad_nodes = np.flatnonzero(lo > hi)
         if bad_nodes.size:
             k = int(bad_nodes[0])
@@ -670,4 +672,3 @@ def value(tree: Any, trade: Mapping[str, int] | np.ndarray, values: ValuesArg = 
     from auctionlab.mechanisms.exchange.mip import tree_value  # local: mip imports this module
 
     return tree_value(tree, lam, tree.values(values))
-

@@ -12,8 +12,6 @@ mechanisms stay importable without Mesa.
 
 from auctionlab.mechanisms.relay.assignment import ASSIGNMENT_ALGORITHMS, mm, mwm, ora
 from auctionlab.mechanisms.relay.baselines import k_double_auction, mcafee, pure_assignment, vcg_double_auction
-from auctionlab.mechanisms.relay.network import RelayNetwork, random_network
-from auctionlab.mechanisms.relay.outcome import RelayOutcome, efficiency
 from auctionlab.mechanisms.relay.mechanisms import (
     KDA,
     MECHANISMS,
@@ -26,12 +24,37 @@ from auctionlab.mechanisms.relay.mechanisms import (
     TradeReduction,
     resolve_mechanism,
 )
+from auctionlab.mechanisms.relay.network import RelayNetwork, random_network
+from auctionlab.mechanisms.relay.outcome import RelayOutcome, efficiency
 from auctionlab.mechanisms.relay.tasc import assign, clear, trade_reduction
 from auctionlab.mechanisms.relay.valuations import capacity_valuations, uniform_valuations
 
 __all__ = [
-    "ASSIGNMENT_ALGORITHMS", "KDA", "MECHANISMS", "TASC", "VCG", "McAfee", "McAfeeHomogeneous", "RelayMechanism",
-    "RelayNetwork", "RelayOutcome", "RelayRound", "TradeReduction", "assign", "capacity_valuations", "clear",
-    "efficiency", "k_double_auction", "mcafee", "mm", "mwm", "ora", "pure_assignment", "random_network",
-    "resolve_mechanism", "trade_reduction", "uniform_valuations", "vcg_double_auction",
+    "ASSIGNMENT_ALGORITHMS",
+    "KDA",
+    "MECHANISMS",
+    "TASC",
+    "VCG",
+    "McAfee",
+    "McAfeeHomogeneous",
+    "RelayMechanism",
+    "RelayNetwork",
+    "RelayOutcome",
+    "RelayRound",
+    "TradeReduction",
+    "assign",
+    "capacity_valuations",
+    "clear",
+    "efficiency",
+    "k_double_auction",
+    "mcafee",
+    "mm",
+    "mwm",
+    "ora",
+    "pure_assignment",
+    "random_network",
+    "resolve_mechanism",
+    "trade_reduction",
+    "uniform_valuations",
+    "vcg_double_auction",
 ]

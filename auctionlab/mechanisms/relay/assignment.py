@@ -86,6 +86,7 @@ def ora(direct, relayed) -> np.ndarray:
     useful = gain > 0
     best_each = np.maximum(direct, np.where(useful, relayed, 0.0).max(axis=1))
     hi = best_each.min()
+
     def feasible(t: float) -> bool:
         need = direct < t
         return _saturates(useful[need] & (relayed[need] >= t))

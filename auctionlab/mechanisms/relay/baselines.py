@@ -68,7 +68,8 @@ def _finite_welfare(w: float, bids: np.ndarray, asks: np.ndarray) -> float:
     if not np.isfinite(w):
         raise InvalidReportError(
             f"VCG welfare overflows to {w} (largest bid {float(bids.max())!r}, largest ask {float(asks.max())!r}): "
-            "reports this large cannot be priced in floating point")
+            "reports this large cannot be priced in floating point"
+        )
     return w
 
 
@@ -79,11 +80,13 @@ def _finite_payments(buyer_pay, seller_pay, bids: np.ndarray, asks: np.ndarray) 
         if p.size and not np.isfinite(p).all():
             raise InvalidReportError(
                 f"VCG {who} payment overflows to {float(p[~np.isfinite(p)][0])} (largest bid "
-                f"{float(bids.max())!r}, largest ask {float(asks.max())!r}): reports this large cannot be priced")
+                f"{float(bids.max())!r}, largest ask {float(asks.max())!r}): reports this large cannot be priced"
+            )
 
 
-def vcg_responses(bids: np.ndarray, asks: np.ndarray, useful: np.ndarray, role: str, index: int, reports,
-                  cache: dict | None = None) -> AgentOutcomes:
+def vcg_responses(
+    bids: np.ndarray, asks: np.ndarray, useful: np.ndarray, role: str, index: int, reports, cache: dict | None = None
+) -> AgentOutcomes:
     """The VCG double auction for K counterfactual reports of one agent, every other report
     fixed: one assignment problem per report, since the Clarke pivot W*_{−i} does not
     depend on i's own report (it is computed once, and kept in ``cache`` when given).
@@ -98,7 +101,9 @@ def vcg_responses(bids: np.ndarray, asks: np.ndarray, useful: np.ndarray, role: 
         w_minus = cache[key]
     else:
         with np.errstate(over="ignore"):
-            w_minus = _finite_welfare(_matching_value(np.delete(w0, index, axis=0 if role == "buyer" else 1)), bids, asks)
+            w_minus = _finite_welfare(
+                _matching_value(np.delete(w0, index, axis=0 if role == "buyer" else 1)), bids, asks
+            )
         if cache is not None:
             cache[key] = w_minus
     R = np.asarray(reports, dtype=np.float64)
@@ -133,8 +138,9 @@ def vcg_responses(bids: np.ndarray, asks: np.ndarray, useful: np.ndarray, role: 
     return AgentOutcomes(wins, pay, relay)
 
 
-def kda_responses(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, k: float, role: str, index: int,
-                  reports) -> AgentOutcomes:
+def kda_responses(
+    bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, k: float, role: str, index: int, reports
+) -> AgentOutcomes:
     """The k-double auction for K counterfactual reports (the number it reads: a buyer's
     bid on its assigned relay, a seller's ask) of one agent, in closed form: only the
     agent's own pair is affected. Inputs are taken as checked."""
@@ -199,8 +205,17 @@ def mcafee(bids, asks) -> RelayOutcome:
     boundary = None if trades == k else (int(ob[k - 1]), int(oa[k - 1]))
     sigma[ob[:trades]] = oa[:trades]
     return RelayOutcome.from_trades(
-        sigma, m, ob[:trades], pb, ps, "mcafee", profit=trades * (pb - ps),
-        k=k, boundary=boundary, buyer_price=float(pb), seller_price=float(ps),
+        sigma,
+        m,
+        ob[:trades],
+        pb,
+        ps,
+        "mcafee",
+        profit=trades * (pb - ps),
+        k=k,
+        boundary=boundary,
+        buyer_price=float(pb),
+        seller_price=float(ps),
     )
 
 

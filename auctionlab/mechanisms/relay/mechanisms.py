@@ -94,12 +94,23 @@ class RelayMechanism:
 
     def properties(self) -> dict[str, bool]:
         """The declared properties, for tables and claims."""
-        return {k: bool(getattr(self, k)) for k in
-                ("truthful", "budget_balanced", "individually_rational", "uses_assignment", "homogeneous")}
+        return {
+            k: bool(getattr(self, k))
+            for k in ("truthful", "budget_balanced", "individually_rational", "uses_assignment", "homogeneous")
+        }
 
     # ------------------------------------------------------------------ counterfactuals
-    def responses(self, network: RelayNetwork, bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, role: str,
-                  index: int, reports: np.ndarray, cache: dict | None = None) -> AgentOutcomes:
+    def responses(
+        self,
+        network: RelayNetwork,
+        bids: np.ndarray,
+        asks: np.ndarray,
+        sigma: np.ndarray,
+        role: str,
+        index: int,
+        reports: np.ndarray,
+        cache: dict | None = None,
+    ) -> AgentOutcomes:
         """What agent ``(role, index)`` gets under each report in ``reports`` — (K, m) bid
         vectors of a buyer, (K,) asks of a seller — every other report as in ``bids`` and
         ``asks``. ``cache`` is scratch space owned by the caller for work that depends on
@@ -111,7 +122,9 @@ class RelayMechanism:
                 b[index] = r
                 out = self(network, b, asks, sigma)
                 win = bool(out.buyer_wins[index])
-                rows.append((win, float(out.buyer_payments[index]) if win else 0.0, int(out.sigma[index]) if win else -1))
+                rows.append(
+                    (win, float(out.buyer_payments[index]) if win else 0.0, int(out.sigma[index]) if win else -1)
+                )
             else:
                 a = asks.copy()
                 a[index] = r
@@ -123,7 +136,9 @@ class RelayMechanism:
         w, p, r = zip(*rows)
         return AgentOutcomes(np.array(w, dtype=bool), np.array(p, dtype=np.float64), np.array(r, dtype=np.intp))
 
-    def buyer_scalar(self, network: RelayNetwork, sigma: np.ndarray, index: int, reports: np.ndarray) -> np.ndarray | None:
+    def buyer_scalar(
+        self, network: RelayNetwork, sigma: np.ndarray, index: int, reports: np.ndarray
+    ) -> np.ndarray | None:
         """The one number the mechanism reads from each of buyer ``index``'s bid vectors
         (K, m) -> (K,), or None when it reads whole vectors (this default)."""
         return None
@@ -132,8 +147,9 @@ class RelayMechanism:
         """Whether this agent's report can change anything (False: it never trades)."""
         return True
 
-    def levels(self, network: RelayNetwork, bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray,
-               role: str) -> np.ndarray:
+    def levels(
+        self, network: RelayNetwork, bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, role: str
+    ) -> np.ndarray:
         """Report levels (of the number the mechanism reads from ``role``) at which the
         outcome can change: other agents' reports. Default: the phase-1 pairs' bids on
         their own relays and every ask."""
@@ -155,16 +171,26 @@ class ScalarMechanism(RelayMechanism):
             x = self.buyer_scalar(network, sigma, index, np.atleast_2d(x))
         return self.scalar_responses(network, bids, asks, sigma, role, index, x.ravel(), cache)
 
-    def scalar_responses(self, network: RelayNetwork, bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray,
-                         role: str, index: int, x: np.ndarray, cache: dict | None = None) -> AgentOutcomes:
+    def scalar_responses(
+        self,
+        network: RelayNetwork,
+        bids: np.ndarray,
+        asks: np.ndarray,
+        sigma: np.ndarray,
+        role: str,
+        index: int,
+        x: np.ndarray,
+        cache: dict | None = None,
+    ) -> AgentOutcomes:
         """:meth:`responses` with a buyer's reports given as the number read, ``x`` (K,)."""
         raise NotImplementedError
 
     def buyer_scalar(self, network, sigma, index, reports) -> np.ndarray:
         raise NotImplementedError
 
-    def buyer_report(self, network: RelayNetwork, sigma: np.ndarray, index: int, truth: np.ndarray,
-                     x: float) -> np.ndarray:
+    def buyer_report(
+        self, network: RelayNetwork, sigma: np.ndarray, index: int, truth: np.ndarray, x: float
+    ) -> np.ndarray:
         """A bid vector for buyer ``index`` (true values ``truth``) whose read number is ``x``."""
         raise NotImplementedError
 
@@ -266,8 +292,9 @@ class VCG(RelayMechanism):
 
     def responses(self, network, bids, asks, sigma, role, index, reports, cache=None) -> AgentOutcomes:
         R = np.asarray(reports, dtype=np.float64)
-        return vcg_responses(bids, asks, network.useful, role, index, np.atleast_2d(R) if role == "buyer" else R.ravel(),
-                             cache)
+        return vcg_responses(
+            bids, asks, network.useful, role, index, np.atleast_2d(R) if role == "buyer" else R.ravel(), cache
+        )
 
     def levels(self, network, bids, asks, sigma, role) -> np.ndarray:
         return np.unique(asks) if role == "seller" else np.empty(0)
@@ -600,8 +627,9 @@ class RelayRound:
         if scalar:
             if not isinstance(mech, ScalarMechanism):
                 raise ConfigError(f"mechanism {mech.name!r} reads whole bid vectors, not one number")
-            return mech.scalar_responses(self.network, self.bids, self.asks, self.sigma, role, index, reports,
-                                         self._cache)
+            return mech.scalar_responses(
+                self.network, self.bids, self.asks, self.sigma, role, index, reports, self._cache
+            )
         return mech.responses(self.network, self.bids, self.asks, self.sigma, role, index, reports, self._cache)
 
     def _utilities(self, role: str, i: int, reports: np.ndarray, scalar: bool) -> np.ndarray:

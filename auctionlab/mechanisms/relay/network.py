@@ -137,8 +137,10 @@ class RelayNetwork:
                     raise NetworkError(f"{name} distances overflow: coordinates are too large to square")
             k, e = P / N0, -g / 2.0
             if not np.isfinite(k):
-                raise NetworkError(f"power / noise = {P!r} / {N0!r} overflows: the network parameters ({params}) "
-                                   "give infinite capacities")
+                raise NetworkError(
+                    f"power / noise = {P!r} / {N0!r} overflows: the network parameters ({params}) "
+                    "give infinite capacities"
+                )
             snr_sd = k * d_sd**e
             snr_sr = k * d_sr**e
             snr_rd = k * d_rd**e
@@ -151,8 +153,10 @@ class RelayNetwork:
             if not (np.minimum.reduce(cap, axis=None) >= 0.0 and np.maximum.reduce(cap, axis=None) < np.inf):
                 idx = tuple(int(i) for i in np.argwhere(~np.isfinite(cap) | (cap < 0))[0])
                 where = idx[0] if len(idx) == 1 else idx
-                raise NetworkError(f"{name} capacity [{where}] = {float(cap[idx])}: the network parameters ({params}) "
-                                   "give capacities that are not finite")
+                raise NetworkError(
+                    f"{name} capacity [{where}] = {float(cap[idx])}: the network parameters ({params}) "
+                    "give capacities that are not finite"
+                )
         for a in (direct, relayed):  # fresh arrays: frozen as they are, not copied
             a.flags.writeable = False
         return cls(direct=direct, relayed=relayed, mode=mode, sources=src, destinations=dst, relays=rel)
@@ -177,8 +181,10 @@ def _check_mode(mode) -> str:
 
 def _check_pairs(n: int, m: int) -> None:
     if n * m > MAX_PAIRS:
-        raise ConfigError(f"a network of n={n} sources and m={m} relays has {n * m} source-relay pairs, "
-                          f"above the size limit of {MAX_PAIRS} pairs")
+        raise ConfigError(
+            f"a network of n={n} sources and m={m} relays has {n * m} source-relay pairs, "
+            f"above the size limit of {MAX_PAIRS} pairs"
+        )
 
 
 def _sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -214,6 +220,12 @@ def random_network(
     gen = check_rng(rng)
     pts = gen.uniform(0.0, side, size=(2 * n + m, 2))
     return RelayNetwork.from_positions(
-        pts[:n], pts[n : 2 * n], pts[2 * n :],
-        mode=mode, bandwidth=bandwidth, power=power, path_loss=path_loss, noise=noise,
+        pts[:n],
+        pts[n : 2 * n],
+        pts[2 * n :],
+        mode=mode,
+        bandwidth=bandwidth,
+        power=power,
+        path_loss=path_loss,
+        noise=noise,
     )

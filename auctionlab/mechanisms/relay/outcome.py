@@ -77,8 +77,9 @@ class RelayOutcome:
         return obj
 
     @classmethod
-    def from_trades(cls, sigma: np.ndarray, m: int, buyers, buyer_pay, seller_pay, rule: str,
-                    profit: float | None = None, **extra) -> RelayOutcome:
+    def from_trades(
+        cls, sigma: np.ndarray, m: int, buyers, buyer_pay, seller_pay, rule: str, profit: float | None = None, **extra
+    ) -> RelayOutcome:
         """The outcome in which ``buyers`` trade with their relays ``sigma[buyers]`` at the
         given payments (scalars for uniform prices, or one entry per trade). ``profit``
         defaults to Σ buyer payments − Σ seller payments; pass it when it is known exactly."""
@@ -92,9 +93,16 @@ class RelayOutcome:
         bp[buyers] = buyer_pay
         sp = np.zeros(m)
         sp[sellers] = seller_pay
-        return cls(buyer_wins=buyer_wins, seller_wins=seller_wins, sigma=sigma, buyer_payments=bp,
-                   seller_payments=sp, profit=float(bp.sum() - sp.sum()) if profit is None else float(profit),
-                   rule=rule, **extra)
+        return cls(
+            buyer_wins=buyer_wins,
+            seller_wins=seller_wins,
+            sigma=sigma,
+            buyer_payments=bp,
+            seller_payments=sp,
+            profit=float(bp.sum() - sp.sum()) if profit is None else float(profit),
+            rule=rule,
+            **extra,
+        )
 
     @classmethod
     def no_trade(cls, n: int, m: int, sigma: np.ndarray, rule: str, k: int = 0) -> RelayOutcome:
@@ -152,8 +160,10 @@ def efficiency(network: RelayNetwork, outcome: RelayOutcome) -> dict[str, float]
     if not isinstance(outcome, RelayOutcome):
         raise ConfigError(f"outcome must be a RelayOutcome, got {type(outcome).__name__}")
     if (outcome.n, outcome.m) != (network.n, network.m):
-        raise ShapeError(f"outcome is for n={outcome.n} sources and m={outcome.m} relays, but the network has "
-                         f"n={network.n} and m={network.m}: an outcome of another network")
+        raise ShapeError(
+            f"outcome is for n={outcome.n} sources and m={outcome.m} relays, but the network has "
+            f"n={network.n} and m={network.m}: an outcome of another network"
+        )
     cap = network.capacities(outcome.traded)
     return {
         "total_capacity": float(cap.sum()),

@@ -39,9 +39,18 @@ def check_reports(bids, asks, shape: tuple[int, int] | None = None) -> tuple[np.
     Real numbers only: booleans, complex numbers and strings are rejected, not converted.
     Float64 arrays of the right shapes are checked with one reduction each and returned as
     they are; anything else goes through the full diagnosis, which names the bad entry."""
-    if (type(bids) is np.ndarray and type(asks) is np.ndarray and bids.dtype is _F8 and asks.dtype is _F8
-            and bids.ndim == 2 and bids.size and (shape is None or bids.shape == shape)
-            and asks.shape == bids.shape[1:] and all_nonnegative_finite(bids) and all_nonnegative_finite(asks)):
+    if (
+        type(bids) is np.ndarray
+        and type(asks) is np.ndarray
+        and bids.dtype is _F8
+        and asks.dtype is _F8
+        and bids.ndim == 2
+        and bids.size
+        and (shape is None or bids.shape == shape)
+        and asks.shape == bids.shape[1:]
+        and all_nonnegative_finite(bids)
+        and all_nonnegative_finite(asks)
+    ):
         return bids, asks
     bids = as_real_array(bids, "bids", (None, None) if shape is None else shape)
     asks = as_real_array(asks, "asks", (bids.shape[1],))
@@ -161,8 +170,14 @@ def _boundary(by_bid, by_ask, bs, as_, k, rule: str) -> tuple:
     # In the seller example of TASC's manipulability (see the tests) the deviating ask equals a bid, α counts it (≥), and
     # the counts tie 1–1; this rule is the one under which the stated gain appears.
     first = n1 > n2
-    return (_pick(first, alpha, k), _pick(first, k, beta), _pick(_col(first), w1, w2), _pick(first, n1, n2),
-            alpha, beta)
+    return (
+        _pick(first, alpha, k),
+        _pick(first, k, beta),
+        _pick(_col(first), w1, w2),
+        _pick(first, n1, n2),
+        alpha,
+        beta,
+    )
 
 
 def _assignment(sigma, n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -190,8 +205,14 @@ def _assignment(sigma, n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 _ARANGE = np.arange(4096)  # ranks for the inverse permutation (sliced; larger auctions build their own)
 
 
-def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str,
-            cand: np.ndarray | None = None, rel: np.ndarray | None = None) -> RelayOutcome:
+def _phase2(
+    bids: np.ndarray,
+    asks: np.ndarray,
+    sigma: np.ndarray,
+    rule: str,
+    cand: np.ndarray | None = None,
+    rel: np.ndarray | None = None,
+) -> RelayOutcome:
     """Phase 2 of one auction on inputs already checked by :func:`check_reports` and
     :func:`check_sigma` (``cand``, ``rel``: the assigned buyers and their relays, when known).
 
@@ -245,15 +266,25 @@ def _phase2(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str,
     buyer_pay[buyers] = pb
     seller_pay[sellers] = ps
     return RelayOutcome._of(
-        buyer_wins=buyer_wins, seller_wins=seller_wins, sigma=sigma, buyer_payments=buyer_pay, seller_payments=seller_pay,
-        profit=float(wins * (pb - ps)), rule=rule, k=k,
-        boundary=(int(S[x - 1]), int(R[y - 1])), buyer_price=pb, seller_price=ps,
-        ranking=(S, R), boundary_candidates=pairs,
+        buyer_wins=buyer_wins,
+        seller_wins=seller_wins,
+        sigma=sigma,
+        buyer_payments=buyer_pay,
+        seller_payments=seller_pay,
+        profit=float(wins * (pb - ps)),
+        rule=rule,
+        k=k,
+        boundary=(int(S[x - 1]), int(R[y - 1])),
+        buyer_price=pb,
+        seller_price=ps,
+        ranking=(S, R),
+        boundary_candidates=pairs,
     )
 
 
-def phase2_responses(bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str, role: str, index: int,
-                     reports: np.ndarray) -> AgentOutcomes:
+def phase2_responses(
+    bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str, role: str, index: int, reports: np.ndarray
+) -> AgentOutcomes:
     """Phase 2 for K counterfactual reports of one agent, every other report fixed, in one
     vectorised pass (the same steps as a single auction, row by row).
 
@@ -338,8 +369,10 @@ def assign(network: RelayNetwork, algorithm="mwm") -> np.ndarray:
     if not isinstance(network, RelayNetwork):
         raise ConfigError(f"network must be a RelayNetwork, got {type(network).__name__}")
     if not isinstance(algorithm, str) and not callable(algorithm):
-        raise ConfigError(f"algorithm must be a registered name ({', '.join(sorted(ASSIGNMENT_ALGORITHMS))}) "
-                          f"or a callable, got {algorithm!r}")
+        raise ConfigError(
+            f"algorithm must be a registered name ({', '.join(sorted(ASSIGNMENT_ALGORITHMS))}) "
+            f"or a callable, got {algorithm!r}"
+        )
     fn = ASSIGNMENT_ALGORITHMS.resolve(algorithm)
     sigma = fn(network.direct, network.relayed)
     if fn in _BUILTIN:  # valid by construction (and by tests); skip the O(n) re-check

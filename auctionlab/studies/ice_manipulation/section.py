@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auctionlab.errors import ConfigError
 from auctionlab.report.metrics import fmt
 from auctionlab.report.plots import new_figure, save
 from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
-from auctionlab.errors import ConfigError
 from auctionlab.studies.ice_common import (
     ANALYSIS_STREAM,
     MAX_ROUNDS,
@@ -78,29 +78,53 @@ def _strategy_names(cases: pd.DataFrame, params: dict[str, Any]) -> pd.Series:
     return cases["deviation"].map(names)
 
 
-def frames_from(runs: pd.DataFrame, *, params: dict[str, Any] | None = None, master_seed: int = 0,
-                name: str = "ice-manipulation") -> dict[str, Any]:
+def frames_from(
+    runs: pd.DataFrame, *, params: dict[str, Any] | None = None, master_seed: int = 0, name: str = "ice-manipulation"
+) -> dict[str, Any]:
     """:func:`dataset` on a runs table given directly (hand-made ones in tests)."""
     params = params or {}
     cases = runs.copy()
     if cases.empty:
-        return {"name": name, "cases": cases, "gains": pd.DataFrame(), "table": pd.DataFrame(), "rules": [],
-                "params": params, "master_seed": master_seed}
+        return {
+            "name": name,
+            "cases": cases,
+            "gains": pd.DataFrame(),
+            "table": pd.DataFrame(),
+            "rules": [],
+            "params": params,
+            "master_seed": master_seed,
+        }
     cases["strategy"] = _strategy_names(cases, params)
     cases["baseline_trade"] = cases["baseline_traded_units"] > 0
     cases["hit_max_rounds"] = (cases["closed_by"] == MAX_ROUNDS) | (cases["baseline_closed_by"] == MAX_ROUNDS)
     rules = rules_in(list(cases.columns), "gain_")
-    per_inst = cases.groupby(["deviation", "run_id"], sort=False).agg(
-        strategy=("strategy", "first"), baseline_trade=("baseline_trade", "first"),
-        hit_max_rounds=("hit_max_rounds", "any"),
-        **{f"gain_{r.name}": (f"gain_{r.name}", "mean") for r in rules}).reset_index()
+    per_inst = (
+        cases.groupby(["deviation", "run_id"], sort=False)
+        .agg(
+            strategy=("strategy", "first"),
+            baseline_trade=("baseline_trade", "first"),
+            hit_max_rounds=("hit_max_rounds", "any"),
+            **{f"gain_{r.name}": (f"gain_{r.name}", "mean") for r in rules},
+        )
+        .reset_index()
+    )
     # an instance is a valid unit for a deviation when it has trade and none of its runs stopped at max_rounds
     per_inst["valid"] = per_inst["baseline_trade"] & ~per_inst["hit_max_rounds"]
-    gains = per_inst.melt(id_vars=["deviation", "run_id", "strategy", "baseline_trade", "hit_max_rounds", "valid"],
-                          value_vars=[f"gain_{r.name}" for r in rules], var_name="rule", value_name="gain")
+    gains = per_inst.melt(
+        id_vars=["deviation", "run_id", "strategy", "baseline_trade", "hit_max_rounds", "valid"],
+        value_vars=[f"gain_{r.name}" for r in rules],
+        var_name="rule",
+        value_name="gain",
+    )
     gains["rule"] = gains["rule"].str.removeprefix("gain_")
-    frames = {"name": name, "cases": cases, "gains": gains, "rules": rules, "params": params,
-              "master_seed": master_seed}
+    frames = {
+        "name": name,
+        "cases": cases,
+        "gains": gains,
+        "rules": rules,
+        "params": params,
+        "master_seed": master_seed,
+    }
     frames["table"] = gain_table(frames)
     frames["table_all"] = gain_table(frames, valid="baseline_trade")
     return frames
@@ -131,15 +155,25 @@ def gain_table(frames: dict[str, Any], valid: str = "valid") -> pd.DataFrame:
             est = ci(gr, gen)
             common = design.index.intersection(gr.index)
             diff = paired_ci(design[common], gr[common], gen) if r.name != DESIGN else (math.nan,) * 3
-            rows.append({
-                "deviation": d, "strategy": cd["strategy"].iloc[0] if len(cd) else "", "rule": r.name,
-                "budget_balanced": bool(r.budget_balanced), "n": len(gr),
-                "gain": est[0], "gain_lo": est[1], "gain_hi": est[2],
-                "threshold_minus_rule": diff[0], "diff_lo": diff[1], "diff_hi": diff[2],
-                "share_gaining": float((cd[f"gain_{r.name}"] > TOL).mean()) if len(cd) else math.nan,
-                "cases": len(cd), "cases_max_rounds": int(cd["hit_max_rounds"].sum()),
-                "instances_without_trade": int((~cd.drop_duplicates("run_id")["baseline_trade"]).sum()),
-            })
+            rows.append(
+                {
+                    "deviation": d,
+                    "strategy": cd["strategy"].iloc[0] if len(cd) else "",
+                    "rule": r.name,
+                    "budget_balanced": bool(r.budget_balanced),
+                    "n": len(gr),
+                    "gain": est[0],
+                    "gain_lo": est[1],
+                    "gain_hi": est[2],
+                    "threshold_minus_rule": diff[0],
+                    "diff_lo": diff[1],
+                    "diff_hi": diff[2],
+                    "share_gaining": float((cd[f"gain_{r.name}"] > TOL).mean()) if len(cd) else math.nan,
+                    "cases": len(cd),
+                    "cases_max_rounds": int(cd["hit_max_rounds"].sum()),
+                    "instances_without_trade": int((~cd.drop_duplicates("run_id")["baseline_trade"]).sum()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -157,9 +191,16 @@ def figures(frames: dict[str, Any], figdir: Path) -> list[Figure]:
     for i, r in enumerate(rules):
         t = table[table["rule"] == r.name].set_index("deviation").reindex(devs)
         yy = y + (i - (len(rules) - 1) / 2) * w
-        ax.errorbar(t["gain"], yy, xerr=[t["gain"] - t["gain_lo"], t["gain_hi"] - t["gain"]], fmt="o" if
-                    r.budget_balanced else "s", color=PALETTE[i % len(PALETTE)], capsize=2, markersize=3.5,
-                    label=r.label + ("" if r.budget_balanced else " (not budget balanced)"))
+        ax.errorbar(
+            t["gain"],
+            yy,
+            xerr=[t["gain"] - t["gain_lo"], t["gain_hi"] - t["gain"]],
+            fmt="o" if r.budget_balanced else "s",
+            color=PALETTE[i % len(PALETTE)],
+            capsize=2,
+            markersize=3.5,
+            label=r.label + ("" if r.budget_balanced else " (not budget balanced)"),
+        )
     ax.axvline(0, color="grey", linewidth=1, linestyle=":")
     ax.set_yticks(y, devs)
     ax.invert_yaxis()
@@ -168,11 +209,19 @@ def figures(frames: dict[str, Any], figdir: Path) -> list[Figure]:
     name = frames["name"]
     png, svg = save(fig, figdir, name)
     n = int(table["n"].max()) if len(table) else 0
-    return [Figure(name, (
-        f"One deviating bidder against reference bidders: its utility gain under every payment rule, computed from "
-        f"the same runs (the bidding does not depend on the rule). Up to {n} instances per deviation — instances "
-        "with trade in the baseline and no run stopped at max_rounds; the deviators of an instance averaged. Bars: "
-        "95% percentile-bootstrap CIs over instances."), png, svg)]
+    return [
+        Figure(
+            name,
+            (
+                f"One deviating bidder against reference bidders: its utility gain under every payment rule, computed from "
+                f"the same runs (the bidding does not depend on the rule). Up to {n} instances per deviation — instances "
+                "with trade in the baseline and no run stopped at max_rounds; the deviators of an instance averaged. Bars: "
+                "95% percentile-bootstrap CIs over instances."
+            ),
+            png,
+            svg,
+        )
+    ]
 
 
 # ---------------------------------------------------------------------- claims
@@ -186,10 +235,14 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
     if not ctrl.empty:
         cols = [f"gain_{r.name}" for r in rules]
         exact = bool((ctrl[cols] == 0).all().all())
-        out.append(Claim(
-            "The reference proxy against itself gains exactly 0 (rerunning it reproduces the baseline bit for bit)",
-            "agrees" if exact else "disagrees",
-            f"{len(ctrl)} control cases; largest |gain| {fmt(float(ctrl[cols].abs().max().max()))}.", len(ctrl)))
+        out.append(
+            Claim(
+                "The reference proxy against itself gains exactly 0 (rerunning it reproduces the baseline bit for bit)",
+                "agrees" if exact else "disagrees",
+                f"{len(ctrl)} control cases; largest |gain| {fmt(float(ctrl[cols].abs().max().max()))}.",
+                len(ctrl),
+            )
+        )
     base = cases.drop_duplicates("run_id")
     traded = base[base["baseline_trade"]]
     n_tr = len(traded)
@@ -199,15 +252,26 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
             continue
         if r.budget_balanced:
             ok = bool((traded[col] >= -TOL).all())
-            out.append(Claim(f"{r.label} payments never run a deficit", judge(ok, n_tr),
-                             f"{n_tr} baseline instances with trade; min surplus "
-                             f"{fmt(float(traded[col].min())) if n_tr else 'n/a'}.", n_tr))
+            out.append(
+                Claim(
+                    f"{r.label} payments never run a deficit",
+                    judge(ok, n_tr),
+                    f"{n_tr} baseline instances with trade; min surplus "
+                    f"{fmt(float(traded[col].min())) if n_tr else 'n/a'}.",
+                    n_tr,
+                )
+            )
         else:
             deficit = traded[col] < -TOL
-            out.append(Claim(f"{r.label} payments run a deficit on instances with trade (the price of truthfulness)",
-                             judge(bool(deficit.all()), n_tr, partly=bool(deficit.any())),
-                             f"deficit on {int(deficit.sum())} of {n_tr} instances with trade; mean surplus "
-                             f"{fmt(float(traded[col].mean())) if n_tr else 'n/a'}.", n_tr))
+            out.append(
+                Claim(
+                    f"{r.label} payments run a deficit on instances with trade (the price of truthfulness)",
+                    judge(bool(deficit.all()), n_tr, partly=bool(deficit.any())),
+                    f"deficit on {int(deficit.sum())} of {n_tr} instances with trade; mean surplus "
+                    f"{fmt(float(traded[col].mean())) if n_tr else 'n/a'}.",
+                    n_tr,
+                )
+            )
     # the paper's claim: Threshold vs the other budget-balanced rules, on shading
     shading = table[(table["strategy"] == SHADING)]
     others = [r for r in rules if r.budget_balanced and r.name != DESIGN]
@@ -216,54 +280,86 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
         larger = comp["diff_lo"] > TOL
         smaller = comp["diff_hi"] < -TOL
         n = int(comp["n"].min()) if len(comp) else 0
-        parts = "; ".join(f"{row.deviation} vs {row.rule}: {ci_str(row.threshold_minus_rule, row.diff_lo, row.diff_hi)}"
-                          for row in comp.itertuples())
-        ev = (f"paired per-instance differences with 95% CIs, valid instances only: {parts}. Threshold significantly "
-              f"smaller in {int(smaller.sum())}, larger in {int(larger.sum())} of {len(comp)} comparisons."
-              if n else "no valid instance (every instance with trade had a run stopped at max_rounds, or none traded).")
+        parts = "; ".join(
+            f"{row.deviation} vs {row.rule}: {ci_str(row.threshold_minus_rule, row.diff_lo, row.diff_hi)}"
+            for row in comp.itertuples()
+        )
+        ev = (
+            f"paired per-instance differences with 95% CIs, valid instances only: {parts}. Threshold significantly "
+            f"smaller in {int(smaller.sum())}, larger in {int(larger.sum())} of {len(comp)} comparisons."
+            if n
+            else "no valid instance (every instance with trade had a run stopped at max_rounds, or none traded)."
+        )
         ta = frames.get("table_all")
         if ta is not None and not ta.empty:
             ca = ta[(ta["strategy"] == SHADING) & ta["rule"].isin([r.name for r in others])]
             if len(ca) and int(ca["n"].min()) > n:
                 la = ca["diff_lo"] > TOL
-                ev += (f" For context only (not the verdict): over every instance with trade, runs stopped at "
-                       f"max_rounds included (n = {int(ca['n'].min())}), Threshold is significantly larger in "
-                       f"{int(la.sum())} and smaller in {int((ca['diff_hi'] < -TOL).sum())} of {len(ca)} comparisons.")
-        out.append(Claim(
-            "Among budget-balanced payment rules Threshold leaves the smallest gain from shading (paired difference "
-            "Threshold − other rule never significantly above 0)",
-            judge(not larger.any(), n, partly=bool((~larger).any())), ev, n))
+                ev += (
+                    f" For context only (not the verdict): over every instance with trade, runs stopped at "
+                    f"max_rounds included (n = {int(ca['n'].min())}), Threshold is significantly larger in "
+                    f"{int(la.sum())} and smaller in {int((ca['diff_hi'] < -TOL).sum())} of {len(ca)} comparisons."
+                )
+        out.append(
+            Claim(
+                "Among budget-balanced payment rules Threshold leaves the smallest gain from shading (paired difference "
+                "Threshold − other rule never significantly above 0)",
+                judge(not larger.any(), n, partly=bool((~larger).any())),
+                ev,
+                n,
+            )
+        )
     vcg = [r for r in rules if not r.budget_balanced]
     for r in vcg:
         t = table[(table["rule"] == r.name) & (table["deviation"] != CONTROL)]
         sig = t[t["gain_lo"] > TOL]
         n = int(t["n"].min()) if len(t) else 0
-        out.append(Claim(
-            f"Under {r.label} payments (truthful in the one-shot exchange) no deviation gains on average",
-            judge(sig.empty, n),
-            ("largest mean gain " + fmt(float(t["gain"].max())) + "." if sig.empty else
-             "significant: " + ", ".join(f"{x.deviation} {ci_str(x.gain, x.gain_lo, x.gain_hi)}" for x in sig.itertuples())
-             + ". In ICE the others' final reports are their lower bounds, not their values, so VCG is not exactly "
-               "truthful here."), n))
+        out.append(
+            Claim(
+                f"Under {r.label} payments (truthful in the one-shot exchange) no deviation gains on average",
+                judge(sig.empty, n),
+                (
+                    "largest mean gain " + fmt(float(t["gain"].max())) + "."
+                    if sig.empty
+                    else "significant: "
+                    + ", ".join(f"{x.deviation} {ci_str(x.gain, x.gain_lo, x.gain_hi)}" for x in sig.itertuples())
+                    + ". In ICE the others' final reports are their lower bounds, not their values, so VCG is not exactly "
+                    "truthful here."
+                ),
+                n,
+            )
+        )
     t = table[(table["rule"] == DESIGN) & (table["deviation"] != CONTROL)]
     if not t.empty:
         sig = t[t["gain_lo"] > TOL]
         n = int(t["n"].min())
-        out.append(Claim(
-            "ICE with Threshold payments is not ex-post truthful: some deviation gains on average (95% CI above 0)",
-            judge(not sig.empty, n),
-            ("significant: " + ", ".join(f"{x.deviation} {ci_str(x.gain, x.gain_lo, x.gain_hi)}" for x in sig.itertuples()))
-            if len(sig) else f"no CI above 0; largest mean gain {fmt(float(t['gain'].max()))}.", n))
+        out.append(
+            Claim(
+                "ICE with Threshold payments is not ex-post truthful: some deviation gains on average (95% CI above 0)",
+                judge(not sig.empty, n),
+                (
+                    "significant: "
+                    + ", ".join(f"{x.deviation} {ci_str(x.gain, x.gain_lo, x.gain_hi)}" for x in sig.itertuples())
+                )
+                if len(sig)
+                else f"no CI above 0; largest mean gain {fmt(float(t['gain'].max()))}.",
+                n,
+            )
+        )
     slow = cases[cases["strategy"].isin(SLOW)]
     if not slow.empty:  # a claim about max_rounds: those runs are its subject
         per = slow.groupby("deviation")["closed_by"].apply(lambda s: float((s == MAX_ROUNDS).mean()))
         base_rate = float((base["baseline_closed_by"] == MAX_ROUNDS).mean())
         n = int(slow.groupby("deviation").size().min())
-        out.append(Claim(
-            "Proxies that reveal little (lazy, late revealer, stubborn) stop at max_rounds more often than the "
-            "reference bidders' baseline",
-            judge(bool((per > base_rate).all()), n, partly=bool((per > base_rate).any())),
-            ", ".join(f"{d}: {v:.0%}" for d, v in per.items()) + f" of cases vs {base_rate:.0%} of baselines.", n))
+        out.append(
+            Claim(
+                "Proxies that reveal little (lazy, late revealer, stubborn) stop at max_rounds more often than the "
+                "reference bidders' baseline",
+                judge(bool((per > base_rate).all()), n, partly=bool((per > base_rate).any())),
+                ", ".join(f"{d}: {v:.0%}" for d, v in per.items()) + f" of cases vs {base_rate:.0%} of baselines.",
+                n,
+            )
+        )
     return out
 
 
@@ -275,32 +371,55 @@ def build(store: Any, figdir: Path) -> Section:
         from auctionlab.studies.ice_runs import exchange_strategy
 
         ref = exchange_strategy(ref, "reference").label
-    sec = Section(store.name, f"ICE manipulation: what a deviating proxy gains against {ref} bidders, rule by rule"
-                  + reduced_heading(store), spec.description, settings_of(store))
+    sec = Section(
+        store.name,
+        f"ICE manipulation: what a deviating proxy gains against {ref} bidders, rule by rule" + reduced_heading(store),
+        spec.description,
+        settings_of(store),
+    )
     runs = store.table("runs")
     if runs.empty:
         sec.notes.append("No runs are stored yet.")
         return sec
     frames = dataset(store)
     sec.figures.extend(figures(frames, figdir))
-    sec.tables.append((("Per deviation and payment rule: valid instances n (trade in the baseline, no run stopped at "
-                       "max_rounds), mean gain with 95% bootstrap CI, paired CI of Threshold's gain minus the rule's, "
-                       "share of cases that gain, and cases that hit max_rounds (flagged, left out of n)"),
-                       frames["table"]))
-    sec.tables.append((("The same over every instance with trade, runs stopped at max_rounds included (context "
-                       "only: no verdict uses it)"), frames["table_all"]))
+    sec.tables.append(
+        (
+            (
+                "Per deviation and payment rule: valid instances n (trade in the baseline, no run stopped at "
+                "max_rounds), mean gain with 95% bootstrap CI, paired CI of Threshold's gain minus the rule's, "
+                "share of cases that gain, and cases that hit max_rounds (flagged, left out of n)"
+            ),
+            frames["table"],
+        )
+    )
+    sec.tables.append(
+        (
+            (
+                "The same over every instance with trade, runs stopped at max_rounds included (context "
+                "only: no verdict uses it)"
+            ),
+            frames["table_all"],
+        )
+    )
     sec.claims.extend(claims(frames))
     cases = frames["cases"]
     base = cases.drop_duplicates("run_id")
     base_stalled = base["baseline_trade"] & (base["baseline_closed_by"] == MAX_ROUNDS)
-    text = stall_finding(ref, int(base_stalled.sum()), int(base["baseline_trade"].sum()),
-                         int((base["baseline_trade"] & ~base_stalled).sum()), "the gain verdicts")
+    text = stall_finding(
+        ref,
+        int(base_stalled.sum()),
+        int(base["baseline_trade"].sum()),
+        int((base["baseline_trade"] & ~base_stalled).sum()),
+        "the gain verdicts",
+    )
     if text:
         sec.notes.append(text)
     sec.notes.append(
         f"{int((~base['baseline_trade']).sum())} of {len(base)} instances have no trade in the baseline and "
         f"{int(cases['hit_max_rounds'].sum())} of {len(cases)} cases stopped at max_rounds (deviation or baseline); "
-        "both are left out of every gain verdict. Deviators are drawn among the bidders who trade in the baseline.")
+        "both are left out of every gain verdict. Deviators are drawn among the bidders who trade in the baseline."
+    )
     sec.data.append((f"{store.name}_cases", cases))
     return sec
 

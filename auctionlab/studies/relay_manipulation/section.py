@@ -31,6 +31,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from auctionlab.mechanisms.relay.mechanisms import (
+    KDA,
+    TASC,
+    VCG,
+    McAfee,
+    McAfeeHomogeneous,
+    TradeReduction,
+)
 from auctionlab.report.metrics import fmt
 from auctionlab.report.plots import band, new_figure, save
 from auctionlab.report.sections import (
@@ -42,14 +50,6 @@ from auctionlab.report.sections import (
     empty_section,
     judge,
     settings_of,
-)
-from auctionlab.mechanisms.relay.mechanisms import (
-    KDA,
-    TASC,
-    VCG,
-    McAfee,
-    McAfeeHomogeneous,
-    TradeReduction,
 )
 from auctionlab.studies.relay_common import (
     ALG_STYLE,
@@ -90,11 +90,18 @@ def per_instance_gains(runs: pd.DataFrame, agents: pd.DataFrame) -> pd.DataFrame
     with the run's n, m, Vmax."""
     a = agents.copy()
     a["trader_profitable"] = np.where(a["trades_truthfully"].astype(bool), a["profitable"].astype(float), np.nan)
-    g = (a.groupby(["run_id", "variant", "mechanism", "algorithm", "role"], sort=False)
-         .agg(agents=("max_gain", "size"), share_profitable=("profitable", "mean"),
-              trader_share=("trader_profitable", "mean"), traders=("trades_truthfully", "sum"),
-              mean_gain=("max_gain", "mean"), max_gain=("max_gain", "max"))
-         .reset_index())
+    g = (
+        a.groupby(["run_id", "variant", "mechanism", "algorithm", "role"], sort=False)
+        .agg(
+            agents=("max_gain", "size"),
+            share_profitable=("profitable", "mean"),
+            trader_share=("trader_profitable", "mean"),
+            traders=("trades_truthfully", "sum"),
+            mean_gain=("max_gain", "mean"),
+            max_gain=("max_gain", "max"),
+        )
+        .reset_index()
+    )
     keys = runs[["run_id", "n", "m", "vmax"]].drop_duplicates("run_id")
     g["share_profitable"] = g["share_profitable"].astype(float)
     return g.merge(keys, on="run_id", how="left")
@@ -109,13 +116,18 @@ def price_of_truthfulness(runs: pd.DataFrame) -> pd.DataFrame:
     if common.empty:
         return pd.DataFrame()
     t, r = t.loc[common], r.loc[common]
-    out = pd.DataFrame({
-        "trades_tasc": t["trades"].astype(float), "trades_tr": r["trades"].astype(float),
-        "delta_trades": t["trades"].astype(float) - r["trades"].astype(float),
-        "delta_welfare_share": t["welfare_share"] - r["welfare_share"],
-        "delta_capacity_gain_share": t["capacity_gain_share"] - r["capacity_gain_share"],
-        "n": t["n"], "m": t["m"], "vmax": t["vmax"],
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "trades_tasc": t["trades"].astype(float),
+            "trades_tr": r["trades"].astype(float),
+            "delta_trades": t["trades"].astype(float) - r["trades"].astype(float),
+            "delta_welfare_share": t["welfare_share"] - r["welfare_share"],
+            "delta_capacity_gain_share": t["capacity_gain_share"] - r["capacity_gain_share"],
+            "n": t["n"],
+            "m": t["m"],
+            "vmax": t["vmax"],
+        }
+    ).reset_index()
     out["differs"] = (out["delta_trades"] != 0).astype(float)
     return out
 
@@ -159,19 +171,39 @@ def _summary(inst: pd.DataFrame, agents: pd.DataFrame, variants: list[str], gen)
     share = boot(inst, "share_profitable", ["variant", "role"], gen)
     trader = boot(inst, "trader_share", ["variant", "role"], gen)
     gain = boot(inst, "mean_gain", ["variant", "role"], gen)
-    pooled = (agents.groupby(["variant", "role"])
-              .agg(agents=("max_gain", "size"), profitable=("profitable", "sum"), largest_gain=("max_gain", "max"),
-                   relevant=("relevant", "mean"))
-              .reset_index())
-    any_inst = ((inst.groupby(["run_id", "variant", "role"])["share_profitable"].max() > 0)
-                .groupby(["variant", "role"]).mean().rename("instances_with_a_gain").reset_index())
+    pooled = (
+        agents.groupby(["variant", "role"])
+        .agg(
+            agents=("max_gain", "size"),
+            profitable=("profitable", "sum"),
+            largest_gain=("max_gain", "max"),
+            relevant=("relevant", "mean"),
+        )
+        .reset_index()
+    )
+    any_inst = (
+        (inst.groupby(["run_id", "variant", "role"])["share_profitable"].max() > 0)
+        .groupby(["variant", "role"])
+        .mean()
+        .rename("instances_with_a_gain")
+        .reset_index()
+    )
     summary = pooled.merge(share[["variant", "role", "estimate", "lo", "hi"]], on=["variant", "role"], how="left")
     summary = summary.rename(columns={"estimate": "share_profitable", "lo": "share_lo", "hi": "share_hi"})
-    summary = summary.merge(trader[["variant", "role", "estimate", "lo", "hi"]].rename(
-        columns={"estimate": "share_of_traders", "lo": "traders_lo", "hi": "traders_hi"}), on=["variant", "role"],
-        how="left")
-    summary = summary.merge(gain[["variant", "role", "estimate", "lo", "hi"]].rename(
-        columns={"estimate": "mean_max_gain", "lo": "gain_lo", "hi": "gain_hi"}), on=["variant", "role"], how="left")
+    summary = summary.merge(
+        trader[["variant", "role", "estimate", "lo", "hi"]].rename(
+            columns={"estimate": "share_of_traders", "lo": "traders_lo", "hi": "traders_hi"}
+        ),
+        on=["variant", "role"],
+        how="left",
+    )
+    summary = summary.merge(
+        gain[["variant", "role", "estimate", "lo", "hi"]].rename(
+            columns={"estimate": "mean_max_gain", "lo": "gain_lo", "hi": "gain_hi"}
+        ),
+        on=["variant", "role"],
+        how="left",
+    )
     summary = summary.merge(any_inst, on=["variant", "role"], how="left")
     summary["variant"] = pd.Categorical(summary["variant"], variants, ordered=True)
     summary = summary.sort_values(["variant", "role"]).reset_index(drop=True)
@@ -184,20 +216,32 @@ def _efficiency(runs: pd.DataFrame, variants: list[str], gen) -> pd.DataFrame:
     for v in variants:
         d = runs[runs["variant"] == v]
         est, lo, hi = boot_one(d, "profit", gen)
-        rows.append({
-            "variant": v, "trades": float(d["trades"].mean()), "welfare_share": float(d["welfare_share"].mean()),
-            "capacity_gain_share": float(d["capacity_gain_share"].mean()),
-            "profit": est, "profit_lo": lo, "profit_hi": hi, "deficit_share": float((d["profit"] < -1e-9).mean()),
-            "mean_deficit": float(d["deficit"].mean()), "ir_violations_per_instance": float(d["ir_violations"].mean()),
-            "time_ms": float(d["time_ms"].mean()),
-        })
+        rows.append(
+            {
+                "variant": v,
+                "trades": float(d["trades"].mean()),
+                "welfare_share": float(d["welfare_share"].mean()),
+                "capacity_gain_share": float(d["capacity_gain_share"].mean()),
+                "profit": est,
+                "profit_lo": lo,
+                "profit_hi": hi,
+                "deficit_share": float((d["profit"] < -1e-9).mean()),
+                "mean_deficit": float(d["deficit"].mean()),
+                "ir_violations_per_instance": float(d["ir_violations"].mean()),
+                "time_ms": float(d["time_ms"].mean()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def _price_summary(pot: pd.DataFrame, gen) -> pd.DataFrame:
     rows = []
     for alg, d in pot.groupby("algorithm", sort=False):
-        row = {"algorithm": alg, "trades_tasc": float(d["trades_tasc"].mean()), "trades_tr": float(d["trades_tr"].mean())}
+        row = {
+            "algorithm": alg,
+            "trades_tasc": float(d["trades_tasc"].mean()),
+            "trades_tr": float(d["trades_tr"].mean()),
+        }
         for col in ("delta_trades", "delta_welfare_share", "delta_capacity_gain_share", "differs"):
             b = boot(d.assign(_a=0), col, ["_a"], gen)
             if len(b):
@@ -228,8 +272,11 @@ def _grid_bands(runs: pd.DataFrame, inst: pd.DataFrame, variants: list[str], gen
                     continue
                 s = boot(d, "share_profitable", [xkey], gen, n_boot=300)
                 s = s.rename(columns={"count" if xkey == "n" else "n": "instances"})
-                bands.append(s.rename(columns={xkey: "x_value", "estimate": "mean", "lo": "ci_low", "hi": "ci_high"})
-                             .assign(slice=c, role=role, variant=var))
+                bands.append(
+                    s.rename(columns={xkey: "x_value", "estimate": "mean", "lo": "ci_low", "hi": "ci_high"}).assign(
+                        slice=c, role=role, variant=var
+                    )
+                )
     cols = ["slice", "role", "variant", "x_value", "mean", "ci_low", "ci_high", "instances"]
     band_frame = pd.concat(bands, ignore_index=True)[cols] if bands else pd.DataFrame(columns=cols)
     return pd.DataFrame(slices, columns=["slice", "x", "fixed"]), band_frame
@@ -250,17 +297,32 @@ def dataset(store) -> dict[str, pd.DataFrame]:
     eff = _efficiency(runs, variants, gen)
     pot = price_of_truthfulness(runs)
     price_summary = _price_summary(pot, gen) if not pot.empty else pd.DataFrame()
-    grid = (inst.groupby(["n", "m", "vmax", "variant", "role"])["share_profitable"].mean().unstack("role")
-            .reset_index())
+    grid = inst.groupby(["n", "m", "vmax", "variant", "role"])["share_profitable"].mean().unstack("role").reset_index()
     grid["variant"] = pd.Categorical(grid["variant"], variants, ordered=True)
     grid = grid.sort_values(["variant", "n", "m", "vmax"]).reset_index(drop=True)
     grid["variant"] = grid["variant"].astype(str)
     slices, bands = _grid_bands(runs, inst, variants, gen)
-    order = pd.DataFrame({"variant": variants, "mechanism": [split_variant(v)[0] for v in variants],
-                          "algorithm": [split_variant(v)[1] for v in variants]})
-    return {"meta": one_row(name=store.name, instances=int(runs["run_id"].nunique())), "runs": runs,
-            "agents": agents, "variants": order, "instances": inst, "summary": summary, "efficiency": eff,
-            "price": pot, "price_summary": price_summary, "grid": grid, "grid_slices": slices, "grid_bands": bands}
+    order = pd.DataFrame(
+        {
+            "variant": variants,
+            "mechanism": [split_variant(v)[0] for v in variants],
+            "algorithm": [split_variant(v)[1] for v in variants],
+        }
+    )
+    return {
+        "meta": one_row(name=store.name, instances=int(runs["run_id"].nunique())),
+        "runs": runs,
+        "agents": agents,
+        "variants": order,
+        "instances": inst,
+        "summary": summary,
+        "efficiency": eff,
+        "price": pot,
+        "price_summary": price_summary,
+        "grid": grid,
+        "grid_slices": slices,
+        "grid_bands": bands,
+    }
 
 
 # ---------------------------------------------------------------------- figures
@@ -274,23 +336,43 @@ def _frequency_figure(frames, figdir: Path, name: str) -> Figure:
     x = np.arange(len(variants))
     for k, role in enumerate(ROLES):
         s = summary[summary["role"] == role].set_index("variant").reindex(variants)
-        axes[0][0].bar(x + (k - 0.5) * 0.38, s["share_profitable"], 0.38, label=f"{role}s",
-                       yerr=[s["share_profitable"] - s["share_lo"], s["share_hi"] - s["share_profitable"]],
-                       color=role_color(role), capsize=2)
-        axes[0][1].bar(x + (k - 0.5) * 0.38, s["mean_max_gain"], 0.38, label=f"{role}s",
-                       yerr=[s["mean_max_gain"] - s["gain_lo"], s["gain_hi"] - s["mean_max_gain"]],
-                       color=role_color(role), capsize=2)
-    for ax, title in ((axes[0][0], "(a) share of agents with a profitable deviation"),
-                      (axes[0][1], "(b) mean maximum manipulation gain")):
+        axes[0][0].bar(
+            x + (k - 0.5) * 0.38,
+            s["share_profitable"],
+            0.38,
+            label=f"{role}s",
+            yerr=[s["share_profitable"] - s["share_lo"], s["share_hi"] - s["share_profitable"]],
+            color=role_color(role),
+            capsize=2,
+        )
+        axes[0][1].bar(
+            x + (k - 0.5) * 0.38,
+            s["mean_max_gain"],
+            0.38,
+            label=f"{role}s",
+            yerr=[s["mean_max_gain"] - s["gain_lo"], s["gain_hi"] - s["mean_max_gain"]],
+            color=role_color(role),
+            capsize=2,
+        )
+    for ax, title in (
+        (axes[0][0], "(a) share of agents with a profitable deviation"),
+        (axes[0][1], "(b) mean maximum manipulation gain"),
+    ):
         ax.set_xticks(x, [variant_label(v) for v in variants], rotation=60, ha="right", fontsize=7)
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)
     png, svg = save(fig, figdir, f"{name}-frequency")
-    return Figure(f"{name}-frequency", (
-        f"Best responses (others truthful) of sampled buyers and sellers on {meta(frames, 'instances')} random "
-        "instances, pooled over the grid; bars = mean over instances, whiskers = 95% bootstrap CI. Trade reduction, "
-        "VCG and McAfee in the homogeneous market it is built for should show nothing; TASC as written a little; the "
-        "k-double auction a lot."), png, svg)
+    return Figure(
+        f"{name}-frequency",
+        (
+            f"Best responses (others truthful) of sampled buyers and sellers on {meta(frames, 'instances')} random "
+            "instances, pooled over the grid; bars = mean over instances, whiskers = 95% bootstrap CI. Trade reduction, "
+            "VCG and McAfee in the homogeneous market it is built for should show nothing; TASC as written a little; the "
+            "k-double auction a lot."
+        ),
+        png,
+        svg,
+    )
 
 
 def _gains_figure(frames, figdir: Path, name: str) -> Figure | None:
@@ -305,18 +387,30 @@ def _gains_figure(frames, figdir: Path, name: str) -> Figure | None:
             if g.size == 0:
                 continue
             tot = int(((agents["variant"] == v) & (agents["role"] == role)).sum())
-            ax.step(g, np.arange(1, g.size + 1) / tot, where="post", color=variant_color(v),
-                    linestyle=ALG_STYLE.get(split_variant(v)[1] or "-", "-"), label=variant_label(v))
+            ax.step(
+                g,
+                np.arange(1, g.size + 1) / tot,
+                where="post",
+                color=variant_color(v),
+                linestyle=ALG_STYLE.get(split_variant(v)[1] or "-", "-"),
+                label=variant_label(v),
+            )
         ax.set_xscale("log")
         ax.set_xlabel("maximum manipulation gain (log)")
         ax.set_ylabel("share of sampled agents with gain ≤ x")
         ax.set_title(f"({'ab'[role == 'seller']}) {role}s, profitable deviations only", fontsize=10)
         ax.legend(fontsize=6)
     png, svg = save(fig, figdir, f"{name}-gains")
-    return Figure(f"{name}-gains", (
-        "Distribution of the maximum manipulation gain among agents that have a profitable deviation "
-        "(cumulative count divided by all sampled agents of the variant, so each curve ends at the share with a "
-        "gain). Gains are in the units of values (Vmax) and costs."), png, svg)
+    return Figure(
+        f"{name}-gains",
+        (
+            "Distribution of the maximum manipulation gain among agents that have a profitable deviation "
+            "(cumulative count divided by all sampled agents of the variant, so each curve ends at the share with a "
+            "gain). Gains are in the units of values (Vmax) and costs."
+        ),
+        png,
+        svg,
+    )
 
 
 def _grid_figure(frames, figdir: Path, name: str) -> Figure | None:
@@ -333,8 +427,15 @@ def _grid_figure(frames, figdir: Path, name: str) -> Figure | None:
                 if s.empty:
                     continue
                 s = s[["x_value", "mean", "ci_low", "ci_high"]].rename(columns={"x_value": sl.x})
-                band(ax, s, sl.x, color=variant_color(v),
-                     linestyle=ALG_STYLE.get(split_variant(v)[1] or "-", "-"), marker="o", name=variant_label(v))
+                band(
+                    ax,
+                    s,
+                    sl.x,
+                    color=variant_color(v),
+                    linestyle=ALG_STYLE.get(split_variant(v)[1] or "-", "-"),
+                    marker="o",
+                    name=variant_label(v),
+                )
             ax.set_title(f"({panel(r * len(slices) + c)}) {role}s vs {sl.x} ({sl.fixed})", fontsize=9)
             ax.set_xlabel(sl.x)
             ax.set_ylabel("share with a profitable deviation")
@@ -342,10 +443,17 @@ def _grid_figure(frames, figdir: Path, name: str) -> Figure | None:
                 ax.legend(fontsize=6)
     png, svg = save(fig, figdir, f"{name}-grid")
     truthful = [mech_label(m) for m in mech_order(split_variant(v)[0] for v in variants) if has(m, "truthful")]
-    return Figure(f"{name}-grid", (
-        "How the share of agents with a profitable deviation moves with n, m and Vmax (the other two fixed as "
-        "shown); mean over instances with 95% bootstrap bands. Mechanisms declared truthful ("
-        + and_(truthful or ["none"]) + ") should be 0 everywhere and are not drawn."), png, svg)
+    return Figure(
+        f"{name}-grid",
+        (
+            "How the share of agents with a profitable deviation moves with n, m and Vmax (the other two fixed as "
+            "shown); mean over instances with 95% bootstrap bands. Mechanisms declared truthful ("
+            + and_(truthful or ["none"])
+            + ") should be 0 everywhere and are not drawn."
+        ),
+        png,
+        svg,
+    )
 
 
 def _efficiency_figure(frames, figdir: Path, name: str) -> Figure:
@@ -356,8 +464,9 @@ def _efficiency_figure(frames, figdir: Path, name: str) -> Figure:
     cols = [mech_color(split_variant(v)[0]) for v in variants]
     axes[0][0].bar(x, e["welfare_share"], color=cols)
     axes[0][0].set_title("(a) welfare / optimal welfare", fontsize=10)
-    axes[0][1].bar(x, e["profit"], yerr=[e["profit"] - e["profit_lo"], e["profit_hi"] - e["profit"]], color=cols,
-                   capsize=2)
+    axes[0][1].bar(
+        x, e["profit"], yerr=[e["profit"] - e["profit_lo"], e["profit_hi"] - e["profit"]], color=cols, capsize=2
+    )
     axes[0][1].axhline(0, color="black", linewidth=0.8)
     axes[0][1].set_title("(b) auctioneer's profit (< 0: deficit)", fontsize=10)
     for ax in axes[0][:2]:
@@ -374,10 +483,16 @@ def _efficiency_figure(frames, figdir: Path, name: str) -> Figure:
         ax.legend(fontsize=8)
     ax.set_title("(c) price of truthfulness", fontsize=10)
     png, svg = save(fig, figdir, f"{name}-efficiency")
-    return Figure(f"{name}-efficiency", (
-        "Truthful outcomes on the same instances: (a) welfare relative to the efficient matching of useful pairs, "
-        "(b) profit with 95% bootstrap CI (VCG runs a deficit), (c) the trades trade reduction gives up against TASC "
-        "as written, per assignment algorithm."), png, svg)
+    return Figure(
+        f"{name}-efficiency",
+        (
+            "Truthful outcomes on the same instances: (a) welfare relative to the efficient matching of useful pairs, "
+            "(b) profit with 95% bootstrap CI (VCG runs a deficit), (c) the trades trade reduction gives up against TASC "
+            "as written, per assignment algorithm."
+        ),
+        png,
+        svg,
+    )
 
 
 def figures(frames: dict[str, pd.DataFrame], figdir: Path) -> list[Figure]:
@@ -386,8 +501,12 @@ def figures(frames: dict[str, pd.DataFrame], figdir: Path) -> list[Figure]:
     if not frames:
         return []
     name = str(meta(frames, "name", "relay-manipulation"))
-    out = [_frequency_figure(frames, figdir, name), _gains_figure(frames, figdir, name),
-           _grid_figure(frames, figdir, name), _efficiency_figure(frames, figdir, name)]
+    out = [
+        _frequency_figure(frames, figdir, name),
+        _gains_figure(frames, figdir, name),
+        _grid_figure(frames, figdir, name),
+        _efficiency_figure(frames, figdir, name),
+    ]
     return [f for f in out if f is not None]
 
 
@@ -401,11 +520,16 @@ def _truthful_claims(agents: pd.DataFrame, present: list[str]) -> list[Claim]:
         algs = [a.upper() for a in dict.fromkeys(d["algorithm"]) if a != "-"]
         top = float(d["max_gain"].max())
         by = ", ".join(f"{role}s {int((d['role'] == role).sum())}" for role in ROLES)
-        out.append(Claim(
-            f"{cap(mech_label(mech))}: no agent gains by deviating{', for ' + and_(algs) if algs else ''} "
-            "(max gain ≤ 1e-9; the mechanism is declared truthful)", judge_all(top <= TOL, len(d)),
-            f"{len(d)} best-response searches ({by}) on {d['run_id'].nunique()} instances; "
-            f"largest gain {fmt(top)}; profitable in {int(d['profitable'].sum())}.", n=len(d)))
+        out.append(
+            Claim(
+                f"{cap(mech_label(mech))}: no agent gains by deviating{', for ' + and_(algs) if algs else ''} "
+                "(max gain ≤ 1e-9; the mechanism is declared truthful)",
+                judge_all(top <= TOL, len(d)),
+                f"{len(d)} best-response searches ({by}) on {d['run_id'].nunique()} instances; "
+                f"largest gain {fmt(top)}; profitable in {int(d['profitable'].sum())}.",
+                n=len(d),
+            )
+        )
     return out
 
 
@@ -415,15 +539,23 @@ def _tasc_claim(agents: pd.DataFrame, summary: pd.DataFrame, variants: list[str]
         return []
     rate = float(t["profitable"].mean())
     per = ", ".join(
-        f"{variant_label(v)}: " + "; ".join(
+        f"{variant_label(v)}: "
+        + "; ".join(
             f"{r['role']}s {ci_text(r['share_profitable'], r['share_lo'], r['share_hi'])}"
-            for _, r in summary[summary["variant"] == v].iterrows())
-        for v in variants if split_variant(v)[0] == mech_name(TASC))
-    return [Claim(
-        "TASC as written: profitable deviations exist but are rare (some agent gains; < 10% of agents)",
-        judge(0 < rate < RARE, len(t), partly=True),
-        f"{int(t['profitable'].sum())} of {len(t)} sampled agents ({rate:.2%}) can gain; largest gain "
-        f"{fmt(float(t['max_gain'].max()))}; per variant {per}.", n=len(t))]
+            for _, r in summary[summary["variant"] == v].iterrows()
+        )
+        for v in variants
+        if split_variant(v)[0] == mech_name(TASC)
+    )
+    return [
+        Claim(
+            "TASC as written: profitable deviations exist but are rare (some agent gains; < 10% of agents)",
+            judge(0 < rate < RARE, len(t), partly=True),
+            f"{int(t['profitable'].sum())} of {len(t)} sampled agents ({rate:.2%}) can gain; largest gain "
+            f"{fmt(float(t['max_gain'].max()))}; per variant {per}.",
+            n=len(t),
+        )
+    ]
 
 
 def _kda_claim(agents: pd.DataFrame) -> list[Claim]:
@@ -435,12 +567,18 @@ def _kda_claim(agents: pd.DataFrame) -> list[Claim]:
     traders = tr.groupby("role").size()
     n = int(min(int(traders.get(role, 0)) for role in ROLES))  # both roles must be judged
     ok = bool(len(by) == 2 and (by > COMMON).all())
-    return [Claim(
-        "k-double auction: profitable deviations are common (more than half of the agents who trade can gain, "
-        "both roles)", judge(ok, n),
-        "among agents that trade under truthful reports: " + ", ".join(f"{r}s {v:.1%}" for r, v in by.items())
-        + f"; among all sampled agents {float(k['profitable'].mean()):.1%}; mean maximum gain "
-          f"{fmt(float(k['max_gain'].mean()))}, largest {fmt(float(k['max_gain'].max()))}.", n=n)]
+    return [
+        Claim(
+            "k-double auction: profitable deviations are common (more than half of the agents who trade can gain, "
+            "both roles)",
+            judge(ok, n),
+            "among agents that trade under truthful reports: "
+            + ", ".join(f"{r}s {v:.1%}" for r, v in by.items())
+            + f"; among all sampled agents {float(k['profitable'].mean()):.1%}; mean maximum gain "
+            f"{fmt(float(k['max_gain'].mean()))}, largest {fmt(float(k['max_gain'].max()))}.",
+            n=n,
+        )
+    ]
 
 
 def _vcg_claim(runs: pd.DataFrame, eff: pd.DataFrame) -> list[Claim]:
@@ -455,8 +593,14 @@ def _vcg_claim(runs: pd.DataFrame, eff: pd.DataFrame) -> list[Claim]:
         profit = ci_text(r["profit"], r["profit_lo"], r["profit_hi"])
     else:
         profit = fmt(float(v["profit"].mean()))
-    return [Claim("VCG double auction runs a deficit (profit < 0 in most instances)", judge(share_def > 0.5, len(v)),
-                  f"deficit in {share_def:.1%} of {len(v)} instances; mean profit {profit}.", n=len(v))]
+    return [
+        Claim(
+            "VCG double auction runs a deficit (profit < 0 in most instances)",
+            judge(share_def > 0.5, len(v)),
+            f"deficit in {share_def:.1%} of {len(v)} instances; mean profit {profit}.",
+            n=len(v),
+        )
+    ]
 
 
 def _budget_claim(runs: pd.DataFrame, present: list[str]) -> list[Claim]:
@@ -465,9 +609,14 @@ def _budget_claim(runs: pd.DataFrame, present: list[str]) -> list[Claim]:
     if bb.empty:
         return []
     worst = float(bb["profit"].min())
-    return [Claim(f"{and_([mech_label(m) for m in balanced])} never run a deficit (budget balance, as declared)",
-                  judge_all(worst >= -1e-9, len(bb)),
-                  f"smallest profit over {len(bb)} (instance, variant) pairs: {fmt(worst)}.", n=len(bb))]
+    return [
+        Claim(
+            f"{and_([mech_label(m) for m in balanced])} never run a deficit (budget balance, as declared)",
+            judge_all(worst >= -1e-9, len(bb)),
+            f"smallest profit over {len(bb)} (instance, variant) pairs: {fmt(worst)}.",
+            n=len(bb),
+        )
+    ]
 
 
 def _mcafee_claim(runs: pd.DataFrame, agents: pd.DataFrame) -> list[Claim]:
@@ -477,24 +626,37 @@ def _mcafee_claim(runs: pd.DataFrame, agents: pd.DataFrame) -> list[Claim]:
     mca = rows_of(agents, McAfee)
     ir = float((mc["ir_violations"] > 0).mean())
     found = bool(ir > 0 or mca["profitable"].any())
-    return [Claim(
-        "McAfee applied to relays through the max-bid reduction is neither IR nor truthful (it ignores who can "
-        "relay for whom)", judge_any(found, len(mc)),
-        f"instances with an agent at negative utility under truthful reports: {ir:.1%}; sampled agents with a "
-        f"profitable deviation: {float(mca['profitable'].mean()):.1%}; welfare share "
-        f"{fmt(float(mc['welfare_share'].mean()))} (homogeneous market: "
-        f"{fmt(float(rows_of(runs, McAfeeHomogeneous)['welfare_share'].mean()))}).", n=len(mc))]
+    return [
+        Claim(
+            "McAfee applied to relays through the max-bid reduction is neither IR nor truthful (it ignores who can "
+            "relay for whom)",
+            judge_any(found, len(mc)),
+            f"instances with an agent at negative utility under truthful reports: {ir:.1%}; sampled agents with a "
+            f"profitable deviation: {float(mca['profitable'].mean()):.1%}; welfare share "
+            f"{fmt(float(mc['welfare_share'].mean()))} (homogeneous market: "
+            f"{fmt(float(rows_of(runs, McAfeeHomogeneous)['welfare_share'].mean()))}).",
+            n=len(mc),
+        )
+    ]
 
 
 def _price_claim(pot: pd.DataFrame, price_summary: pd.DataFrame) -> list[Claim]:
     if pot.empty:
         return []
     worst = float(pot["delta_trades"].min())
-    parts = "; ".join(f"{r['algorithm'].upper()}: {fmt(r['delta_trades'])} trades {r.get('delta_trades_ci', '')} "
-                      f"fewer, in {r['differs']:.1%} of instances, welfare share −{fmt(r['delta_welfare_share'])}"
-                      for r in price_summary.to_dict("records"))
-    return [Claim("Trade reduction trades the same or fewer pairs than TASC as written", judge_all(worst >= 0, len(pot)),
-                  f"smallest per-instance difference {fmt(worst)}; {parts}.", n=len(pot))]
+    parts = "; ".join(
+        f"{r['algorithm'].upper()}: {fmt(r['delta_trades'])} trades {r.get('delta_trades_ci', '')} "
+        f"fewer, in {r['differs']:.1%} of instances, welfare share −{fmt(r['delta_welfare_share'])}"
+        for r in price_summary.to_dict("records")
+    )
+    return [
+        Claim(
+            "Trade reduction trades the same or fewer pairs than TASC as written",
+            judge_all(worst >= 0, len(pot)),
+            f"smallest per-instance difference {fmt(worst)}; {parts}.",
+            n=len(pot),
+        )
+    ]
 
 
 def claims(frames: dict[str, pd.DataFrame]) -> list[Claim]:
@@ -503,17 +665,25 @@ def claims(frames: dict[str, pd.DataFrame]) -> list[Claim]:
         return []
     runs, agents, variants = frames["runs"], frames["agents"], _variants(frames)
     present = mech_order(runs["mechanism"].unique())
-    return [*_truthful_claims(agents, present), *_tasc_claim(agents, frames["summary"], variants),
-            *_kda_claim(agents), *_vcg_claim(runs, frames["efficiency"]), *_budget_claim(runs, present),
-            *_mcafee_claim(runs, agents), *_price_claim(frames["price"], frames["price_summary"])]
+    return [
+        *_truthful_claims(agents, present),
+        *_tasc_claim(agents, frames["summary"], variants),
+        *_kda_claim(agents),
+        *_vcg_claim(runs, frames["efficiency"]),
+        *_budget_claim(runs, present),
+        *_mcafee_claim(runs, agents),
+        *_price_claim(frames["price"], frames["price_summary"]),
+    ]
 
 
 # ---------------------------------------------------------------------- the section
-NOTE = ("Best responses search BestResponse's grid on the number each mechanism reads (exact for TASC, trade "
-        "reduction and k-DA, whose utilities change only at other agents' reports); VCG buyers search a grid of "
-        "vectors. Agents are sampled uniformly from all buyers and sellers, the same agents for every mechanism; "
-        "agents without a phase-1 partner cannot influence TASC, trade reduction or k-DA and have gain 0. McAfee "
-        "'homogeneous' runs on a transformed instance (each buyer values every relay at its best value).")
+NOTE = (
+    "Best responses search BestResponse's grid on the number each mechanism reads (exact for TASC, trade "
+    "reduction and k-DA, whose utilities change only at other agents' reports); VCG buyers search a grid of "
+    "vectors. Agents are sampled uniformly from all buyers and sellers, the same agents for every mechanism; "
+    "agents without a phase-1 partner cannot influence TASC, trade reduction or k-DA and have gain 0. McAfee "
+    "'homogeneous' runs on a transformed instance (each buyer values every relay at its best value)."
+)
 
 
 def build(store, figdir: Path) -> Section:
@@ -521,22 +691,38 @@ def build(store, figdir: Path) -> Section:
     frames = dataset(store)
     if not frames:
         return empty_section(sec)
-    sec.tables.append((
-        ("How often and how much one agent can gain by deviating, every other report truthful (per variant and role; "
-        "share_profitable = share of sampled agents whose best response gains > 1e-9, share_of_traders = the same "
-        "among agents that trade under truthful reports, mean_max_gain = mean maximum gain over sampled agents; "
-        "[lo, hi] = 95% bootstrap CI over instances; instances_with_a_gain counts sampled agents only, a lower bound)"),
-        frames["summary"]))
-    sec.tables.append((
-        ("Efficiency, profit and deficit under truthful reports, per variant (means over instances; welfare_share = "
-        "true surplus / optimal surplus over useful pairs; capacity_gain_share = capacity gained over direct "
-        "transmission / that of the pure MWM assignment; profit CI by bootstrap; time_ms includes the best-response "
-        "searches)"), frames["efficiency"]))
+    sec.tables.append(
+        (
+            (
+                "How often and how much one agent can gain by deviating, every other report truthful (per variant and role; "
+                "share_profitable = share of sampled agents whose best response gains > 1e-9, share_of_traders = the same "
+                "among agents that trade under truthful reports, mean_max_gain = mean maximum gain over sampled agents; "
+                "[lo, hi] = 95% bootstrap CI over instances; instances_with_a_gain counts sampled agents only, a lower bound)"
+            ),
+            frames["summary"],
+        )
+    )
+    sec.tables.append(
+        (
+            (
+                "Efficiency, profit and deficit under truthful reports, per variant (means over instances; welfare_share = "
+                "true surplus / optimal surplus over useful pairs; capacity_gain_share = capacity gained over direct "
+                "transmission / that of the pure MWM assignment; profit CI by bootstrap; time_ms includes the best-response "
+                "searches)"
+            ),
+            frames["efficiency"],
+        )
+    )
     if not frames["price_summary"].empty:
-        sec.tables.append((
-            ("The price of truthfulness: what trade reduction gives up against TASC as written on the same instances "
-            "(TASC − trade reduction; differs = share of instances where the number of trades differs)"),
-            frames["price_summary"]))
+        sec.tables.append(
+            (
+                (
+                    "The price of truthfulness: what trade reduction gives up against TASC as written on the same instances "
+                    "(TASC − trade reduction; differs = share of instances where the number of trades differs)"
+                ),
+                frames["price_summary"],
+            )
+        )
     sec.data.append(("relay_manipulation_grid", frames["grid"]))
     sec.data.append(("relay_manipulation_instances", frames["instances"]))
     sec.figures.extend(figures(frames, figdir))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from auctionlab.experiments.store import ResultStore
 from auctionlab.report.metrics import fmt, group_quantiles, ordered, trend
 from auctionlab.report.plots import (
     COLORS,
@@ -30,7 +31,6 @@ from auctionlab.report.plots import (
     save,
 )
 from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
-from auctionlab.experiments.store import ResultStore
 
 NAME = "tasc-runtime"
 FLATTEN_RATIO = 1 / 3  # "levels off": slope after m = n below a third of the slope before
@@ -53,8 +53,11 @@ def frames_from_runs(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
             x = group_quantiles(runs, ["algorithm"], col)
             x.insert(0, "stage", col)
             stages.append(x)
-    return {"runs": runs, "time": group_quantiles(runs, ["algorithm", "m"], "time_tasc_ms"),
-            "stages": pd.concat(stages, ignore_index=True) if stages else pd.DataFrame()}
+    return {
+        "runs": runs,
+        "time": group_quantiles(runs, ["algorithm", "m"], "time_tasc_ms"),
+        "stages": pd.concat(stages, ignore_index=True) if stages else pd.DataFrame(),
+    }
 
 
 def _algs(runs):
@@ -68,34 +71,54 @@ def figures(frames, figdir: Path, name: str = NAME) -> list[Figure]:
     s = frames["time"]
     algs = _algs(runs)
     fig, axes = new_figure(1, 2, width=4.6)
-    for ax, shown, title in ((axes[0][0], algs, "(a) all algorithms"),
-                             (axes[0][1], [x for x in algs if x != "mwm"], "(b) without MWM (as in the paper)")):
+    for ax, shown, title in (
+        (axes[0][0], algs, "(a) all algorithms"),
+        (axes[0][1], [x for x in algs if x != "mwm"], "(b) without MWM (as in the paper)"),
+    ):
         for alg in shown:
-            quantile_band(ax, s[s["algorithm"] == alg], "m", color=COLORS.get(alg), marker=MARKERS.get(alg),
-                          name=label(alg))
+            quantile_band(
+                ax, s[s["algorithm"] == alg], "m", color=COLORS.get(alg), marker=MARKERS.get(alg), name=label(alg)
+            )
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("number of relays m")
         ax.set_ylabel("time per auction, ms (median, IQR)")
         ax.legend(fontsize=8)
     png, svg = save(fig, figdir, name)
-    return [Figure(name, (
-        f"Running time of TASC (relay assignment + winner determination and pricing) vs m, "
-        f"n = {int(runs['n'].iloc[0])}, at least {int(s['n'].min())} instances per point: median with the "
-        "inter-quartile band, wall clock on this machine while the sweep ran (other workers may share the cores; "
-        "the median is robust to the slow outliers that causes)."), png, svg)]
+    return [
+        Figure(
+            name,
+            (
+                f"Running time of TASC (relay assignment + winner determination and pricing) vs m, "
+                f"n = {int(runs['n'].iloc[0])}, at least {int(s['n'].min())} instances per point: median with the "
+                "inter-quartile band, wall clock on this machine while the sweep ran (other workers may share the cores; "
+                "the median is robust to the slow outliers that causes)."
+            ),
+            png,
+            svg,
+        )
+    ]
 
 
 def tables(frames) -> list[tuple[str, pd.DataFrame]]:
     if frames["runs"].empty:
         return []
     s = frames["time"].copy()
-    s["cell"] = [f"{fmt(md)} [{fmt(a)}, {fmt(b)}] (mean {fmt(mn)})"
-                 for md, a, b, mn in zip(s["median"], s["q25"], s["q75"], s["mean"])]
+    s["cell"] = [
+        f"{fmt(md)} [{fmt(a)}, {fmt(b)}] (mean {fmt(mn)})"
+        for md, a, b, mn in zip(s["median"], s["q25"], s["q75"], s["mean"])
+    ]
     t = s.assign(col=s["algorithm"].map(label)).pivot(index="m", columns="col", values="cell").reset_index()
     out = [("Time per auction in ms: median [quartiles] (mean, for comparison)", t)]
     if not frames["stages"].empty:
-        out.append((("Where the time goes (all m pooled): assignment, clearing, and building the network "
-                     "(not part of the auction); medians, quartiles and means in ms"), frames["stages"]))
+        out.append(
+            (
+                (
+                    "Where the time goes (all m pooled): assignment, clearing, and building the network "
+                    "(not part of the auction); medians, quartiles and means in ms"
+                ),
+                frames["stages"],
+            )
+        )
     return out
 
 
@@ -115,26 +138,38 @@ def claims(frames) -> list[Claim]:
         d = s[s["algorithm"] == alg]
         tr = trend(d["m"], d["median"])
         grow &= tr.increasing
-        parts.append(f"{label(alg)}: median {fmt(d['median'].iloc[0])} ms at m = {int(d['m'].iloc[0])} → "
-                     f"{fmt(d['median'].iloc[-1])} ms at m = {int(d['m'].iloc[-1])}, slope of the medians "
-                     f"{fmt(tr.slope * 10)} ms per 10 relays (95% CI {fmt(tr.ci_low * 10)} to {fmt(tr.ci_high * 10)})")
+        parts.append(
+            f"{label(alg)}: median {fmt(d['median'].iloc[0])} ms at m = {int(d['m'].iloc[0])} → "
+            f"{fmt(d['median'].iloc[-1])} ms at m = {int(d['m'].iloc[-1])}, slope of the medians "
+            f"{fmt(tr.slope * 10)} ms per 10 relays (95% CI {fmt(tr.ci_low * 10)} to {fmt(tr.ci_high * 10)})"
+        )
     if parts:
-        out.append(Claim("For MWM and ORA the running time increases with m (Fig. 11) [reading: medians]",
-                         judge(grow, per), "; ".join(parts) + ".", n=per))
+        out.append(
+            Claim(
+                "For MWM and ORA the running time increases with m (Fig. 11) [reading: medians]",
+                judge(grow, per),
+                "; ".join(parts) + ".",
+                n=per,
+            )
+        )
     if "mm" in algs:
         d = s[s["algorithm"] == "mm"].sort_values("m")
         before, after = d[d["m"] <= n], d[d["m"] >= n]
         tb, ta = trend(before["m"], before["median"]), trend(after["m"], after["median"])
         ok = bool(tb.slope > 0 and ta.slope < FLATTEN_RATIO * tb.slope)
         mean_d = d.set_index("m")["mean"]
-        out.append(Claim(
-            "For MM the running time first increases, then levels off once m ≥ n (Fig. 11) [reading: medians]",
-            judge(ok, per, partly=bool(ta.slope < tb.slope)),
-            f"slope of the medians for m ≤ n: {fmt(tb.slope * 10)} ms per 10 relays; for m ≥ n: "
-            f"{fmt(ta.slope * 10)} (levelling off = below {FLATTEN_RATIO:.2g} of the first); median "
-            f"{fmt(d['median'].iloc[0])} ms at m = {int(d['m'].iloc[0])}, {fmt(d['median'].iloc[-1])} ms at "
-            f"m = {int(d['m'].iloc[-1])} (IQR {fmt(d['iqr'].iloc[-1])}); the means ({fmt(mean_d.iloc[0])} → "
-            f"{fmt(mean_d.iloc[-1])} ms) are not used: a few descheduled auctions dominate them.", n=per))
+        out.append(
+            Claim(
+                "For MM the running time first increases, then levels off once m ≥ n (Fig. 11) [reading: medians]",
+                judge(ok, per, partly=bool(ta.slope < tb.slope)),
+                f"slope of the medians for m ≤ n: {fmt(tb.slope * 10)} ms per 10 relays; for m ≥ n: "
+                f"{fmt(ta.slope * 10)} (levelling off = below {FLATTEN_RATIO:.2g} of the first); median "
+                f"{fmt(d['median'].iloc[0])} ms at m = {int(d['m'].iloc[0])}, {fmt(d['median'].iloc[-1])} ms at "
+                f"m = {int(d['m'].iloc[-1])} (IQR {fmt(d['iqr'].iloc[-1])}); the means ({fmt(mean_d.iloc[0])} → "
+                f"{fmt(mean_d.iloc[-1])} ms) are not used: a few descheduled auctions dominate them.",
+                n=per,
+            )
+        )
     return out
 
 
@@ -148,6 +183,8 @@ def build(store: ResultStore, figdir: Path) -> Section:
     sec.tables += tables(frames)
     sec.claims += claims(frames)
     sec.data.append(("fig11_runtime", frames["time"]))
-    sec.notes.append("Absolute times depend on the machine and on the load; the paper used a 2 GHz Pentium with a "
-                     "different implementation, so only the shapes of the curves are comparable.")
+    sec.notes.append(
+        "Absolute times depend on the machine and on the load; the paper used a 2 GHz Pentium with a "
+        "different implementation, so only the shapes of the curves are comparable."
+    )
     return sec

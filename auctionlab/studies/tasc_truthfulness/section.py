@@ -28,14 +28,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from auctionlab.experiments.store import ResultStore
 from auctionlab.report.metrics import fmt, group_mean_ci, ordered
 from auctionlab.report.plots import RULE_STYLE, band, label, new_figure, save
 from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
-from auctionlab.experiments.store import ResultStore
 
 NAME = "tasc-truthfulness"
 PANEL = "abcdefghijkl"
-TIE_RULE = ("on equal winner counts in step 5 the boundary pair (s_{i_k}, r_{j_β}) is taken")
+TIE_RULE = "on equal winner counts in step 5 the boundary pair (s_{i_k}, r_{j_β}) is taken"
 TONES = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"]
 
 
@@ -65,13 +65,21 @@ def frequency(cases: pd.DataFrame) -> pd.DataFrame:
     with a profitable deviation, and the share of all agents (candidates' fraction weighted)."""
     rows = []
     for (rule, role), g in list(cases.groupby(["rule", "role"], sort=False)) + [
-            ((r, "all"), g) for r, g in cases.groupby("rule", sort=False)]:
+        ((r, "all"), g) for r, g in cases.groupby("rule", sort=False)
+    ]:
         man = g["manipulable"].astype(float)
-        rows.append({"rule": rule, "role": role, "cases": len(g), "manipulable": int(man.sum()),
-                     "share_of_candidates": float(man.mean()),
-                     "share_of_all_agents": float((man * g["weight_all"]).mean()),
-                     "candidates_fraction": float(g["weight_all"].mean()),
-                     "max_gain": float(g["gain"].max())})
+        rows.append(
+            {
+                "rule": rule,
+                "role": role,
+                "cases": len(g),
+                "manipulable": int(man.sum()),
+                "share_of_candidates": float(man.mean()),
+                "share_of_all_agents": float((man * g["weight_all"]).mean()),
+                "candidates_fraction": float(g["weight_all"].mean()),
+                "max_gain": float(g["gain"].max()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -95,11 +103,21 @@ def figures(frames, figdir: Path, name: str = NAME) -> list[Figure]:
             ax = axes[r][c]
             for vi, v in enumerate(truths):
                 for rule in rules:
-                    sub = curves[(curves["algorithm"] == alg) & (curves["rule"] == rule) & (curves["role"] == role)
-                                 & (curves["true_value"] == v)]
+                    sub = curves[
+                        (curves["algorithm"] == alg)
+                        & (curves["rule"] == rule)
+                        & (curves["role"] == role)
+                        & (curves["true_value"] == v)
+                    ]
                     sym = "V" if role == "buyer" else "C"
-                    band(ax, sub, "report", color=TONES[vi % 4], linestyle=RULE_STYLE.get(rule, "-"),
-                         name=f"{sym} = {v:g}, {label(rule)}")
+                    band(
+                        ax,
+                        sub,
+                        "report",
+                        color=TONES[vi % 4],
+                        linestyle=RULE_STYLE.get(rule, "-"),
+                        name=f"{sym} = {v:g}, {label(rule)}",
+                    )
                 ax.axvline(v, color=TONES[vi % 4], linestyle=":", linewidth=1)
             ax.set_title(f"({PANEL[r * len(algs) + c]}) {role}, {label(alg)}", fontsize=10)
             ax.set_xlabel("bid on assigned relay" if role == "buyer" else "ask")
@@ -108,26 +126,53 @@ def figures(frames, figdir: Path, name: str = NAME) -> list[Figure]:
                 ax.legend(fontsize=7)
     png, svg = save(fig, figdir, name)
     n_inst = cases["run_id"].nunique() if "run_id" in cases else len(cases)
-    return [Figure(name, (
-        f"Utility of a random buyer (a–{PANEL[len(algs) - 1]}) and seller ({PANEL[len(algs)]}–"
-        f"{PANEL[2 * len(algs) - 1]}) against its own report, every other report truthful, mean over "
-        f"{n_inst} random instances (n = {int(cases['n'].iloc[0])}, m = {int(cases['m'].iloc[0])}) with 95% "
-        "bands. Dotted lines: true values. Solid: TASC as written; dashed: trade reduction."), png, svg)]
+    return [
+        Figure(
+            name,
+            (
+                f"Utility of a random buyer (a–{PANEL[len(algs) - 1]}) and seller ({PANEL[len(algs)]}–"
+                f"{PANEL[2 * len(algs) - 1]}) against its own report, every other report truthful, mean over "
+                f"{n_inst} random instances (n = {int(cases['n'].iloc[0])}, m = {int(cases['m'].iloc[0])}) with 95% "
+                "bands. Dotted lines: true values. Solid: TASC as written; dashed: trade reduction."
+            ),
+            png,
+            svg,
+        )
+    ]
 
 
 def tables(frames) -> list[tuple[str, pd.DataFrame]]:
     cases = frames["cases"]
     if cases.empty:
         return []
-    summary = (cases.groupby(["rule", "algorithm", "role", "true_value"], sort=False)
-               .agg(cases=("gain", "size"), truth_best_share=("peaks_at_truth", "mean"),
-                    violations=("manipulable", "sum"), max_gain=("gain", "max"),
-                    mean_truthful_utility=("truthful_utility", "mean"), mean_best_utility=("best_utility", "mean"))
-               .reset_index())
-    return [(("Is the truthful report a best response? Per rule, algorithm, role and true value "
-              "(cases = instances; gain = best swept utility − truthful utility)"), summary),
-            (("Manipulation frequency per rule and role, over candidate agents and over all agents "
-              f"(tie rule: {TIE_RULE})"), frames["frequency"])]
+    summary = (
+        cases.groupby(["rule", "algorithm", "role", "true_value"], sort=False)
+        .agg(
+            cases=("gain", "size"),
+            truth_best_share=("peaks_at_truth", "mean"),
+            violations=("manipulable", "sum"),
+            max_gain=("gain", "max"),
+            mean_truthful_utility=("truthful_utility", "mean"),
+            mean_best_utility=("best_utility", "mean"),
+        )
+        .reset_index()
+    )
+    return [
+        (
+            (
+                "Is the truthful report a best response? Per rule, algorithm, role and true value "
+                "(cases = instances; gain = best swept utility − truthful utility)"
+            ),
+            summary,
+        ),
+        (
+            (
+                "Manipulation frequency per rule and role, over candidate agents and over all agents "
+                f"(tie rule: {TIE_RULE})"
+            ),
+            frames["frequency"],
+        ),
+    ]
 
 
 def claims(frames) -> list[Claim]:
@@ -139,8 +184,10 @@ def claims(frames) -> list[Claim]:
     for rule in _rules(cases):
         sub = cases[cases["rule"] == rule]
         bad = sub[sub["manipulable"]]
-        by_role = ", ".join(f"{role}s {int((bad['role'] == role).sum())}/{int((sub['role'] == role).sum())}"
-                            for role in ("buyer", "seller"))
+        by_role = ", ".join(
+            f"{role}s {int((bad['role'] == role).sum())}/{int((sub['role'] == role).sum())}"
+            for role in ("buyer", "seller")
+        )
         cs = curves[curves["rule"] == rule]
         peaks = lines = 0
         for _, g in cs.groupby(["algorithm", "role", "true_value"]):
@@ -148,19 +195,28 @@ def claims(frames) -> list[Claim]:
             v = g["true_value"].iloc[0]
             peaks += bool(g["mean"].max() <= g.loc[g["report"] == v, "mean"].max() + 1e-12)
         f = freq[(freq["rule"] == rule) & (freq["role"] == "all")].iloc[0]
-        evidence = (f"{len(sub) - len(bad)} of {len(sub)} cases ({(1 - len(bad) / max(len(sub), 1)):.1%}) have no "
-                    f"profitable deviation on the sweep (violations: {by_role}); largest gain "
-                    f"{fmt(float(sub['gain'].max()))}; mean curves peaking at the true value: {peaks} of {lines}. "
-                    f"Manipulation frequency: {f['share_of_candidates']:.1%} of candidate agents"
-                    + (f", {f['share_of_all_agents']:.1%} of all agents (candidates are "
-                       f"{f['candidates_fraction']:.0%} of the agents)." if np.isfinite(f["share_of_all_agents"])
-                       else " (the share of all agents needs the candidates column, which these runs do not keep)."))
+        evidence = (
+            f"{len(sub) - len(bad)} of {len(sub)} cases ({(1 - len(bad) / max(len(sub), 1)):.1%}) have no "
+            f"profitable deviation on the sweep (violations: {by_role}); largest gain "
+            f"{fmt(float(sub['gain'].max()))}; mean curves peaking at the true value: {peaks} of {lines}. "
+            f"Manipulation frequency: {f['share_of_candidates']:.1%} of candidate agents"
+            + (
+                f", {f['share_of_all_agents']:.1%} of all agents (candidates are "
+                f"{f['candidates_fraction']:.0%} of the agents)."
+                if np.isfinite(f["share_of_all_agents"])
+                else " (the share of all agents needs the candidates column, which these runs do not keep)."
+            )
+        )
         if rule == "tasc":
-            statement = ("No buyer or seller can raise its utility by reporting other than its true value, "
-                         "for either true value and every assignment algorithm (Fig. 8, TASC)")
+            statement = (
+                "No buyer or seller can raise its utility by reporting other than its true value, "
+                "for either true value and every assignment algorithm (Fig. 8, TASC)"
+            )
             if len(bad):
-                evidence += (" TASC as written is manipulable: the choice between the two boundary pairs depends "
-                             f"on reports (tie rule: {TIE_RULE}).")
+                evidence += (
+                    " TASC as written is manipulable: the choice between the two boundary pairs depends "
+                    f"on reports (tie rule: {TIE_RULE})."
+                )
         else:
             statement = f"Same test for the {label(rule)} variant (not in the paper)"
         out.append(Claim(statement, judge(len(bad) == 0, len(sub), partly=peaks == lines), evidence, n=len(sub)))
@@ -168,8 +224,9 @@ def claims(frames) -> list[Claim]:
 
 
 def build(store: ResultStore, figdir: Path) -> Section:
-    sec = Section(store.name, "Fig. 8 — truthfulness: utility vs own report", store.spec.description,
-                  settings_of(store))
+    sec = Section(
+        store.name, "Fig. 8 — truthfulness: utility vs own report", store.spec.description, settings_of(store)
+    )
     frames = dataset(store)
     if frames["cases"].empty:
         sec.notes.append("No runs are stored yet.")

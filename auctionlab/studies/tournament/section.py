@@ -27,6 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auctionlab.errors import ConfigError
+from auctionlab.games import replicator_trajectory
+from auctionlab.mechanisms.relay.mechanisms import KDA
 from auctionlab.report.metrics import fmt
 from auctionlab.report.plots import band, new_figure, save
 from auctionlab.report.sections import (
@@ -39,9 +42,6 @@ from auctionlab.report.sections import (
     judge,
     settings_of,
 )
-from auctionlab.errors import ConfigError
-from auctionlab.games import replicator_trajectory
-from auctionlab.mechanisms.relay.mechanisms import KDA
 from auctionlab.strategies import (
     BestResponse,
     Hedge,
@@ -89,8 +89,11 @@ def tournament_strategies(params: Mapping[str, Any]) -> dict[str, dict[str, Stra
 
 def strategies_frame(protos: Mapping[str, Mapping[str, Strategy]]) -> pd.DataFrame:
     """One row per (label, role): the strategy object and its registered name."""
-    rows = [{"label": lab, "role": role, "strategy": s, "kind": s.name}
-            for lab, roles in protos.items() for role, s in roles.items()]
+    rows = [
+        {"label": lab, "role": role, "strategy": s, "kind": s.name}
+        for lab, roles in protos.items()
+        for role, s in roles.items()
+    ]
     return pd.DataFrame(rows, columns=["label", "role", "strategy", "kind"])
 
 
@@ -156,8 +159,11 @@ def _mixed_matrix_by_run(mx: pd.DataFrame, labels: list[str]) -> tuple[list, np.
         n, m = float(d["n"].iloc[0]), float(d["m"].iloc[0])
         mats = {}
         for role, g in d.groupby("role"):
-            mats[role] = g.pivot(index="strategy", columns="background", values="mean_utility").reindex(
-                index=labels, columns=labels).to_numpy()
+            mats[role] = (
+                g.pivot(index="strategy", columns="background", values="mean_utility")
+                .reindex(index=labels, columns=labels)
+                .to_numpy()
+            )
         if set(mats) == set(ROLES):
             out.append((n * mats["buyer"] + m * mats["seller"]) / (n + m))
             ids.append(rid)
@@ -173,10 +179,21 @@ def _matrix_long(mats: dict[str, dict[str, pd.DataFrame]], mx: pd.DataFrame) -> 
         for role, A in res.items():
             for a in A.index:
                 for b in A.columns:
-                    o = sum(int(obs.get((mech, r, a, b), 0)) for r in ROLES) if role == "mixed" else \
-                        int(obs.get((mech, role, a, b), 0))
-                    rows.append({"mechanism": mech, "role": role, "strategy": a, "background": b,
-                                 "mean_utility": float(A.loc[a, b]), "observations": o})
+                    o = (
+                        sum(int(obs.get((mech, r, a, b), 0)) for r in ROLES)
+                        if role == "mixed"
+                        else int(obs.get((mech, role, a, b), 0))
+                    )
+                    rows.append(
+                        {
+                            "mechanism": mech,
+                            "role": role,
+                            "strategy": a,
+                            "background": b,
+                            "mean_utility": float(A.loc[a, b]),
+                            "observations": o,
+                        }
+                    )
     return pd.DataFrame(rows, columns=["mechanism", "role", "strategy", "background", "mean_utility", "observations"])
 
 
@@ -215,15 +232,29 @@ def _replicator_frames(mats, mx: pd.DataFrame, gen) -> tuple[pd.DataFrame, pd.Da
         t = np.arange(traj.shape[0]) * REPLICATOR_DT
         for i, lab in enumerate(labs):
             b = np.array([x[:, i] for x in boots]) if boots else None
-            traj_rows.append(pd.DataFrame({
-                "mechanism": mech, "strategy": lab, "time": t, "share": traj[:, i],
-                "lo": np.quantile(b, 0.025, axis=0) if b is not None else np.nan,
-                "hi": np.quantile(b, 0.975, axis=0) if b is not None else np.nan}))
-            finals.append({"mechanism": mech, "strategy": lab, "initial_share": 1.0 / len(labs),
-                           "final_share": float(traj[-1, i]),
-                           "final_lo": float(np.quantile([x[-1, i] for x in boots], 0.025)) if boots else np.nan,
-                           "final_hi": float(np.quantile([x[-1, i] for x in boots], 0.975)) if boots else np.nan,
-                           "runs": len(ids)})
+            traj_rows.append(
+                pd.DataFrame(
+                    {
+                        "mechanism": mech,
+                        "strategy": lab,
+                        "time": t,
+                        "share": traj[:, i],
+                        "lo": np.quantile(b, 0.025, axis=0) if b is not None else np.nan,
+                        "hi": np.quantile(b, 0.975, axis=0) if b is not None else np.nan,
+                    }
+                )
+            )
+            finals.append(
+                {
+                    "mechanism": mech,
+                    "strategy": lab,
+                    "initial_share": 1.0 / len(labs),
+                    "final_share": float(traj[-1, i]),
+                    "final_lo": float(np.quantile([x[-1, i] for x in boots], 0.025)) if boots else np.nan,
+                    "final_hi": float(np.quantile([x[-1, i] for x in boots], 0.975)) if boots else np.nan,
+                    "runs": len(ids),
+                }
+            )
     cols = ["mechanism", "strategy", "time", "share", "lo", "hi"]
     traj = pd.concat(traj_rows, ignore_index=True) if traj_rows else pd.DataFrame(columns=cols)
     return traj, pd.DataFrame(finals), notes
@@ -242,8 +273,16 @@ def _learner_curves(rounds: pd.DataFrame, strategies: pd.DataFrame) -> pd.DataFr
         for (mech, strat), g in d.groupby(["mechanism", "strategy"], sort=False):
             s = g.groupby("step")["mean_theta"].agg(["mean", "std", "count"]).reset_index()
             half = 1.96 * s["std"].fillna(0) / np.sqrt(s["count"].clip(lower=1))
-            out.append(s.assign(ci_low=s["mean"] - half, ci_high=s["mean"] + half, mechanism=mech, role=role,
-                                strategy=strat, kind=kinds.get((strat, role), strat)))
+            out.append(
+                s.assign(
+                    ci_low=s["mean"] - half,
+                    ci_high=s["mean"] + half,
+                    mechanism=mech,
+                    role=role,
+                    strategy=strat,
+                    kind=kinds.get((strat, role), strat),
+                )
+            )
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
 
 
@@ -269,8 +308,12 @@ def dataset(store) -> dict[str, pd.DataFrame]:
         "meta": one_row(name=store.name, runs=int(runs["run_id"].nunique())),
         "mechanisms": pd.DataFrame({"mechanism": mech_order(runs["mechanism"].unique())}),
         "league_strategies": pd.DataFrame({"strategy": list(dict.fromkeys(league["strategy"]))}),
-        "strategies": strategies, "leaderboard": lb, "matrix": _matrix_long(mats, mx), "replicator": traj,
-        "finals": finals, "learners": _learner_curves(rounds, strategies),
+        "strategies": strategies,
+        "leaderboard": lb,
+        "matrix": _matrix_long(mats, mx),
+        "replicator": traj,
+        "finals": finals,
+        "learners": _learner_curves(rounds, strategies),
         "notes": pd.DataFrame({"note": notes}, dtype=object),
     }
 
@@ -286,16 +329,26 @@ def _leaderboard_figure(frames, figdir: Path, name: str) -> Figure:
             ax = axes[r][c]
             d = lb[(lb["mechanism"] == mech) & (lb["role"] == role)].set_index("strategy").reindex(labels)
             xs = np.arange(len(labels))
-            ax.bar(xs, d["mean_utility"], yerr=[d["mean_utility"] - d["lo"], d["hi"] - d["mean_utility"]],
-                   color=[strategy_color(i) for i in range(len(labels))], capsize=2)
+            ax.bar(
+                xs,
+                d["mean_utility"],
+                yerr=[d["mean_utility"] - d["lo"], d["hi"] - d["mean_utility"]],
+                color=[strategy_color(i) for i in range(len(labels))],
+                capsize=2,
+            )
             ax.set_xticks(xs, labels, rotation=60, ha="right", fontsize=7)
             ax.set_title(f"({panel(r * len(mechs) + c)}) {mech_label(mech)}, {role}s", fontsize=9)
             ax.set_ylabel("mean utility per round")
     png, svg = save(fig, figdir, f"{name}-leaderboard")
-    return Figure(f"{name}-leaderboard", (
-        f"League leaderboard over {meta(frames, 'runs')} runs: mean utility per agent and round with 95% bootstrap CI "
-        "over runs. Strategies are compared on different agents (random types), so small differences are noise."),
-        png, svg)
+    return Figure(
+        f"{name}-leaderboard",
+        (
+            f"League leaderboard over {meta(frames, 'runs')} runs: mean utility per agent and round with 95% bootstrap CI "
+            "over runs. Strategies are compared on different agents (random types), so small differences are noise."
+        ),
+        png,
+        svg,
+    )
 
 
 def _replicator_figure(frames, figdir: Path, name: str) -> Figure | None:
@@ -321,11 +374,17 @@ def _replicator_figure(frames, figdir: Path, name: str) -> Figure | None:
         if c == 0:
             ax.legend(fontsize=7)
     png, svg = save(fig, figdir, f"{name}-replicator")
-    return Figure(f"{name}-replicator", (
-        "Replicator dynamics on the empirical payoff matrix A[a, b] (mean utility of one agent playing a when "
-        "everyone else plays b; buyers and sellers weighted by n and m), from equal shares; bands: 95% of "
-        f"{REPLICATOR_BOOT} bootstrap resamples of the runs. Learners enter A with the mixed strategy they had "
-        "learned by the end of the league."), png, svg)
+    return Figure(
+        f"{name}-replicator",
+        (
+            "Replicator dynamics on the empirical payoff matrix A[a, b] (mean utility of one agent playing a when "
+            "everyone else plays b; buyers and sellers weighted by n and m), from equal shares; bands: 95% of "
+            f"{REPLICATOR_BOOT} bootstrap resamples of the runs. Learners enter A with the mixed strategy they had "
+            "learned by the end of the league."
+        ),
+        png,
+        svg,
+    )
 
 
 def _learners_figure(frames, figdir: Path, name: str) -> Figure | None:
@@ -336,8 +395,14 @@ def _learners_figure(frames, figdir: Path, name: str) -> Figure | None:
     for ax, role in zip(axes[0], ROLES):
         d = lc[lc["role"] == role]
         for (mech, strat), s in d.groupby(["mechanism", "strategy"], sort=False):
-            band(ax, s, "step", color=mech_color(mech), linestyle="-" if s["kind"].iloc[0] == Hedge.name else "--",
-                 name=f"{mech_label(mech)}, {strat}")
+            band(
+                ax,
+                s,
+                "step",
+                color=mech_color(mech),
+                linestyle="-" if s["kind"].iloc[0] == Hedge.name else "--",
+                name=f"{mech_label(mech)}, {strat}",
+            )
         ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
         ax.set_title(f"({'ab'[role == 'seller']}) learners' expected θ, {role}s", fontsize=10)
         ax.set_xlabel("league round")
@@ -345,9 +410,15 @@ def _learners_figure(frames, figdir: Path, name: str) -> Figure | None:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6)
     png, svg = save(fig, figdir, f"{name}-learners")
-    return Figure(f"{name}-learners", (
-        "Learners in the league: mean expected θ (their mixed strategy's mean multiplier on the truth) over "
-        "rounds; band = 95% CI over runs."), png, svg)
+    return Figure(
+        f"{name}-learners",
+        (
+            "Learners in the league: mean expected θ (their mixed strategy's mean multiplier on the truth) over "
+            "rounds; band = 95% CI over runs."
+        ),
+        png,
+        svg,
+    )
 
 
 def figures(frames: dict[str, pd.DataFrame], figdir: Path) -> list[Figure]:
@@ -355,8 +426,11 @@ def figures(frames: dict[str, pd.DataFrame], figdir: Path) -> list[Figure]:
     if not frames:
         return []
     name = str(meta(frames, "name", "tournament"))
-    out = [_leaderboard_figure(frames, figdir, name), _replicator_figure(frames, figdir, name),
-           _learners_figure(frames, figdir, name)]
+    out = [
+        _leaderboard_figure(frames, figdir, name),
+        _replicator_figure(frames, figdir, name),
+        _learners_figure(frames, figdir, name),
+    ]
     return [f for f in out if f is not None]
 
 
@@ -371,17 +445,31 @@ def _league_claim(frames, T: str | None, BR: str | None) -> list[Claim]:
     if not {("buyer", BR), ("buyer", T)} <= set(d.index):
         return []
     if not need <= set(d.index):
-        return [Claim("Under the k-double auction the best response earns at least as much as truthful reporting "
-                      "(league)", "insufficient data", "a role has no league agent playing one of the two.", n=0)]
+        return [
+            Claim(
+                "Under the k-double auction the best response earns at least as much as truthful reporting (league)",
+                "insufficient data",
+                "a role has no league agent playing one of the two.",
+                n=0,
+            )
+        ]
     parts, ok = [], True
     for role in ROLES:
         br, tr = d.loc[(role, BR)], d.loc[(role, T)]
         ok &= bool(br["mean_utility"] >= tr["mean_utility"])
-        parts.append(f"{role}s: best response {ci_text(br['mean_utility'], br['lo'], br['hi'])} vs truthful "
-                     f"{ci_text(tr['mean_utility'], tr['lo'], tr['hi'])}")
+        parts.append(
+            f"{role}s: best response {ci_text(br['mean_utility'], br['lo'], br['hi'])} vs truthful "
+            f"{ci_text(tr['mean_utility'], tr['lo'], tr['hi'])}"
+        )
     n = int(min(int(d.loc[k, "runs"]) for k in need))
-    return [Claim("Under the k-double auction the best response earns at least as much as truthful reporting "
-                  "(league)", judge(ok, n), "; ".join(parts) + ".", n=n)]
+    return [
+        Claim(
+            "Under the k-double auction the best response earns at least as much as truthful reporting (league)",
+            judge(ok, n),
+            "; ".join(parts) + ".",
+            n=n,
+        )
+    ]
 
 
 def _matrix_claims(frames, T: str | None) -> list[Claim]:
@@ -400,11 +488,20 @@ def _matrix_claims(frames, T: str | None) -> list[Claim]:
             best = str((col - col[T]).idxmax())
             ok &= gain <= TOL
             parts.append(f"{role}s: largest gain over truthful {fmt(gain)} ({best})")
-            cell = mf[(mf["mechanism"] == mech) & (mf["role"] == role) & (mf["strategy"] == T) & (mf["background"] == T)]
+            cell = mf[
+                (mf["mechanism"] == mech) & (mf["role"] == role) & (mf["strategy"] == T) & (mf["background"] == T)
+            ]
             obs = int(cell["observations"].sum())
             n = obs if n is None else min(n, obs)
-        out.append(Claim(f"Under {mech_label(mech)} no strategy beats truthful reporting against a truthful "
-                         "population (payoff matrix, paired)", judge_all(ok, n), "; ".join(parts) + ".", n=n))
+        out.append(
+            Claim(
+                f"Under {mech_label(mech)} no strategy beats truthful reporting against a truthful "
+                "population (payoff matrix, paired)",
+                judge_all(ok, n),
+                "; ".join(parts) + ".",
+                n=n,
+            )
+        )
     return out
 
 
@@ -423,18 +520,28 @@ def _replicator_claims(frames, T: str | None, BR: str | None) -> list[Claim]:
         winner = str(f["final_share"].idxmax())
         n = int(f["runs"].iloc[0]) if "runs" in f else None
         if mech == kda:
-            out.append(Claim(
-                "Under the k-double auction truthful reporting does not survive replicator dynamics (its share "
-                "falls below the initial 1/k)", judge(share < init, n),
-                f"truthful share {init:.3f} → {share:.3f}; largest final share: {winner} "
-                f"({float(f['final_share'].max()):.3f}).", n=n))
+            out.append(
+                Claim(
+                    "Under the k-double auction truthful reporting does not survive replicator dynamics (its share "
+                    "falls below the initial 1/k)",
+                    judge(share < init, n),
+                    f"truthful share {init:.3f} → {share:.3f}; largest final share: {winner} "
+                    f"({float(f['final_share'].max()):.3f}).",
+                    n=n,
+                )
+            )
         else:
             tb = share + (float(f.loc[BR, "final_share"]) if BR in f.index else 0.0)
-            out.append(Claim(
-                f"Under {mech_label(mech)} truthful reporting (and the best response, which coincides with it) "
-                "is not driven out by replicator dynamics", judge(share >= init, n),
-                f"truthful share {init:.3f} → {share:.3f}; truthful + best response {tb:.3f}; largest final "
-                f"share: {winner} ({float(f['final_share'].max()):.3f}).", n=n))
+            out.append(
+                Claim(
+                    f"Under {mech_label(mech)} truthful reporting (and the best response, which coincides with it) "
+                    "is not driven out by replicator dynamics",
+                    judge(share >= init, n),
+                    f"truthful share {init:.3f} → {share:.3f}; truthful + best response {tb:.3f}; largest final "
+                    f"share: {winner} ({float(f['final_share'].max()):.3f}).",
+                    n=n,
+                )
+            )
     return out
 
 
@@ -453,9 +560,15 @@ def build(store, figdir: Path) -> Section:
     frames = dataset(store)
     if not frames:
         return empty_section(sec)
-    sec.tables.append((("Leaderboard: mean utility per agent and round in the league (every agent given a strategy "
-                       "uniformly at random, a new random market every round), 95% bootstrap CI over runs"),
-                       frames["leaderboard"]))
+    sec.tables.append(
+        (
+            (
+                "Leaderboard: mean utility per agent and round in the league (every agent given a strategy "
+                "uniformly at random, a new random market every round), 95% bootstrap CI over runs"
+            ),
+            frames["leaderboard"],
+        )
+    )
     sec.figures.extend(figures(frames, figdir))
     sec.notes.extend(frames["notes"]["note"])
     mf = frames["matrix"]
@@ -464,10 +577,18 @@ def build(store, figdir: Path) -> Section:
         if not A.empty:
             t = A.reset_index().rename(columns={"strategy": "focal \\ background"})
             t.columns.name = "background"
-            sec.tables.append(((f"Payoff matrix A (role-weighted), {mech_label(mech)}: mean utility of "
-                               "a focal agent playing the row when everyone else plays the column"), t))
+            sec.tables.append(
+                (
+                    (
+                        f"Payoff matrix A (role-weighted), {mech_label(mech)}: mean utility of "
+                        "a focal agent playing the row when everyone else plays the column"
+                    ),
+                    t,
+                )
+            )
     if not frames["finals"].empty:
-        sec.tables.append(("Replicator dynamics: final population shares (95% bootstrap interval over runs)",
-                           frames["finals"]))
+        sec.tables.append(
+            ("Replicator dynamics: final population shares (95% bootstrap interval over runs)", frames["finals"])
+        )
     sec.claims.extend(claims(frames))
     return sec

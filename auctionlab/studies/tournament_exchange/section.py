@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auctionlab.errors import ConfigError, InvalidInputError
 from auctionlab.games import replicator_trajectory
 from auctionlab.report.metrics import fmt
 from auctionlab.report.plots import new_figure, save
 from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
-from auctionlab.errors import ConfigError, InvalidInputError
 from auctionlab.studies.ice_common import (
     ANALYSIS_STREAM,
     MAX_ROUNDS,
@@ -100,8 +100,9 @@ def dataset(store: Any) -> dict[str, Any]:
     return frames_from(store.table("runs"), params=dict(spec.params), master_seed=spec.master_seed, name=store.name)
 
 
-def frames_from(runs: pd.DataFrame, *, params: dict[str, Any] | None = None, master_seed: int = 0,
-                name: str = "tournament-exchange") -> dict[str, Any]:
+def frames_from(
+    runs: pd.DataFrame, *, params: dict[str, Any] | None = None, master_seed: int = 0, name: str = "tournament-exchange"
+) -> dict[str, Any]:
     params = params or {}
     prof = runs.copy()
     frames: dict[str, Any] = {"name": name, "profiles": prof, "params": params, "master_seed": master_seed}
@@ -120,17 +121,27 @@ def frames_from(runs: pd.DataFrame, *, params: dict[str, Any] | None = None, mas
                 continue
             ent = prof[(prof["focal_strategy"] == a) & (prof["background"] == ref)].set_index("run_id")
             common = ent.index.intersection(home.index)
-            traded = home.loc[common, "traded_units"] > 0 if "traded_units" in home else \
-                pd.Series(True, index=common)
+            traded = home.loc[common, "traded_units"] > 0 if "traded_units" in home else pd.Series(True, index=common)
             valid = traded & ~home.loc[common, "hit_max_rounds"] & ~ent.loc[common, "hit_max_rounds"]
             for r in rules or [None]:
                 col = f"focal_utility_{r.name}" if r is not None else "focal_utility"
                 for rid in common:
-                    rows.append({"entrant": a, "run_id": rid, "rule": r.name if r is not None else params.get(
-                        "payment_rule", DESIGN), "gain": float(ent.at[rid, col] - home.at[rid, col]),
-                        "valid": bool(valid[rid])})
-    frames.update(strategies=strategies, u=u, ref=ref, rules=rules,
-                  entry=pd.DataFrame(rows, columns=["entrant", "run_id", "rule", "gain", "valid"]))
+                    rows.append(
+                        {
+                            "entrant": a,
+                            "run_id": rid,
+                            "rule": r.name if r is not None else params.get("payment_rule", DESIGN),
+                            "gain": float(ent.at[rid, col] - home.at[rid, col]),
+                            "valid": bool(valid[rid]),
+                        }
+                    )
+    frames.update(
+        strategies=strategies,
+        u=u,
+        ref=ref,
+        rules=rules,
+        entry=pd.DataFrame(rows, columns=["entrant", "run_id", "rule", "gain", "valid"]),
+    )
     frames["board"] = board(frames)
     return frames
 
@@ -150,11 +161,21 @@ def board(frames: dict[str, Any]) -> pd.DataFrame:
         est, home = ci(score[:, i], gen), ci(u[:, i, i], gen)
         mine = prof[prof["focal_strategy"] == s]
         diag = prof[(prof["focal_strategy"] == s) & (prof["background"] == s)]
-        rows.append({"strategy": s, "mean_utility": est[0], "lo": est[1], "hi": est[2], "homogeneous": home[0],
-                     "homogeneous_lo": home[1], "homogeneous_hi": home[2],
-                     "homogeneous_efficiency": float(diag["efficiency"].mean()),
-                     "homogeneous_rounds": float(diag["rounds"].mean()),
-                     "profiles": len(mine), "profiles_max_rounds": int(mine["hit_max_rounds"].sum())})
+        rows.append(
+            {
+                "strategy": s,
+                "mean_utility": est[0],
+                "lo": est[1],
+                "hi": est[2],
+                "homogeneous": home[0],
+                "homogeneous_lo": home[1],
+                "homogeneous_hi": home[2],
+                "homogeneous_efficiency": float(diag["efficiency"].mean()),
+                "homogeneous_rounds": float(diag["rounds"].mean()),
+                "profiles": len(mine),
+                "profiles_max_rounds": int(mine["hit_max_rounds"].sum()),
+            }
+        )
     out = pd.DataFrame(rows).sort_values("mean_utility", ascending=False).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out.insert(1, "instances", u.shape[0])
@@ -174,9 +195,20 @@ def entry_table(frames: dict[str, Any]) -> pd.DataFrame:
         mine = g.set_index("run_id")["gain"]
         common = design.index.intersection(mine.index)
         diff = paired_ci(design[common], mine[common], gen) if r != DESIGN else (math.nan,) * 3
-        rows.append({"entrant": a, "rule": r, "n": len(g), "gain": est[0], "gain_lo": est[1], "gain_hi": est[2],
-                     "threshold_minus_rule": diff[0], "diff_lo": diff[1], "diff_hi": diff[2],
-                     "excluded": int((~every["valid"]).sum())})
+        rows.append(
+            {
+                "entrant": a,
+                "rule": r,
+                "n": len(g),
+                "gain": est[0],
+                "gain_lo": est[1],
+                "gain_hi": est[2],
+                "threshold_minus_rule": diff[0],
+                "diff_lo": diff[1],
+                "diff_hi": diff[2],
+                "excluded": int((~every["valid"]).sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -203,11 +235,25 @@ def figures(frames: dict[str, Any], figdir: Path) -> list[Figure]:
     fig, axes = new_figure(1, 3, width=4.4, height=3.6)
     ax = axes[0][0]
     yy = np.arange(k)
-    ax.errorbar(b["mean_utility"], yy, xerr=[b["mean_utility"] - b["lo"], b["hi"] - b["mean_utility"]], fmt="o",
-                color=PALETTE[0], capsize=2, label="vs uniform mix")
-    ax.errorbar(b["homogeneous"], yy + 0.2, fmt="s", color=PALETTE[1], capsize=2, markersize=3.5,
-                xerr=[b["homogeneous"] - b["homogeneous_lo"], b["homogeneous_hi"] - b["homogeneous"]],
-                label="among its own kind")
+    ax.errorbar(
+        b["mean_utility"],
+        yy,
+        xerr=[b["mean_utility"] - b["lo"], b["hi"] - b["mean_utility"]],
+        fmt="o",
+        color=PALETTE[0],
+        capsize=2,
+        label="vs uniform mix",
+    )
+    ax.errorbar(
+        b["homogeneous"],
+        yy + 0.2,
+        fmt="s",
+        color=PALETTE[1],
+        capsize=2,
+        markersize=3.5,
+        xerr=[b["homogeneous"] - b["homogeneous_lo"], b["homogeneous_hi"] - b["homogeneous"]],
+        label="among its own kind",
+    )
     ax.set_yticks(yy, b["strategy"])
     ax.set_ylim(k - 0.5, -1.4)
     ax.set_xlabel("focal bidder's utility (mean, 95% CI)")
@@ -235,12 +281,20 @@ def figures(frames: dict[str, Any], figdir: Path) -> list[Figure]:
     ax.legend(fontsize=7)
     name = frames["name"]
     png, svg = save(fig, figdir, name)
-    return [Figure(name, (
-        f"{n_inst} random exchanges; in each, a focal bidder (drawn among the traders of the all-reference run) "
-        "plays proxy a while all others play b, for every ordered pair. (a) mean focal utility against a uniformly "
-        "mixed background (row means of A) and among its own kind (diagonal), 95% bootstrap CIs over instances; "
-        "(b) A[a, b]; (c) one-population replicator dynamics on A from equal shares, bands from "
-        f"{len(boots)} bootstrap resamples of the instances."), png, svg)]
+    return [
+        Figure(
+            name,
+            (
+                f"{n_inst} random exchanges; in each, a focal bidder (drawn among the traders of the all-reference run) "
+                "plays proxy a while all others play b, for every ordered pair. (a) mean focal utility against a uniformly "
+                "mixed background (row means of A) and among its own kind (diagonal), 95% bootstrap CIs over instances; "
+                "(b) A[a, b]; (c) one-population replicator dynamics on A from equal shares, bands from "
+                f"{len(boots)} bootstrap resamples of the instances."
+            ),
+            png,
+            svg,
+        )
+    ]
 
 
 # ---------------------------------------------------------------------- claims
@@ -257,50 +311,75 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
         pos = mine[mine["gain"] > TOL]
         n = int(mine["n"].min()) if len(mine) else 0
         ok = pos.empty
-        out.append(Claim(
-            f"{ref} is a best response to itself: no proxy gains by entering an all-{ref} population",
-            judge(ok, n, partly=sig.empty),
-            "gain of a lone entrant over the incumbent's utility (paired, 95% CI; instances with trade and no run "
-            "stopped at max_rounds): " + "; ".join(f"{x.entrant}: {ci_str(x.gain, x.gain_lo, x.gain_hi)}"
-                                                  for x in mine.itertuples()) + ".", n))
+        out.append(
+            Claim(
+                f"{ref} is a best response to itself: no proxy gains by entering an all-{ref} population",
+                judge(ok, n, partly=sig.empty),
+                "gain of a lone entrant over the incumbent's utility (paired, 95% CI; instances with trade and no run "
+                "stopped at max_rounds): "
+                + "; ".join(f"{x.entrant}: {ci_str(x.gain, x.gain_lo, x.gain_hi)}" for x in mine.itertuples())
+                + ".",
+                n,
+            )
+        )
         others = [r.name for r in frames["rules"] if r.budget_balanced and r.name != DESIGN]
         comp = et[et["rule"].isin(others)]
         if not comp.empty:
             larger = comp["diff_lo"] > TOL
             n = int(comp["n"].min())
-            out.append(Claim(
-                "Among budget-balanced payment rules Threshold leaves entrants the smallest gain (paired difference "
-                "Threshold − other rule never significantly above 0)",
-                judge(not larger.any(), n, partly=bool((~larger).any())),
-                "; ".join(f"{x.entrant} vs {x.rule}: {ci_str(x.threshold_minus_rule, x.diff_lo, x.diff_hi)}"
-                          for x in comp.itertuples()) + ".", n))
+            out.append(
+                Claim(
+                    "Among budget-balanced payment rules Threshold leaves entrants the smallest gain (paired difference "
+                    "Threshold − other rule never significantly above 0)",
+                    judge(not larger.any(), n, partly=bool((~larger).any())),
+                    "; ".join(
+                        f"{x.entrant} vs {x.rule}: {ci_str(x.threshold_minus_rule, x.diff_lo, x.diff_hi)}"
+                        for x in comp.itertuples()
+                    )
+                    + ".",
+                    n,
+                )
+            )
     b = frames["board"]
     effs = b.set_index("strategy")["homogeneous_efficiency"]
     if ref in effs.index:
-        out.append(Claim(
-            f"A homogeneous {ref} population trades most efficiently",
-            judge(bool(effs[ref] >= effs.max() - TOL), int(u.shape[0])),
-            ", ".join(f"{s} {fmt(float(v))}" for s, v in effs.sort_values(ascending=False).items()) + ".",
-            int(u.shape[0])))
+        out.append(
+            Claim(
+                f"A homogeneous {ref} population trades most efficiently",
+                judge(bool(effs[ref] >= effs.max() - TOL), int(u.shape[0])),
+                ", ".join(f"{s} {fmt(float(v))}" for s, v in effs.sort_values(ascending=False).items()) + ".",
+                int(u.shape[0]),
+            )
+        )
     traj = frames["replicator"][0] if "replicator" in frames else replicator_from_samples(u)
     a = u.mean(axis=0)
     final = traj[-1]
     eps = float(np.max(a @ final) - final @ a @ final)
     scale = float(np.max(np.abs(a))) or 1.0
-    out.append(Claim(
-        "The replicator dynamics settle: their end point is an approximate equilibrium of the empirical game "
-        "(no strategy's fitness exceeds the population mean by more than 1% of max |A|)",
-        judge(eps <= 0.01 * scale, int(u.shape[0])),
-        "end shares " + ", ".join(f"{s} {x:.3f}" for s, x in zip(strategies, final))
-        + f"; largest fitness advantage {fmt(eps)} (max |A| = {fmt(scale)}).", int(u.shape[0])))
+    out.append(
+        Claim(
+            "The replicator dynamics settle: their end point is an approximate equilibrium of the empirical game "
+            "(no strategy's fitness exceeds the population mean by more than 1% of max |A|)",
+            judge(eps <= 0.01 * scale, int(u.shape[0])),
+            "end shares "
+            + ", ".join(f"{s} {x:.3f}" for s, x in zip(strategies, final))
+            + f"; largest fitness advantage {fmt(eps)} (max |A| = {fmt(scale)}).",
+            int(u.shape[0]),
+        )
+    )
     return out
 
 
 # ---------------------------------------------------------------------- the section
 def build(store: Any, figdir: Path) -> Section:
     spec = store.spec
-    sec = Section(store.name, "Tournament of exchange proxies: leaderboard, payoff matrix, payment rules, replicator "
-                  "dynamics" + reduced_heading(store), spec.description, settings_of(store))
+    sec = Section(
+        store.name,
+        "Tournament of exchange proxies: leaderboard, payoff matrix, payment rules, replicator "
+        "dynamics" + reduced_heading(store),
+        spec.description,
+        settings_of(store),
+    )
     runs = store.table("runs")
     if runs.empty:
         sec.notes.append("No runs are stored yet.")
@@ -310,17 +389,32 @@ def build(store: Any, figdir: Path) -> Section:
         sec.notes.append("No instance has every (focal, background) profile stored yet.")
         return sec
     sec.figures.extend(figures(frames, figdir))
-    sec.tables.append((("Leaderboard: mean utility against a uniform mix of backgrounds and among its own kind with "
-                       "95% bootstrap CIs; efficiency and rounds of homogeneous populations; profiles that stopped "
-                       "at max_rounds (flagged)"), frames["board"]))
+    sec.tables.append(
+        (
+            (
+                "Leaderboard: mean utility against a uniform mix of backgrounds and among its own kind with "
+                "95% bootstrap CIs; efficiency and rounds of homogeneous populations; profiles that stopped "
+                "at max_rounds (flagged)"
+            ),
+            frames["board"],
+        )
+    )
     et = entry_table(frames)
     if not et.empty:
-        sec.tables.append(((f"Gain of a lone entrant in an all-{frames['ref']} population under every payment rule "
-                           "(valid instances n: trade, no run stopped at max_rounds; excluded: the others), paired CI "
-                           "of Threshold's gain minus the rule's"), et))
+        sec.tables.append(
+            (
+                (
+                    f"Gain of a lone entrant in an all-{frames['ref']} population under every payment rule "
+                    "(valid instances n: trade, no run stopped at max_rounds; excluded: the others), paired CI "
+                    "of Threshold's gain minus the rule's"
+                ),
+                et,
+            )
+        )
     strategies = frames["strategies"]
     mat = pd.DataFrame(frames["u"].mean(axis=0), index=strategies, columns=strategies).reset_index(
-        names="focal \\ background")
+        names="focal \\ background"
+    )
     sec.tables.append(("Empirical payoff matrix A[a, b] (mean focal utility)", mat))
     sec.claims.extend(claims(frames))
     ref = frames["ref"]
@@ -329,16 +423,28 @@ def build(store: Any, figdir: Path) -> Section:
         home = prof[(prof["focal_strategy"] == ref) & (prof["background"] == ref)].drop_duplicates("run_id")
         trade = home["traded_units"] > 0 if "traded_units" in home else pd.Series(True, index=home.index)
         stalled = trade & home["hit_max_rounds"]
-        text = stall_finding(str(ref), int(stalled.sum()), int(trade.sum()), int((trade & ~stalled).sum()),
-                             "the entrant verdicts")
+        text = stall_finding(
+            str(ref), int(stalled.sum()), int(trade.sum()), int((trade & ~stalled).sum()), "the entrant verdicts"
+        )
         if text:
             sec.notes.append(text)
-    sec.notes.append("A[a, b] is the payoff of a single a-proxy among b-proxies; the replicator dynamics assume a "
-                     "proxy's fitness in a mixed population is linear in the shares (f = A x). Instances differ in "
-                     "scale, so the bootstrap resamples whole instances.")
+    sec.notes.append(
+        "A[a, b] is the payoff of a single a-proxy among b-proxies; the replicator dynamics assume a "
+        "proxy's fitness in a mixed population is linear in the shares (f = A x). Instances differ in "
+        "scale, so the bootstrap resamples whole instances."
+    )
     sec.data.append((f"{store.name}_profiles", frames["profiles"]))
     return sec
 
 
-__all__ = ["board", "build", "claims", "dataset", "entry_table", "figures", "frames_from", "payoff_samples",
-           "replicator_from_samples"]
+__all__ = [
+    "board",
+    "build",
+    "claims",
+    "dataset",
+    "entry_table",
+    "figures",
+    "frames_from",
+    "payoff_samples",
+    "replicator_from_samples",
+]
