@@ -29,7 +29,7 @@ import statistics
 import time
 
 from auctionlab.errors import SolverError
-from auctionlab.mechanisms.exchange import WDModel, compute_payments, random_exchange
+from auctionlab.mechanisms.exchange import WDProgram, compute_payments, random_exchange
 from auctionlab.mechanisms.exchange.backends import BACKENDS, available_backends, solver_info
 
 LAMBDA_CONFIGS = {
@@ -60,7 +60,7 @@ def bench_lambda(n: int, m: int, seeds: list[int]) -> None:
         solves += 1
         ref = None
         for name, kw in LAMBDA_CONFIGS.items():
-            alloc = WDModel(ex, **kw).solve_wd(values)
+            alloc = WDProgram(ex, **kw).solve_wd(values)
             times[name].append(alloc.solution.run_time)
             ref = ref or alloc
             same_value[name] += abs(alloc.value - ref.value) <= 1e-9 * max(1.0, abs(ref.value))
@@ -94,9 +94,9 @@ def bench_backends(n: int, m: int, seeds: list[int], names: list[str]) -> None:
         values_ok = 0
         try:
             for ex, values in _instances(n, m, seeds):
-                alloc = WDModel(ex, solver=name).solve_wd(values)
+                alloc = WDProgram(ex, solver=name).solve_wd(values)
                 t.append(alloc.solution.run_time)
-                ref = WDModel(ex).solve_wd(values).value if name != "highs" else alloc.value
+                ref = WDProgram(ex).solve_wd(values).value if name != "highs" else alloc.value
                 values_ok += abs(alloc.value - ref) <= 1e-9 * max(1.0, abs(ref))
         except SolverError as exc:
             print(f"  {name:<8} skipped: {str(exc)[:110]}")
@@ -115,7 +115,7 @@ def bench_wd(n: int, goods: int, seeds: list[int]) -> dict[str, float]:
     rows = []
     for s in seeds:
         ex = random_exchange(n, goods, rng=s, nodes=15)
-        model = WDModel(ex)
+        model = WDProgram(ex)
         alloc = model.solve_wd()
         sol = alloc.solution
         rows.append(
@@ -144,7 +144,7 @@ def bench_wd(n: int, goods: int, seeds: list[int]) -> dict[str, float]:
 def bench_payments(n: int, goods: int, seed: int, skip: bool) -> dict[str, float]:
     ex = random_exchange(n, goods, rng=seed, nodes=15)
     t0 = time.perf_counter()
-    model = WDModel(ex)
+    model = WDProgram(ex)
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
     res = compute_payments(ex, "threshold", model=model, skip_idle=skip)

@@ -26,9 +26,9 @@ import numpy as np
 from auctionlab.mechanisms.exchange import ice as ice_module
 from auctionlab.mechanisms.exchange import random_exchange
 from auctionlab.mechanisms.exchange.activity import node_prices, revealed_preference
-from auctionlab.mechanisms.exchange.bidder import BidderModel
+from auctionlab.mechanisms.exchange.bidder import BidderProgram
 from auctionlab.mechanisms.exchange.ice import IterativeExchange
-from auctionlab.mechanisms.exchange.patterns import DEFAULT_LIMIT, PatternModel, fits, one_bidder_model, pattern_counts
+from auctionlab.mechanisms.exchange.patterns import DEFAULT_LIMIT, PatternTable, fits, one_bidder_model, pattern_counts
 from auctionlab.strategies.exchange import StraightforwardProxy
 
 SIZES = [(8, 4), (20, 8), (50, 16)]
@@ -59,7 +59,7 @@ def speed(seed: int, reps: int = 20) -> None:
     for i, b in enumerate(ex.bidders):
         if not fits(pattern_counts(b.tree), DEFAULT_LIMIT):
             continue
-        bm, pm = BidderModel.for_bidder(ex, i), PatternModel.for_bidder(ex, i)
+        bm, pm = BidderProgram.for_bidder(ex, i), PatternTable.for_bidder(ex, i)
         x0 = ex.endowments[i]
         prices = [np.array([r.uniform(0, 25) for _ in range(ex.n_goods)]) for _ in range(reps)]
         for slot, model in enumerate((bm, pm)):

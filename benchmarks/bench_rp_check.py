@@ -20,7 +20,7 @@ import time
 from auctionlab.mechanisms.exchange import random_exchange
 from auctionlab.mechanisms.exchange.activity import definition_holds
 from auctionlab.mechanisms.exchange.ice import IterativeExchange
-from auctionlab.mechanisms.exchange.patterns import PatternModel
+from auctionlab.mechanisms.exchange.patterns import PatternTable
 from auctionlab.strategies import make_strategy
 from auctionlab.strategies.exchange import bind
 
@@ -45,7 +45,7 @@ class CountingExchange(IterativeExchange):
             self.counts["failed"] += 1
             lo, hi = self.bounds(i)  # the value unit is 1 on generated instances
             model = self.bidder_models[i]
-            holds = isinstance(model, PatternModel) and definition_holds(model, self.prices, lo, hi, tol=self.rp_tol)
+            holds = isinstance(model, PatternTable) and definition_holds(model, self.prices, lo, hi, tol=self.rp_tol)
             self.counts["failed_meeting_definition"] += holds
             self._last_definition[i] = holds
         return res

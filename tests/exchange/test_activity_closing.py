@@ -5,7 +5,7 @@ import pytest
 
 from auctionlab.mechanisms.exchange import AND, OR, XOR, Exchange, leaf, solve_wd, threshold_payments
 from auctionlab.mechanisms.exchange.activity import revealed_preference
-from auctionlab.mechanisms.exchange.bidder import BidderModel
+from auctionlab.mechanisms.exchange.bidder import BidderProgram
 from auctionlab.mechanisms.exchange.closing import (
     alpha_eff,
     alpha_thresh,
@@ -13,8 +13,8 @@ from auctionlab.mechanisms.exchange.closing import (
     payment_gap,
     should_close,
 )
-from auctionlab.mechanisms.exchange.mip import WDModel, tree_value
-from auctionlab.mechanisms.exchange.patterns import PatternModel
+from auctionlab.mechanisms.exchange.mip import WDProgram, tree_value
+from auctionlab.mechanisms.exchange.patterns import PatternTable
 
 from .examples import fig1
 
@@ -35,7 +35,7 @@ def with_seller(buyer_tree):
 def rp(request):
     """The activity rule's check on one bidder, with its one-bidder problems answered by
     the MIP or by enumerating its satisfaction patterns (the same answers)."""
-    build = BidderModel.for_bidder if request.param == "mip" else PatternModel.for_bidder
+    build = BidderProgram.for_bidder if request.param == "mip" else PatternTable.for_bidder
 
     def check(ex, bidder, prices):
         i = ex.index(bidder)
@@ -63,7 +63,7 @@ def test_example8_rp_holds_but_naive_witness_fails(rp):
     assert res.witness_trade.tolist() == [1, 0] and res.pi_upper == pytest.approx(3)
     # naive: v̄ instead of ṽ in RP3 -> some trade beats π*_l = 3 and RP wrongly fails
     # (buy B is worth 10 - 3 = 7 at the upper values, as the paper says; buy A even 11 - 3).
-    model = WDModel(ex)
+    model = WDProgram(ex)
     naive, _, _ = model.solve_rwd(1, np.array([3.0, 3.0]), values="upper")
     assert naive > res.pi_lower + 1
     off = ex.node_offset
@@ -185,7 +185,7 @@ def test_rp2_candidate_is_rechecked_exactly_against_the_threshold():
     """A solver that returns an RP2 sat vector meeting the row only within its own
     tolerance does not get to name the candidate: RP1's optimum stays L*."""
     ex = with_seller(XOR(leaf({"A": 1}, 5), leaf({"B": 1}, [4.99, 10])))
-    good = PatternModel.for_bidder(ex, ex.index("buyer"))
+    good = PatternTable.for_bidder(ex, ex.index("buyer"))
 
     class Noisy:
         trade, x0 = good.trade, good.x0

@@ -10,7 +10,7 @@ import scipy.optimize as so
 import scipy.sparse as sp
 
 from auctionlab.errors import ConfigError, SolverError, UnknownNameError
-from auctionlab.mechanisms.exchange import XOR, WDModel, compute_payments, leaf, random_exchange, solve_wd
+from auctionlab.mechanisms.exchange import XOR, WDProgram, compute_payments, leaf, random_exchange, solve_wd
 from auctionlab.mechanisms.exchange.activity import revealed_preference
 from auctionlab.mechanisms.exchange.backends import (
     BACKENDS,
@@ -21,7 +21,7 @@ from auctionlab.mechanisms.exchange.backends import (
     make_backend,
     solver_info,
 )
-from auctionlab.mechanisms.exchange.bidder import BidderModel
+from auctionlab.mechanisms.exchange.bidder import BidderProgram
 from auctionlab.mechanisms.exchange.mip import tree_value
 
 from .brute import bidder_tables, brute_optimum, random_tiny_exchange
@@ -198,9 +198,9 @@ def test_registry_names_and_errors(monkeypatch):
     with pytest.raises(ConfigError, match=r"no-such-solver-pkg.*auctionlab\[solvers\]"):
         get_backend("missing")
     with pytest.raises(ConfigError, match="not installed"):
-        WDModel(ex1(), solver="missing")
+        WDProgram(ex1(), solver="missing")
     with pytest.raises(UnknownNameError):
-        BidderModel.for_bidder(ex1(), 0, solver="nope")
+        BidderProgram.for_bidder(ex1(), 0, solver="nope")
 
 
 def test_solver_info_and_options():
@@ -208,13 +208,13 @@ def test_solver_info_and_options():
 
     assert solver_info("highs") == {"solver": "highs", "version": highspy.Highs().version()}
     with pytest.raises(ConfigError, match="no_such_option"):
-        WDModel(ex1(), options={"no_such_option": 1})
+        WDProgram(ex1(), options={"no_such_option": 1})
     # options reach the solver: a node limit of 0 stops a branch-and-bound that needs nodes
     ex = random_exchange(30, 10, rng=1)
     with pytest.raises(SolverError, match="limit"):
-        WDModel(ex, options={"mip_max_nodes": 0, "presolve": "off", "mip_heuristic_effort": 0.0}).solve_wd()
+        WDProgram(ex, options={"mip_max_nodes": 0, "presolve": "off", "mip_heuristic_effort": 0.0}).solve_wd()
     with pytest.raises(ConfigError, match="time_limit"):
-        WDModel(ex1(), time_limit=-1)
+        WDProgram(ex1(), time_limit=-1)
 
 
 @pytest.mark.parametrize(
@@ -223,7 +223,7 @@ def test_solver_info_and_options():
 def test_other_solvers_reject_unknown_options(name, bad):
     need(name)
     with pytest.raises(ConfigError, match="rejected"):
-        WDModel(ex1(), solver=name, options=bad)
+        WDProgram(ex1(), solver=name, options=bad)
 
 
 @pytest.mark.parametrize("name,limit", [("gurobi", 2000), ("cplex", 1000)])
@@ -242,16 +242,16 @@ def test_size_limited_licence_is_a_clear_solver_error(name, limit):
 
 def test_no_solver_writes_to_stdout_or_stderr():
     code = (
-        "from auctionlab.mechanisms.exchange import WDModel, random_exchange\n"
+        "from auctionlab.mechanisms.exchange import WDProgram, random_exchange\n"
         "from auctionlab.mechanisms.exchange.backends import available_backends, solver_info\n"
-        "from auctionlab.mechanisms.exchange.bidder import BidderModel\n"
+        "from auctionlab.mechanisms.exchange.bidder import BidderProgram\n"
         "from auctionlab.mechanisms.exchange.mip import tree_value\n"
         "import numpy as np\n"
         "ex = random_exchange(6, 3, rng=2)\n"
         "for s in available_backends():\n"
         "    solver_info(s)\n"
-        "    WDModel(ex, solver=s).solve_wd()\n"
-        "    BidderModel.for_bidder(ex, 0, solver=s).best(ex.bidders[0].tree.lower, np.ones(3))\n"
+        "    WDProgram(ex, solver=s).solve_wd()\n"
+        "    BidderProgram.for_bidder(ex, 0, solver=s).best(ex.bidders[0].tree.lower, np.ones(3))\n"
         "    tree_value(ex.bidders[0].tree, np.zeros(3, int), ex.bidders[0].tree.lower, solver=s)\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
@@ -262,16 +262,16 @@ def test_no_solver_writes_to_stdout_or_stderr():
 # --------------------------------------------------------------------------- the exchange under every solver
 def test_golden_examples(solver):
     s = solver
-    a = WDModel(ex1(), solver=s).solve_wd()
+    a = WDProgram(ex1(), solver=s).solve_wd()
     assert a.value == 10.0 and a.trades == {"seller": {"A": -1, "B": -1}, "buyer": {"A": 1, "B": 1}}
-    assert compute_payments(ex1(), "vcg", model=WDModel(ex1(), solver=s)).payments == {"seller": -20.0, "buyer": 10.0}
-    assert compute_payments(ex1(), "threshold", model=WDModel(ex1(), solver=s)).payments == {
+    assert compute_payments(ex1(), "vcg", model=WDProgram(ex1(), solver=s)).payments == {"seller": -20.0, "buyer": 10.0}
+    assert compute_payments(ex1(), "threshold", model=WDProgram(ex1(), solver=s)).payments == {
         "seller": -15.0,
         "buyer": 15.0,
     }
 
     names = ["seller", "buyer1", "buyer2", "buyer3", "buyer4"]
-    m2 = WDModel(ex2(), solver=s)
+    m2 = WDProgram(ex2(), solver=s)
     a = solve_wd(ex2(), model=m2)
     assert a.value == 9.0 and a.traders == ["seller", "buyer1", "buyer3"]
     vcg = compute_payments(ex2(), "vcg", model=m2, skip_idle=False)
@@ -281,11 +281,11 @@ def test_golden_examples(solver):
     surplus = {n: m2.solve_rwd(n, P_EX5)[0] for n in names}
     assert [surplus[n] for n in names] == pytest.approx([10.0, 0.0, 2 / 3, 0.0, 1 / 3])
 
-    res = compute_payments(ex3(), "threshold", model=WDModel(ex3(), solver=s))
+    res = compute_payments(ex3(), "threshold", model=WDProgram(ex3(), solver=s))
     assert res.allocation.value == 1.0 and res.threshold_c == pytest.approx(2 / 3)
     assert res.payments["seller"] == pytest.approx(-18 - 1 / 3)
 
-    m1 = WDModel(fig1(), solver=s)
+    m1 = WDProgram(fig1(), solver=s)
     assert solve_wd(fig1(), "lower", model=m1).value == 4.0
     assert solve_wd(fig1(), "upper", model=m1).value == 26.0
     assert compute_payments(fig1(), "threshold", "upper", model=m1).payments == {"buyer": 17.0, "seller": -17.0}
@@ -296,7 +296,7 @@ def test_revealed_preference_examples(solver):
     i = ex.index("buyer")
     off = ex.node_offset
     res = revealed_preference(
-        BidderModel.for_bidder(ex, i, solver=solver),
+        BidderProgram.for_bidder(ex, i, solver=solver),
         np.array([3.0, 3.0]),
         ex.lower[off[i] : off[i + 1]],
         ex.upper[off[i] : off[i + 1]],
@@ -311,13 +311,13 @@ def test_tiny_exchanges_match_enumeration(other, seed):
     ex = random_tiny_exchange(seed, bounds=True)
     values = ["lower", "upper", 0.5][seed % 3]
     v_star = brute_optimum(ex, bidder_tables(ex, values))
-    assert WDModel(ex, solver=other).solve_wd(values).value == pytest.approx(v_star, abs=1e-7)
+    assert WDProgram(ex, solver=other).solve_wd(values).value == pytest.approx(v_star, abs=1e-7)
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_random_exchanges_match_highs(other, seed):
     ex = random_exchange(6 + seed, 3 + seed % 2, rng=seed, bound_width=0.5).bounded
-    ref, got = WDModel(ex), WDModel(ex, solver=other)
+    ref, got = WDProgram(ex), WDProgram(ex, solver=other)
     for values in ("lower", "upper"):
         a, b = ref.solve_wd(values), got.solve_wd(values)
         assert b.value == pytest.approx(a.value, rel=1e-9, abs=1e-9)
@@ -330,7 +330,7 @@ def test_random_exchanges_match_highs(other, seed):
     p = np.random.default_rng(seed).uniform(0, 15, ex.n_goods)
     for i in range(ex.n_bidders):
         assert got.solve_rwd(i, p)[0] == pytest.approx(ref.solve_rwd(i, p)[0], abs=1e-7)
-        bh, bo = BidderModel.for_bidder(ex, i), BidderModel.for_bidder(ex, i, solver=other)
+        bh, bo = BidderProgram.for_bidder(ex, i), BidderProgram.for_bidder(ex, i, solver=other)
         lo = ex.lower[ex.node_offset[i] : ex.node_offset[i + 1]]
         assert bo.best(lo, p)[0] == pytest.approx(bh.best(lo, p)[0], abs=1e-7)
         assert bo.min_price(p) == pytest.approx(bh.min_price(p), abs=1e-7)
@@ -340,6 +340,6 @@ def test_ice_bench_instance_matches_highs(other):
     # 20 × 8 as in the ICE bench: Gurobi leaves λ a few 1e-6 short of the leaves' need here
     # (binaries at 1 − 1e-5), which the canonical-trade check must tolerate
     ex = random_exchange(20, 8, rng=0, bound_width=0.5).bounded
-    ref, got = WDModel(ex), WDModel(ex, solver=other)
+    ref, got = WDProgram(ex), WDProgram(ex, solver=other)
     for values in ("lower", "upper"):
         assert got.solve_wd(values).value == pytest.approx(ref.solve_wd(values).value, rel=1e-9, abs=1e-9)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auctionlab.mechanisms.exchange import WDModel, compute_payments, threshold_c, value
+from auctionlab.mechanisms.exchange import WDProgram, compute_payments, threshold_c, value
 
 from .brute import bidder_tables, brute_optimum, brute_value, random_tiny_exchange, sat_table, threshold_c_bisect
 
@@ -30,7 +30,7 @@ def test_wd_and_payments_match_enumeration(chunk):
         tables = bidder_tables(ex, values)
         v_star = brute_optimum(ex, tables)
         v_minus = [brute_optimum(ex, tables, exclude=i) for i in range(ex.n_bidders)]
-        model = WDModel(ex)
+        model = WDProgram(ex)
         res = {
             rule: compute_payments(ex, rule, values, model=model, skip_idle=(seed % 2 == 0))
             for rule in ("vcg", "threshold")

@@ -1,10 +1,10 @@
-"""The WDModel API the iterative exchange builds on: objectives, bounds, rows, scopes."""
+"""The WDProgram API the iterative exchange builds on: objectives, bounds, rows, scopes."""
 
 import numpy as np
 import pytest
 
 from auctionlab.errors import InvalidInputError, ShapeError, SolverError
-from auctionlab.mechanisms.exchange import AND, OR, XOR, Exchange, WDModel, leaf, random_exchange, solve_wd
+from auctionlab.mechanisms.exchange import AND, OR, XOR, Exchange, WDProgram, leaf, random_exchange, solve_wd
 
 from .test_exchange_golden import ex2, fig1
 
@@ -13,7 +13,7 @@ P_EX5 = np.array([10 / 3, 10 / 3, 5 / 3, 5 / 3])  # the ACC prices of Ex.2
 
 def test_layout():
     ex = ex2()
-    m = WDModel(ex)
+    m = WDProgram(ex)
     goods, cols = m.lam_cols("buyer1")
     assert [ex.goods[j] for j in goods] == ["A", "B"]  # only goods the tree names or the bidder owns
     assert m.lam_col("buyer1", "C") == -1
@@ -29,7 +29,7 @@ def test_layout():
 
 def test_exclude_gives_v_minus_i_and_scope_restores():
     ex = ex2()
-    m = WDModel(ex)
+    m = WDProgram(ex)
     base = m.solve_wd()
     n_rows = m.n_rows
     with m.scope():
@@ -49,7 +49,7 @@ def test_exclude_gives_v_minus_i_and_scope_restores():
 
 def test_rwd_at_ex5_prices():
     ex = ex2()
-    m = WDModel(ex)
+    m = WDProgram(ex)
     surplus = {n: m.solve_rwd(n, P_EX5)[0] for n in ex.names}
     assert surplus["seller"] == pytest.approx(10.0)  # sells everything: others absorb it
     assert surplus["buyer1"] == pytest.approx(0.0)  # 6 − 20/3 < 0: no trade
@@ -77,8 +77,8 @@ def _rp_exchange(tree) -> Exchange:
 
 
 def _rp(ex: Exchange, prices: np.ndarray) -> tuple[float, float, float, np.ndarray]:
-    """RP1-RP3 through the WDModel API: (π*_l, π*_u, π at v̄ buying B, sat(L*))."""
-    m = WDModel(ex)
+    """RP1-RP3 through the WDProgram API: (π*_l, π*_u, π at v̄ buying B, sat(L*))."""
+    m = WDProgram(ex)
     i = ex.index("bidder")
     t = ex.bidders[i].tree
     pi_l, _, _ = m.solve_rwd(i, prices, "lower")  # RP1
@@ -116,7 +116,7 @@ def test_revealed_preference_examples_7_and_8():
 
 def test_node_price_by_require_node():
     ex = ex2()
-    m = WDModel(ex)
+    m = WDProgram(ex)
     i = ex.index("buyer1")
     with m.scope():
         m.only_feasibility(i)
@@ -135,7 +135,7 @@ def test_node_price_by_require_node():
             },
         }
     )
-    m2 = WDModel(lonely)
+    m2 = WDProgram(lonely)
     with m2.scope():
         m2.require_node("b", "root")
         assert m2.solve(allow_infeasible=True) is None
@@ -157,7 +157,7 @@ def test_fix_trades_gives_pessimistic_value_of_optimistic_trade():
             },
         }
     )
-    m = WDModel(ex)
+    m = WDProgram(ex)
     up = m.solve_wd("upper")
     with m.scope():
         m.fix_trades(up.trade_matrix)
@@ -170,7 +170,7 @@ def test_fix_trades_gives_pessimistic_value_of_optimistic_trade():
 
 def test_rebind_revised_bounds_without_rebuilding():
     ex = fig1()
-    m = WDModel(ex)
+    m = WDProgram(ex)
     assert m.solve_wd("lower").value == 4.0
     narrowed = ex.with_bounds(lower=np.array([0, 10, 10, 0, -3, -3.0]))
     assert solve_wd(narrowed, "lower", model=m).value == 14.0
@@ -186,8 +186,8 @@ def test_rebind_revised_bounds_without_rebuilding():
 
 def test_deterministic_and_history_independent():
     ex = random_exchange(12, 6, rng=11)
-    a = WDModel(ex).solve_wd()
-    m = WDModel(ex)
+    a = WDProgram(ex).solve_wd()
+    m = WDProgram(ex)
     for i in range(3):
         with m.scope():
             m.exclude(i)
@@ -198,7 +198,7 @@ def test_deterministic_and_history_independent():
 
 
 def test_input_errors():
-    m = WDModel(ex2())
+    m = WDProgram(ex2())
     with pytest.raises(ShapeError):
         m.set_prices(0, [1.0, 2.0])
     with pytest.raises(InvalidInputError):
@@ -215,7 +215,7 @@ def test_input_errors():
 
 def test_model_size_is_linear_in_the_trees():
     ex = random_exchange(60, 20, rng=4)
-    m = WDModel(ex)
+    m = WDProgram(ex)
     assert m.n_cols <= ex.n_bidders * ex.n_goods + ex.n_nodes  # λ per (bidder, good) + one sat per node
     leaf_goods = int(np.count_nonzero(ex.flat.trade))
     assert m.n_base_rows <= ex.n_goods + leaf_goods + 2 * ex.n_nodes  # (2), (4), (5)
@@ -224,4 +224,4 @@ def test_model_size_is_linear_in_the_trees():
 def test_time_limit_raises_solver_error_with_status():
     ex = random_exchange(40, 20, rng=1)
     with pytest.raises(SolverError, match="Time limit reached"):
-        WDModel(ex, time_limit=0.02).solve_wd()
+        WDProgram(ex, time_limit=0.02).solve_wd()

@@ -11,9 +11,9 @@ import pytest
 from auctionlab.errors import ConfigError, InvalidInputError, RevisionError, StateError
 from auctionlab.mechanisms.exchange import OR, XOR, Exchange, leaf, random_exchange
 from auctionlab.mechanisms.exchange.activity import definition_holds, revealed_preference
-from auctionlab.mechanisms.exchange.bidder import BidderModel
+from auctionlab.mechanisms.exchange.bidder import BidderProgram
 from auctionlab.mechanisms.exchange.ice import IterativeExchange, value_unit
-from auctionlab.mechanisms.exchange.patterns import PatternModel
+from auctionlab.mechanisms.exchange.patterns import PatternTable
 from auctionlab.mechanisms.exchange.proxies import Feedback, Proxy
 from auctionlab.strategies import Lazy, Straightforward, make_strategy
 from auctionlab.strategies.exchange import Eager, bind
@@ -67,7 +67,7 @@ def query_loop(strategy, model, truth, lo, hi, prices, max_queries=50):
             return res, lo, hi, q
 
 
-MODELS = {"mip": BidderModel.for_bidder, "patterns": PatternModel.for_bidder}
+MODELS = {"mip": BidderProgram.for_bidder, "patterns": PatternTable.for_bidder}
 
 
 # ---------------------------------------------------------------------- Lemma 2 is not enough
@@ -100,7 +100,7 @@ def test_lemma2_moves_fail_where_raising_the_witness_lower_bound_passes(kind):
 def test_the_papers_bidder_passes_before_the_query_limit():
     """With a tight limit it goes straight to the truth on the named nodes early enough."""
     ex = with_seller(XOR(leaf({"A": 1}, 5), leaf({"B": 1}, [0, 10])))
-    model = PatternModel.for_bidder(ex, ex.index("buyer"))
+    model = PatternTable.for_bidder(ex, ex.index("buyer"))
     lo, hi = buyer_bounds(ex)
     truth = np.array([0.0, 5.0, 9.0])
     for limit in (2, 3):
@@ -114,7 +114,7 @@ def test_the_papers_bidder_passes_before_the_query_limit():
 # ---------------------------------------------------------------------- Proposition 1 vs the definition
 def test_proposition1_is_sufficient_not_necessary():
     ex = with_seller(XOR(leaf({"A": 1}, [0, 10]), leaf({"A": 1}, [3, 4])), goods=("A",))
-    model = PatternModel.for_bidder(ex, ex.index("buyer"))
+    model = PatternTable.for_bidder(ex, ex.index("buyer"))
     lo, hi = buyer_bounds(ex)
     p = np.array([1.0])
     res = revealed_preference(model, p, lo, hi)

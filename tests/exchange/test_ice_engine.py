@@ -11,7 +11,7 @@ from auctionlab.errors import ConfigError, InvalidInputError
 from auctionlab.mechanisms.exchange import random_exchange
 from auctionlab.mechanisms.exchange.closing import alpha_thresh_matters
 from auctionlab.mechanisms.exchange.ice import SOLVE_KINDS, IterativeExchange, rounds_frame, run_ice
-from auctionlab.mechanisms.exchange.mip import WDModel
+from auctionlab.mechanisms.exchange.mip import WDProgram
 from auctionlab.mechanisms.exchange.payments import (
     _WORKER_MODELS,
     _solve_chunk,
@@ -169,7 +169,7 @@ def test_chunked_solves_on_a_kept_model_equal_the_serial_ones():
     across bounds and after another exchange's model, give the serial values exactly."""
     ex, truth = generated(6, 3, 1)
     other, _ = generated(5, 3, 0)
-    model = WDModel(ex)
+    model = WDProgram(ex)
     jobs = [(ex.node_values("lower"), range(ex.n_bidders)), (ex.node_values(0.3), [1, 4])]
     serial = values_without(ex, jobs, model=model)
     d = structure_digest(ex)
@@ -194,7 +194,7 @@ def test_chunk_count():
 
 def test_payments_batch_equals_one_call_per_profile():
     ex, _ = generated(6, 3, 1)
-    model = WDModel(ex)
+    model = WDProgram(ex)
     low = model.solve_wd("lower")
     batch = payments_batch(ex, [("threshold", "lower", low), ("vcg", 0.4, None)], model=model)
     one = [compute_payments(ex, "threshold", "lower"), compute_payments(ex, "vcg", 0.4, model=model)]
@@ -256,7 +256,7 @@ def test_unknown_solver_is_rejected_by_name():
     with pytest.raises(ConfigError, match="no-such-solver"):
         IterativeExchange(fig1(), solver="no-such-solver")
     with pytest.raises(InvalidInputError, match="solves with 'highs'"):
-        compute_payments(fig1(), model=WDModel(fig1()), solver="scip")
+        compute_payments(fig1(), model=WDProgram(fig1()), solver="scip")
 
 
 def test_workers_build_their_models_with_the_callers_solver():
@@ -265,7 +265,7 @@ def test_workers_build_their_models_with_the_callers_solver():
     from auctionlab.experiments.runner import SerialExecutor
 
     ex = example2()
-    model = WDModel(ex, solver="scip")
+    model = WDProgram(ex, solver="scip")
     vars(_WORKER_MODELS).pop("cache", None)  # this thread is the "worker" of a SerialExecutor
     res = compute_payments(ex, "threshold", "lower", model=model, executor=SerialExecutor(), workers=2)
     assert res.payments == pytest.approx({"seller": -8, "buyer1": 5, "buyer2": 0, "buyer3": 3, "buyer4": 0})

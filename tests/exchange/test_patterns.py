@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from auctionlab.errors import ConfigError
 from auctionlab.mechanisms.exchange import AND, IC, OR, XOR, Exchange, leaf, random_exchange
 from auctionlab.mechanisms.exchange.activity import node_prices, revealed_preference
-from auctionlab.mechanisms.exchange.bidder import BidderModel
+from auctionlab.mechanisms.exchange.bidder import BidderProgram
 from auctionlab.mechanisms.exchange.patterns import (
-    PatternModel,
+    PatternTable,
     model_kind,
     one_bidder_model,
     pattern_counts,
@@ -49,8 +49,8 @@ def mip_objective(pm, v, p, sat, trade) -> float:
     return math.fsum(v[sat]) - math.fsum(p * np.where(p < 0, pm.lam_ub, trade))
 
 
-def models(ex: Exchange, i: int) -> tuple[PatternModel, BidderModel]:
-    return PatternModel.for_bidder(ex, i), BidderModel.for_bidder(ex, i)
+def models(ex: Exchange, i: int) -> tuple[PatternTable, BidderProgram]:
+    return PatternTable.for_bidder(ex, i), BidderProgram.for_bidder(ex, i)
 
 
 # --------------------------------------------------------------------------- enumeration
@@ -189,11 +189,11 @@ def test_one_bidder_model_falls_back_above_the_limit():
     ex = random_tiny_exchange(7, bounds=True)
     tree = ex.bidders[0].tree
     total = 1 + pattern_counts(tree)[0]
-    assert isinstance(one_bidder_model(ex, 0), PatternModel)
-    assert isinstance(one_bidder_model(ex, 0, limit=max(total, max(pattern_counts(tree)))), PatternModel)
+    assert isinstance(one_bidder_model(ex, 0), PatternTable)
+    assert isinstance(one_bidder_model(ex, 0, limit=max(total, max(pattern_counts(tree)))), PatternTable)
     for limit in (0, 1):
         m = one_bidder_model(ex, 0, limit=limit)
-        assert isinstance(m, BidderModel) and model_kind(m) == "mip"
+        assert isinstance(m, BidderProgram) and model_kind(m) == "mip"
     big = Exchange.from_dict(
         {
             "goods": ["A"],
@@ -203,12 +203,12 @@ def test_one_bidder_model_falls_back_above_the_limit():
             },
         }
     )
-    assert isinstance(one_bidder_model(big, 1), BidderModel)
-    assert isinstance(one_bidder_model(big, 1, limit=8192), PatternModel)
+    assert isinstance(one_bidder_model(big, 1), BidderProgram)
+    assert isinstance(one_bidder_model(big, 1, limit=8192), PatternTable)
     with pytest.raises(ConfigError, match="limit"):
         one_bidder_model(ex, 0, limit=-3)
     with pytest.raises(ConfigError, match="enumeration limit"):
-        PatternModel.for_bidder(big, 1)
+        PatternTable.for_bidder(big, 1)
 
 
 def test_counters_for_time_accounting():

@@ -6,7 +6,7 @@ import pytest
 from auctionlab.mechanisms.exchange import random_exchange, solve_wd
 from auctionlab.mechanisms.exchange.backends import PRESOLVE_ENUMERATE_SOLUTIONS, new_highs
 from auctionlab.mechanisms.exchange.ice import IterativeExchange
-from auctionlab.mechanisms.exchange.mip import WDModel
+from auctionlab.mechanisms.exchange.mip import WDProgram
 from auctionlab.strategies.exchange import StraightforwardProxy
 
 
@@ -16,7 +16,7 @@ def test_highs_presolve_solve_error_is_recovered(integer_lambda):
     # fixed-trade model; the backend solves it again with the reduction off.
     ex = random_exchange(8, 4, rng=19, bound_width=0.5).bounded
     low = solve_wd(ex, "lower")
-    model = WDModel(ex, integer_lambda=integer_lambda)
+    model = WDProgram(ex, integer_lambda=integer_lambda)
     model.fix_trades(low.trade_matrix)
     sol = model.solve("lower")
     assert sol.value_of(ex.lower) == pytest.approx(low.value, abs=1e-9)
@@ -27,7 +27,7 @@ def test_the_presolve_defect_is_real_on_that_model():
     # the same model straight through HiGHS with default presolve: the defect the backend
     # works around (if a HiGHS release fixes it, this test says so and the workaround can go)
     ex = random_exchange(8, 4, rng=19, bound_width=0.5).bounded
-    model = WDModel(ex)
+    model = WDProgram(ex)
     model.fix_trades(solve_wd(ex, "lower").trade_matrix)
     model.solve("lower")  # pushes the model into the backend
     h = model.backend._h

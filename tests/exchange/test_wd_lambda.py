@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auctionlab.mechanisms.exchange import Exchange, WDModel, leaf, random_exchange
-from auctionlab.mechanisms.exchange.bidder import BidderModel, subtree_forest
+from auctionlab.mechanisms.exchange import Exchange, WDProgram, leaf, random_exchange
+from auctionlab.mechanisms.exchange.bidder import BidderProgram, subtree_forest
 from auctionlab.mechanisms.exchange.mip import canonical_trades, tree_value
 
 SIZES = [(5, 3, 0), (5, 3, 1), (8, 4, 2), (8, 4, 3), (12, 6, 4), (12, 6, 5), (20, 8, 6)]
@@ -21,7 +21,7 @@ def close(a: float, b: float) -> bool:
 
 def compare_wd(ex: Exchange, values) -> bool:
     """Same value, valid trades; same allocation when the optimum is unique. Returns uniqueness."""
-    cont, integ = WDModel(ex), WDModel(ex, integer_lambda=True)
+    cont, integ = WDProgram(ex), WDProgram(ex, integer_lambda=True)
     a, b = cont.solve_wd(values), integ.solve_wd(values)
     assert close(a.value, b.value), (a.value, b.value)
     vals = ex.node_values(values)
@@ -68,7 +68,7 @@ def test_wd_same_optimum_hypothesis(seed):
 @pytest.mark.parametrize("n,m,seed", SIZES[:5])
 def test_v_minus_i_rwd_and_fixed_trades(n, m, seed):
     ex = random_exchange(n, m, rng=seed, bound_width=0.5).bounded
-    cont, integ = WDModel(ex), WDModel(ex, integer_lambda=True)
+    cont, integ = WDProgram(ex), WDProgram(ex, integer_lambda=True)
     p = np.random.default_rng(seed).uniform(0, 20, ex.n_goods)
     p[0] = 0.0  # a zero price: λ for that good is free to take any value in its range
     for i in range(ex.n_bidders):
@@ -101,7 +101,7 @@ def test_bidder_models(n, m, seed):
     r = np.random.default_rng(seed)
     finite = 0
     for i in range(ex.n_bidders):
-        cont, integ = BidderModel.for_bidder(ex, i), BidderModel.for_bidder(ex, i, integer_lambda=True)
+        cont, integ = BidderProgram.for_bidder(ex, i), BidderProgram.for_bidder(ex, i, integer_lambda=True)
         lo = ex.lower[ex.node_offset[i] : ex.node_offset[i + 1]]
         hi = ex.upper[ex.node_offset[i] : ex.node_offset[i + 1]]
         for p in (r.uniform(0, 20, ex.n_goods), np.where(r.random(ex.n_goods) < 0.5, 0.0, 5.0)):
@@ -120,8 +120,8 @@ def test_bidder_models(n, m, seed):
         avail = ex.endowments.sum(axis=0) - x0
         for p in (r.uniform(0, 20, ex.n_goods), r.uniform(-5, 10, ex.n_goods)):
             for k in range(tree.n_nodes):
-                a = BidderModel(subtree_forest(tree, k), x0, avail).min_price(p)
-                b = BidderModel(subtree_forest(tree, k), x0, avail, integer_lambda=True).min_price(p)
+                a = BidderProgram(subtree_forest(tree, k), x0, avail).min_price(p)
+                b = BidderProgram(subtree_forest(tree, k), x0, avail, integer_lambda=True).min_price(p)
                 assert close(a, b), (i, k, a, b)
                 finite += math.isfinite(a)
     assert finite > 0
@@ -135,7 +135,7 @@ def test_rows_with_lambda_make_lambda_integer_while_present():
             "bidders": {"s": {"endowment": {"A": 3}, "tree": leaf({"A": -1}, -1)}, "b": {"tree": leaf({"A": 1}, 5)}},
         }
     )
-    m = WDModel(ex)
+    m = WDProgram(ex)
     col = m.lam_col("b", "A")
     with m.scope():
         m.relax_tree("s")

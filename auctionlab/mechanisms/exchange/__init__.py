@@ -19,7 +19,8 @@ from auctionlab.mechanisms.exchange.instance import Bidder, Exchange
 from auctionlab.mechanisms.exchange.mip import (
     Allocation,
     MIPSolution,
-    WDModel,
+    WDModel,  # noqa: E402,F401  (deprecated alias of WDProgram)
+    WDProgram,
     allocation_from_solution,
     canonical_trades,
     solve_wd,
@@ -50,7 +51,7 @@ __all__ = [
     "ExchangeOutcome",
     "MIPSolution",
     "PaymentResult",
-    "WDModel",
+    "WDProgram",
     "allocation_from_solution",
     "canonical_trades",
     "compute_payments",

@@ -3,8 +3,8 @@
 A bid tree satisfies RP at prices p when some feasible trade is a best response for every
 valuation consistent with the bounds. Proposition 1 tests it with three variants of the
 winner-determination MIP restricted to the bidder
-(:class:`~auctionlab.mechanisms.exchange.bidder.BidderModel`, or the same problems over the
-tree's enumerated patterns, :class:`~auctionlab.mechanisms.exchange.patterns.PatternModel`;
+(:class:`~auctionlab.mechanisms.exchange.bidder.BidderProgram`, or the same problems over the
+tree's enumerated patterns, :class:`~auctionlab.mechanisms.exchange.patterns.PatternTable`;
 every other bidder only defines feasibility):
 
 - RP1: π*_l = max v̲_i(λ) − p·λ;
@@ -49,10 +49,10 @@ import numpy as np
 from scipy.optimize import linprog
 
 from auctionlab.errors import ConfigError, InternalError
-from auctionlab.mechanisms.exchange.bidder import BidderModel, subtree_forest
+from auctionlab.mechanisms.exchange.bidder import BidderProgram, subtree_forest
 from auctionlab.mechanisms.exchange.patterns import (
     DEFAULT_LIMIT,
-    PatternModel,
+    PatternTable,
     SubtreePrices,
     check_limit,
     subtree_patterns,
@@ -98,7 +98,7 @@ def slack(tol: float, scale: float, *values: float) -> float:
 
 
 def revealed_preference(
-    model: BidderModel | PatternModel,
+    model: BidderProgram | PatternTable,
     prices: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
@@ -137,7 +137,7 @@ def revealed_preference(
 
 
 def definition_holds(
-    model: PatternModel,
+    model: PatternTable,
     prices: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
@@ -156,7 +156,7 @@ def definition_holds(
     (up to the tolerance). Each such min-max is settled by bounds where possible
     (max-min below, the value at the bounds' corners above) and by a small LP otherwise.
     """
-    if not isinstance(model, PatternModel):
+    if not isinstance(model, PatternTable):
         raise ConfigError("the exact revealed-preference check needs an enumerated bid tree (a pattern model)")
     p = np.asarray(prices, dtype=float)
     lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
@@ -230,13 +230,13 @@ class NodePrices:
     def __init__(self, tree: BidTree, x0: np.ndarray, avail: np.ndarray, *, limit: int = DEFAULT_LIMIT) -> None:
         self.tree, self.x0, self.avail = tree, x0, avail
         self._enumerated = SubtreePrices(tree, x0, avail, subtree_patterns(tree, check_limit(limit)))
-        self._mips: dict[int, BidderModel] = {}
+        self._mips: dict[int, BidderProgram] = {}
 
     def __call__(self, prices: np.ndarray) -> np.ndarray:
         out = self._enumerated(prices)
         for k in map(int, np.flatnonzero(np.isnan(out))):  # subtrees above the limit
             if k not in self._mips:
-                self._mips[k] = BidderModel(subtree_forest(self.tree, k), self.x0, self.avail)
+                self._mips[k] = BidderProgram(subtree_forest(self.tree, k), self.x0, self.avail)
             out[k] = self._mips[k].min_price(prices)
         return out
 

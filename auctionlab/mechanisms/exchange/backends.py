@@ -1,7 +1,7 @@
 """Pluggable MIP solvers for the exchange's optimisation models.
 
-Winner determination (:class:`~auctionlab.mechanisms.exchange.mip.WDModel`), the one-bidder
-models of the activity rule (:class:`~auctionlab.mechanisms.exchange.bidder.BidderModel`) and
+Winner determination (:class:`~auctionlab.mechanisms.exchange.mip.WDProgram`), the one-bidder
+models of the activity rule (:class:`~auctionlab.mechanisms.exchange.bidder.BidderProgram`) and
 tree valuations (:func:`~auctionlab.mechanisms.exchange.mip.tree_value`) talk to a solver only
 through :class:`MIPBackend`: build once from CSC arrays (:class:`MIPProblem`, always
 *maximise*), edit costs, column bounds, integrality and row bounds in bulk, append rows,

@@ -54,7 +54,7 @@ def subtree_forest(tree: BidTree, k: int = 0) -> FlatTrees:
     )
 
 
-class BidderModel:
+class BidderProgram:
     """max Σ_β c_β·sat_β − p·λ over one bidder's (sub)tree, with λ in its feasible box.
 
     ``x0`` is the bidder's endowment and ``avail`` what the other bidders own. Goods the
@@ -102,7 +102,7 @@ class BidderModel:
         return self.highs_time
 
     @classmethod
-    def for_bidder(cls, exchange, i: int, *, solver: str = "highs", integer_lambda: bool = False) -> BidderModel:
+    def for_bidder(cls, exchange, i: int, *, solver: str = "highs", integer_lambda: bool = False) -> BidderProgram:
         x0 = exchange.endowments[i]
         return cls(
             subtree_forest(exchange.bidders[i].tree),
@@ -168,3 +168,7 @@ class BidderModel:
         # the box allows where p < 0 (an integer corner, whatever the solver's λ values)
         trade, _ = self._decode(x)
         return math.fsum(p * np.where(p < 0, self.lam_ub, trade))
+
+
+# The former name (deprecated; removed in the next release): "model" now means a Mesa model only.
+BidderModel = BidderProgram

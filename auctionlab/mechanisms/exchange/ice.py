@@ -15,7 +15,7 @@ Each round t:
 3. after the last-and-final round the trade is WD(v̲) and payments are Threshold
    payments at v̲.
 
-One :class:`~auctionlab.mechanisms.exchange.mip.WDModel` is built for the whole run and
+One :class:`~auctionlab.mechanisms.exchange.mip.WDProgram` is built for the whole run and
 re-bound to each round's bounds; the price LP's trade pool Λ_i persists across rounds.
 The history is data (:attr:`IterativeExchange.history`), convertible to pandas.
 """
@@ -48,8 +48,8 @@ from auctionlab.mechanisms.exchange.closing import (
     should_close,
 )
 from auctionlab.mechanisms.exchange.instance import Exchange
-from auctionlab.mechanisms.exchange.mip import Allocation, MIPSolution, WDModel
-from auctionlab.mechanisms.exchange.patterns import DEFAULT_LIMIT, PatternModel, check_limit, one_bidder_model
+from auctionlab.mechanisms.exchange.mip import Allocation, MIPSolution, WDProgram
+from auctionlab.mechanisms.exchange.patterns import DEFAULT_LIMIT, PatternTable, check_limit, one_bidder_model
 from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
 from auctionlab.mechanisms.exchange.payments import PaymentResult, check_rule, chunk_count, payments_batch
 from auctionlab.mechanisms.exchange.pricing import PriceResult, TradePool, linear_prices
@@ -241,7 +241,7 @@ class IterativeExchange:
         self._public: Exchange | None = exchange
         self._build_models()
         if self.rp == "definition":
-            big = [exchange.names[i] for i, bm in enumerate(self.bidder_models) if not isinstance(bm, PatternModel)]
+            big = [exchange.names[i] for i, bm in enumerate(self.bidder_models) if not isinstance(bm, PatternTable)]
             if big:
                 raise ConfigError(
                     f"rp='definition' needs every bid tree enumerable (at most pattern_limit={self.pattern_limit} "
@@ -269,11 +269,11 @@ class IterativeExchange:
         solver state), so they are rebuilt rather than pickled.
         """
         kw: dict[str, Any] = {"solver": self.solver, "integer_lambda": self.integer_lambda}
-        self.model = WDModel(self._ex, **kw)
+        self.model = WDProgram(self._ex, **kw)
         self.bidder_models = [
             one_bidder_model(self._ex, i, limit=self.pattern_limit, **kw) for i in range(self._ex.n_bidders)
         ]
-        self._truth_model = WDModel(self._truth_int, **kw) if self._truth_int is not None else None
+        self._truth_model = WDProgram(self._truth_int, **kw) if self._truth_int is not None else None
         self._node_prices: list[NodePrices | None] = [None] * self._ex.n_bidders
 
     def __getstate__(self) -> dict:
@@ -388,7 +388,7 @@ class IterativeExchange:
         h0, s0 = bm.highs_time, bm.solves
         res = revealed_preference(bm, self._prices, lo, hi, tol=self.rp_tol)
         if self.rp == "definition" and not res.passed:
-            if not isinstance(bm, PatternModel):  # the constructor refuses rp='definition' otherwise
+            if not isinstance(bm, PatternTable):  # the constructor refuses rp='definition' otherwise
                 raise InternalError(f"rp='definition' without an enumerated model for bidder {self._ex.names[i]!r}")
             exact = definition_holds(bm, self._prices, lo, hi, tol=self.rp_tol)
             res = dataclasses.replace(res, passed=exact, paper_passed=False, definition=exact)
@@ -645,7 +645,7 @@ class IterativeExchange:
             eps=self.price_eps,
         )
 
-    def _truth_parts(self) -> tuple[WDModel, Exchange, float]:
+    def _truth_parts(self) -> tuple[WDProgram, Exchange, float]:
         """The truth's model, the truth in the value unit and its optimum (a run given a truth)."""
         if self._truth_model is None or self._truth_int is None or self._true_optimum is None:
             raise InternalError("the truth is used in a run that was not given one")

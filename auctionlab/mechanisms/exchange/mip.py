@@ -45,7 +45,7 @@ Why λ may be continuous
     row is in the model the λ columns are made integer again (and continuous once the
     row is gone). Rows over sat columns alone change nothing above.
 
-:class:`WDModel` keeps the backend's model and edits only costs, bounds and appended rows
+:class:`WDProgram` keeps the backend's model and edits only costs, bounds and appended rows
 between solves (see its docstring for the API the iterative exchange builds on).
 """
 
@@ -303,7 +303,7 @@ class _Snapshot:
     source: Exchange
 
 
-class WDModel:
+class WDProgram:
     """The winner-determination MIP of one exchange, built once and re-solved.
 
     Every ICE optimisation is this MIP with another objective, other bounds or extra
@@ -647,7 +647,7 @@ class WDModel:
         self._source = snap.source
 
     @contextlib.contextmanager
-    def scope(self) -> Iterator[WDModel]:
+    def scope(self) -> Iterator[WDProgram]:
         """Every change made inside the ``with`` block is undone on exit."""
         snap = self._snapshot()
         self._scopes.append(snap)
@@ -760,14 +760,14 @@ class WDModel:
 
 
 # --------------------------------------------------------------------------- entry points
-def solve_wd(exchange: Exchange, values: ValuesArg = "lower", *, model: WDModel | None = None) -> Allocation:
+def solve_wd(exchange: Exchange, values: ValuesArg = "lower", *, model: WDProgram | None = None) -> Allocation:
     """Efficient trade λ* at the given node values: ``Allocation``.
 
     ``values`` is ``"lower"``, ``"upper"`` or α (α·lower + (1−α)·upper node by node).
     The trade is canonical (:func:`canonical_trades`): every bidder gets exactly what its
     satisfied leaves need and disposed units go back to their sellers, so each good's
     units balance. Ties between optimal trades are broken by HiGHS, deterministically.
-    Pass ``model`` to reuse a built :class:`WDModel` (its exchange must have the same
+    Pass ``model`` to reuse a built :class:`WDProgram` (its exchange must have the same
     structure; bounds may differ).
     """
     model = _model_for(exchange, model)
@@ -776,11 +776,11 @@ def solve_wd(exchange: Exchange, values: ValuesArg = "lower", *, model: WDModel 
         return model.solve_wd(values)
 
 
-def _model_for(exchange: Exchange, model: WDModel | None) -> WDModel:
+def _model_for(exchange: Exchange, model: WDProgram | None) -> WDProgram:
     if not isinstance(exchange, Exchange):
         raise InvalidInputError(f"expected an Exchange, got {type(exchange).__name__}")
     if model is None:
-        return WDModel(exchange)
+        return WDProgram(exchange)
     if not model.exchange.same_structure(exchange):
         raise InvalidInputError("the model was built for an exchange with a different structure")
     return model
@@ -807,3 +807,7 @@ def tree_value(tree: BidTree, lam: np.ndarray, node_values: np.ndarray, *, solve
         raise SolverError(f"{backend.title} could not evaluate the tree: status {res.solver_status}")
     sat = res.x > 0.5
     return math.fsum(np.asarray(node_values, dtype=float)[sat])
+
+
+# The former name (deprecated; removed in the next release): "model" now means a Mesa model only.
+WDModel = WDProgram

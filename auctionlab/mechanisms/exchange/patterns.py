@@ -14,7 +14,7 @@ positive quantities) and (4) asks λ ≥ need. Since sell ≤ need ≤ buy and �
 such a λ exists iff need ≤ avail, and the cheapest one at non-negative prices is
 ``trade = max(need, −x0)``. At a negative price p_j the MIP receives as much as the box
 allows (λ_j = min(avail_j, buy_j)), the same for every pattern: the argmax over patterns
-uses p⁺, and :meth:`PatternModel.min_price` charges the negative part at the upper bound,
+uses p⁺, and :meth:`PatternTable.min_price` charges the negative part at the upper bound,
 like the MIP does.
 
 Enumeration is bottom-up over the preorder arrays. Per node, the patterns of its subtree
@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from auctionlab.errors import ConfigError
-from auctionlab.mechanisms.exchange.bidder import BidderModel
+from auctionlab.mechanisms.exchange.bidder import BidderProgram
 from auctionlab.mechanisms.exchange.tbbl import BidTree
 
 DEFAULT_LIMIT = 4096
@@ -229,8 +229,8 @@ def _first_best(score: np.ndarray) -> int:
     return int(np.argmax(score >= best - TIE_TOL * max(1.0, abs(best))))
 
 
-class PatternModel:
-    """The interface of :class:`~auctionlab.mechanisms.exchange.bidder.BidderModel` (``best``,
+class PatternTable:
+    """The interface of :class:`~auctionlab.mechanisms.exchange.bidder.BidderProgram` (``best``,
     ``best_among``, ``min_price``) answered over the enumerated feasible patterns, plus
     :meth:`node_prices` for every node at once.
 
@@ -277,7 +277,7 @@ class PatternModel:
         self.highs_time = 0.0  # no solver: kept so time accounting over bidder models works
 
     @classmethod
-    def for_bidder(cls, exchange, i: int, *, limit: int = DEFAULT_LIMIT) -> PatternModel:
+    def for_bidder(cls, exchange, i: int, *, limit: int = DEFAULT_LIMIT) -> PatternTable:
         x0 = exchange.endowments[i]
         return cls(exchange.bidders[i].tree, x0, exchange.endowments.sum(axis=0) - x0, limit=limit)
 
@@ -286,7 +286,7 @@ class PatternModel:
         """min p·λ over the λ supporting each pattern (what the MIP's −p·λ term attains)."""
         return self._Tf @ np.maximum(p, 0.0) + float(np.minimum(p, 0.0) @ self.lam_ub)
 
-    # ---- BidderModel's interface
+    # ---- BidderProgram's interface
     def best(self, node_values: np.ndarray, prices: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """max v(λ) − p·λ: (surplus recomputed exactly, trade, sat)."""
         v = np.asarray(node_values, dtype=float)
@@ -327,16 +327,20 @@ class PatternModel:
         return self._node_prices(prices)
 
 
-def one_bidder_model(exchange, i: int, *, limit: int = DEFAULT_LIMIT, **mip_kwargs) -> PatternModel | BidderModel:
+def one_bidder_model(exchange, i: int, *, limit: int = DEFAULT_LIMIT, **mip_kwargs) -> PatternTable | BidderProgram:
     """Bidder ``i``'s one-bidder model: enumerated patterns when its tree has at most
     ``limit`` of them (every subtree too), else the MIP
-    (:meth:`BidderModel.for_bidder`, which gets ``mip_kwargs``). ``limit=0``: always the MIP."""
+    (:meth:`BidderProgram.for_bidder`, which gets ``mip_kwargs``). ``limit=0``: always the MIP."""
     limit = check_limit(limit)
     if limit > 0 and fits(pattern_counts(exchange.bidders[i].tree), limit):
-        return PatternModel.for_bidder(exchange, i, limit=limit)
-    return BidderModel.for_bidder(exchange, i, **mip_kwargs)
+        return PatternTable.for_bidder(exchange, i, limit=limit)
+    return BidderProgram.for_bidder(exchange, i, **mip_kwargs)
 
 
 def model_kind(model: Any) -> str:
     """``"patterns"`` for an enumerated model, ``"mip"`` for a MIP one."""
     return getattr(model, "kind", "mip")
+
+
+# The former name (deprecated; removed in the next release): "model" now means a Mesa model only.
+PatternModel = PatternTable

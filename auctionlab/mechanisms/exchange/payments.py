@@ -5,7 +5,7 @@
   ``Σ Δ_i ≤ V*`` — the canonical (lexicographic min-max) solution, computed exactly by
   sorting (``C = max(0, max_k (Σ_{top k} Δvcg − V*)/k)``), never by bisection.
 
-All n + 1 solves reuse one :class:`~auctionlab.mechanisms.exchange.mip.WDModel`; with an
+All n + 1 solves reuse one :class:`~auctionlab.mechanisms.exchange.mip.WDProgram`; with an
 executor the n V_{−i} solves run in a few chunks on models the workers build once per
 exchange structure and keep (:func:`values_without`). A bidder
 whose efficient trade only receives goods (λ*_i ≥ 0) and who contributes v̂_i(λ*_i) ≤ 0
@@ -29,7 +29,7 @@ import numpy as np
 
 from auctionlab.errors import ConfigError, InvalidInputError, SolverError, UnknownNameError
 from auctionlab.mechanisms.exchange.instance import Exchange, check_same_bidders
-from auctionlab.mechanisms.exchange.mip import Allocation, WDModel, _model_for
+from auctionlab.mechanisms.exchange.mip import Allocation, WDProgram, _model_for
 from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES, threshold_c
 from auctionlab.mechanisms.exchange.tbbl import BidTree, ValuesArg, value
 
@@ -65,7 +65,7 @@ def threshold_discounts(vcg: Mapping[str, float] | np.ndarray, budget: float) ->
 
 # --------------------------------------------------------------------------- V_{−i} solves
 def structure_digest(exchange: Exchange) -> str:
-    """A hash of what a :class:`WDModel` is built from: goods, bidders, endowments and the
+    """A hash of what a :class:`WDProgram` is built from: goods, bidders, endowments and the
     trees' shape and trades — not the bounds, which a built model takes by ``rebind``."""
     h = hashlib.sha256()
     h.update(repr((exchange.goods, exchange.names)).encode())
@@ -117,7 +117,7 @@ _WORKER_MODELS = threading.local()
 _WORKER_CACHE_SIZE = 4
 
 
-def _worker_model(exchange: Exchange, digest: str, model_kwargs: Mapping[str, Any]) -> WDModel:
+def _worker_model(exchange: Exchange, digest: str, model_kwargs: Mapping[str, Any]) -> WDProgram:
     """The model for ``exchange``'s structure built earlier in this thread, or a new one.
 
     Reusing it across rounds is safe because every solve starts from a cleared solver state
@@ -128,14 +128,14 @@ def _worker_model(exchange: Exchange, digest: str, model_kwargs: Mapping[str, An
     key = (digest, tuple(sorted((str(k), repr(v)) for k, v in model_kwargs.items())))
     model = cache.pop(key, None)
     if model is None or not model.exchange.same_structure(exchange):
-        model = WDModel(exchange, **model_kwargs)
+        model = WDProgram(exchange, **model_kwargs)
     cache[key] = model
     while len(cache) > _WORKER_CACHE_SIZE:
         cache.popitem(last=False)
     return model
 
 
-def _without_on(model: WDModel, node_values: np.ndarray, i: int) -> float:
+def _without_on(model: WDProgram, node_values: np.ndarray, i: int) -> float:
     """V_{−i} at ``node_values`` on ``model`` (left as it was found)."""
     with model.scope():
         model.set_node_values(node_values)
@@ -164,7 +164,7 @@ def values_without(
     exchange: Exchange,
     jobs: Sequence[tuple[np.ndarray, Sequence[int]]],
     *,
-    model: WDModel,
+    model: WDProgram,
     executor: Executor | None = None,
     workers: int | None = None,
     model_kwargs: Mapping[str, Any] | None = None,
@@ -174,7 +174,7 @@ def values_without(
     Serially every solve runs on ``model``. With an ``executor`` all the jobs' solves are
     dealt round-robin into :func:`chunk_count` chunks, one task per chunk; a task solves its
     exclusions one after the other on a single model, which the worker builds once per
-    exchange structure (``WDModel(exchange, **model_kwargs)``) and keeps for later batches.
+    exchange structure (``WDProgram(exchange, **model_kwargs)``) and keeps for later batches.
     The exchange is pickled once per chunk, not once per solve. Values are identical to
     the serial ones: the same model data gives the same solve.
     """
@@ -200,15 +200,15 @@ def values_without(
     return out
 
 
-def model_kwargs_of(model: WDModel) -> dict[str, Any]:
+def model_kwargs_of(model: WDProgram) -> dict[str, Any]:
     """What a worker needs to build a model that solves like ``model``: its solver and
     whether λ is integer (solver options are not carried over)."""
     return {"solver": model.solver, "integer_lambda": model.integer_lambda}
 
 
 def _payment_model(
-    exchange: Exchange, model: WDModel | None, model_kwargs: Mapping[str, Any] | None, solver: str | None
-) -> tuple[WDModel, dict[str, Any]]:
+    exchange: Exchange, model: WDProgram | None, model_kwargs: Mapping[str, Any] | None, solver: str | None
+) -> tuple[WDProgram, dict[str, Any]]:
     """The model to solve on and the keyword arguments of the workers' models.
 
     ``model_kwargs`` build the model when none is given (``solver`` is a shorthand for
@@ -222,7 +222,7 @@ def _payment_model(
     if model is None:
         if not isinstance(exchange, Exchange):
             raise InvalidInputError(f"expected an Exchange, got {type(exchange).__name__}")
-        model = WDModel(exchange, **kwargs)
+        model = WDProgram(exchange, **kwargs)
     else:
         model = _model_for(exchange, model)
         if solver is not None and model.solver != solver:
@@ -234,7 +234,7 @@ def vcg_discount_arrays(
     exchange: Exchange,
     profiles: Sequence[tuple[ValuesArg, Allocation | None]],
     *,
-    model: WDModel | None = None,
+    model: WDProgram | None = None,
     skip_idle: bool = True,
     executor: Executor | None = None,
     workers: int | None = None,
@@ -291,7 +291,7 @@ def vcg_discount_array(
     exchange: Exchange,
     values: ValuesArg = "lower",
     *,
-    model: WDModel | None = None,
+    model: WDProgram | None = None,
     skip_idle: bool = True,
     executor: Executor | None = None,
     workers: int | None = None,
@@ -350,7 +350,7 @@ def payments_batch(
     exchange: Exchange,
     requests: Sequence[tuple[str, ValuesArg, Allocation | None]],
     *,
-    model: WDModel | None = None,
+    model: WDProgram | None = None,
     skip_idle: bool = True,
     executor: Executor | None = None,
     workers: int | None = None,
@@ -379,7 +379,7 @@ def compute_payments(
     rule: str = "threshold",
     values: ValuesArg = "lower",
     *,
-    model: WDModel | None = None,
+    model: WDProgram | None = None,
     skip_idle: bool = True,
     executor: Executor | None = None,
     workers: int | None = None,
@@ -452,19 +452,23 @@ def compute_payments(
     return res
 
 
-def vcg_discounts(exchange: Exchange, values: ValuesArg = "lower", *, model: WDModel | None = None) -> dict[str, float]:
+def vcg_discounts(
+    exchange: Exchange, values: ValuesArg = "lower", *, model: WDProgram | None = None
+) -> dict[str, float]:
     """Δvcg_i = V* − V_{−i} per bidder."""
     _, d, _ = vcg_discount_array(exchange, values, model=model)
     return dict(zip(exchange.names, map(float, d)))
 
 
-def vcg_payments(exchange: Exchange, values: ValuesArg = "lower", *, model: WDModel | None = None) -> dict[str, float]:
+def vcg_payments(
+    exchange: Exchange, values: ValuesArg = "lower", *, model: WDProgram | None = None
+) -> dict[str, float]:
     """VCG payments p_i = v̂_i(λ*_i) − Δvcg_i (negative: the bidder is paid)."""
     return compute_payments(exchange, "vcg", values, model=model).payments
 
 
 def threshold_payments(
-    exchange: Exchange, values: ValuesArg = "lower", *, model: WDModel | None = None
+    exchange: Exchange, values: ValuesArg = "lower", *, model: WDProgram | None = None
 ) -> dict[str, float]:
     """Threshold payments p_i = v̂_i(λ*_i) − Δ_i (budget balanced, individually rational)."""
     return compute_payments(exchange, "threshold", values, model=model).payments
@@ -524,7 +528,7 @@ def one_shot(
     true_values: Exchange | Mapping[str, Any] | None = None,
     *,
     values: ValuesArg = "lower",
-    model: WDModel | None = None,
+    model: WDProgram | None = None,
     solver: str | None = None,
 ) -> ExchangeOutcome:
     """The one-shot exchange: WD on reports, payments under ``rule``, utilities.
