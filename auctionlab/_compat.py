@@ -16,6 +16,8 @@ import sys
 import warnings
 from types import ModuleType
 
+from auctionlab.errors import InternalError
+
 # old module -> new module; a name not listed is mapped by its longest listed prefix
 OLD_PATHS: dict[str, str] = {
     "auctionlab.market": "auctionlab.mechanisms",
@@ -81,6 +83,8 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             DeprecationWarning,
             stacklevel=2,
         )
+        if new is None:  # find_spec only hands this loader old paths
+            raise InternalError(f"{spec.name} is not an old import path")
         target = importlib.import_module(new)
         if spec.name not in STAND_INS:
             return target  # the same module object under both names
@@ -91,8 +95,9 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             return getattr(target, name)
 
         stand_in.__getattr__ = forward  # type: ignore[method-assign]
-        if hasattr(target, "__all__"):
-            stand_in.__all__ = list(target.__all__)
+        names = getattr(target, "__all__", None)
+        if names is not None:
+            stand_in.__all__ = list(names)  # type: ignore[attr-defined]  # modules may carry __all__
         return stand_in
 
     def exec_module(self, module: ModuleType) -> None:

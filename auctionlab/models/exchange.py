@@ -253,6 +253,8 @@ class ExchangeMarket(mesa.Model):
     :class:`~auctionlab.errors.ConfigError` (``UnknownNameError`` for unknown strategy names).
     """
 
+    running: bool  # set by mesa.Model; declared so the type is known here
+
     def __init__(
         self,
         *,
@@ -325,6 +327,8 @@ class ExchangeMarket(mesa.Model):
             exchange, truth = self._generate()
             if exchange.names != names:  # pragma: no cover - guards the naming assumption above
                 raise InternalError(f"generated bidder names {exchange.names} differ from {names}")
+        if not isinstance(exchange, Exchange) or truth is None:  # pragma: no cover - both branches set them
+            raise InternalError("the instance and its truth were not both set")
         self.initial_exchange: Exchange = exchange
         self.truth: Exchange = truth
         self.params = params
@@ -416,6 +420,8 @@ class ExchangeMarket(mesa.Model):
             roles=g["roles"],
             bound_width=g["bound_width"],
         )
+        if not isinstance(pair, BoundedPair):  # pragma: no cover - bound_width is always a number here
+            raise InternalError(f"the generator gave a {type(pair).__name__}, not a BoundedPair")
         return pair.bounded, pair.truth
 
     def _new_episode(self, fresh: bool) -> None:
@@ -755,6 +761,8 @@ class ExchangeCounterfactual:
     def utility_with(self, role: str, index: int, strategy: Strategy) -> float:
         i = self._check_player(role, index)
         res = self.run_with(role, i, strategy)
+        if res.utilities is None:  # pragma: no cover - every run is given the truth
+            raise InternalError("a run with the truth reported no utilities")
         return float(res.utilities[self.exchange.names[i]])
 
     def __getstate__(self) -> dict:

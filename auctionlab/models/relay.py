@@ -131,7 +131,7 @@ def parse_population(population: PopulationSpec | None, n: int, m: int) -> dict[
     - a list of exactly n (resp. m) specs without shares: one per agent.
     """
     sizes = {"buyer": n, "seller": m}
-    out = {role: [Truthful() for _ in range(size)] for role, size in sizes.items()}
+    out: dict[str, list[Strategy]] = {role: [Truthful() for _ in range(size)] for role, size in sizes.items()}
     if population is None:
         return out
     if not isinstance(population, Mapping):
@@ -141,9 +141,11 @@ def parse_population(population: PopulationSpec | None, n: int, m: int) -> dict[
         raise ConfigError(f"population roles must be among {ROLES}, got {sorted(map(str, unknown))}")
     for role, spec in population.items():
         if spec is not None:
-            out[role] = population_list(
-                spec, sizes[role], f"population[{role!r}]", lambda e, w, role=role: _role_strategy(e, role, w)
-            )
+
+            def build(e: Any, w: str, role: str = role) -> Strategy:
+                return _role_strategy(e, role, w)
+
+            out[role] = population_list(spec, sizes[role], f"population[{role!r}]", build)
     return out
 
 
@@ -668,7 +670,7 @@ class RelayMarket(mesa.Model):
         for role, pay in (("buyer", out.buyer_payments), ("seller", out.seller_payments)):
             for a in self._learners[role]:  # the oracle only for strategies that declare they need one
                 obs = self._observation(a, self.round if a.strategy.flag("needs_oracle") else None)
-                obs.info.update(
+                obs.info.update(  # type: ignore[attr-defined]  # _observation builds info as a dict
                     won=a.won,
                     payment=float(pay[a.index]),
                     buyer_price=self.buyer_price,

@@ -105,11 +105,12 @@ def _fmt_cell(x) -> str:
     if isinstance(x, (bool, np.bool_)):
         return "yes" if x else "no"
     if isinstance(x, (float, np.floating)):
-        if not math.isfinite(x):
+        v = float(x)
+        if not math.isfinite(v):
             return "–"
-        if x == int(x) and abs(x) < 1e6:
-            return str(int(x))
-        return f"{x:.4g}" if 1e-3 <= abs(x) < 1e5 else f"{x:.3e}"
+        if v == int(v) and abs(v) < 1e6:
+            return str(int(v))
+        return f"{x:.4g}" if 1e-3 <= abs(v) < 1e5 else f"{x:.3e}"
     return html.escape(str(x))
 
 

@@ -80,16 +80,16 @@ class Trend:
 
 def trend(x: Sequence[float], y: Sequence[float], level: float = 0.95) -> Trend:
     """OLS slope of y on x with a t confidence interval (NaN pairs dropped)."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    if x.size < 2 or np.ptp(x) == 0:
-        return Trend(math.nan, math.nan, math.nan, math.nan, int(x.size))
-    r = stats.linregress(x, y)
-    q = stats.t.ppf(0.5 + level / 2, x.size - 2)
+    xa = np.asarray(x, dtype=float)
+    ya = np.asarray(y, dtype=float)
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    xa, ya = xa[ok], ya[ok]
+    if xa.size < 2 or np.ptp(xa) == 0:
+        return Trend(math.nan, math.nan, math.nan, math.nan, int(xa.size))
+    r = stats.linregress(xa, ya)
+    q = stats.t.ppf(0.5 + level / 2, xa.size - 2)
     return Trend(
-        float(r.slope), float(r.slope - q * r.stderr), float(r.slope + q * r.stderr), float(r.intercept), int(x.size)
+        float(r.slope), float(r.slope - q * r.stderr), float(r.slope + q * r.stderr), float(r.intercept), int(xa.size)
     )
 
 

@@ -105,7 +105,7 @@ class Strategy:
     _init_args: tuple[Any, ...]
     _init_kwargs: dict[str, Any]
     _rng: np.random.Generator | None
-    _rng_state: dict[str, Any] | None
+    _rng_state: Mapping[str, Any] | None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Strategy:
         self = super().__new__(cls)
@@ -208,7 +208,7 @@ class Strategy:
         self._rng = gen
         self._rng_state = copy.deepcopy(gen.bit_generator.state)
 
-    def _set_rng_state(self, state: dict) -> None:
+    def _set_rng_state(self, state: Mapping[str, Any]) -> None:
         gen = np.random.default_rng()
         gen.bit_generator.state = copy.deepcopy(state)
         self._rng = gen
@@ -306,7 +306,7 @@ class Wrapper(Strategy):
         self.base = base
         cls = type(self).classifier
         identity = self.is_identity()
-        self.classifier = {  # type: ignore[misc]  (a wrapper's classifier depends on its base)
+        self.classifier = {  # type: ignore[misc]  # a wrapper's classifier depends on its base
             "truthful": bool(base.flag("truthful") and identity),
             "deviation": base.flag("deviation") if identity else self.deviation,
             "stochastic": bool(cls["stochastic"] or base.flag("stochastic")),

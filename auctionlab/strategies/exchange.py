@@ -69,21 +69,32 @@ Bounds = tuple[np.ndarray, np.ndarray]
 
 
 class RPLike(Protocol):
-    passed: bool
-    raise_lower: np.ndarray
-    lower_upper: np.ndarray
+    # read-only members, so that frozen dataclasses satisfy the protocol
+    @property
+    def passed(self) -> bool: ...
+    @property
+    def raise_lower(self) -> np.ndarray: ...
+    @property
+    def lower_upper(self) -> np.ndarray: ...
 
 
 class FeedbackLike(Protocol):
     """What the exchange's ``Feedback`` offers (see :mod:`auctionlab.mechanisms.exchange.proxies`)."""
 
-    round: int
-    final: bool
-    lower: np.ndarray
-    upper: np.ndarray
-    satisfied: np.ndarray | None
-    rp: RPLike | None
-    queries: int
+    @property
+    def round(self) -> int: ...
+    @property
+    def final(self) -> bool: ...
+    @property
+    def lower(self) -> np.ndarray: ...
+    @property
+    def upper(self) -> np.ndarray: ...
+    @property
+    def satisfied(self) -> np.ndarray | None: ...
+    @property
+    def rp(self) -> RPLike | None: ...
+    @property
+    def queries(self) -> int: ...
 
     @property
     def must_revise(self) -> bool: ...

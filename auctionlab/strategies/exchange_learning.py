@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -153,7 +153,7 @@ class LearningProxy(ExchangeStrategy):
         super().seed(rng)
         self._sync_learner()
 
-    def _set_rng_state(self, state: dict) -> None:
+    def _set_rng_state(self, state: Mapping[str, Any]) -> None:
         super()._set_rng_state(state)
         self._sync_learner()
 

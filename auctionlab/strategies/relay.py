@@ -371,8 +371,8 @@ def candidate_levels(candidates: Any, eps: float = DEFAULT_BR_EPS) -> np.ndarray
 
 def scalar_grid(
     truth: float,
-    thetas: Sequence[float] = DEFAULT_BR_THETAS,
-    shifts: Sequence[float] = DEFAULT_BR_SHIFTS,
+    thetas: Sequence[float] | np.ndarray = DEFAULT_BR_THETAS,
+    shifts: Sequence[float] | np.ndarray = DEFAULT_BR_SHIFTS,
     candidates: Any = None,
     *,
     eps: float = DEFAULT_BR_EPS,

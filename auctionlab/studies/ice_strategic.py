@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 
 from auctionlab._validate import check_bool, check_choice, check_positive_int
-from auctionlab.errors import ConfigError
+from auctionlab.errors import ConfigError, InternalError
 from auctionlab.experiments.kinds import RunKind, RunOutput
 from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
 from auctionlab.strategies.base import Strategy
@@ -212,6 +212,8 @@ class _Instance:
         t0 = time.perf_counter()
         res = self.runner.play(profile, fresh=fresh)
         elapsed = time.perf_counter() - t0
+        if res.utilities is None:  # pragma: no cover - every run is given the truth
+            raise InternalError("a run with the truth reported no utilities")
         own = res.payments  # under the run's payment rule; the bidding does not depend on it
         value = {b: float(res.utilities[b]) + float(own[b]) for b in self.names}  # true value of the final trade
         pay = {r: {b: float(res.payments_by_rule[r][b]) for b in self.names} for r in RULES}
