@@ -27,6 +27,9 @@ browser:
 	@tools/install-browser
 
 test: $(VENV)/.installed-dev browser
+	$(BIN)/ruff check auctionlab tests benchmarks
+	$(BIN)/ruff format --check auctionlab tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
 
 # The suite at the lowest versions pyproject.toml allows (each direct dependency at its lower bound,
