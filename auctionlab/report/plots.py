@@ -32,12 +32,11 @@ def label(name: str) -> str:
     return str(getattr(entry, "label", name)) if isinstance(entry, type) else str(name)
 
 
-def mechanism_color(name: str, default: str | None = None) -> str | None:
-    """A relay mechanism's own colour (None for unknown names)."""
-    from auctionlab.mechanisms.relay.mechanisms import MECHANISMS
-
-    entry = dict.get(MECHANISMS, name) if isinstance(name, str) else None
-    return getattr(entry, "color", None) or default
+def _band(ax, s: pd.DataFrame, x: str, centre: str, lo: str, hi: str, color, linestyle, marker, name, alpha) -> None:
+    (line,) = ax.plot(
+        s[x], s[centre], linestyle=linestyle, marker=marker, markersize=3.5, color=color, label=name, linewidth=1.4
+    )
+    ax.fill_between(s[x], s[lo], s[hi], color=line.get_color(), alpha=alpha, linewidth=0)
 
 
 def quantile_band(
@@ -52,11 +51,7 @@ def quantile_band(
     alpha: float = 0.2,
 ) -> None:
     """Median line with its inter-quartile band from a :func:`~auctionlab.report.metrics.group_quantiles` table."""
-    s = summary.sort_values(x)
-    (line,) = ax.plot(
-        s[x], s["median"], linestyle=linestyle, marker=marker, markersize=3.5, color=color, label=name, linewidth=1.4
-    )
-    ax.fill_between(s[x], s["q25"], s["q75"], color=line.get_color(), alpha=alpha, linewidth=0)
+    _band(ax, summary.sort_values(x), x, "median", "q25", "q75", color, linestyle, marker, name, alpha)
 
 
 def band(
@@ -71,11 +66,7 @@ def band(
     alpha: float = 0.2,
 ) -> None:
     """Mean line with its CI band from a :func:`group_mean_ci` table sorted by ``x``."""
-    s = summary.sort_values(x)
-    (line,) = ax.plot(
-        s[x], s["mean"], linestyle=linestyle, marker=marker, markersize=3.5, color=color, label=name, linewidth=1.4
-    )
-    ax.fill_between(s[x], s["ci_low"], s["ci_high"], color=line.get_color(), alpha=alpha, linewidth=0)
+    _band(ax, summary.sort_values(x), x, "mean", "ci_low", "ci_high", color, linestyle, marker, name, alpha)
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 4.2, height: float = 3.2, **kw):

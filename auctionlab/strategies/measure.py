@@ -379,13 +379,9 @@ def manipulation_frequency(gains: pd.DataFrame, tol: float, by: Sequence[str] = 
 def efficient_surplus(values: np.ndarray, costs: np.ndarray, useful: np.ndarray) -> float:
     """The largest total true surplus any matching of buyers to useful relays achieves:
     the maximum-weight matching on max(v_ij − c_j, 0) over useful pairs."""
-    from scipy.optimize import linear_sum_assignment
+    from auctionlab.mechanisms.relay.baselines import matching_value  # the VCG auction's own matching
 
-    w = np.where(useful & (values > costs[None, :]), values - costs[None, :], 0.0)
-    if w.size == 0:
-        return 0.0
-    r, c = linear_sum_assignment(w, maximize=True)
-    return float(w[r, c].sum())
+    return matching_value(np.where(useful & (values > costs[None, :]), values - costs[None, :], 0.0))
 
 
 def efficient_surplus_homogeneous(buyer_values: np.ndarray, costs: np.ndarray) -> float:

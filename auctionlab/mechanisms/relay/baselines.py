@@ -20,7 +20,7 @@ from auctionlab.mechanisms.relay.outcome import AgentOutcomes, RelayOutcome
 from auctionlab.mechanisms.relay.tasc import assign, check_reports, check_sigma
 
 
-def _matching_value(w: np.ndarray) -> float:
+def matching_value(w: np.ndarray) -> float:
     """Optimum of the maximum-weight matching on the non-negative weights ``w``."""
     if w.size == 0:
         return 0.0
@@ -57,8 +57,8 @@ def vcg_double_auction(bids, asks, useful=None) -> RelayOutcome:
     sellers = sigma[buyers]
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked on the results
         w_star = _finite_welfare(float(w[buyers, sellers].sum()), bids, asks)
-        buyer_pay = [bids[i, j] - (w_star - _matching_value(np.delete(w, i, axis=0))) for i, j in zip(buyers, sellers)]
-        seller_pay = [asks[j] + (w_star - _matching_value(np.delete(w, j, axis=1))) for j in sellers]
+        buyer_pay = [bids[i, j] - (w_star - matching_value(np.delete(w, i, axis=0))) for i, j in zip(buyers, sellers)]
+        seller_pay = [asks[j] + (w_star - matching_value(np.delete(w, j, axis=1))) for j in sellers]
     _finite_payments(buyer_pay, seller_pay, bids, asks)
     return RelayOutcome.from_trades(sigma, m, buyers, buyer_pay, seller_pay, "vcg", k=int(buyers.size))
 
@@ -102,7 +102,7 @@ def vcg_responses(
     else:
         with np.errstate(over="ignore"):
             w_minus = _finite_welfare(
-                _matching_value(np.delete(w0, index, axis=0 if role == "buyer" else 1)), bids, asks
+                matching_value(np.delete(w0, index, axis=0 if role == "buyer" else 1)), bids, asks
             )
         if cache is not None:
             cache[key] = w_minus
