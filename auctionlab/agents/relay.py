@@ -11,9 +11,11 @@ Attributes read by the DataCollector (plain attributes, scalars): ``role``, ``in
 ``strategy_name``, ``strategy_label``, ``report``, ``value``, ``utility``, ``won``. For a
 buyer, ``report`` and ``value`` are its bid and true value on the relay the mechanism
 paired it with (``outcome.sigma`` — the phase-1 relay for TASC, trade reduction and k-DA,
-the VCG or McAfee pairing otherwise), NaN when it was paired with none (and before the
-first round); the full vectors are ``report_vector`` and ``values``. For a seller they are
-its ask and cost.
+the VCG or McAfee pairing otherwise), NaN when it was paired with none; the full vectors
+are ``report_vector`` and ``values``. For a seller they are its ask and cost. Before the
+first round (the step-0 row) ``report`` and ``utility`` are NaN and ``won`` is False:
+nothing has been reported or realised yet (a seller's ``value``, its cost, is dealt at
+construction; a buyer's is NaN until it is paired).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class RelayMarketAgent(mesa.Agent):
         self.strategy_label = strategy.label
         self.report: float = math.nan
         self.value: float = math.nan
-        self.utility: float = 0.0
+        self.utility: float = math.nan  # realised in the latest round; NaN before the first
         self.won: bool = False
         self.history: list[float] = []  # realised utility per step, oldest first
 

@@ -297,13 +297,13 @@ class RelayMarket(mesa.Model):
                 name: [getattr(a, name) for a in agents]
                 for name in ("unique_id", "role", "index", "strategy_name", "strategy_label")
             }
-        self._round_columns = (
+        self._round_columns = (  # step 0: nothing reported or realised yet (as the agents' own attributes)
             [math.nan] * n,
             [math.nan] * n,
-            [0.0] * n,
+            [math.nan] * n,
             [False] * n,
             [math.nan] * m,
-            [0.0] * m,
+            [math.nan] * m,
             [False] * m,
         )
         self._collect()  # step 0: the instance before any round

@@ -89,6 +89,17 @@ def test_bulk_agent_table_matches_per_agent_attributes(model):
                 assert got == want, (a, name)
 
 
+def test_the_step_0_row_says_nothing_happened_yet(model):
+    first = model.datacollector.get_agent_vars_dataframe().xs(0, level="Step")
+    assert len(first) == 28
+    assert first[["report", "utility"]].isna().all().all()
+    assert not first["won"].any()
+    assert first.query("role == 'buyer'")["value"].isna().all()  # paired with no relay yet
+    assert first.query("role == 'seller'")["value"].between(0, 1).all()  # the costs dealt at construction
+    later = model.datacollector.get_agent_vars_dataframe().xs(1, level="Step")
+    assert later["utility"].notna().all()  # realised from the first round on (0 for a loser)
+
+
 def test_the_collector_is_mesas_own_and_pickles():
     import pickle
 

@@ -70,7 +70,7 @@ def test_step_zero_is_collected_and_steps_are_the_models_own_count():
     assert av.index.get_level_values("Step").unique().tolist() == [0]
     seller = av.xs(0, level="Step").query("role == 'seller'")
     np.testing.assert_allclose(seller["value"], model.costs)  # types are dealt at construction
-    assert not seller["won"].any() and (seller["utility"] == 0).all()
+    assert not seller["won"].any() and seller["utility"].isna().all()  # nothing realised yet
     for _ in range(3):
         model.step()
     assert model.step_count == 3
