@@ -121,8 +121,8 @@ def frames_from(
 def cell_label(values: dict[str, Any]) -> str:
     names = {
         "step": "ρ",
-        "n_bidders": "n",
-        "n_goods": "m",
+        "n_bidders": "bidders",
+        "n_goods": "goods",  # m is the relays' symbol (the TASC paper's); goods get their word
         "cutoff_eff": "CUTOFF_eff",
         "cutoff_thresh": "CUTOFF_thresh",
     }
