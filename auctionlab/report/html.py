@@ -150,7 +150,7 @@ def sample_size(store: ResultStore) -> str:
     the experiment ran at fewer replications than its catalog spec (a reduced run)."""
     spec = store.spec
     done = len(store.done_runs())
-    text = f"n = {spec.replications} per point, {done} runs"
+    text = f"n = {spec.replications} per point, {done} run{'s' if done != 1 else ''}"
     from auctionlab.errors import AuctionlabError
     from auctionlab.experiments.catalog import CATALOG, catalog_spec
 
