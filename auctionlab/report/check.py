@@ -52,6 +52,8 @@ RAW_MARKUP = (
     (re.compile(r"\bSPEC\b"), "the word SPEC"),
 )
 
+_LOADED_JS = "return document.readyState === 'complete' && Array.from(document.images).every((i) => i.complete);"
+
 # Runs in the page: every problem the layout shows, as [kind, detail] pairs.
 _LAYOUT_JS = r"""
 const out = [];
@@ -121,9 +123,9 @@ def missing_links(html_path: Path) -> list[str]:
     return out
 
 
-def check_report(path: str | Path, *, width: int = 1280, height: int = 900) -> list[str]:
+def check_report(path: str | Path, *, width: int = 1280, height: int = 900, timeout: float = 120.0) -> list[str]:
     """Open the report in headless Chromium ``width`` px wide; the problems it shows (empty: none)."""
-    from auctionlab.viz.browser import open_browser
+    from auctionlab.viz.browser import open_browser, wait_for
 
     html_path = Path(path)
     if html_path.is_dir():
@@ -135,7 +137,8 @@ def check_report(path: str | Path, *, width: int = 1280, height: int = 900) -> l
     try:
         driver.set_window_size(width, height)
         driver.get(html_path.resolve().as_uri())
-        # the window's inner width is what the page lays out in (the outer size includes no chrome headless)
+        # a long page (megabytes of embedded figures) on a busy machine may still be parsing
+        wait_for(driver, lambda d: d.execute_script(_LOADED_JS), timeout=timeout)
         layout, cells, text = driver.execute_script(_LAYOUT_JS)
     finally:
         driver.quit()
