@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-lowest bench clean browser viz screenshot docs notebooks execute-notebooks
+.PHONY: run test test-lowest bench clean browser viz screenshot check-report docs notebooks execute-notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,13 @@ viz: $(VENV)/.installed-dev
 
 screenshot: $(VENV)/.installed-dev browser
 	$(BIN)/python -m auctionlab.viz.browser results/screenshots
+
+# The main job's report (after `make run`) in headless Chromium at 1280 px: prints every image that
+# does not load, cell reading NaN, element wider than the main column and markup left raw.
+REPORT ?= results/report.html
+
+check-report: $(VENV)/.installed-dev browser
+	$(BIN)/python -m auctionlab.report.check $(REPORT)
 
 docs: $(VENV)/.installed-dev
 	$(BIN)/mkdocs build --strict --site-dir site

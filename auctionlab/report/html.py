@@ -2,8 +2,12 @@
 
 ``build_report(path)`` accepts one experiment directory (it holds ``manifest.json``) or a
 directory of them (as ``auctionlab reproduce`` writes). It writes ``report.html`` there,
-figures as PNG and SVG under ``figures/`` (PNG also embedded in the HTML, so the file
-stands alone), and every table behind a figure as CSV under ``tables/``.
+figures as PNG and SVG under ``figures/FOLDER/`` (PNG also embedded in the HTML, so the file
+stands alone), and every table behind a figure as CSV under ``tables/FOLDER/``, FOLDER being
+the experiment's results folder under ``path`` (two experiments of the same name in different
+folders keep their own files). The page's title says "reproduction report" only when every
+experiment is a catalog study as the catalog defines it; a user's own spec drawn with a
+study's section is titled with its own name.
 
 The page opens with a table of contents (one anchor per section), the legend of the
 verdict words, and a summary of every checked statement; each section is headed with
@@ -101,17 +105,30 @@ def _n_text(claim) -> str:
     return "" if claim.n is None else f" <span class='small'>(n = {claim.n})</span>"
 
 
+MISSING = "—"  # a cell with no number (NaN, None, <NA>): nothing to estimate there (see the table's note)
+_MISSING_TITLE = "no value: nothing to estimate here (e.g. no samples, or a single one for a CI)"
+
+
 def _fmt_cell(x) -> str:
+    if x is None or x is pd.NA or x is pd.NaT:
+        return MISSING
     if isinstance(x, (bool, np.bool_)):
         return "yes" if x else "no"
     if isinstance(x, (float, np.floating)):
         v = float(x)
+        if math.isnan(v):
+            return MISSING
         if not math.isfinite(v):
-            return "–"
+            return "∞" if v > 0 else "−∞"
         if v == int(v) and abs(v) < 1e6:
             return str(int(v))
         return f"{x:.4g}" if 1e-3 <= abs(v) < 1e5 else f"{x:.3e}"
     return html.escape(str(x))
+
+
+def _td(x) -> str:
+    text = _fmt_cell(x)
+    return f"<td title='{_MISSING_TITLE}'>{text}</td>" if text == MISSING else f"<td>{text}</td>"
 
 
 def table_html(df: pd.DataFrame, max_rows: int = 60) -> str:
@@ -119,8 +136,10 @@ def table_html(df: pd.DataFrame, max_rows: int = 60) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = []
     for row in df.head(max_rows).itertuples(index=False):
-        body.append("<tr>" + "".join(f"<td>{_fmt_cell(v)}</td>" for v in row) + "</tr>")
+        body.append("<tr>" + "".join(_td(v) for v in row) + "</tr>")
     more = f"<p class='small'>… {len(df) - max_rows} more rows in the CSV.</p>" if len(df) > max_rows else ""
+    if MISSING in "".join(body):
+        more += f"<p class='small'>{MISSING} = {_MISSING_TITLE}.</p>"
     return (
         f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"
     )
@@ -131,7 +150,7 @@ def sample_size(store: ResultStore) -> str:
     the experiment ran at fewer replications than its catalog spec (a reduced run)."""
     spec = store.spec
     done = len(store.done_runs())
-    text = f"n = {spec.replications} per point, {done} runs"
+    text = f"n = {spec.replications} per point, {done} run{'s' if done != 1 else ''}"
     from auctionlab.errors import AuctionlabError
     from auctionlab.experiments.catalog import CATALOG, catalog_spec
 
@@ -144,6 +163,13 @@ def sample_size(store: ResultStore) -> str:
     if done < store.manifest.get("n_runs", done):
         text += f"; incomplete: {done} of {store.manifest['n_runs']} runs stored"
     return text
+
+
+def folder_key(root: Path, d: Path) -> str:
+    """The results folder's path under the report's root (its own name when it is the root):
+    figures and tables of that experiment live under ``figures/KEY`` and ``tables/KEY``."""
+    rel = d.relative_to(root).as_posix() if d != root else ""
+    return rel if rel not in ("", ".") else (d.resolve().name or "experiment")
 
 
 def legend_html() -> str:
@@ -167,35 +193,43 @@ def build_report(
     """Write the HTML report for the results under ``path``; return the HTML file's path.
 
     ``log`` receives one plain line per section as it is built (progress for long reports)."""
-    from auctionlab.report.sections import build_section
+    from auctionlab.report.sections import build_section, catalog_run
 
     root = Path(path)
     dirs = _order(experiment_dirs(root))
     html_path = Path(out) if out is not None else root / "report.html"
     base = html_path.parent
-    figdir, tabdir = base / "figures", base / "tables"
-    tabdir.mkdir(parents=True, exist_ok=True)
+    # Figures and tables are kept per results folder (its path under ``root``), so two
+    # experiments of the same name in different folders never overwrite each other's files.
+    keys = [folder_key(root, d) for d in dirs]
     t0 = time.perf_counter()
-    sections, sizes = [], []
-    for i, d in enumerate(dirs):
+    sections, sizes, ours = [], [], []
+    for i, (d, key) in enumerate(zip(dirs, keys)):
         t1 = time.perf_counter()
         store = ResultStore.open(d)
-        sections.append(build_section(store, figdir))
+        sections.append(build_section(store, base / "figures" / key))
         sizes.append(sample_size(store))
+        ours.append(catalog_run(store.spec))
         if log is not None:
             log(
                 f"report: [{i + 1}/{len(dirs)}] {d.name} ({time.perf_counter() - t1:.1f} s, "
                 f"{time.perf_counter() - t0:.1f} s so far)"
             )
-    ids = [anchor(s.name) for s in sections]
+    ids = [anchor(k) for k in keys]
+    if title is None:
+        title = (
+            "auctionlab: the catalog studies (reproduction report)"
+            if all(ours)
+            else "auctionlab: report on stored experiments"
+        )
 
     parts = [
         (
-            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title or 'auctionlab report')}"
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
             f"</title><style>{CSS}</style></head><body>"
         )
     ]
-    parts.append(f"<h1>{html.escape(title or 'auctionlab: reproduction report')}</h1>")
+    parts.append(f"<h1>{html.escape(title)}</h1>")
     parts.append(
         f"<p class='small'>Generated {_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')} from "
         f"stored results in <code>{html.escape(str(root))}</code> (nothing was re-simulated). Versions: "
@@ -222,7 +256,7 @@ def build_report(
     if verdicts:
         parts.append(
             "<h2 id='summary'>Summary of the checked statements</h2><div class='scroll'><table class='claims'><thead><tr>"
-            "<th>experiment</th><th>statement</th><th>this reproduction</th></tr></thead><tbody>"
+            "<th>experiment</th><th>statement</th><th>verdict on the stored results</th></tr></thead><tbody>"
         )
         for s, sid, c in verdicts:
             parts.append(
@@ -231,7 +265,9 @@ def build_report(
                 f"<td class='{_css(c.verdict)}'>{html.escape(c.verdict)}{_n_text(c)}</td></tr>"
             )
         parts.append("</tbody></table></div>")
-    for s, sid, n in zip(sections, ids, sizes):
+    for s, sid, n, key in zip(sections, ids, sizes, keys):
+        tabdir = base / "tables" / key
+        tabdir.mkdir(parents=True, exist_ok=True)
         parts.append(f"<h2 id='{sid}'>{rich(s.title)} <span class='heading-n'>({html.escape(n)})</span></h2>")
         if s.description:
             parts.append(f"<p>{rich(s.description)}</p>")

@@ -77,10 +77,11 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 4.2, height: fl
 
 
 def save(fig, directory: Path, name: str) -> tuple[Path, Path]:
-    """Write ``name.png`` (150 dpi) and ``name.svg``."""
+    """Write ``name.png`` (150 dpi) and ``name.svg``, cropped to what is drawn (so no label
+    that the layout pushed past the canvas, e.g. below a colour bar, is cut off)."""
     directory.mkdir(parents=True, exist_ok=True)
     png, svg = directory / f"{name}.png", directory / f"{name}.svg"
     fig.tight_layout()
-    fig.savefig(png, dpi=150)
-    fig.savefig(svg)
+    fig.savefig(png, dpi=150, bbox_inches="tight")
+    fig.savefig(svg, bbox_inches="tight")
     return png, svg

@@ -8,6 +8,7 @@ back to :func:`generic_section` (means with CIs of every metric per grid point).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,7 +94,10 @@ SECTIONS: Registry[SectionBuilder] = Registry("report section")
 def settings_of(store: ResultStore) -> dict[str, Any]:
     spec = store.spec
     m = store.manifest
-    grids = "; ".join(", ".join(f"{k} = {list(v)}" for k, v in g.items()) for g in spec.grids if g) or "none"
+    grids = (
+        "; ".join(", ".join(f"{k} = {list(v)}" for k, v in g.items()) for g in spec.grids if g)
+        or "a single point (no grid)"
+    )
     return {
         "model": m["spec"]["model"],
         "replications": spec.replications,
@@ -104,8 +108,50 @@ def settings_of(store: ResultStore) -> dict[str, Any]:
     }
 
 
+def catalog_run(spec) -> bool:
+    """True when ``spec`` is a catalog study as the catalog defines it (its replications may be
+    fewer, as ``auctionlab reproduce`` caps them; its MIP backend may differ): its section may
+    then speak of the study's own statements. Any other spec is a user's sweep."""
+    from auctionlab.errors import AuctionlabError
+    from auctionlab.experiments.catalog import CATALOG, catalog_spec
+
+    if spec.name not in CATALOG:
+        return False
+    try:
+        cat = catalog_spec(spec.name)
+    except AuctionlabError:  # a damaged catalog entry must not stop the report
+        return False
+
+    def key(s) -> dict[str, Any]:
+        d = s.to_dict()
+        for k in ("replications", "description", "chunk", "analysis"):
+            d.pop(k)
+        d["params"] = {k: v for k, v in d["params"].items() if k != "solver"}
+        return d
+
+    return key(spec) == key(cat)
+
+
+_FIG_PREFIX = re.compile(r"^Figs?\.\s[^—]*—\s*")
+
+
+def users_title(title: str, spec, study_name: str) -> str:
+    """A section title for a user's own spec drawn with a study's section: the spec's name and
+    what is plotted, without the paper's figure number (it is not the paper's run).
+
+    >>> users_title("Fig. 9 — auctioneer's profit vs m", type("S", (), {"name": "mine"})(), "tasc-profit")
+    "mine: auctioneer's profit vs m (your spec, analysed like the tasc-profit study)"
+    """
+    what = _FIG_PREFIX.sub("", title).strip() or study_name
+    return f"{spec.name}: {what} (your spec, analysed like the {study_name} study)"
+
+
 def build_section(store: ResultStore, figdir: Path) -> Section:
-    """The section for one experiment directory (its registered builder or the generic one)."""
+    """The section for one experiment directory (its registered builder or the generic one).
+
+    A user's own spec of a known kind gets that study's section under a title of its own (not
+    the paper's figure), and every metric the spec asked for is tabled even when the study's
+    section does not show it."""
     from auctionlab.studies import study_for
 
     spec = store.spec
@@ -123,55 +169,101 @@ def build_section(store: ResultStore, figdir: Path) -> Section:
             "which this experiment does not keep; showing every stored metric instead."
         )
         return sec
-    return builder(store, figdir)
+    sec = builder(store, figdir)
+    if not catalog_run(spec):
+        sec.title = users_title(sec.title, spec, study.name)
+        if sec.claims:
+            sec.notes.insert(
+                0,
+                f"The statements checked are the {study.name} study's, checked on this spec's own runs "
+                "(its grid and parameters, not the study's).",
+            )
+    if spec.metrics is not None:
+        table = metric_table(store.table("runs"), spec, list(spec.metrics))
+        if table is not None:
+            sec.tables.append(("Mean and 95% CI of the metrics this spec keeps, per grid point", table))
+    return sec
+
+
+def _columns(runs: pd.DataFrame, spec) -> tuple[list[str], list[str], list[str]]:
+    """Grid keys, variant columns (a few text values) and numeric metrics of a runs table;
+    columns with one value throughout (parameters the spec fixed) are left out of all three."""
+    varying = [c for c in runs.columns if c not in ID_COLUMNS and runs[c].nunique(dropna=False) > 1]
+    keys = [k for k in spec.grid_keys if k in varying]
+    variants = [
+        c
+        for c in varying
+        if c not in keys
+        and (runs[c].dtype == object or pd.api.types.is_string_dtype(runs[c]) or runs[c].dtype == bool)
+        and runs[c].nunique() <= 12
+    ]
+    wanted = list(spec.metrics) if spec.metrics is not None else None
+    metrics = [
+        c
+        for c in runs.columns
+        if c not in ID_COLUMNS
+        and c not in keys
+        and c not in variants
+        and pd.api.types.is_numeric_dtype(runs[c])
+        and runs[c].dtype != bool
+        and (c in varying or (wanted is not None and c in wanted))
+    ]
+    if wanted is not None:
+        metrics = [c for c in wanted if c in metrics]
+    return keys, variants, metrics
+
+
+def metric_table(runs: pd.DataFrame, spec, metrics: list[str] | None = None) -> pd.DataFrame | None:
+    """Mean and 95% CI of ``metrics`` (default: every varying numeric metric) per grid point and
+    variant; None when there is nothing to show."""
+    if runs.empty:
+        return None
+    keys, variants, found = _columns(runs, spec)
+    metrics = found if metrics is None else [m for m in metrics if m in runs.columns and m not in keys + variants]
+    by = keys + variants
+    rows = []
+    for mname in metrics:
+        if not pd.api.types.is_numeric_dtype(runs[mname]):
+            continue
+        s = group_mean_ci(runs.assign(_all="all") if not by else runs, by or ["_all"], mname)
+        s.insert(0, "metric", mname)
+        rows.append(s)
+    return pd.concat(rows, ignore_index=True) if rows else None
 
 
 def generic_section(store: ResultStore, figdir: Path) -> Section:
     """Mean ± 95% CI of every numeric metric per grid point (and per variant column), and
-    the first few metrics plotted against the first numeric grid key."""
+    the metrics plotted against the first numeric grid key (three panels a row, at most nine).
+    Only the metrics the spec keeps are shown when it names them; parameters the spec fixed
+    (columns with one value throughout) get no panel or legend of their own."""
     spec = store.spec
     runs = store.table("runs")
     sec = Section(store.name, store.name, spec.description, settings_of(store))
     if runs.empty:
         sec.notes.append("No runs are stored yet.")
         return sec
-    keys = [k for k in spec.grid_keys if k in runs.columns]
-    variants = [
-        c
-        for c in runs.columns
-        if c not in ID_COLUMNS
-        and c not in keys
-        and (runs[c].dtype == object or pd.api.types.is_string_dtype(runs[c]) or runs[c].dtype == bool)
-        and runs[c].nunique() <= 12
-    ]
-    metrics = [
-        c
-        for c in runs.columns
-        if c not in ID_COLUMNS and c not in keys and c not in variants and pd.api.types.is_numeric_dtype(runs[c])
-    ]
-    by = keys + variants
-    rows = []
-    for mname in metrics:
-        s = group_mean_ci(runs.assign(_all="all") if not by else runs, by or ["_all"], mname)
-        s.insert(0, "metric", mname)
-        rows.append(s)
-    if rows:
-        table = pd.concat(rows, ignore_index=True)
+    keys, variants, metrics = _columns(runs, spec)
+    table = metric_table(runs, spec)
+    if table is not None:
         sec.tables.append(("Mean and 95% CI of every metric per grid point", table))
-    xkey = next((k for k in keys if pd.api.types.is_numeric_dtype(runs[k]) and runs[k].nunique() > 1), None)
-    if xkey is not None and metrics:
-        shown = metrics[:4]
-        fig, axes = new_figure(1, len(shown))
-        for ax, mname in zip(axes[0], shown):
-            group = [v for v in variants]
-            parts = runs.groupby(group, sort=True) if group else [(("all",), runs)]
+    xkey = next((k for k in keys if pd.api.types.is_numeric_dtype(runs[k])), None)
+    shown = [m for m in metrics if runs[m].nunique() > 1 or spec.metrics is not None][:9]
+    if xkey is not None and shown:
+        ncols = min(3, len(shown))
+        nrows = -(-len(shown) // ncols)
+        fig, axes = new_figure(nrows, ncols)
+        flat = [ax for row in axes for ax in row]
+        for ax, mname in zip(flat, shown):
+            parts = runs.groupby(variants, sort=True) if variants else [(("all",), runs)]
             for key, sub in parts:
                 s = group_mean_ci(sub, [xkey], mname)
                 band(ax, s, xkey, marker="o", name=", ".join(map(str, key if isinstance(key, tuple) else (key,))))
             ax.set_xlabel(xkey)
             ax.set_ylabel(mname)
-            if group:
+            if variants:
                 ax.legend(fontsize=7)
+        for ax in flat[len(shown) :]:
+            ax.set_visible(False)
         png, svg = save(fig, figdir, store.name)
         sec.figures.append(Figure(store.name, f"{', '.join(shown)} vs {xkey} (mean, 95% CI)", png, svg))
     return sec

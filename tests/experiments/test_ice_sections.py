@@ -264,3 +264,9 @@ def test_stall_finding_states_the_rate_and_why():
     assert "stalls" in conv.stall_finding("eager", 1, 40, 39, "x")
     assert conv.stall_finding("straightforward", 0, 40, 40, "x") is None
     assert conv.stall_finding("straightforward", 0, 0, 0, "x") is None
+
+
+def test_cell_labels_name_goods_in_words():
+    """m is the relays' symbol (the TASC paper's); the exchange's goods and bidders are named in words."""
+    assert conv.cell_label({"n_bidders": 5, "n_goods": 3, "step": 0.5}) == "bidders = 5, goods = 3, ρ = 0.5"
+    assert "m =" not in conv.cell_label({"n_goods": 4})

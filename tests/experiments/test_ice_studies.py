@@ -251,15 +251,15 @@ def test_report_sections_from_tiny_stored_runs(stored, monkeypatch):
 
     monkeypatch.setattr(runner, "execute_chunk", no_simulation)
     html = build_report(stored).read_text()
-    for fig in (
-        "ice-convergence-alpha",
-        "ice-convergence-cutoffs",
-        "ice-convergence-efficiency",
-        "ice-manipulation",
-        "tournament-exchange",
+    for folder, fig in (  # figures are kept per results folder
+        ("ice-convergence", "ice-convergence-alpha"),
+        ("ice-convergence", "ice-convergence-cutoffs"),
+        ("ice-convergence", "ice-convergence-efficiency"),
+        ("ice-manipulation", "ice-manipulation"),
+        ("tournament-exchange", "tournament-exchange"),
     ):
-        assert (stored / "figures" / f"{fig}.png").stat().st_size > 1000, fig
-        assert (stored / "figures" / f"{fig}.svg").exists()
+        assert (stored / "figures" / folder / f"{fig}.png").stat().st_size > 1000, fig
+        assert (stored / "figures" / folder / f"{fig}.svg").exists()
     for words in (
         "rounds to close grow with CUTOFF_thresh",
         "closes by its rule (cutoffs) within max_rounds",

@@ -345,8 +345,9 @@ def test_report_sections_from_stored_runs(stored, monkeypatch):
         "equilibrium-regret",
         "equilibrium-learning",
     ):
-        assert (stored / "figures" / f"{fig}.png").stat().st_size > 1000
-        assert (stored / "figures" / f"{fig}.svg").exists()
+        folder = stored / "figures" / fig.rsplit("-", 1)[0]  # figures are kept per results folder
+        assert (folder / f"{fig}.png").stat().st_size > 1000
+        assert (folder / f"{fig}.svg").exists()
     for words in (
         "Trade reduction: no agent gains",
         "VCG double auction runs a deficit",

@@ -42,8 +42,8 @@ def test_report_from_stored_results(stored, monkeypatch):
     html = path.read_text()
     assert path == stored / "report.html"
     for name in ("tasc-truthfulness", "tasc-profit", "tasc-efficiency", "tasc-runtime"):
-        assert (stored / "figures" / f"{name}.png").stat().st_size > 1000
-        assert (stored / "figures" / f"{name}.svg").read_text().lstrip().startswith("<?xml")
+        assert (stored / "figures" / name / f"{name}.png").stat().st_size > 1000
+        assert (stored / "figures" / name / f"{name}.svg").read_text().lstrip().startswith("<?xml")
         assert f"id='{name}'" in html
     assert html.count("data:image/png;base64,") == 4
     for words in (
@@ -63,7 +63,7 @@ def test_report_from_stored_results(stored, monkeypatch):
     assert len(verdicts) >= 8
     # three replications per point: the statistical verdicts say so instead of judging
     assert "insufficient data" in html
-    assert list((stored / "tables").glob("*.csv"))
+    assert list((stored / "tables" / "tasc-profit").glob("*.csv"))
 
 
 def test_single_experiment_directory_and_generic_section(tmp_path):
@@ -80,7 +80,10 @@ def test_single_experiment_directory_and_generic_section(tmp_path):
     run_experiment(spec, tmp_path / "custom")
     path = build_report(tmp_path / "custom")
     html = path.read_text()
-    assert "Mean and 95% CI of every metric" in html and (tmp_path / "custom" / "figures" / "custom.png").exists()
+    assert (
+        "Mean and 95% CI of every metric" in html
+        and (tmp_path / "custom" / "figures" / "custom" / "custom.png").exists()
+    )
     with pytest.raises(ConfigError, match="no stored experiments"):
         build_report(tmp_path / "custom" / "runs")
 
@@ -170,3 +173,67 @@ def test_reproduce_prints_plain_progress_lines(tmp_path, capsys):
     assert err[0].startswith("[1/1] tasc-truthfulness: 1 run ...")
     assert any(ln.startswith("[1/1] tasc-truthfulness done in ") for ln in err)
     assert any(ln.startswith("report: [1/1] tasc-truthfulness") for ln in err)
+
+
+def test_users_spec_of_a_known_kind_gets_its_own_title_and_its_metrics(tmp_path):
+    """A user's TASC sweep under another name with a metric subset: the profit study's section,
+    titled with the spec's name (not the paper's figure), and every metric the spec keeps tabled."""
+    from tests.experiments.helpers import tiny_report_specs
+
+    (user,) = [s for s in tiny_report_specs() if s.name == "my-profit-sweep"]
+    run_experiment(user, tmp_path / "mine")
+    html = build_report(tmp_path).read_text()
+    assert "reproduction report" not in html and "<h1>auctionlab: report on stored experiments</h1>" in html
+    assert "my-profit-sweep: auctioneer's profit vs m (your spec, analysed like the tasc-profit study)" in html
+    assert "Fig. 9 —" not in html
+    assert "checked on this spec's own runs" in html
+    table = html.split("Mean and 95% CI of the metrics this spec keeps, per grid point</h3>")[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td>(\w+)</td>", table)
+    assert sorted(set(rows)) == ["profit", "trades", "zero_profit"]
+    assert len(rows) == 3 * 2 * 2  # metrics x m values x algorithms (the one rule is a fixed column)
+    # a catalog study at fewer replications is still the catalog's run (it keeps the paper's titles)
+    from auctionlab.report.sections import catalog_run
+
+    assert catalog_run(catalog_spec("tasc-runtime").with_(replications=2))
+    assert not catalog_run(user) and not catalog_run(tiny("tasc-runtime", n=20))
+
+
+def test_generic_section_drops_constant_columns_and_keeps_the_asked_metrics(tmp_path):
+    spec = parse_spec(
+        {
+            "name": "sweep",
+            "model": "tests.experiments.helpers:counting_run",
+            "replications": 3,
+            "params": {"log": str(tmp_path / "log.txt"), "scale": 2},
+            "grid": {"size": [2, 3, 4]},
+        }
+    )
+    run_experiment(spec, tmp_path / "sweep")
+    html = build_report(tmp_path / "sweep").read_text()
+    # 'scale' is a fixed parameter copied into every row: no panel, no table rows of its own
+    assert "value vs size (mean, 95% CI)" in html and "scale vs" not in html and "<td>scale</td>" not in html
+    assert html.count("<tr><td>value</td>") == 3  # one row per size
+
+
+def test_figures_and_tables_are_kept_per_results_folder(tmp_path):
+    """Two experiments of the same name in different folders keep their own figures and tables."""
+    for folder, n in (("a", 6), ("b", 9)):
+        spec = parse_spec(
+            {
+                "name": "same-name",
+                "model": "tasc",
+                "replications": 3,
+                "params": {"n": n, "algorithms": ["mm"]},
+                "grid": {"m": [5, 10]},
+                "metrics": ["profit", "trades"],
+            }
+        )
+        run_experiment(spec, tmp_path / folder)
+    html = build_report(tmp_path).read_text()
+    pngs = [tmp_path / "figures" / f / "same-name.png" for f in ("a", "b")]
+    assert all(p.stat().st_size > 1000 for p in pngs) and pngs[0].read_bytes() != pngs[1].read_bytes()
+    csvs = [sorted((tmp_path / "tables" / f).glob("*.csv")) for f in ("a", "b")]
+    assert [p.name for p in csvs[0]] == [p.name for p in csvs[1]] != []
+    assert csvs[0][0].read_text() != csvs[1][0].read_text()
+    assert "id='a'" in html and "id='b'" in html and "href='figures/a/same-name.svg'" in html
+    assert "href='tables/b/same-name-1.csv'" in html

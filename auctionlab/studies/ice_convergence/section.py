@@ -121,8 +121,8 @@ def frames_from(
 def cell_label(values: dict[str, Any]) -> str:
     names = {
         "step": "ρ",
-        "n_bidders": "n",
-        "n_goods": "m",
+        "n_bidders": "bidders",
+        "n_goods": "goods",  # m is the relays' symbol (the TASC paper's); goods get their word
         "cutoff_eff": "CUTOFF_eff",
         "cutoff_thresh": "CUTOFF_thresh",
     }
@@ -253,7 +253,7 @@ def figures(frames: dict[str, Any], figdir: Path) -> list[Figure]:
                     marker="o",
                     name=p,
                 )
-    for ax, title in zip(axes[0], ("αeff per round", "αthresh per round", "efficiency of λ^t")):
+    for ax, title in zip(axes[0], ("αeff per round", "αthresh per round", "efficiency of $\\lambda^t$")):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("round")
         ax.set_ylim(-0.02, 1.05)

@@ -285,7 +285,7 @@ def figures(frames: dict[str, Any], figdir: Path) -> list[Figure]:
         Figure(
             name,
             (
-                f"{n_inst} random exchanges; in each, a focal bidder (drawn among the traders of the all-reference run) "
+                f"{n_inst} random exchange{'s' if n_inst != 1 else ''}; in each, a focal bidder (drawn among the traders of the all-reference run) "
                 "plays proxy a while all others play b, for every ordered pair. (a) mean focal utility against a uniformly "
                 "mixed background (row means of A) and among its own kind (diagonal), 95% bootstrap CIs over instances; "
                 "(b) A[a, b]; (c) one-population replicator dynamics on A from equal shares, bands from "
