@@ -771,6 +771,18 @@ class ExchangeCounterfactual:
         return state
 
 
+def utilities_by_rule(res: ICEResult, names: Sequence[str], payment_rule: str) -> dict[str, dict[str, float]]:
+    """Each bidder's utility under every registered payment rule, from one closed run: the true
+    value of its final trade (utility + payment under the run's rule) less that rule's payment.
+    The run's own rule keeps the run's utilities exactly."""
+    if res.utilities is None:
+        raise InternalError("a run with the truth reported no utilities")
+    value = {b: float(res.utilities[b]) + float(res.payments[b]) for b in names}
+    out = {r: {b: value[b] - float(pay[b]) for b in names} for r, pay in res.payments_by_rule.items()}
+    out[payment_rule] = {b: float(res.utilities[b]) for b in names}
+    return out
+
+
 __all__ = [
     "ENGINE_DEFAULTS",
     "EPISODE_COLUMNS",
@@ -780,4 +792,5 @@ __all__ = [
     "engine_params",
     "parse_population",
     "profile_key",
+    "utilities_by_rule",
 ]

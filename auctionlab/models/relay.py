@@ -83,6 +83,7 @@ from auctionlab.mechanisms.relay.outcome import RelayOutcome
 from auctionlab.mechanisms.relay.tasc import assign
 from auctionlab.mechanisms.relay.valuations import capacity_valuations, uniform_valuations
 from auctionlab.models.collect import market_datacollector
+from auctionlab.models.reporters import AGENT_REPORTERS, MODEL_REPORTERS
 from auctionlab.strategies.base import Observation, Strategy, Truthful
 from auctionlab.strategies.population import population_list
 from auctionlab.strategies.registry import strategy_from_spec
@@ -93,20 +94,6 @@ TYPE_MODES = ("redraw", "fixed")
 ROLES = ("buyer", "seller")
 MAX_AGENTS = 5000
 
-MODEL_REPORTERS = (
-    "total_capacity",
-    "trades",
-    "min_capacity",
-    "capacity_ratio",
-    "trades_ratio",
-    "min_capacity_ratio",
-    "profit",
-    "budget_balanced",
-    "welfare",
-    "buyer_price",
-    "seller_price",
-)
-AGENT_REPORTERS = ("role", "index", "strategy_name", "strategy_label", "report", "value", "utility", "won")
 
 PopulationSpec = Mapping[str, Any]
 

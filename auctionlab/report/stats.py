@@ -43,6 +43,7 @@ __all__ = [
     "bootstrap_table",
     "gain_ci",
     "mean_ci",
+    "proportion_ci",
     "resample_means",
 ]
 
@@ -162,6 +163,21 @@ def mean_ci(samples: Any, *, level: float = 0.95) -> tuple[float, float, float]:
         return m, math.nan, math.nan
     half = NormalDist().inv_cdf((1.0 + level) / 2.0) * float(x.std(ddof=1)) / math.sqrt(x.size)
     return m, m - half, m + half
+
+
+def proportion_ci(successes: int, n: int, *, level: float = 0.95) -> tuple[float, float, float]:
+    """``(share, lo, hi)``: the Wilson score interval for ``successes`` out of ``n`` Bernoulli trials
+    (well-behaved at shares of 0 and 1, unlike ``p ± z·sd``); all NaN when ``n == 0``."""
+    level = _check_level(level)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    if not 0 <= successes <= n:
+        raise InvalidInputError(f"successes must lie in [0, n = {n}], got {successes}")
+    p = successes / n
+    z = NormalDist().inv_cdf((1.0 + level) / 2.0)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return p, max(0.0, centre - half), min(1.0, centre + half)
 
 
 def gain_ci(

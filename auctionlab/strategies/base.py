@@ -67,6 +67,17 @@ class Observation:
         return self.oracle
 
 
+_SIGNATURES: dict[type, inspect.Signature] = {}
+
+
+def _init_signature(cls: type) -> inspect.Signature:
+    """``inspect.signature(cls.__init__)``, computed once per class (labels are read per agent)."""
+    sig = _SIGNATURES.get(cls)
+    if sig is None:
+        sig = _SIGNATURES[cls] = inspect.signature(cls.__init__)  # type: ignore[misc]
+    return sig
+
+
 def _clone_value(v: Any) -> Any:
     """Strategies inside init arguments are cloned, everything else deep-copied."""
     if isinstance(v, Strategy):
@@ -224,14 +235,15 @@ class Strategy:
     def params(self) -> dict[str, Any]:
         """The init arguments with defaults filled in (``rng`` left out), nested strategies
         shown by their labels; sequence-valued defaults (long grids) appear only when given."""
+        sig = _init_signature(type(self))
         try:
-            bound = inspect.signature(type(self).__init__).bind(None, *self._init_args, **self._init_kwargs)
+            bound = sig.bind(None, *self._init_args, **self._init_kwargs)
         except TypeError:
             return dict(self._init_kwargs)
         given = set(bound.arguments)
         bound.apply_defaults()
         out: dict[str, Any] = {}
-        sig_params = inspect.signature(type(self).__init__).parameters
+        sig_params = sig.parameters
         for k, v in list(bound.arguments.items())[1:]:
             if sig_params[k].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
                 continue

@@ -34,16 +34,17 @@ deterministic proxy profiles by instance and profile):
     (baseline included, ``deviation = "baseline"``).
 
 ``ice-tournament``
-    Focal-versus-background profiles: a focal bidder (drawn from the seed among the
-    traders of the all-reference run, as above) plays strategy a while every other
-    bidder plays b, for every ordered pair (a, b) of ``strategies`` — k² ICE runs on the
-    same instance (common random numbers), the diagonal being homogeneous populations.
-    The mean focal utility over instances is the empirical payoff matrix A[a, b]: the
-    payoff of a lone a-proxy in a b-population, i.e. the fitness the one-population
-    replicator dynamics use (``f = A x``, fitness linear in the shares). ``runs``: one row
-    per (a, b) with the focal utility under the run's payment rule (``focal_utility``) and
-    under every rule (``focal_utility_r``), the background's mean utility, efficiency,
-    rounds and how the run closed.
+    One repetition of a :class:`~auctionlab.tournament.Tournament` in the invasion format
+    (:func:`exchange_tournament`): a focal bidder (drawn from the run's seed, the same in every
+    match) plays strategy a while every other bidder plays b, for every ordered pair (a, b)
+    of ``strategies`` — k² ICE runs (:class:`~auctionlab.models.exchange.ExchangeMarket`) on
+    the same instance (common random numbers), the diagonal being homogeneous populations.
+    The mean focal utility over instances is the empirical payoff matrix A[a, b]: the payoff
+    of a lone a-proxy in a b-population, i.e. the fitness the replicator and Moran dynamics
+    use. ``runs``: the tournament's rows — player a, opponent b, the focal utility under the
+    run's payment rule (``payoff``) and under every rule (``payoff_r``), the focal bidder's
+    traded units, and the run's efficiency, rounds, closing reason and traded units.
+    ``reference`` names the proxy the report takes as the resident population.
 
 Engine parameters as in :mod:`.ice_runs` (``cutoff_eff``, ``cutoff_thresh``, ``max_rounds``,
 ``max_queries``, ``rp_tol``, ``price_eps``, ``payment_rule``, ``track_alpha_thresh``,
@@ -67,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from auctionlab._validate import check_bool, check_choice, check_positive_int
-from auctionlab.errors import ConfigError, InternalError
+from auctionlab.errors import ConfigError
 from auctionlab.experiments.kinds import RunKind, RunOutput
 from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
 from auctionlab.strategies.base import Strategy
@@ -141,13 +142,15 @@ class TournamentParams(_StudyInstance):
     max_units: int = 1
     max_rounds: int = 15
     strategies: Any = dataclasses.field(default_factory=lambda: dict(DEFAULT_TOURNAMENT))
-    focal_pool: str = "traders"
 
     def check(self) -> None:
         super().check()
         if len(proxy_table(self.strategies, "strategies")) < 2:
             raise ConfigError("strategies needs at least two entries for a tournament")
-        check_choice(self.focal_pool, "focal_pool", ("traders", "all"))
+        if self.common_instances:
+            raise ConfigError(
+                "the tournament draws its instance from the run's seed; common_instances is not supported"
+            )
 
 
 def _per_rule(*prefixes: str) -> tuple[str, ...]:
@@ -175,21 +178,17 @@ MANIPULATION_METRICS = (
     "time_s",
 )
 TOURNAMENT_METRICS = (
-    "focal_strategy",
-    "background",
-    "focal",
-    "focal_role",
-    "focal_utility",
-    *_per_rule("focal_utility"),
-    "background_utility",
-    "total_utility",
+    "player",
+    "opponent",
+    "role",
+    "payoff",
+    "seats",
+    *_per_rule("payoff"),
+    "units_traded",
     "efficiency",
     "rounds",
     "closed_by",
-    "budget_surplus",
-    "focal_units_traded",
     "traded_units",
-    "time_s",
 )
 
 
@@ -209,16 +208,13 @@ class _Instance:
 
     def play(self, profile: Sequence[Strategy], *, fresh: bool = False) -> dict[str, Any]:
         """Run ICE with one strategy per bidder; every payment rule's outcome of that run."""
+        from auctionlab.models.exchange import utilities_by_rule
+
         t0 = time.perf_counter()
         res = self.runner.play(profile, fresh=fresh)
         elapsed = time.perf_counter() - t0
-        if res.utilities is None:  # pragma: no cover - every run is given the truth
-            raise InternalError("a run with the truth reported no utilities")
-        own = res.payments  # under the run's payment rule; the bidding does not depend on it
-        value = {b: float(res.utilities[b]) + float(own[b]) for b in self.names}  # true value of the final trade
+        util = utilities_by_rule(res, self.names, self.params["payment_rule"])
         pay = {r: {b: float(res.payments_by_rule[r][b]) for b in self.names} for r in RULES}
-        util = {r: {b: value[b] - pay[r][b] for b in self.names} for r in RULES}
-        util[self.params["payment_rule"]] = {b: float(res.utilities[b]) for b in self.names}
         trade = np.asarray(res.allocation.trade_matrix)
         return {
             "result": res,
@@ -317,42 +313,37 @@ def run_manipulation(params: dict[str, Any], seed: np.random.SeedSequence) -> Ru
 
 
 # ---------------------------------------------------------------------- ice-tournament
-def run_tournament(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
-    """Every ordered pair (a, b): a focal bidder plays a, everyone else b, on one instance."""
+def exchange_tournament(params: dict[str, Any], *, repetitions: int = 1, rng: Any = 0):
+    """The :class:`~auctionlab.tournament.Tournament` an ``ice-tournament`` run plays: the
+    invasion format on the exchange (one focal bidder plays a, the others b), with the run's
+    instance sizes and the exchange's options."""
+    from auctionlab.tournament import Tournament
+
     p = TournamentParams.from_mapping(params)
-    inst = _Instance(p, seed)
-    strategies = proxy_table(p.strategies, "strategies")
-    reference = exchange_strategy(p.reference, "reference")
-    n = len(inst.names)
-    (focal,) = inst.pick(inst.play([reference] * n), p.focal_pool, 1, _choice_rng(seed))
-    fb = inst.names[focal]
-    own = p.payment_rule
+    return Tournament(
+        proxy_table(p.strategies, "strategies"),
+        "ice",
+        market="exchange",
+        format="invasion",
+        focal=1,
+        repetitions=repetitions,
+        rng=rng,
+        n_bidders=p.n_bidders,
+        n_goods=p.n_goods,
+        nodes=p.nodes,
+        max_units=p.max_units,
+        bound_width=p.bound_width,
+        **p.engine(),
+    )
+
+
+def run_tournament(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
+    """One repetition of :func:`exchange_tournament` on the run's seed: every ordered pair (a, b),
+    a focal bidder playing a and everyone else b, on one instance."""
     rows = []
-    for a, sa in strategies.items():
-        for b, sb in strategies.items():
-            prof = [sb] * n
-            prof[focal] = sa
-            out = inst.play(prof)
-            others = [out["util"][own][x] for x in inst.names if x != fb]
-            rows.append(
-                {
-                    "focal_strategy": a,
-                    "background": b,
-                    "focal": fb,
-                    "focal_role": inst.roles.get(fb, ""),
-                    "focal_utility": out["util"][own][fb],
-                    **{f"focal_utility_{r}": out["util"][r][fb] for r in RULES},
-                    "background_utility": float(np.mean(others)),
-                    "total_utility": math.fsum(out["util"][own].values()),
-                    "efficiency": out["efficiency"],
-                    "rounds": out["rounds"],
-                    "closed_by": out["closed_by"],
-                    "budget_surplus": out["surplus"][own],
-                    "focal_units_traded": out["units"][fb],
-                    "traded_units": int(sum(out["units"].values())),
-                    "time_s": out["time_s"],
-                }
-            )
+    for row in exchange_tournament(params).play_repetition(seed):
+        del row["repetition"], row["seating"]  # the run is the repetition; one seating
+        rows.append(row)
     return RunOutput(runs=rows)
 
 
@@ -370,7 +361,7 @@ ICE_TOURNAMENT_KIND = RunKind(
     fn=run_tournament,
     params=TournamentParams,
     metrics=TOURNAMENT_METRICS,
-    id_columns=("focal_strategy", "background"),
+    id_columns=("player", "opponent"),
     chunk=1,
     description="ICE: focal proxy vs background population on random exchanges (empirical payoff matrix)",
 )

@@ -27,6 +27,7 @@ from auctionlab.errors import ConfigError
 from auctionlab.experiments.kinds import RunKind, RunOutput
 from auctionlab.experiments.params import Params
 from auctionlab.mechanisms.relay.mechanisms import mechanism_parameters
+from auctionlab.models.reporters import MODEL_REPORTERS
 
 MODEL_KEYS = (
     "n",
@@ -104,12 +105,6 @@ class _RelayMarketParams(Params):
 RelayMarketParams = with_mechanism_parameters(_RelayMarketParams, "RelayMarketParams")
 
 
-def _model_reporters() -> tuple[str, ...]:
-    from auctionlab.models.relay import MODEL_REPORTERS
-
-    return tuple(MODEL_REPORTERS)
-
-
 def run_relay_market(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
     """``RelayMarket(**params, rng=Generator(seed))`` stepped ``steps`` times."""
     from auctionlab.models.relay import RelayMarket
@@ -125,7 +120,7 @@ def run_relay_market(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     rounds = model.datacollector.get_model_vars_dataframe().iloc[1:].reset_index(drop=True).infer_objects()  # no step 0
     rounds.insert(0, "step", np.arange(1, len(rounds) + 1))
     row: dict[str, Any] = {"steps": steps}
-    for c in _model_reporters():
+    for c in MODEL_REPORTERS:
         col = rounds[c].astype(float)
         row[f"mean_{c}"] = float(col.mean())
         row[f"last_{c}"] = float(col.iloc[-1])
@@ -140,24 +135,7 @@ RELAY_MARKET_KIND = RunKind(
     name="relay-market",
     fn=run_relay_market,
     params=RelayMarketParams,
-    metrics=("steps",)
-    + tuple(
-        f"{a}_{c}"
-        for c in (
-            "total_capacity",
-            "trades",
-            "min_capacity",
-            "capacity_ratio",
-            "trades_ratio",
-            "min_capacity_ratio",
-            "profit",
-            "budget_balanced",
-            "welfare",
-            "buyer_price",
-            "seller_price",
-        )
-        for a in ("mean", "last")
-    ),
+    metrics=("steps",) + tuple(f"{a}_{c}" for c in MODEL_REPORTERS for a in ("mean", "last")),
     chunk=2,
     description="the Mesa RelayMarket (strategic / learning populations) stepped for some rounds",
 )

@@ -11,15 +11,15 @@ Three run kinds, each a pure function of ``(params, SeedSequence)``:
     response over truth is the agent's *maximum manipulation gain*.
 
 ``relay-tournament``
-    Per mechanism: (1) a *league*: the Mesa :class:`~auctionlab.models.relay.RelayMarket`
-    with every agent given a strategy drawn uniformly from the strategy set, stepped for
-    ``league_rounds`` random markets (a new network and new types every step), so that
-    learners learn; mean utility per strategy and role is the leaderboard. (2) a *payoff
-    matrix* for replicator dynamics: on fresh instances, everyone plays background
-    strategy b and sampled focal agents switch to each strategy a (common random
-    numbers), giving A[a, b] per role. Learners enter the matrix frozen: they play θ drawn
-    from the mixed strategy their type of learner held, pooled over agents, at the end
-    of the league.
+    Per mechanism, one repetition of the round robin of a
+    :class:`~auctionlab.tournament.Tournament` (:func:`relay_tournament`): for every pair
+    (a, b) of ``strategies`` (a = b included), a Mesa
+    :class:`~auctionlab.models.relay.RelayMarket` in which each role is split between a and
+    b (the same seats in every match), for ``rounds`` rounds on a new network and new types
+    each round (learners learn across them). The rows are the tournament's interactions
+    (player, opponent, role, the player's agents' mean utility per round, their number);
+    the same seed gives every mechanism the same instances, and ``Tournament(...).play()``
+    on the run's seed gives the same numbers.
 
 ``relay-equilibrium``
     ``part = "game"``: a role game over buyer shading levels × seller inflation levels
@@ -78,12 +78,13 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from auctionlab._validate import (
+    check_bool,
     check_choice,
     check_cost_range,
     check_float,
@@ -99,14 +100,13 @@ from auctionlab.mechanisms.relay.assignment import ASSIGNMENT_ALGORITHMS
 from auctionlab.mechanisms.relay.mechanisms import (
     MECHANISMS,
     RelayMechanism,
-    RelayRound,
     check_mechanism_parameters,
     resolve_mechanism,
 )
 from auctionlab.mechanisms.relay.network import MODES, RelayNetwork, random_network
 from auctionlab.mechanisms.relay.tasc import assign
 from auctionlab.mechanisms.relay.valuations import uniform_valuations
-from auctionlab.strategies.base import Observation, Strategy
+from auctionlab.strategies.base import Strategy
 from auctionlab.strategies.learning import DEFAULT_THETAS, ThetaLearner
 from auctionlab.strategies.measure import (
     best_response,
@@ -117,7 +117,7 @@ from auctionlab.strategies.measure import (
     realised_welfare,
 )
 from auctionlab.strategies.registry import strategy_from_spec
-from auctionlab.strategies.relay import DEFAULT_BR_SHIFTS, DEFAULT_BR_THETAS, BestResponse
+from auctionlab.strategies.relay import DEFAULT_BR_SHIFTS, DEFAULT_BR_THETAS
 from auctionlab.studies.relay_market import (
     check_name,
     mechanism_kwargs,
@@ -409,9 +409,9 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
 
 
 # ====================================================================== relay-tournament
-# The league's best responders search a coarser θ grid than BestResponse's default (the
+# The tournament's best responders search a coarser θ grid than BestResponse's default (the
 # candidate levels, which make the search exact for TASC / trade reduction / k-DA, are kept):
-# the league asks them every round through the Mesa model's oracle, one mechanism call per report.
+# they are asked every round through the Mesa model's oracle, one mechanism call per report.
 LEAGUE_BR_THETAS = (0.0, 0.5, 0.75, 0.9, 1.1, 1.25, 1.5, 2.0)
 DEFAULT_TOURNAMENT_STRATEGIES: dict[str, dict[str, Any]] = {
     "truthful": {"buyer": "truthful", "seller": "truthful"},
@@ -467,9 +467,9 @@ def _tournament_strategies(p: Any) -> dict[str, dict[str, Strategy]]:
 @dataclass(frozen=True)
 class _TournamentParams(Params):
     """Parameters of ``relay-tournament``: instance size and types; the phase-1 ``algorithm``;
-    ``mechanisms``; ``strategies`` (label -> {buyer = spec, seller = spec}); ``league_rounds``
-    Mesa steps of the league; ``matrix_instances`` fresh instances and ``matrix_agents`` focal
-    agents per role for the payoff matrix A[a, b]."""
+    ``mechanisms``; ``strategies`` (label -> {buyer = spec, seller = spec}); per match,
+    ``rounds`` Mesa rounds (a new network and new types each round); ``mirror`` plays every
+    match a second time with the halves swapped."""
 
     n: int = 16
     m: int = 16
@@ -478,9 +478,8 @@ class _TournamentParams(Params):
     algorithm: str = "mwm"
     mechanisms: Any = field(default_factory=lambda: ["kda", "tasc", "trade_reduction"])
     strategies: Any = field(default_factory=lambda: DEFAULT_TOURNAMENT_STRATEGIES)
-    league_rounds: int = 40
-    matrix_instances: int = 3
-    matrix_agents: int = 4
+    rounds: int = 1
+    mirror: bool = False
 
     def check(self) -> None:
         _check_instance(self)
@@ -489,22 +488,13 @@ class _TournamentParams(Params):
             self, check_names(self.mechanisms, "mechanisms", MECHANISMS, "study mechanism"), "the tournament"
         )
         _tournament_strategies(self)
-        check_int(self.league_rounds, "league_rounds", minimum=1, maximum=100_000)
-        check_int(self.matrix_instances, "matrix_instances", minimum=0)
-        check_int(self.matrix_agents, "matrix_agents", minimum=1, maximum=MAX_NODES)
+        check_int(self.rounds, "rounds", minimum=1, maximum=100_000)
+        check_bool(self.mirror, "mirror")
 
 
 TournamentParams = with_mechanism_parameters(_TournamentParams, "TournamentParams")
 TOURNAMENT_DEFAULTS: dict[str, Any] = TournamentParams.defaults()
-TOURNAMENT_METRICS = ("part", "role", "strategy", "background", "mean_utility", "observations")
-
-
-def _is_learner(s: Strategy) -> bool:
-    return bool(s.flag("learning"))
-
-
-def _is_best_response(s: Strategy) -> bool:
-    return s.flag("deviation") == "best_response"
+TOURNAMENT_METRICS = ("seating", "player", "opponent", "role", "payoff", "seats")
 
 
 def _as_learner(s: Strategy) -> ThetaLearner:
@@ -514,187 +504,39 @@ def _as_learner(s: Strategy) -> ThetaLearner:
     return s
 
 
-def _as_best_responder(s: Strategy) -> BestResponse:
-    """``s`` (a best-response deviation) as the best responder whose grids the study searches."""
-    if not isinstance(s, BestResponse):
-        raise ConfigError(f"strategy {s.name!r} is a best-response deviation but not the best_response strategy")
-    return s
+def relay_tournament(p: Mapping[str, Any], mechanism: str, *, repetitions: int = 1, rng: Any = 0):
+    """The :class:`~auctionlab.tournament.Tournament` a ``relay-tournament`` run plays for one
+    mechanism: its round robin (each role split between the two strategies of a match) with
+    ``rounds`` Mesa rounds per match on redrawn networks and types."""
+    from auctionlab.tournament import Tournament
 
-
-def _learned_thetas(model, labels: dict[str, np.ndarray], protos: dict[str, dict[str, Strategy]]) -> dict:
-    """Per (label, role): (thetas, mean probabilities over that learner's agents) at the end."""
-    out = {}
-    for role, agents in (("buyer", model.buyers), ("seller", model.sellers)):
-        lab = labels[role]
-        for label, roles in protos.items():
-            if not _is_learner(roles[role]):
-                continue
-            idx = np.flatnonzero(lab == label)
-            if idx.size == 0:  # nobody played it: the learner's initial mixture
-                s = _as_learner(roles[role].clone())
-                out[(label, role)] = (np.asarray(s.thetas), np.asarray(s.probabilities))
-                continue
-            probs = np.mean([agents[i].strategy.probabilities for i in idx], axis=0)
-            out[(label, role)] = (np.asarray(agents[idx[0]].strategy.thetas), probs)
-    return out
-
-
-def _profile_reports(
-    market, rnd_truth: RelayRound, gen: np.random.Generator, label: str, protos, learned
-) -> tuple[np.ndarray, np.ndarray]:
-    """Everyone's reports when everyone plays ``label`` (best response: to the truthful profile)."""
-    bids, asks = market.values.copy(), market.costs.copy()
-    for role, agents in (("buyer", market.buyers), ("seller", market.sellers)):
-        s = protos[label][role]
-        for agent in agents:
-            rep = _one_report(rnd_truth, gen, s, label, agent, learned)
-            if role == "buyer":
-                bids[agent.index] = rep
-            else:
-                asks[agent.index] = rep
-    return bids, asks
-
-
-def _one_report(rnd: RelayRound, gen: np.random.Generator, s: Strategy, label: str, agent, learned) -> Any:
-    """The report ``agent`` makes under strategy ``s`` against the profile frozen in ``rnd``:
-    a best responder searches through the measurement module, a frozen learner plays a θ
-    drawn from its learned mixture, any other strategy decides as the agent (a fresh clone)."""
-    role, idx = agent.role, agent.index
-    truth = agent.true_type
-    if _is_best_response(s):
-        if not rnd.mechanism.reads(rnd.sigma, role, idx):
-            return truth
-        br = _as_best_responder(s)
-        grids = cast(Sequence[float], br.thetas), cast(Sequence[float], br.shifts)  # float arrays
-        return best_response(rnd, role, idx, truth, thetas=grids[0], shifts=grids[1])["report"]
-    if _is_learner(s):
-        thetas, probs = learned[(label, role)]
-        th = float(thetas[gen.choice(thetas.size, p=probs / probs.sum())])
-        return truth * th
-    st = s.clone()
-    st.seed(np.random.default_rng(int(gen.integers(0, 2**63))))
-    info = {"assigned": agent.assigned} if role == "buyer" else {"partner": agent.partner}
-    return st.report(truth, Observation(0, role, idx, None, info))
-
-
-def _balanced_labels(gen: np.random.Generator, labels: list[str], size: int) -> np.ndarray:
-    """Strategy labels for ``size`` seats: every label equally often (the remainder drawn
-    without replacement), in random seat order — so no strategy is missing from a role."""
-    k = len(labels)
-    reps, extra = divmod(size, k)
-    pool = list(labels) * reps + [labels[i] for i in np.sort(gen.choice(k, size=extra, replace=False))]
-    return np.array(pool, dtype=object)[gen.permutation(size)]
+    return Tournament(
+        _tournament_strategies(p),
+        study_mechanism(mechanism, p),
+        market="relay",
+        turns=int(p["rounds"]),
+        mirror=bool(p["mirror"]),
+        repetitions=repetitions,
+        rng=rng,
+        n=int(p["n"]),
+        m=int(p["m"]),
+        vmax=float(p["vmax"]),
+        cost_range=tuple(p["cost_range"]),
+        algorithm=p["algorithm"],
+        channel="redraw",
+        types="redraw",
+    )
 
 
 def run_tournament(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
-    """Per mechanism: a league in the Mesa model (leaderboard) and a payoff matrix on fresh
-    instances (background b, focal a) for replicator dynamics, cleared by the Mesa model."""
-    from auctionlab.models.relay import RelayMarket
-
-    protos = _tournament_strategies(p)
-    labels_all = list(protos)
-    n, m = int(p["n"]), int(p["m"])
+    """Per mechanism, one repetition of :func:`relay_tournament` on the run's seed (the same
+    instances under every mechanism): the tournament's interaction rows."""
     rows: list[dict[str, Any]] = []
-    theta_rows: list[dict[str, Any]] = []
-    mech_seeds = seed.spawn(len(p["mechanisms"]))
-    for mech_name, mseed in zip(p["mechanisms"], mech_seeds):
-        mech = study_mechanism(mech_name, p)
-        league_seed, matrix_seed = mseed.spawn(2)
-        gen = np.random.default_rng(league_seed)
-        labels = {"buyer": _balanced_labels(gen, labels_all, n), "seller": _balanced_labels(gen, labels_all, m)}
-        population = {role: [protos[lab][role] for lab in labels[role]] for role in ("buyer", "seller")}
-        model = RelayMarket(
-            n=n,
-            m=m,
-            algorithm=p["algorithm"],
-            mechanism=mech,
-            vmax=float(p["vmax"]),
-            cost_range=tuple(p["cost_range"]),
-            channel="redraw",
-            types="redraw",
-            population=population,
-            collect_agents=False,
-            rng=np.random.default_rng(gen.integers(0, 2**63)),
-        )
-        learners = [
-            (role, a)
-            for role, agents in (("buyer", model.sources), ("seller", model.relays))
-            for a in agents.select(lambda a: _is_learner(a.strategy))
-        ]
-        for step in range(1, int(p["league_rounds"]) + 1):
-            model.step()
-            acc: dict[tuple[str, str], list[float]] = {}
-            for role, a in learners:
-                acc.setdefault((role, labels[role][a.index]), []).append(a.strategy.mean_theta)
-            for (role, lab), v in acc.items():
-                theta_rows.append(
-                    {
-                        "mechanism": mech_name,
-                        "step": step,
-                        "role": role,
-                        "strategy": lab,
-                        "mean_theta": float(np.mean(v)),
-                    }
-                )
-        for role in ("buyer", "seller"):
-            hist = model.utility_history(role)  # (steps, agents)
-            for lab in labels_all:
-                idx = np.flatnonzero(labels[role] == lab)
-                u = hist[:, idx]
-                rows.append(
-                    {
-                        "mechanism": mech_name,
-                        "part": "league",
-                        "role": role,
-                        "strategy": lab,
-                        "background": "",
-                        "mean_utility": float(u.mean()) if u.size else math.nan,
-                        "observations": int(u.size),
-                    }
-                )
-        learned = _learned_thetas(model, labels, protos)
-
-        # ---------------- payoff matrix: everyone plays b, sampled focal agents try every a
-        gen = np.random.default_rng(matrix_seed)
-        sums = {(role, a, b): [0.0, 0] for role in ("buyer", "seller") for a in labels_all for b in labels_all}
-        for _ in range(int(p["matrix_instances"])):
-            net, values, costs = draw_instance(gen, p)
-            market = instance_market(net, values, costs, mech, p["algorithm"])
-            rnd_truth = market.counterfactual_round(values, costs)
-            focal = {
-                "buyer": _sample(gen, n, int(p["matrix_agents"])),
-                "seller": _sample(gen, m, int(p["matrix_agents"])),
-            }
-            for b in labels_all:
-                bids, asks = _profile_reports(market, rnd_truth, gen, b, protos, learned)
-                rnd = market.counterfactual_round(bids, asks)
-                for role, agents in (("buyer", market.buyers), ("seller", market.sellers)):
-                    for idx in focal[role]:
-                        agent = agents[int(idx)]
-                        reps = [_one_report(rnd, gen, protos[a][role], a, agent, learned) for a in labels_all]
-                        u = rnd.utilities_if(
-                            role, agent.index, np.vstack(reps) if role == "buyer" else np.array(reps, dtype=np.float64)
-                        )
-                        for a, ua in zip(labels_all, u):
-                            cell = sums[(role, a, b)]
-                            cell[0] += float(ua)
-                            cell[1] += 1
-        for (role, a, b), (s, c) in sums.items():
-            rows.append(
-                {
-                    "mechanism": mech_name,
-                    "part": "matrix",
-                    "role": role,
-                    "strategy": a,
-                    "background": b,
-                    "mean_utility": s / c if c else math.nan,
-                    "observations": int(c),
-                }
-            )
-    for r in rows:
-        r.update(n=n, m=m)
-    rounds = pd.DataFrame(theta_rows) if theta_rows else None
-    return RunOutput(runs=rows, rounds=rounds)
+    for mech_name in p["mechanisms"]:
+        for row in relay_tournament(p, mech_name).play_repetition(seed):
+            del row["repetition"]  # the run's replication is the repetition
+            rows.append({"mechanism": mech_name, **row, "n": int(p["n"]), "m": int(p["m"])})
+    return RunOutput(runs=rows)
 
 
 # ====================================================================== relay-equilibrium
@@ -917,8 +759,8 @@ RELAY_TOURNAMENT_KIND = RunKind(
     metrics=TOURNAMENT_METRICS,
     id_columns=("n", "m", "mechanism"),
     chunk=1,
-    description="relay strategies (truthful, scaling, shift, noise, best response, learners) in a Mesa league "
-    "and a background x focal payoff matrix, per mechanism",
+    description="relay strategies (truthful, scaling, shift, noise, best response, learners) invading one another "
+    "in the Mesa relay market: a tournament's payoff matrix per mechanism",
 )
 RELAY_EQUILIBRIUM_KIND = RunKind(
     name="relay-equilibrium",

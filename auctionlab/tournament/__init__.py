@@ -10,6 +10,8 @@
 - :class:`Tournament` → :meth:`~Tournament.play` → :class:`ResultSet` (``ranked_names``,
   ``summarise()``, ``payoff_matrix``, ``plot.boxplot()`` / ``plot.payoff()``);
 - :class:`Ecosystem` — replicator population dynamics over a result set's payoff matrix;
+- :class:`Moran` — a finite-population Moran process over it, and
+  :func:`fixation_probability` of one invader (estimated by repeats, with its interval);
 - :func:`filtered_strategies` — registered strategy names by classifier.
 """
 
@@ -20,6 +22,13 @@ from auctionlab.tournament.classifier import (
     strategy_parameters,
 )
 from auctionlab.tournament.ecosystem import Ecosystem
+from auctionlab.tournament.moran import (
+    FixationEstimate,
+    Moran,
+    MoranResult,
+    exact_fixation_probability,
+    fixation_probability,
+)
 from auctionlab.tournament.plot import Plot, draw_boxplot, draw_payoff
 from auctionlab.tournament.result_set import ResultSet
 from auctionlab.tournament.tournament import MARKETS, Tournament
@@ -28,12 +37,17 @@ __all__ = [
     "CLASSIFIER_KEYS",
     "MARKETS",
     "Ecosystem",
+    "FixationEstimate",
+    "Moran",
+    "MoranResult",
     "Plot",
     "ResultSet",
     "Tournament",
     "classify",
     "draw_boxplot",
     "draw_payoff",
+    "exact_fixation_probability",
     "filtered_strategies",
+    "fixation_probability",
     "strategy_parameters",
 ]

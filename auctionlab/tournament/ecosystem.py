@@ -18,7 +18,26 @@ from auctionlab._validate import check_float, check_int
 from auctionlab.errors import ConfigError, InvalidInputError, ShapeError
 from auctionlab.games import trajectory_frame
 
-__all__ = ["Ecosystem"]
+__all__ = ["Ecosystem", "payoff_matrix_of"]
+
+
+def payoff_matrix_of(results: Any, names: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """The checked square payoff matrix of a result set (or of a matrix) and its strategy names
+    (``names``, else the result set's ``players``, else 0..k-1)."""
+    matrix = getattr(results, "payoff_matrix", results)
+    try:
+        a = np.array(matrix, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"payoff matrix must be numeric: {exc}") from None
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
+        raise ShapeError(f"payoff matrix must be square (k, k), got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise InvalidInputError("payoff matrix has NaN/inf entries")
+    k = a.shape[0]
+    labels = list(names if names is not None else getattr(results, "players", range(k)))
+    if len(labels) != k:
+        raise ShapeError(f"got {len(labels)} names for a {k} x {k} payoff matrix")
+    return a, labels
 
 
 class Ecosystem:
@@ -36,19 +55,8 @@ class Ecosystem:
         floor: float = 1e-9,
         names: Sequence[str] | None = None,
     ) -> None:
-        matrix = getattr(results, "payoff_matrix", results)
-        try:
-            a = np.array(matrix, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"payoff matrix must be numeric: {exc}") from None
-        if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
-            raise ShapeError(f"payoff matrix must be square (k, k), got {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise InvalidInputError("payoff matrix has NaN/inf entries")
+        a, self.names = payoff_matrix_of(results, names)
         k = a.shape[0]
-        self.names = list(names if names is not None else getattr(results, "players", range(k)))
-        if len(self.names) != k:
-            raise ShapeError(f"got {len(self.names)} names for a {k} x {k} payoff matrix")
         if population is None:
             x = np.full(k, 1.0 / k)
         else:

@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from auctionlab._validate import check_choice, check_float
+from auctionlab.errors import InvalidInputError
 
 __all__ = ["ResultSet"]
 
@@ -61,6 +62,37 @@ class ResultSet:
         from auctionlab.tournament.plot import Plot
 
         self.plot = Plot(self)
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Any,
+        *,
+        players: Sequence[str] | None = None,
+        repetition: str = "repetition",
+        value: str = "payoff",
+        meta: dict[str, Any] | None = None,
+    ) -> ResultSet:
+        """A result set from stored interaction rows (a list of dicts or a frame with ``player``,
+        ``opponent``, ``role``, ``seats`` and the ``value`` and ``repetition`` columns — e.g. a
+        run kind's ``runs`` table, ``repetition="run_id"``). Repetitions are renumbered 0..R-1 in
+        order of first appearance; ``value`` picks the payoff column (``"payoff_vcg"``);
+        ``players`` fixes the order (default: order of first appearance)."""
+        frame = pd.DataFrame(rows)
+        if frame.empty:
+            raise InvalidInputError("no interaction rows to build a result set from")
+        need = ["player", "opponent", "role", "seats", value, repetition]
+        missing = [c for c in need if c not in frame.columns]
+        if missing:
+            raise InvalidInputError(f"interaction rows need columns {need}; missing {missing}")
+        codes, uniques = pd.factorize(frame[repetition], sort=False)
+        cols = ["player", "opponent", "role", "seats"] + [c for c in ("seating",) if c in frame.columns]
+        inter = frame[cols].assign(repetition=codes, payoff=frame[value].to_numpy(dtype=np.float64))
+        names = list(players) if players is not None else list(dict.fromkeys([*frame["player"], *frame["opponent"]]))
+        unknown = sorted(set(frame["player"]) - set(names))
+        if unknown:
+            raise InvalidInputError(f"rows name players {unknown} not among {names}")
+        return cls(names, inter, repetitions=len(uniques), meta=meta)
 
     # ------------------------------------------------------------------ tables
     def summarise(self, *, level: float = 0.95) -> pd.DataFrame:

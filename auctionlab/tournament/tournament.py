@@ -22,13 +22,28 @@ from repetition r's seed — so payoffs are paired across matches (common random
   ``bound_width``, ``max_rounds``, ...). Strategies are exchange proxies (straightforward,
   misreport, lazy, ...).
 
-Odd seat counts: the first-listed strategy of a match gets the larger half in even
-repetitions and the smaller in odd ones.
+Odd seat counts: the first-listed strategy of a match gets the larger half of a role on a
+coin flip drawn per repetition.
+
+``format="invasion"`` plays every *ordered* pair instead: in match (a, b), ``focal`` seats per
+role (drawn per repetition, the same in every match) play a and every other seat plays b;
+a's payoff against b is the focal seats' mean. ``A[a, b]`` is then the payoff of a few
+a-entrants in a b-population — the fitness that replicator and Moran dynamics read (with
+``focal=1``, a unilateral deviation; ``A[b, b]`` is the focal seats' payoff when everyone
+plays b, so entries are paired seat for seat).
+
+Repetition r is :meth:`~Tournament.play_repetition` on ``Tournament.seeds[r]``; a study that
+stores one repetition per run calls the same method with the run's seed, so its rows and a
+``Tournament(...).play()`` on the same seeds are the same numbers. Exchange matches also
+record the focal seats' utility under every registered payment rule (``payoff_<rule>``; the
+bidding never sees payments, so one run gives them all), their traded units and the run's
+efficiency, rounds and closing reason.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,9 +58,10 @@ from auctionlab.strategies.registry import strategy_from_spec
 from auctionlab.tournament.classifier import filtered_strategies
 from auctionlab.tournament.result_set import ResultSet
 
-__all__ = ["MARKETS", "Tournament"]
+__all__ = ["FORMATS", "MARKETS", "Tournament"]
 
 MARKETS = ("relay", "exchange")
+FORMATS = ("pairs", "invasion")
 RELAY_ROLES = ("buyer", "seller")
 _RESERVED = ("population", "rng", "collect_agents")
 _RELAY_DEFAULTS = {"n": 16, "m": 16}
@@ -77,12 +93,16 @@ class Tournament:
         rng: Any = None,
         roles: Sequence[str] | None = None,
         mirror: bool = True,
+        format: str = "pairs",
+        focal: int = 1,
         **market_params: Any,
     ) -> None:
         self.market = check_choice(market, "market", MARKETS)
         self.repetitions = check_int(repetitions, "repetitions", minimum=1)
         self.turns = check_int(turns, "turns", minimum=1)
         self.mirror = check_bool(mirror, "mirror")
+        self.format = check_choice(format, "format", FORMATS)
+        self.focal = check_int(focal, "focal", minimum=1)
         clash = sorted(set(market_params) & set(_RESERVED))
         if clash:
             raise ConfigError(f"{clash} are set by the tournament itself; give strategies and rng= instead")
@@ -185,73 +205,112 @@ class Tournament:
 
     # ------------------------------------------------------------------ play
     def matches(self) -> list[tuple[int, int]]:
-        """The round robin: every pair ``(i, j)`` with ``i <= j`` (self-play included)."""
-        return list(itertools.combinations_with_replacement(range(len(self.players)), 2))
+        """The matches of one repetition: with ``format="pairs"`` every pair ``(i, j)`` with
+        ``i <= j`` (self-play included); with ``format="invasion"`` every ordered pair (focal i, background j)."""
+        k = len(self.players)
+        if self.format == "invasion":
+            return [(i, j) for i in range(k) for j in range(k)]
+        return list(itertools.combinations_with_replacement(range(k), 2))
 
-    def _seat_sides(self, gen: np.random.Generator, rep: int) -> dict[str, np.ndarray]:
-        """Per role, True where the match's first strategy sits (same in every match of a repetition)."""
+    @property
+    def seeds(self) -> list[np.random.SeedSequence]:
+        """One SeedSequence per repetition (children of the tournament's ``rng``): repetition r
+        is :meth:`play_repetition` on ``seeds[r]``."""
+        return np.random.SeedSequence(self._seed).spawn(self.repetitions)
+
+    def _seat_sides(self, gen: np.random.Generator) -> dict[str, np.ndarray]:
+        """Per role, True where the match's first (pairs) or focal (invasion) strategy sits —
+        the same seats in every match of a repetition."""
         out = {}
         for role in self.roles:
             size = self._seats(role)
-            first = (size + (rep % 2 == 0)) // 2
+            if self.format == "invasion":
+                first = min(self.focal, size)
+            else:  # an odd role: the first-listed strategy gets the larger half on a coin flip
+                first = (size + int(gen.integers(0, 2))) // 2
             out[role] = gen.permutation(size) < first
         return out
 
-    def _utilities(self, model) -> dict[str, np.ndarray]:
-        """Per role, each seat's mean utility per step over the match."""
+    def _run(self, model) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]], dict[str, Any]]:
+        """Play one match to its end: per role each seat's payoff (mean utility per step), extra
+        per-seat payoff columns (the exchange: the utility under every payment rule) and
+        match-level columns."""
         if self.market == "relay":
             for _ in range(self.turns):
                 model.step()
-            return {r: model.utility_history(r).mean(axis=0) for r in self.roles}
+            return {r: model.utility_history(r).mean(axis=0) for r in self.roles}, {}, {}
+        from auctionlab.models.exchange import utilities_by_rule
+
         while model.running:
             model.step()
-        res = model.result
-        return {"bidder": np.array([float(res.utilities[name]) for name in model.names])}
+        res, names = model.result, model.names
+        by_rule = utilities_by_rule(res, names, model.params["payment_rule"])
+        trade = np.abs(np.asarray(res.allocation.trade_matrix)).sum(axis=1)
+        extra = {f"payoff_{r}": np.array([u[b] for b in names]) for r, u in by_rule.items()}
+        extra["units_traded"] = trade.astype(np.float64)
+        info = {
+            "efficiency": float(res.efficiency) if res.efficiency is not None else math.nan,
+            "rounds": int(res.rounds),
+            "closed_by": res.closed_by,
+            "traded_units": int(trade.sum()),
+        }
+        return {"bidder": np.array([float(res.utilities[b]) for b in names])}, {"bidder": extra}, info
+
+    def play_repetition(self, seed: np.random.SeedSequence, repetition: int = 0) -> list[dict[str, Any]]:
+        """Every match of one repetition, on the instance drawn from ``seed``: the tidy rows of
+        :attr:`ResultSet.interactions` (``repetition`` set to the given number). A run kind
+        that stores one repetition per run calls this with the run's seed."""
+        gen = np.random.default_rng(seed)
+        market_seed = int(gen.integers(0, 2**63))
+        sides = self._seat_sides(gen)
+        rows: list[dict[str, Any]] = []
+        for i, j in self.matches():
+            pairs = self.format == "pairs"
+            for seating in range(2 if pairs and self.mirror and i != j else 1):
+                first = {r: sides[r] if seating == 0 else ~sides[r] for r in self.roles}
+                # the prototypes themselves: the model builds every agent a clone of its entry
+                population = {
+                    r: [(self._protos[i] if side else self._protos[j])[r] for side in first[r]] for r in self.roles
+                }
+                util, extra, info = self._run(self._make(population, market_seed))
+                for role in self.roles:
+                    sides_of = [(i, j, first[role])]
+                    if pairs and i != j:
+                        sides_of.append((j, i, ~first[role]))
+                    for who, other, mask in sides_of:
+                        if pairs and i == j:
+                            mask = np.ones_like(mask)
+                        row = {
+                            "repetition": repetition,
+                            "seating": seating,
+                            "player": self.players[who],
+                            "opponent": self.players[other],
+                            "role": role,
+                            "payoff": float(util[role][mask].mean()),
+                            "seats": int(mask.sum()),
+                        }
+                        row.update({c: float(v[mask].mean()) for c, v in extra.get(role, {}).items()})
+                        row.update(info)
+                        rows.append(row)
+        return rows
 
     def play(self) -> ResultSet:
         """Play every match ``repetitions`` times; the tidy results as a :class:`ResultSet`."""
-        seeds = np.random.default_rng(self._seed).integers(0, 2**63, size=(self.repetitions, 2))
-        rows: list[dict[str, Any]] = []
-        for rep, (market_seed, seat_seed) in enumerate(seeds):
-            sides = self._seat_sides(np.random.default_rng(int(seat_seed)), rep)
-            for i, j in self.matches():
-                for seating in range(2 if self.mirror and i != j else 1):
-                    first = {r: sides[r] if seating == 0 else ~sides[r] for r in self.roles}
-                    population = {
-                        r: [(self._protos[i] if side else self._protos[j])[r].clone() for side in first[r]]
-                        for r in self.roles
-                    }
-                    util = self._utilities(self._make(population, int(market_seed)))
-                    for role in self.roles:
-                        for who, other, mask in ((i, j, first[role]), (j, i, ~first[role])):
-                            if i == j:
-                                mask = np.ones_like(mask)
-                            rows.append(
-                                {
-                                    "repetition": rep,
-                                    "seating": seating,
-                                    "player": self.players[who],
-                                    "opponent": self.players[other],
-                                    "role": role,
-                                    "payoff": float(util[role][mask].mean()),
-                                    "seats": int(mask.sum()),
-                                }
-                            )
-                            if i == j:
-                                break
-        frame = pd.DataFrame(rows, columns=["repetition", "seating", "player", "opponent", "role", "payoff", "seats"])
-        return ResultSet(
-            self.players,
-            frame,
-            repetitions=self.repetitions,
-            meta={
-                "market": self.market,
-                "mechanism": str(getattr(self.mechanism, "name", self.mechanism)),
-                "turns": self.turns,
-                "roles": self.roles,
-                **self.market_params,
-            },
-        )
+        rows = [row for rep, seed in enumerate(self.seeds) for row in self.play_repetition(seed, rep)]
+        frame = pd.DataFrame(rows)
+        return ResultSet(self.players, frame, repetitions=self.repetitions, meta=self.meta())
+
+    def meta(self) -> dict[str, Any]:
+        """What the result set records about the tournament that played it."""
+        return {
+            "market": self.market,
+            "mechanism": str(getattr(self.mechanism, "name", self.mechanism)),
+            "format": self.format,
+            "turns": self.turns,
+            "roles": self.roles,
+            **({"focal": self.focal} if self.format == "invasion" else {}),
+            **self.market_params,
+        }
 
     def __repr__(self) -> str:
         return (

@@ -10,6 +10,7 @@ import pytest
 from auctionlab.mechanisms.exchange.payment_rules import PAYMENT_RULES
 from auctionlab.studies.ice_convergence import section as conv
 from auctionlab.studies.ice_manipulation import section as manip
+from auctionlab.studies.tournament_common import moran_table
 from auctionlab.studies.tournament_exchange import section as tour
 
 
@@ -189,13 +190,12 @@ def tournament_runs(n: int, *, entrant_gain: float = -0.2, stuck: int = 0) -> pd
                 rows.append(
                     {
                         "run_id": i,
-                        "focal_strategy": a,
-                        "background": b,
-                        "focal_utility": u,
-                        **{
-                            f"focal_utility_{r}": u + (0.3 if r != "threshold" and a != b else 0.0)
-                            for r in PAYMENT_RULES
-                        },
+                        "player": a,
+                        "opponent": b,
+                        "role": "bidder",
+                        "seats": 1,
+                        "payoff": u,
+                        **{f"payoff_{r}": u + (0.3 if r != "threshold" and a != b else 0.0) for r in PAYMENT_RULES},
                         "efficiency": 1.0 if b == "straightforward" else 0.8,
                         "rounds": 5,
                         "closed_by": "max_rounds" if i < stuck and a == "stubborn" else "cutoffs",
@@ -218,6 +218,14 @@ def test_tournament_dataset_and_claims():
     assert by_statement(claims, "trades most efficiently").verdict == "agrees"
     b = f["board"].set_index("strategy")
     assert b.loc["stubborn", "profiles_max_rounds"] == 8
+    # the leaderboard is the result set's: score = payoff against the other proxy
+    assert list(b.index) == f["results"].ranked_names == ["straightforward", "stubborn"]
+    assert b.loc["straightforward", "mean"] == pytest.approx(1.0) and b.loc["stubborn", "mean"] == pytest.approx(0.8)
+    assert b.loc["stubborn", "instances"] == 40 and b.loc["stubborn", "homogeneous"] == pytest.approx(0.5)
+    # Moran: a stubborn entrant (payoff 0.8 against 1.0 among straightforward) is opposed by selection
+    moran = moran_table(f["results"], "straightforward", 0)
+    row = moran.set_index("invader").loc["stubborn"]
+    assert row["repeats"] == 1000 and row["exact"] < 1 / 10 and row["verdict"] == "opposed"
 
 
 def test_tournament_small_sample_is_insufficient_data():

@@ -18,11 +18,12 @@ from auctionlab.experiments.catalog import CATALOG, catalog_spec
 from auctionlab.experiments.kinds import RUN_KINDS
 from auctionlab.experiments.runner import replay, run_experiment
 from auctionlab.experiments.spec import parse_spec
-from auctionlab.experiments.store import read_table
+from auctionlab.experiments.store import ResultStore, read_table
 from auctionlab.mechanisms.exchange.ice import run_ice
 from auctionlab.report.html import build_report
 from auctionlab.strategies.exchange import Misreport, Straightforward, bind
-from auctionlab.studies.ice_strategic import ManipulationParams, _Instance
+from auctionlab.studies.ice_strategic import ManipulationParams, _Instance, exchange_tournament
+from auctionlab.studies.tournament_exchange import section as tour
 
 TINY = {"n_bidders": 4, "n_goods": 3, "nodes": 6, "max_units": 1}
 TINY_GRID = {"n_bidders": [4], "n_goods": [3]}
@@ -223,23 +224,40 @@ def test_tournament_profiles(stored):
     runs = read_table(stored / "tournament-exchange")
     k = len(TOURNEY)
     assert len(runs) == tiny_tournament().replications * k * k
-    assert set(zip(runs["focal_strategy"], runs["background"])) == {(a, b) for a in TOURNEY for b in TOURNEY}
+    assert set(zip(runs["player"], runs["opponent"])) == {(a, b) for a in TOURNEY for b in TOURNEY}
     for col in (
-        "focal",
-        "focal_utility",
-        "background_utility",
+        "payoff",
+        "seats",
         "efficiency",
         "rounds",
         "closed_by",
-        "focal_utility_threshold",
-        "focal_utility_fractional",
-        "focal_utility_vcg",
+        "payoff_threshold",
+        "payoff_fractional",
+        "payoff_vcg",
+        "units_traded",
         "traded_units",
     ):
         assert col in runs.columns, col
-    assert np.allclose(runs["focal_utility"], runs["focal_utility_threshold"])
-    assert (runs.groupby("run_id")["focal"].nunique() == 1).all()  # one focal bidder per instance
-    assert (runs["budget_surplus"] >= -1e-6).all()
+    assert np.allclose(runs["payoff"], runs["payoff_threshold"])
+    assert (runs["seats"] == 1).all()  # one focal bidder per instance
+
+
+def test_tournament_rows_are_the_tournament_apis(stored):
+    # every stored run is one repetition of the Tournament the kind plays, on the run's seed
+    runs = read_table(stored / "tournament-exchange")
+    spec = tiny_tournament()
+    t = exchange_tournament(RUN_KINDS["ice-tournament"].full_params(spec.params))
+    cols = ["player", "opponent", "payoff", "payoff_vcg", "rounds", "closed_by"]
+    for _, d in runs.groupby("run_id"):
+        seed = np.random.SeedSequence(
+            int(d["seed_entropy"].iloc[0]), spawn_key=tuple(int(x) for x in str(d["seed_spawn_key"].iloc[0]).split(","))
+        )
+        again = pd.DataFrame(t.play_repetition(seed))[cols]
+        pd.testing.assert_frame_equal(d[cols].reset_index(drop=True), again, check_dtype=False)
+    # and the report's result set is built from those rows
+    frames = tour.dataset(ResultStore.open(stored / "tournament-exchange"))
+    assert frames["results"].players == list(TOURNEY)
+    assert frames["results"].repetitions == spec.replications
 
 
 # ---------------------------------------------------------------------- report

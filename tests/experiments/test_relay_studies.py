@@ -32,7 +32,8 @@ from auctionlab.studies.relay_strategic import (
     paper_scale_manipulation_spec,
     variants,
 )
-from auctionlab.studies.tournament.section import tournament_matrices
+from auctionlab.studies.tournament_common import result_set
+from auctionlab.tournament import Tournament
 
 TOL = 1e-9
 
@@ -193,34 +194,55 @@ def test_report_reads_labels_colours_and_claims_from_the_mechanism_objects():
         del MECHANISMS[CappedKDA.name]
 
 
+TINY_STRATEGIES = {
+    "truthful": {"buyer": "truthful", "seller": "truthful"},
+    "scale25": {
+        "buyer": {"strategy": "scale", "params": {"theta": 0.75}},
+        "seller": {"strategy": "scale", "params": {"theta": 1.25}},
+    },
+    "best_response": {"buyer": "best_response", "seller": "best_response"},
+}
+
+
 def _tiny_tournament_params(**kw):
-    return {
-        "n": 8,
-        "m": 8,
-        "league_rounds": 15,
-        "matrix_instances": 2,
-        "matrix_agents": 8,
-        "mechanisms": ["kda", "trade_reduction"],
-        **kw,
-    }
+    return {"n": 8, "m": 8, "rounds": 2, "mechanisms": ["kda", "trade_reduction"], **kw}
 
 
-def test_tournament_kind_leaderboard_and_matrix():
-    out = RUN_KINDS["relay-tournament"](_tiny_tournament_params(), np.random.SeedSequence(2024))
-    runs = pd.DataFrame(out.runs)
-    assert {"mechanism", "part", "role", "strategy", "background", "mean_utility", "observations"} <= set(runs)
-    league = runs[runs["part"] == "league"].set_index(["mechanism", "role", "strategy"])["mean_utility"]
-    assert league.notna().all()  # balanced seats: every strategy plays in every role
-    for role in ("buyer", "seller"):
-        assert league[("kda", role, "best_response")] >= league[("kda", role, "truthful")]
-    mats = tournament_matrices(runs.assign(run_id=0))
-    for role in ("buyer", "seller"):
-        A = mats["kda"][role]
-        assert (A.loc["best_response"] >= A.loc["truthful"] - 1e-12).all()  # paired: BR includes the truth
-        assert (A.loc["best_response"] > A.loc["truthful"] + 1e-6).any()
-        T = mats["trade_reduction"][role]
-        assert (T["truthful"] <= T.loc["truthful", "truthful"] + TOL).all()  # nobody beats truth against truth
-    assert {"mechanism", "step", "role", "strategy", "mean_theta"} <= set(out.rounds.columns)
+def test_tournament_kind_plays_the_tournament_api():
+    # what a user gets from Tournament(...).play() is what the run kind stores, seed for seed
+    params = _tiny_tournament_params(strategies=TINY_STRATEGIES)
+    t = Tournament(
+        TINY_STRATEGIES,
+        "kda",
+        repetitions=2,
+        turns=2,
+        mirror=False,
+        rng=5,
+        n=8,
+        m=8,
+        vmax=4.0,
+        cost_range=(0.0, 1.0),
+        algorithm="mwm",
+        channel="redraw",
+        types="redraw",
+    )
+    res = t.play()
+    cols = ["player", "opponent", "role", "payoff", "seats"]
+    stored = []
+    for rep, seed in enumerate(t.seeds):
+        runs = pd.DataFrame(RUN_KINDS["relay-tournament"](params, seed).runs)
+        assert list(dict.fromkeys(runs["mechanism"])) == ["kda", "trade_reduction"]
+        kda = runs[runs["mechanism"] == "kda"].reset_index(drop=True)
+        want = res.interactions[res.interactions["repetition"] == rep][cols].reset_index(drop=True)
+        pd.testing.assert_frame_equal(kda[cols], want)
+        stored.append(kda.assign(run_id=rep))
+    # ... and the report's result set, rebuilt from the stored rows, is the API's
+    again = result_set(pd.concat(stored), list(TINY_STRATEGIES))
+    np.testing.assert_array_equal(again.payoffs, res.payoffs)
+    assert again.ranked_names == res.ranked_names
+    pd.testing.assert_frame_equal(again.summarise(), res.summarise())
+    # 3 strategies: 6 matches, each row a side of a match in one role
+    assert len(kda) == (3 + 3 * 2) * 2 and set(kda["seats"]) == {4, 8}
 
 
 def test_equilibrium_game_solvers_and_unilateral_regret():
@@ -299,7 +321,7 @@ def _tiny_specs():
         replications=2,
         params={
             **t.params,
-            **_tiny_tournament_params(league_rounds=5),
+            **_tiny_tournament_params(rounds=1),
             "mechanisms": ["kda", "tasc", "trade_reduction"],
         },
     )
@@ -341,6 +363,7 @@ def test_report_sections_from_stored_runs(stored, monkeypatch):
         "relay-manipulation-frequency",
         "relay-manipulation-efficiency",
         "tournament-leaderboard",
+        "tournament-payoff",
         "tournament-replicator",
         "equilibrium-regret",
         "equilibrium-learning",
@@ -356,7 +379,8 @@ def test_report_sections_from_stored_runs(stored, monkeypatch):
         "Leaderboard",
         "Replicator dynamics",
         "each find an approximate equilibrium",
-        "Under the k-double auction the best response earns at least as much",  # strategies found by object
+        "Under the k-double auction the best response scores at least as much",  # strategies found by object
+        "Moran process on the payoff matrix",
         "Under trade reduction no strategy beats truthful reporting",
     ):
         assert words in html, words

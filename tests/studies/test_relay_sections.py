@@ -245,65 +245,38 @@ STRATEGIES = {
 LABELS = list(STRATEGIES)
 
 
-def tournament_tables(n_runs: int, agree: bool, focal: int = 4) -> dict[str, pd.DataFrame]:
-    """League and payoff matrix under k-DA and trade reduction. ``agree``: k-DA's best
-    response beats truthful and takes over; under trade reduction truthful is a best reply
-    to itself. Otherwise the reverse."""
-    rows, rounds = [], []
+def tournament_tables(n_runs: int, agree: bool) -> dict[str, pd.DataFrame]:
+    """Stored tournament rows (every pair, both sides of a match) under k-DA and trade
+    reduction. ``agree``: under k-DA the best response earns 2 against anyone and the rest 1;
+    under trade reduction honest does. Otherwise the reverse (honest on top under k-DA,
+    shade under trade reduction)."""
+    rows = []
     for r in range(n_runs):
         jitter = 0.01 * (r % 3)
         for mech in ("kda", "trade_reduction"):
-            for role in ("buyer", "seller"):
-                league = {"honest": 1.0, "oracle": 1.5 if agree else 0.5, "shade": 0.8}
-                for s, u in league.items():
-                    rows.append(
-                        {
-                            "run_id": r,
-                            "mechanism": mech,
-                            "part": "league",
-                            "role": role,
-                            "strategy": s,
-                            "background": "",
-                            "mean_utility": u + jitter,
-                            "observations": 10,
-                            "n": 4,
-                            "m": 4,
-                        }
-                    )
-                for a in LABELS:
-                    for b in LABELS:
-                        if mech == "kda":  # oracle dominates when agree, honest dominates otherwise
-                            top = "oracle" if agree else "honest"
-                            u = 2.0 if a == top else 1.0
-                        else:  # trade reduction: honest is a strict best reply to everything when agree
-                            top = "honest" if agree else "shade"
-                            u = 2.0 if a == top else 1.0
-                        rows.append(
-                            {
-                                "run_id": r,
-                                "mechanism": mech,
-                                "part": "matrix",
-                                "role": role,
-                                "strategy": a,
-                                "background": b,
-                                "mean_utility": u + jitter,
-                                "observations": focal,
-                                "n": 4,
-                                "m": 4,
-                            }
-                        )
-        for step in (1, 2, 3):
-            rounds.append(
-                {
-                    "run_id": r,
-                    "mechanism": "kda",
-                    "step": step,
-                    "role": "buyer",
-                    "strategy": "honest",
-                    "mean_theta": 1.0,
-                }
-            )
-    return {"runs": pd.DataFrame(rows), "rounds": pd.DataFrame(rounds)}
+            if mech == "kda":
+                top = "oracle" if agree else "honest"
+            else:
+                top = "honest" if agree else "shade"
+            for i, a in enumerate(LABELS):
+                for b in LABELS[i:]:
+                    for role in ("buyer", "seller"):
+                        for who, other in ((a, b), (b, a)) if a != b else ((a, a),):
+                            rows.append(
+                                {
+                                    "run_id": r,
+                                    "mechanism": mech,
+                                    "seating": 0,
+                                    "player": who,
+                                    "opponent": other,
+                                    "role": role,
+                                    "payoff": (2.0 if who == top else 1.0) + jitter * (who == "shade"),
+                                    "seats": 2 if a != b else 4,
+                                    "n": 4,
+                                    "m": 4,
+                                }
+                            )
+    return {"runs": pd.DataFrame(rows)}
 
 
 def test_tournament_strategies_are_found_by_class_not_label():
@@ -318,53 +291,52 @@ def test_tournament_strategies_are_found_by_class_not_label():
 def test_tournament_dataset_shapes_the_stored_tables():
     frames = T.dataset(FakeStore("tour", tournament_tables(3, agree=True), {"strategies": STRATEGIES}))
     assert frames["mechanisms"]["mechanism"].tolist() == ["kda", "trade_reduction"]
-    lb = frames["leaderboard"].set_index(["mechanism", "role", "strategy"])
-    assert lb.loc[("kda", "buyer", "oracle"), "mean_utility"] == pytest.approx(1.51)
-    assert lb.loc[("kda", "buyer", "oracle"), "rank"] == 1 and lb.loc[("kda", "buyer", "oracle"), "runs"] == 3
-    A = T.matrix(frames, KDA, "mixed")
-    assert list(A.index) == list(A.columns) == LABELS
-    assert A.loc["oracle", "honest"] == pytest.approx(2.01) and A.loc["shade", "honest"] == pytest.approx(1.01)
-    mf = frames["matrix"]
-    assert mf[(mf["role"] == "buyer") & (mf["strategy"] == "honest") & (mf["background"] == "honest")][
-        "observations"
-    ].tolist() == [12, 12]  # 3 runs x 4 focal agents, per mechanism
+    rs = frames["results"]["kda"]
+    assert rs.players == LABELS and rs.repetitions == 3
+    assert rs.ranked_names == ["oracle", "shade", "honest"]  # shade's jitter lifts it above honest
+    lb = frames["leaderboard"].set_index(["mechanism", "strategy"])
+    assert lb.loc[("kda", "oracle"), "mean"] == pytest.approx(2.0) and lb.loc[("kda", "oracle"), "rank"] == 1
+    assert lb.loc[("kda", "shade"), "mean"] == pytest.approx(1.01) and lb.loc[("kda", "shade"), "repetitions"] == 3
+    assert list(frames["leaderboard"].columns[:3]) == ["mechanism", "rank", "strategy"]
+    mf = frames["matrix"].set_index(["mechanism", "player", "opponent"])
+    assert mf.loc[("kda", "oracle", "honest"), "payoff"] == pytest.approx(2.0)
+    assert mf.loc[("trade_reduction", "honest", "shade"), "payoff"] == pytest.approx(2.0)
     fin = frames["finals"].set_index(["mechanism", "strategy"])
     assert fin.loc[("kda", "oracle"), "final_share"] > 0.9 and fin.loc[("kda", "honest"), "initial_share"] == 1 / 3
     assert fin.loc[("trade_reduction", "honest"), "final_share"] > 0.9 and (fin["runs"] == 3).all()
-    traj = frames["replicator"]
-    assert len(traj) == 2 * 3 * (T.REPLICATOR_STEPS + 1)
-    assert set(frames["learners"]["kind"]) == {"truthful"}
+    assert len(frames["replicator"]) == 2 * 3 * (T.REPLICATOR_TURNS + 1)
+    moran = frames["moran"].set_index(["mechanism", "invader"])
+    assert set(moran["resident"]) == {"honest"} and (moran["repeats"] == 1000).all()
+    # the best response (payoff 2 against 1) invades a truthful k-DA population; under trade reduction it cannot
+    assert moran.loc[("kda", "oracle"), "verdict"] == "favoured" and moran.loc[("kda", "oracle"), "exact"] > 0.1
+    assert moran.loc[("trade_reduction", "oracle"), "verdict"] == "opposed"
 
 
 def test_tournament_claims_agree_and_disagree():
     agree = T.claims(T.dataset(FakeStore("tour", tournament_tables(30, agree=True), {"strategies": STRATEGIES})))
     assert [c.verdict for c in agree] == ["agrees"] * 4, [(c.statement, c.verdict) for c in agree]
-    assert [c.n for c in agree] == [30, 120, 30, 30]
+    assert [c.n for c in agree] == [30, 30, 30, 30]
     assert "oracle" in by_statement(agree, "does not survive").evidence
     bad = T.claims(T.dataset(FakeStore("tour", tournament_tables(30, agree=False), {"strategies": STRATEGIES})))
     assert [c.verdict for c in bad] == ["disagrees"] * 4, [(c.statement, c.verdict) for c in bad]
-    assert "(shade)" in by_statement(bad, "no strategy beats truthful").evidence
+    assert "Beaten by: shade" in by_statement(bad, "no strategy beats truthful").evidence
 
 
 def test_tournament_claims_on_a_tiny_sample_read_insufficient_data():
-    claims = T.claims(
-        T.dataset(FakeStore("tour", tournament_tables(2, agree=True, focal=1), {"strategies": STRATEGIES}))
-    )
+    claims = T.claims(T.dataset(FakeStore("tour", tournament_tables(2, agree=True), {"strategies": STRATEGIES})))
     assert len(claims) == 4 and {c.verdict for c in claims} == {"insufficient data"}
     assert [c.n for c in claims] == [2, 2, 2, 2]
     # no truthful strategy in the spec: no claim that needs one
     odd = {"shade": STRATEGIES["shade"], "oracle": STRATEGIES["oracle"]}
     tables = tournament_tables(2, agree=True)
-    tables["runs"] = tables["runs"][
-        (tables["runs"]["strategy"] != "honest") & (tables["runs"]["background"] != "honest")
-    ]
+    tables["runs"] = tables["runs"][(tables["runs"]["player"] != "honest") & (tables["runs"]["opponent"] != "honest")]
     assert T.claims(T.dataset(FakeStore("tour", tables, {"strategies": odd}))) == []
 
 
 def test_tournament_figures(tmp_path):
     frames = T.dataset(FakeStore("tour", tournament_tables(3, agree=True), {"strategies": STRATEGIES}))
     figs = T.figures(frames, tmp_path)
-    assert [f.name for f in figs] == ["tour-leaderboard", "tour-replicator", "tour-learners"]
+    assert [f.name for f in figs] == ["tour-leaderboard", "tour-payoff", "tour-replicator"]
     for f in figs:
         assert f.png.stat().st_size > 1000 and f.svg.is_file()
 

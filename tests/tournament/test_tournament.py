@@ -74,8 +74,24 @@ def test_truthful_mechanism_ranks_truth_not_below_shading(mechanism, roles):
     s = r.summarise().set_index("strategy")
     assert s.loc["truthful", "ci_high"] >= s.loc["shade", "mean"]
     assert s.loc["truthful", "mean"] >= s.loc["shade", "ci_low"]
-    if roles == ("buyer",):  # shading buyers only lose, and leave the truthful ones less competition
-        assert r.ranked_names == ["truthful", "shade"]
+
+
+@pytest.mark.parametrize("mechanism", ["trade_reduction", "vcg"])
+def test_invasion_format_pays_a_lone_shader_no_more_than_truth(mechanism):
+    # In match (a, b) one focal seat per role plays a, the others b, on the same instance as
+    # every other match of the repetition: against truthful others, the focal seats' payoff
+    # when shading is a unilateral deviation from the all-truthful market of the same
+    # seats, which a truthful mechanism never rewards — repetition by repetition.
+    hard = {"strategy": "scale", "params": {"theta": 0.3}}
+    t = Tournament({"truthful": "truthful", "shade": hard}, mechanism, format="invasion", repetitions=5, rng=3, **SMALL)
+    r = t.play()
+    assert len(r.interactions) == 5 * 4 * 2  # 4 ordered pairs x 2 roles, one row each
+    assert set(r.interactions["seats"]) == {1}
+    assert np.all(r.payoffs[1, 0] <= r.payoffs[0, 0] + 1e-9)
+    assert np.any(r.payoffs[1, 0] < r.payoffs[0, 0] - 1e-6)  # and shading does cost something
+    # repetition r is play_repetition on seeds[r]
+    again = t.play_repetition(t.seeds[2], 2)
+    assert again == r.interactions[r.interactions["repetition"] == 2].to_dict("records")
 
 
 def test_buyers_only_tournament_and_role_checks():

@@ -5,15 +5,19 @@
 
 Frames:
 
-- ``profiles``: one row per (instance, focal proxy a, background b) with
-  ``hit_max_rounds`` flagged;
-- ``payoffs``: U[r, a, b], the focal utility per instance (instances missing a profile
-  dropped), with the strategies in order; A = mean over instances;
+- ``profiles``: the stored tournament rows, one per (instance, focal proxy a = ``player``,
+  background b = ``opponent``) with ``hit_max_rounds`` flagged;
+- ``results``: the :class:`~auctionlab.tournament.ResultSet` of those rows (one repetition
+  per instance; instances missing a profile dropped) — what ``Tournament(...).play()``
+  returns for the same seeds; ``u`` = its payoffs U[r, a, b], A = mean over instances;
 - ``entry``: long, one row per (instance, entrant a, payment rule): a lone a-proxy's
   utility in an all-reference population minus the reference's own there, ``valid`` when
   the all-reference run trades and neither run stopped at ``max_rounds``;
-- ``board``: leaderboard (row means of A against a uniform mix, the diagonal), with the
+- ``board``: the result set's leaderboard (``summarise()``) with the diagonal and the
   number of profiles that hit ``max_rounds``.
+
+The section also tabulates a Moran process on A: the fixation probability of each proxy
+invading a population of the reference proxy, with its interval and n.
 
 Claims: the reference (``reference`` in the spec, by registry name) is a best response to
 itself; Threshold vs the other budget-balanced rules on the entrants' gains (the paper's
@@ -40,7 +44,6 @@ from auctionlab.studies.ice_common import (
     MAX_ROUNDS,
     PALETTE,
     TOL,
-    annotate,
     ci,
     ci_str,
     paired_ci,
@@ -48,23 +51,19 @@ from auctionlab.studies.ice_common import (
     rules_in,
 )
 from auctionlab.studies.ice_convergence.section import stall_finding
+from auctionlab.studies.tournament_common import moran_caption, moran_table, result_set
+from auctionlab.tournament.plot import draw_payoff
 
 REPLICATOR_STEPS, REPLICATOR_DT, REPLICATOR_BOOT = 1500, 0.1, 100
 DESIGN = "threshold"
 
 
-def payoff_samples(runs: pd.DataFrame, value: str = "focal_utility") -> tuple[list[str], np.ndarray]:
-    """Strategies (in the order first seen) and the per-instance payoff array U[r, a, b]
-    (instances with a missing profile are dropped)."""
-    strategies = list(dict.fromkeys(runs["focal_strategy"]).keys())
-    for b in runs["background"]:
-        if b not in strategies:
-            strategies.append(b)
-    k = len(strategies)
-    piv = runs.pivot_table(index="run_id", columns=["focal_strategy", "background"], values=value, aggfunc="mean")
-    cols = [(a, b) for a in strategies for b in strategies]
-    piv = piv.reindex(columns=pd.MultiIndex.from_tuples(cols)).dropna()
-    return strategies, piv.to_numpy().reshape(len(piv), k, k)
+def payoff_samples(runs: pd.DataFrame, value: str = "payoff") -> tuple[list[str], np.ndarray]:
+    """Strategies (in the order first seen) and the per-instance payoff array U[r, a, b]: the
+    :class:`~auctionlab.tournament.ResultSet` of the stored rows (instances with a missing
+    profile dropped), repetitions first."""
+    rs = result_set(runs, value=value)
+    return rs.players, rs.payoffs.transpose(2, 0, 1)
 
 
 def replicator_from_samples(u: np.ndarray, steps: int = REPLICATOR_STEPS, dt: float = REPLICATOR_DT) -> np.ndarray:
@@ -80,7 +79,7 @@ def _reference_key(runs: pd.DataFrame, params: dict[str, Any]) -> str | None:
     from auctionlab.strategies.registry import strategy_from_spec
 
     ref = params.get("reference", "straightforward")
-    keys = list(dict.fromkeys(runs["focal_strategy"]))
+    keys = list(dict.fromkeys(runs["player"]))
     if isinstance(ref, str) and ref in keys:
         return ref
     try:
@@ -107,24 +106,29 @@ def frames_from(
     prof = runs.copy()
     frames: dict[str, Any] = {"name": name, "profiles": prof, "params": params, "master_seed": master_seed}
     if prof.empty:
-        frames.update(strategies=[], u=np.zeros((0, 0, 0)), entry=pd.DataFrame(), ref=None, rules=[])
+        frames.update(results=None, strategies=[], u=np.zeros((0, 0, 0)), entry=pd.DataFrame(), ref=None, rules=[])
         return frames
     prof["hit_max_rounds"] = prof["closed_by"] == MAX_ROUNDS
-    strategies, u = payoff_samples(prof)
+    try:
+        results = result_set(prof)
+    except InvalidInputError:  # no instance with every profile stored yet
+        frames.update(results=None, strategies=[], u=np.zeros((0, 0, 0)), entry=pd.DataFrame(), ref=None, rules=[])
+        return frames
+    strategies, u = results.players, results.payoffs.transpose(2, 0, 1)
     ref = _reference_key(prof, params)
-    rules = rules_in(list(prof.columns), "focal_utility_")
+    rules = rules_in(list(prof.columns), "payoff_")
     rows = []
     if ref is not None:
-        home = prof[(prof["focal_strategy"] == ref) & (prof["background"] == ref)].set_index("run_id")
+        home = prof[(prof["player"] == ref) & (prof["opponent"] == ref)].set_index("run_id")
         for a in strategies:
             if a == ref:
                 continue
-            ent = prof[(prof["focal_strategy"] == a) & (prof["background"] == ref)].set_index("run_id")
+            ent = prof[(prof["player"] == a) & (prof["opponent"] == ref)].set_index("run_id")
             common = ent.index.intersection(home.index)
             traded = home.loc[common, "traded_units"] > 0 if "traded_units" in home else pd.Series(True, index=common)
             valid = traded & ~home.loc[common, "hit_max_rounds"] & ~ent.loc[common, "hit_max_rounds"]
             for r in rules or [None]:
-                col = f"focal_utility_{r.name}" if r is not None else "focal_utility"
+                col = f"payoff_{r.name}" if r is not None else "payoff"
                 for rid in common:
                     rows.append(
                         {
@@ -136,6 +140,7 @@ def frames_from(
                         }
                     )
     frames.update(
+        results=results,
         strategies=strategies,
         u=u,
         ref=ref,
@@ -151,22 +156,23 @@ def _gen(frames: dict[str, Any], k: int) -> np.random.Generator:
 
 
 def board(frames: dict[str, Any]) -> pd.DataFrame:
-    u, strategies, prof = frames["u"], frames["strategies"], frames["profiles"]
+    """The result set's leaderboard (:meth:`ResultSet.summarise`: score = mean focal utility against
+    the *other* proxies, t interval over instances) with each proxy among its own kind (the
+    diagonal, bootstrap CI), the efficiency and rounds of homogeneous populations and the
+    profiles that stopped at max_rounds."""
+    u, results, prof = frames["u"], frames["results"], frames["profiles"]
     if u.shape[0] == 0:
         return pd.DataFrame()
     gen = _gen(frames, 0)
-    score = u.mean(axis=2)
-    rows = []
-    for i, s in enumerate(strategies):
-        est, home = ci(score[:, i], gen), ci(u[:, i, i], gen)
-        mine = prof[prof["focal_strategy"] == s]
-        diag = prof[(prof["focal_strategy"] == s) & (prof["background"] == s)]
-        rows.append(
+    out = results.summarise().rename(columns={"repetitions": "instances"})
+    extra = []
+    for s in out["strategy"]:
+        i = results.players.index(s)
+        home = ci(u[:, i, i], gen)
+        mine = prof[prof["player"] == s]
+        diag = prof[(prof["player"] == s) & (prof["opponent"] == s)]
+        extra.append(
             {
-                "strategy": s,
-                "mean_utility": est[0],
-                "lo": est[1],
-                "hi": est[2],
                 "homogeneous": home[0],
                 "homogeneous_lo": home[1],
                 "homogeneous_hi": home[2],
@@ -176,10 +182,7 @@ def board(frames: dict[str, Any]) -> pd.DataFrame:
                 "profiles_max_rounds": int(mine["hit_max_rounds"].sum()),
             }
         )
-    out = pd.DataFrame(rows).sort_values("mean_utility", ascending=False).reset_index(drop=True)
-    out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out.insert(1, "instances", u.shape[0])
-    return out
+    return pd.concat([out.drop(columns=["median", "sd"]), pd.DataFrame(extra)], axis=1)
 
 
 def entry_table(frames: dict[str, Any]) -> pd.DataFrame:
@@ -218,7 +221,6 @@ def figures(frames: dict[str, Any], figdir: Path) -> list[Figure]:
     if u.shape[0] == 0:
         return []
     k, n_inst = len(strategies), u.shape[0]
-    a = u.mean(axis=0)
     b = frames["board"]
     gen = _gen(frames, 2)
     traj = replicator_from_samples(u)
@@ -236,13 +238,13 @@ def figures(frames: dict[str, Any], figdir: Path) -> list[Figure]:
     ax = axes[0][0]
     yy = np.arange(k)
     ax.errorbar(
-        b["mean_utility"],
+        b["mean"],
         yy,
-        xerr=[b["mean_utility"] - b["lo"], b["hi"] - b["mean_utility"]],
+        xerr=[b["mean"] - b["ci_low"], b["ci_high"] - b["mean"]],
         fmt="o",
         color=PALETTE[0],
         capsize=2,
-        label="vs uniform mix",
+        label="vs the other proxies",
     )
     ax.errorbar(
         b["homogeneous"],
@@ -259,15 +261,9 @@ def figures(frames: dict[str, Any], figdir: Path) -> list[Figure]:
     ax.set_xlabel("focal bidder's utility (mean, 95% CI)")
     ax.set_title("(a) leaderboard", fontsize=9)
     ax.legend(fontsize=7, loc="upper right", ncol=2)
-    ax = axes[0][1]
-    im = ax.imshow(a, cmap="viridis")
-    ax.set_xticks(range(k), strategies, rotation=45, ha="right", fontsize=7)
-    ax.set_yticks(range(k), strategies, fontsize=7)
+    ax = draw_payoff(frames["results"].payoff_frame(), axes[0][1], title="(b) payoff matrix A[a, b]")
     ax.set_xlabel("background (everyone else)")
     ax.set_ylabel("focal bidder")
-    ax.set_title("(b) payoff matrix A[a, b]", fontsize=9)
-    annotate(ax, a, fontsize=6.5)
-    fig.colorbar(im, ax=ax, shrink=0.8)
     ax = axes[0][2]
     lo, hi = np.quantile(boots_a, [0.025, 0.975], axis=0)
     for i, s in enumerate(strategies):
@@ -285,10 +281,11 @@ def figures(frames: dict[str, Any], figdir: Path) -> list[Figure]:
         Figure(
             name,
             (
-                f"{n_inst} random exchange{'s' if n_inst != 1 else ''}; in each, a focal bidder (drawn among the traders of the all-reference run) "
-                "plays proxy a while all others play b, for every ordered pair. (a) mean focal utility against a uniformly "
-                "mixed background (row means of A) and among its own kind (diagonal), 95% bootstrap CIs over instances; "
-                "(b) A[a, b]; (c) one-population replicator dynamics on A from equal shares, bands from "
+                f"{n_inst} random exchange{'s' if n_inst != 1 else ''}; in each, a focal bidder (drawn from the run's seed) plays proxy a while all "
+                "others play b, for every ordered pair (the tournament API's invasion format). (a) the tournament score "
+                "(mean focal utility against the other proxies, 95% t interval over instances) and among its own kind "
+                "(diagonal, 95% bootstrap CI); (b) A[a, b] in rank order; (c) one-population replicator dynamics on A "
+                "from equal shares, bands from "
                 f"{len(boots)} bootstrap resamples of the instances."
             ),
             png,
@@ -416,11 +413,15 @@ def build(store: Any, figdir: Path) -> Section:
         names="focal \\ background"
     )
     sec.tables.append(("Empirical payoff matrix A[a, b] (mean focal utility)", mat))
+    if frames["ref"] is not None:
+        moran = moran_table(frames["results"], frames["ref"], _gen(frames, 3))
+        if not moran.empty:
+            sec.tables.append((moran_caption(str(frames["ref"])), moran))
     sec.claims.extend(claims(frames))
     ref = frames["ref"]
     if ref is not None:
         prof = frames["profiles"]
-        home = prof[(prof["focal_strategy"] == ref) & (prof["background"] == ref)].drop_duplicates("run_id")
+        home = prof[(prof["player"] == ref) & (prof["opponent"] == ref)].drop_duplicates("run_id")
         trade = home["traded_units"] > 0 if "traded_units" in home else pd.Series(True, index=home.index)
         stalled = trade & home["hit_max_rounds"]
         text = stall_finding(
