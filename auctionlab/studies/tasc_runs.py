@@ -23,6 +23,15 @@ rounding each draw *up* to the next grid point (so values stay in (0, Vmax] and 
 (lo, hi]): with continuous draws the boundary buyer's bid equals the boundary seller's
 ask with probability 0, on a 0.01 grid it happens often — the reading under which the
 paper's "profit is mostly 0 because P^b = P^s" can hold.
+
+Running time (Fig. 11): with ``timing_repeats`` = r > 0 every assignment and every clearing
+of a run is repeated r times in the run's process, one after the other, and the run stores
+the median of the r times (``time_assign_ms``, ``time_clear_ms``, ``time_tasc_ms`` = the
+median of assignment + clearing per repeat) with the quartiles of ``time_tasc_ms``
+(``time_tasc_q25_ms``, ``time_tasc_q75_ms``) and ``time_repeats`` = r. Such runs are
+*timing runs* of the kind (:attr:`~auctionlab.experiments.kinds.RunKind.timing`): the
+runner executes them one at a time with no worker beside them. ``timing_repeats`` = 0
+(the default) times each stage once, as part of an ordinary sweep.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -38,6 +48,7 @@ import pandas as pd
 from auctionlab._validate import (
     check_choice,
     check_float,
+    check_int,
     check_names,
     check_positive_float,
     check_positive_int,
@@ -149,9 +160,19 @@ class RelayInstanceParams(Params):
         return _cost_range(self.cost_range)
 
 
+MAX_REPEATS = 1000
+
+
 @dataclass(frozen=True)
 class TascParams(RelayInstanceParams):
-    """Parameters of the ``tasc`` run kind (Figs. 9–11)."""
+    """Parameters of the ``tasc`` run kind (Figs. 9–11); ``timing_repeats`` > 0 makes a run a
+    timing run (each stage repeated that many times in-process, medians kept)."""
+
+    timing_repeats: int = 0
+
+    def check(self) -> None:
+        super().check()
+        check_int(self.timing_repeats, "timing_repeats", minimum=0, maximum=MAX_REPEATS)
 
 
 @dataclass(frozen=True)
@@ -205,7 +226,50 @@ TASC_METRICS = (
     "time_assign_ms",
     "time_clear_ms",
     "time_tasc_ms",
+    "time_tasc_q25_ms",
+    "time_tasc_q75_ms",
+    "time_repeats",
 )
+
+
+def _timed(fn, repeats: int) -> tuple[Any, np.ndarray]:
+    """``fn()`` and its wall-clock times in ms: called once (``repeats`` = 0) or ``repeats``
+    times in a row, the first call's result returned (the calls are deterministic)."""
+    times = np.empty(max(repeats, 1))
+    out = None
+    for i in range(times.size):
+        t0 = time.perf_counter()
+        res = fn()
+        times[i] = (time.perf_counter() - t0) * 1e3
+        out = res if out is None else out
+    return out, times
+
+
+def _timing_columns(t_assign: np.ndarray, t_clear: np.ndarray, repeats: int) -> dict[str, Any]:
+    """The time columns of one row: single timings, or medians (and the quartiles of the
+    auction's time) over ``repeats`` in-process repeats."""
+    if repeats == 0:
+        return {
+            "time_assign_ms": float(t_assign[0]),
+            "time_clear_ms": float(t_clear[0]),
+            "time_tasc_ms": float(t_assign[0] + t_clear[0]),
+        }
+    total = t_assign + t_clear
+    q25, med, q75 = (float(x) for x in np.quantile(total, [0.25, 0.5, 0.75]))
+    return {
+        "time_assign_ms": float(np.median(t_assign)),
+        "time_clear_ms": float(np.median(t_clear)),
+        "time_tasc_ms": med,
+        "time_tasc_q25_ms": q25,
+        "time_tasc_q75_ms": q75,
+        "time_repeats": repeats,
+    }
+
+
+def is_timing_run(params: Any) -> bool:
+    """A ``tasc`` run that measures running time (``timing_repeats`` > 0): the runner
+    computes such runs one at a time."""
+    return int(params.get("timing_repeats", 0) or 0) > 0
 
 
 def _ratio_loss(auction: float, pure: float) -> float:
@@ -246,11 +310,10 @@ def run_tasc(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
     step = float(p.value_grid)
     direct_total = float(net.direct.sum())
     mechanisms = phase2_mechanisms(p.rules)
+    repeats = int(p.timing_repeats)
     rows: list[dict[str, Any]] = []
     for alg in check_names(p.algorithms, "algorithms", ASSIGNMENT_ALGORITHMS, "assignment algorithm"):
-        t0 = time.perf_counter()
-        sigma = assign(net, alg)
-        t_assign = (time.perf_counter() - t0) * 1e3
+        sigma, t_assign = _timed(partial(assign, net, alg), repeats)
         on = sigma >= 0
         pure = net.capacities(sigma)
         pure_total, pure_min, pure_trades = float(pure.sum()), float(pure.min()), float(on.sum())
@@ -258,9 +321,7 @@ def run_tasc(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
         for vmax in p.vmax_levels:
             values = _values(net, u, vmax, step)
             for mech in mechanisms:
-                t0 = time.perf_counter()
-                out = mech(net, values, costs, sigma)
-                t_clear = (time.perf_counter() - t0) * 1e3
+                out, t_clear = _timed(partial(mech, net, values, costs, sigma), repeats)
                 cap = net.capacities(out.traded)
                 total, cmin, trades = float(cap.sum()), float(cap.min()), float(out.n_trades)
                 win = np.flatnonzero(out.buyer_wins)
@@ -301,9 +362,7 @@ def run_tasc(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
                         "min_capacity_winners": cmin_win,
                         "degradation_min_capacity_winners": (_ratio_loss(cmin_win, pure_min) if win.size else math.nan),
                         "time_network_ms": t_net,
-                        "time_assign_ms": t_assign,
-                        "time_clear_ms": t_clear,
-                        "time_tasc_ms": t_assign + t_clear,
+                        **_timing_columns(t_assign, t_clear, repeats),
                     }
                 )
     return RunOutput(runs=rows)
@@ -426,6 +485,7 @@ TASC_KIND = RunKind(
     metrics=TASC_METRICS,
     id_columns=("n", "m", "algorithm", "rule", "vmax"),
     chunk=100,
+    timing=is_timing_run,
     description="TASC vs pure assignment on random DF networks (profit, efficiency, run time; Fig. 9-11)",
 )
 TASC_TRUTHFULNESS_KIND = RunKind(
