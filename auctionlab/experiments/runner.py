@@ -16,7 +16,9 @@ Timing runs: a run kind may declare that some of its runs measure running time
 kind with ``timing_repeats`` > 0). A spec with such a run is executed one run at a time in
 this process, never through the given executor (whose workers stay idle meanwhile: the
 runner computes one experiment at a time), so no worker of this sweep shares the cores
-with a timed auction. The manifest's session records the executor as ``SerialExecutor (timing runs)``.
+with a timed auction; their chunks are taken round-robin over the grid points
+(:func:`interleaved`), so that a change in the machine's load falls on every point alike.
+The manifest's session records the executor as ``SerialExecutor (timing runs)``.
 
 One level of parallelism: the runner owns it. A run is computed serially inside whatever
 worker runs its chunk — the ICE run kinds build their exchanges with ``executor=None``, so
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import itertools
 import os
 import signal
 import sys
@@ -221,6 +224,17 @@ def chunks_for(spec: ExperimentSpec, pending: Sequence[int], size: int) -> list[
     return out
 
 
+def interleaved(chunks: list[list[RunTask]]) -> list[list[RunTask]]:
+    """Chunks taken round-robin over the grid points (the first chunk of every point, then
+    the second, ...): the order timing runs are computed in, so that a drift of the
+    machine's load during the sweep falls on every grid point alike."""
+    by_point: dict[int, list[list[RunTask]]] = {}
+    for c in chunks:
+        by_point.setdefault(c[0].point, []).append(c)
+    rounds = itertools.zip_longest(*by_point.values())
+    return [c for r in rounds for c in r if c is not None]
+
+
 def _executor_name(ex: cf.Executor) -> str:
     n = getattr(ex, "_max_workers", None)
     return type(ex).__name__ + (f"({n})" if n else "")
@@ -323,7 +337,8 @@ def _run_store(
     failed: dict[int, str] = {}
     error: BaseException | None = None
     bar = _progress_bar(spec, len(done), progress)
-    todo = iter(chunks_for(spec, pending, size))
+    chunks = chunks_for(spec, pending, size)
+    todo = iter(interleaved(chunks) if timing else chunks)
     inflight: set[cf.Future] = set()
     window = _window(ex)
 

@@ -40,7 +40,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -61,10 +61,12 @@ from auctionlab.mechanisms.relay.mechanisms import (
     MECHANISMS,
     PhaseOneMechanism,
     RelayMechanism,
+    check_mechanism_parameters,
     resolve_mechanism,
 )
 from auctionlab.mechanisms.relay.network import MODES, random_network
 from auctionlab.mechanisms.relay.tasc import assign
+from auctionlab.studies.relay_market import mechanism_kwargs, with_mechanism_parameters
 
 MAX_NODES = 5000  # n or m beyond this would need > 200 MB per capacity matrix
 
@@ -77,11 +79,13 @@ def phase2_rule_names() -> list[str]:
     return [name for name, cls in MECHANISMS.items() if isinstance(cls, type) and issubclass(cls, PhaseOneMechanism)]
 
 
-def phase2_mechanisms(rules) -> list[PhaseOneMechanism]:
-    """The mechanism objects of a (checked) ``rules`` list, in its order."""
+def phase2_mechanisms(rules, params: Any = None) -> list[PhaseOneMechanism]:
+    """The mechanism objects of a (checked) ``rules`` list, in its order, built with the
+    ``<mechanism>_<field>`` parameters of ``params`` (``tasc_tie``)."""
+    kw = {} if params is None else mechanism_kwargs(params)
     out: list[PhaseOneMechanism] = []
     for r in [rules] if isinstance(rules, str) else rules:
-        mech: RelayMechanism = resolve_mechanism(r)
+        mech: RelayMechanism = resolve_mechanism(r, **kw)
         if not isinstance(mech, PhaseOneMechanism):  # the names were checked against phase2_rule_names()
             raise InternalError(f"phase-2 rule {r!r} resolved to {type(mech).__name__}, not a phase-1 mechanism")
         out.append(mech)
@@ -127,8 +131,9 @@ def on_grid(x: np.ndarray, step: float) -> np.ndarray:
 @dataclass(frozen=True)
 class RelayInstanceParams(Params):
     """The random instance every TASC run draws: n sources, m relays, channel mode and area,
-    the assignment algorithms and phase-2 mechanisms evaluated on it, bids U(0, Vmax] on
-    useful pairs, asks U(lo, hi], optionally on a value grid."""
+    the assignment algorithms and phase-2 mechanisms evaluated on it (with their parameters
+    spelled ``<mechanism>_<field>``, e.g. ``tasc_tie``), bids U(0, Vmax] on useful pairs,
+    asks U(lo, hi], optionally on a value grid."""
 
     n: int = 100
     m: int = 100
@@ -147,6 +152,7 @@ class RelayInstanceParams(Params):
         check_positive_float(self.area, "area")
         check_names(self.algorithms, "algorithms", ASSIGNMENT_ALGORITHMS, "assignment algorithm")
         check_names(self.rules, "rules", phase2_rule_names(), "phase-2 rule")
+        check_mechanism_parameters(mechanism_kwargs(self))
         _levels(self.vmax, "vmax")
         _cost_range(self.cost_range)
         check_float(self.value_grid, "value_grid", minimum=0.0, maximum=1.0)
@@ -164,7 +170,7 @@ MAX_REPEATS = 1000
 
 
 @dataclass(frozen=True)
-class TascParams(RelayInstanceParams):
+class _TascParams(RelayInstanceParams):
     """Parameters of the ``tasc`` run kind (Figs. 9–11); ``timing_repeats`` > 0 makes a run a
     timing run (each stage repeated that many times in-process, medians kept)."""
 
@@ -176,7 +182,7 @@ class TascParams(RelayInstanceParams):
 
 
 @dataclass(frozen=True)
-class TruthfulnessParams(RelayInstanceParams):
+class _TruthfulnessParams(RelayInstanceParams):
     """Parameters of the ``tasc-truthfulness`` run kind (Fig. 8): one Vmax, the true values
     given to the swept buyer and seller, and the number of points of each sweep."""
 
@@ -200,6 +206,10 @@ class TruthfulnessParams(RelayInstanceParams):
             if check_positive_int(getattr(self, key), key, maximum=10_000) < 2:
                 raise ConfigError(f"{key} must be at least 2")
 
+
+# The mechanisms' parameters (``tasc_tie``, ...) join both schemas, their defaults the classes' own.
+TascParams = with_mechanism_parameters(_TascParams, "TascParams")
+TruthfulnessParams = with_mechanism_parameters(_TruthfulnessParams, "TruthfulnessParams")
 
 TASC_METRICS = (
     "candidates",
@@ -303,13 +313,13 @@ def run_tasc(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
     """One network; for each algorithm × Vmax level × phase-2 mechanism: profit, prices,
     trades and the efficiency of the auction against the pure assignment (total capacity,
     trades, minimum capacity over all sources and over the winners, relay gain)."""
-    p = TascParams.from_mapping(params)
+    p = cast(_TascParams, TascParams.from_mapping(params))
     gen = np.random.default_rng(seed)
     n, m = int(p.n), int(p.m)
     net, u, costs, t_net = _draw(p, gen)
     step = float(p.value_grid)
     direct_total = float(net.direct.sum())
-    mechanisms = phase2_mechanisms(p.rules)
+    mechanisms = phase2_mechanisms(p.rules, p)
     repeats = int(p.timing_repeats)
     rows: list[dict[str, Any]] = []
     for alg in check_names(p.algorithms, "algorithms", ASSIGNMENT_ALGORITHMS, "assignment algorithm"):
@@ -395,7 +405,7 @@ def run_truthfulness(params: dict[str, Any], seed: np.random.SeedSequence) -> Ru
     true value) the truthful utility, the best swept utility, whether truth is a best
     response on the sweep (``peaks_at_truth``) and the number of candidate pairs (the
     population the swept agent was drawn from)."""
-    p = TruthfulnessParams.from_mapping(params)
+    p = cast(_TruthfulnessParams, TruthfulnessParams.from_mapping(params))
     gen = np.random.default_rng(seed)
     n, m = int(p.n), int(p.m)
     lo, hi = p.costs_lo_hi
@@ -408,7 +418,7 @@ def run_truthfulness(params: dict[str, Any], seed: np.random.SeedSequence) -> Ru
         costs = np.minimum(on_grid(costs, step), hi)
     bid_grid = np.linspace(0.0, vmax, int(p.bid_points))
     ask_grid = np.linspace(0.0, hi, int(p.ask_points))
-    mechanisms = phase2_mechanisms(p.rules)
+    mechanisms = phase2_mechanisms(p.rules, p)
     rows: list[dict[str, Any]] = []
     sweeps: list[pd.DataFrame] = []
     for alg in check_names(p.algorithms, "algorithms", ASSIGNMENT_ALGORITHMS, "assignment algorithm"):

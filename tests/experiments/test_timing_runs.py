@@ -11,7 +11,7 @@ import pytest
 
 from auctionlab.errors import ConfigError
 from auctionlab.experiments.kinds import RUN_KINDS
-from auctionlab.experiments.runner import RunFailedError, run_experiment
+from auctionlab.experiments.runner import RunFailedError, chunks_for, interleaved, run_experiment
 from auctionlab.experiments.spec import parse_spec
 from auctionlab.experiments.store import read_table
 from auctionlab.studies.tasc_runs import run_tasc
@@ -75,3 +75,19 @@ def test_runner_computes_timing_runs_here_one_at_a_time(tmp_path):
     # the same executor is used (and here fails) for an ordinary sweep
     with pytest.raises(RunFailedError, match="must not be used"):
         run_experiment(_spec(), tmp_path / "u", executor=RefusingExecutor())
+
+
+def test_timing_chunks_go_round_robin_over_grid_points():
+    spec = parse_spec(
+        {
+            "name": "grid",
+            "model": "tasc",
+            "params": {"n": 6, "timing_repeats": 1},
+            "grid": {"m": [6, 8, 10]},
+            "replications": 2,
+        }
+    )
+    chunks = chunks_for(spec, list(range(spec.n_runs)), 1)
+    assert [c[0].point for c in chunks] == [0, 0, 1, 1, 2, 2]
+    assert [c[0].point for c in interleaved(chunks)] == [0, 1, 2, 0, 1, 2]
+    assert sorted(t.run_id for c in interleaved(chunks) for t in c) == list(range(6))

@@ -35,8 +35,10 @@ from auctionlab.mechanisms.relay.network import RelayNetwork
 from auctionlab.mechanisms.relay.outcome import AgentOutcomes, RelayOutcome
 
 _F8 = np.dtype(np.float64)
-TIE_RULES = ("second", "first")
-"""Step 5 on equal winner counts: ``"second"`` takes (s_{i_k}, r_{j_β}), ``"first"`` (s_{i_α}, r_{j_k})."""
+TIE_PAIRS = {"second": "(s_{i_k}, r_{j_β})", "first": "(s_{i_α}, r_{j_k})"}
+"""Step 5 on equal winner counts: the boundary pair each tie rule takes."""
+TIE_RULES = tuple(TIE_PAIRS)
+"""The tie rules of step 5, the default first."""
 
 
 def check_tie(tie, name: str = "tie") -> str:
