@@ -70,6 +70,11 @@ class RunKind:
     chunk: int = 10  # default runs per task
     extra: dict[str, Any] = field(default_factory=dict)
     params: type[Params] | None = None
+    timing: Callable[[Mapping[str, Any]], bool] | None = None
+    """Which runs measure running time: a predicate on a run's full parameters (None = none
+    do). A spec with a timing run is executed by the runner one run at a time in its own
+    process, with no worker computing beside it, whatever executor it was given: times
+    taken while other runs share the cores measure the load, not the algorithm."""
 
     def __post_init__(self) -> None:
         if self.params is not None:
@@ -79,6 +84,10 @@ class RunKind:
 
     def full_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return dict(params) if self.defaults is None else {**self.defaults, **params}
+
+    def is_timing(self, params: Mapping[str, Any]) -> bool:
+        """Whether the run with these parameters measures running time (see ``timing``)."""
+        return self.timing is not None and bool(self.timing(self.full_params(params)))
 
     def check(self, params: Mapping[str, Any]) -> None:
         """Reject unknown parameter names and bad values (raises ConfigError)."""

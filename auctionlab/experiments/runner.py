@@ -11,6 +11,15 @@ from its own SeedSequence, so the stored tables are identical whatever the execu
 number of workers, the chunk size or the completion order — except the columns whose name
 starts with ``time_``, which are wall-clock measurements.
 
+Timing runs: a run kind may declare that some of its runs measure running time
+(:attr:`RunKind.timing <auctionlab.experiments.kinds.RunKind.timing>`, e.g. the ``tasc``
+kind with ``timing_repeats`` > 0). A spec with such a run is executed one run at a time in
+this process, never through the given executor (whose workers stay idle meanwhile: the
+runner computes one experiment at a time), so no worker of this sweep shares the cores
+with a timed auction; their chunks are taken round-robin over the grid points
+(:func:`interleaved`), so that a change in the machine's load falls on every point alike.
+The manifest's session records the executor as ``SerialExecutor (timing runs)``.
+
 One level of parallelism: the runner owns it. A run is computed serially inside whatever
 worker runs its chunk — the ICE run kinds build their exchanges with ``executor=None``, so
 the payments' V_{−i} solves never start a pool inside a pool and N workers mean N solvers
@@ -29,6 +38,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import itertools
 import os
 import signal
 import sys
@@ -214,6 +224,17 @@ def chunks_for(spec: ExperimentSpec, pending: Sequence[int], size: int) -> list[
     return out
 
 
+def interleaved(chunks: list[list[RunTask]]) -> list[list[RunTask]]:
+    """Chunks taken round-robin over the grid points (the first chunk of every point, then
+    the second, ...): the order timing runs are computed in, so that a drift of the
+    machine's load during the sweep falls on every grid point alike."""
+    by_point: dict[int, list[list[RunTask]]] = {}
+    for c in chunks:
+        by_point.setdefault(c[0].point, []).append(c)
+    rounds = itertools.zip_longest(*by_point.values())
+    return [c for r in rounds for c in r if c is not None]
+
+
 def _executor_name(ex: cf.Executor) -> str:
     n = getattr(ex, "_max_workers", None)
     return type(ex).__name__ + (f"({n})" if n else "")
@@ -289,12 +310,15 @@ def _run_store(
 ) -> RunSummary:
     done = store.done_runs()
     pending = sorted(set(range(spec.n_runs)) - done)
-    ex = executor or SerialExecutor()
+    timing = kind.timing is not None and any(kind.is_timing(p) for p in spec.point_params())
+    # timing runs never go to the given executor: one at a time, in this process
+    ex: cf.Executor = executor if executor is not None and not timing else SerialExecutor()
+    own = ex is not executor
     ref = spec.model  # a name, "module:function", or an importable callable / RunKind (pickled by reference)
     grid_keys = spec.grid_keys
     session = {
         "started": now(),
-        "executor": _executor_name(ex),
+        "executor": _executor_name(ex) + (" (timing runs)" if timing else ""),
         "versions": package_versions(),
         "resumed_with": len(done),
     }
@@ -313,7 +337,8 @@ def _run_store(
     failed: dict[int, str] = {}
     error: BaseException | None = None
     bar = _progress_bar(spec, len(done), progress)
-    todo = iter(chunks_for(spec, pending, size))
+    chunks = chunks_for(spec, pending, size)
+    todo = iter(interleaved(chunks) if timing else chunks)
     inflight: set[cf.Future] = set()
     window = _window(ex)
 
@@ -375,7 +400,7 @@ def _run_store(
     finally:
         with _deferred_interrupts():
             bar.close()
-            if executor is None:
+            if own:
                 ex.shutdown()
             wall = time.perf_counter() - t_start
             computed = len(store.done_runs()) - len(done)  # from the shards: exact even if interrupted

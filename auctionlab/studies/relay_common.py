@@ -10,6 +10,7 @@ is not imported) is shown under its own name with a palette colour fixed by its 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from string import ascii_lowercase
 from typing import Any
 
@@ -20,9 +21,11 @@ from matplotlib.colors import to_hex, to_rgb
 from auctionlab.mechanisms.relay.assignment import ASSIGNMENT_ALGORITHMS
 from auctionlab.mechanisms.relay.mechanisms import (
     MECHANISMS,
+    TASC,
     RelayMechanism,
     mechanism_class,
 )
+from auctionlab.mechanisms.relay.tasc import TIE_PAIRS
 from auctionlab.report.sections import judge
 from auctionlab.report.stats import bootstrap_table
 
@@ -87,10 +90,30 @@ def rows_of(frame: pd.DataFrame, mech: MechanismLike, column: str = "mechanism")
     return frame[frame[column] == mech_name(mech)]
 
 
+def tie_rule_of(params: Mapping[str, Any]) -> str:
+    """The step-5 tie rule TASC ran with under a spec's parameters: its ``tasc_tie`` (the
+    first value of a sweep), TASC's default when not named."""
+    tie = params.get(f"{TASC.name}_tie", TASC().tie)
+    return str(tie[0] if isinstance(tie, (list, tuple)) else tie)
+
+
+def tie_rule_text(tie: str) -> str:
+    """A tie rule in words: ``'second' = (s_{i_k}, r_{j_β})``."""
+    return f"'{tie}' = {TIE_PAIRS.get(tie, '?')}"
+
+
 def split_variant(variant: str) -> tuple[str, str]:
-    """``"tasc/mwm"`` -> ``("tasc", "mwm")``; ``"vcg"`` -> ``("vcg", "")``."""
-    mech, _, alg = variant.partition("/")
+    """``"tasc/mwm"`` -> ``("tasc", "mwm")``; ``"vcg"`` -> ``("vcg", "")``; a setting suffix is
+    dropped (``"tasc/mwm [tie=first]"`` -> ``("tasc", "mwm")``, see :func:`variant_setting`)."""
+    mech, _, alg = variant.partition(" [")[0].partition("/")
     return mech, alg
+
+
+def variant_setting(variant: str) -> str:
+    """The mechanism parameters a variant of a sweep differs by from the first setting
+    (``"tasc/mwm [tie=first]"`` -> ``"tie=first"``; ``""`` for the first setting)."""
+    _, sep, rest = variant.partition(" [")
+    return rest.rstrip("]") if sep else ""
 
 
 def variant_order(variants) -> list[str]:
@@ -114,7 +137,8 @@ def variant_color(variant: str) -> str:
 
 def variant_label(variant: str) -> str:
     mech, alg = split_variant(variant)
-    return mech_label(mech) + (f" / {alg.upper()}" if alg else "")
+    setting = variant_setting(variant)
+    return mech_label(mech) + (f" / {alg.upper()}" if alg else "") + (f" ({setting})" if setting else "")
 
 
 def role_color(role: str) -> str:

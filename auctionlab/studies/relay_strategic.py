@@ -74,6 +74,7 @@ logic: it draws instances, samples agents and shapes tables. Parameters are type
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -139,6 +140,7 @@ __all__ = [
     "study_mechanism",
     "study_sigma",
     "variant_name",
+    "mechanism_settings",
     "variants",
 ]
 
@@ -202,12 +204,33 @@ def _check_instance(p: Any) -> None:
     check_cost_range(p.cost_range)
 
 
-def _check_mechanisms(p: Any, names: Sequence[str], where: str | None = None) -> list[RelayMechanism]:
+def mechanism_settings(p: Any) -> list[dict[str, Any]]:
+    """The mechanism-parameter settings relay-manipulation evaluates on every instance: the
+    ``<mechanism>_<field>`` values of ``p``, where a value given as a list is swept
+    (``tasc_tie = ["second", "first"]``: TASC as written under both tie rules, on the same
+    instances and agents). One setting per combination of the swept values, in key order;
+    the first setting takes every list's first value."""
+    kw = mechanism_kwargs(p)
+    swept = {k: list(v) for k, v in kw.items() if isinstance(v, (list, tuple))}
+    for k, v in swept.items():
+        if not v or len(set(map(repr, v))) != len(v):
+            raise ConfigError(f"{k} must be a value or a non-empty list of distinct values, got {v!r}")
+    fixed = {k: v for k, v in kw.items() if k not in swept}
+    return [{**fixed, **dict(zip(swept, combo))} for combo in itertools.product(*swept.values())]
+
+
+def _check_mechanisms(
+    p: Any, names: Sequence[str], where: str | None = None, sweep: bool = False
+) -> list[RelayMechanism]:
     """Build every named mechanism with its parameters from ``p`` (bad parameters raise
-    here, each ``<mechanism>_<field>`` whatever mechanism runs). With ``where``, a mechanism
+    here, each ``<mechanism>_<field>`` whatever mechanism runs; with ``sweep``, lists of
+    values are accepted, see :func:`mechanism_settings`). With ``where``, a mechanism
     built for a homogeneous market is refused (that study draws network values)."""
-    check_mechanism_parameters(mechanism_kwargs(p))
-    out = [study_mechanism(name, mechanism_kwargs(p)) for name in names]
+    settings = mechanism_settings(p) if sweep else [mechanism_kwargs(p)]
+    out = []
+    for kw in settings:
+        check_mechanism_parameters(kw)
+        out += [study_mechanism(name, kw) for name in names]
     for mech in out:
         if where is not None and mech.homogeneous:
             raise ConfigError(f"{mech.name} needs homogeneous values; {where} draws network values")
@@ -249,7 +272,7 @@ class _ManipulationParams(Params):
         check_choice(self.mode, "mode", MODES)
         check_positive_float(self.area, "area")
         check_names(self.algorithms, "algorithms", ASSIGNMENT_ALGORITHMS, "assignment algorithm")
-        _check_mechanisms(self, check_names(self.mechanisms, "mechanisms", MECHANISMS, "study mechanism"))
+        _check_mechanisms(self, check_names(self.mechanisms, "mechanisms", MECHANISMS, "study mechanism"), sweep=True)
         check_int(self.agents, "agents", minimum=0)
         check_float(self.tol, "tol", minimum=0.0, maximum=1.0, open_max=True)
         _grid(self.thetas, "thetas", DEFAULT_BR_THETAS, 0.0)
@@ -293,16 +316,25 @@ def _sample(gen: np.random.Generator, size: int, k: int) -> np.ndarray:
 
 def variants(p: Mapping[str, Any]) -> list[tuple[RelayMechanism, str]]:
     """(mechanism, algorithm) pairs evaluated on each instance: one per assignment algorithm
-    for a mechanism that clears on phase 1, algorithm "-" for one that does not."""
+    for a mechanism that clears on phase 1, algorithm "-" for one that does not; a mechanism
+    once per distinct object its swept parameters give (:func:`mechanism_settings`)."""
     out: list[tuple[RelayMechanism, str]] = []
+    settings = mechanism_settings(p)
     for name in p["mechanisms"]:
-        mech = study_mechanism(name, p)
-        out += [(mech, alg) for alg in p["algorithms"]] if mech.uses_assignment else [(mech, "-")]
+        for mech in dict.fromkeys(study_mechanism(name, {**p, **kw}) for kw in settings):
+            out += [(mech, alg) for alg in p["algorithms"]] if mech.uses_assignment else [(mech, "-")]
     return out
 
 
-def variant_name(mech: RelayMechanism, algorithm: str) -> str:
-    return mech.name if algorithm == "-" else f"{mech.name}/{algorithm}"
+def variant_name(mech: RelayMechanism, algorithm: str, first: RelayMechanism | None = None) -> str:
+    """``"tasc/mwm"``; a mechanism whose parameters differ from ``first`` (the same mechanism
+    in the first setting of a sweep) adds them: ``"tasc/mwm [tie=first]"``."""
+    base = mech.name if algorithm == "-" else f"{mech.name}/{algorithm}"
+    if first is None or first == mech:
+        return base
+    ref = first.params
+    diff = ", ".join(f"{k}={v}" for k, v in mech.params.items() if ref.get(k) != v)
+    return f"{base} [{diff}]" if diff else base
 
 
 def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
@@ -324,6 +356,9 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
     pure_gain = float(net.capacities(sig_mwm).sum()) - direct_total
     w_opt = efficient_surplus(values, costs, net.useful)
     todo = variants(p)
+    first: dict[str, RelayMechanism] = {}
+    for mech, _ in todo:
+        first.setdefault(mech.name, mech)
     vh = homogeneous_values(values, net.useful) if any(mech.homogeneous for mech, _ in todo) else None
     w_opt_h = efficient_surplus_homogeneous(vh[:, 0], costs) if vh is not None else math.nan
     players = [("buyer", int(i)) for i in buyers] + [("seller", int(j)) for j in sellers]
@@ -343,7 +378,7 @@ def run_manipulation(p: dict[str, Any], seed: np.random.SeedSequence) -> RunOutp
         ub, us = market.utilities("buyer"), market.utilities("seller")
         welfare = realised_welfare(out, vals, costs)
         total_cap = math.nan if homog else float(net.capacities(out.traded).sum())
-        variant = variant_name(mech, alg)
+        variant = variant_name(mech, alg, first[mech.name])
         found = best_response_gains(
             rnd, players, truthful_utility={"buyer": ub, "seller": us}, thetas=thetas, shifts=shifts
         )

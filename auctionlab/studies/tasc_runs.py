@@ -23,6 +23,15 @@ rounding each draw *up* to the next grid point (so values stay in (0, Vmax] and 
 (lo, hi]): with continuous draws the boundary buyer's bid equals the boundary seller's
 ask with probability 0, on a 0.01 grid it happens often — the reading under which the
 paper's "profit is mostly 0 because P^b = P^s" can hold.
+
+Running time (Fig. 11): with ``timing_repeats`` = r > 0 every assignment and every clearing
+of a run is repeated r times in the run's process, one after the other, and the run stores
+the median of the r times (``time_assign_ms``, ``time_clear_ms``, ``time_tasc_ms`` = the
+median of assignment + clearing per repeat) with the quartiles of ``time_tasc_ms``
+(``time_tasc_q25_ms``, ``time_tasc_q75_ms``) and ``time_repeats`` = r. Such runs are
+*timing runs* of the kind (:attr:`~auctionlab.experiments.kinds.RunKind.timing`): the
+runner executes them one at a time with no worker beside them. ``timing_repeats`` = 0
+(the default) times each stage once, as part of an ordinary sweep.
 """
 
 from __future__ import annotations
@@ -30,7 +39,8 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -38,6 +48,7 @@ import pandas as pd
 from auctionlab._validate import (
     check_choice,
     check_float,
+    check_int,
     check_names,
     check_positive_float,
     check_positive_int,
@@ -50,10 +61,12 @@ from auctionlab.mechanisms.relay.mechanisms import (
     MECHANISMS,
     PhaseOneMechanism,
     RelayMechanism,
+    check_mechanism_parameters,
     resolve_mechanism,
 )
 from auctionlab.mechanisms.relay.network import MODES, random_network
 from auctionlab.mechanisms.relay.tasc import assign
+from auctionlab.studies.relay_market import mechanism_kwargs, with_mechanism_parameters
 
 MAX_NODES = 5000  # n or m beyond this would need > 200 MB per capacity matrix
 
@@ -66,11 +79,13 @@ def phase2_rule_names() -> list[str]:
     return [name for name, cls in MECHANISMS.items() if isinstance(cls, type) and issubclass(cls, PhaseOneMechanism)]
 
 
-def phase2_mechanisms(rules) -> list[PhaseOneMechanism]:
-    """The mechanism objects of a (checked) ``rules`` list, in its order."""
+def phase2_mechanisms(rules, params: Any = None) -> list[PhaseOneMechanism]:
+    """The mechanism objects of a (checked) ``rules`` list, in its order, built with the
+    ``<mechanism>_<field>`` parameters of ``params`` (``tasc_tie``)."""
+    kw = {} if params is None else mechanism_kwargs(params)
     out: list[PhaseOneMechanism] = []
     for r in [rules] if isinstance(rules, str) else rules:
-        mech: RelayMechanism = resolve_mechanism(r)
+        mech: RelayMechanism = resolve_mechanism(r, **kw)
         if not isinstance(mech, PhaseOneMechanism):  # the names were checked against phase2_rule_names()
             raise InternalError(f"phase-2 rule {r!r} resolved to {type(mech).__name__}, not a phase-1 mechanism")
         out.append(mech)
@@ -116,8 +131,9 @@ def on_grid(x: np.ndarray, step: float) -> np.ndarray:
 @dataclass(frozen=True)
 class RelayInstanceParams(Params):
     """The random instance every TASC run draws: n sources, m relays, channel mode and area,
-    the assignment algorithms and phase-2 mechanisms evaluated on it, bids U(0, Vmax] on
-    useful pairs, asks U(lo, hi], optionally on a value grid."""
+    the assignment algorithms and phase-2 mechanisms evaluated on it (with their parameters
+    spelled ``<mechanism>_<field>``, e.g. ``tasc_tie``), bids U(0, Vmax] on useful pairs,
+    asks U(lo, hi], optionally on a value grid."""
 
     n: int = 100
     m: int = 100
@@ -136,6 +152,7 @@ class RelayInstanceParams(Params):
         check_positive_float(self.area, "area")
         check_names(self.algorithms, "algorithms", ASSIGNMENT_ALGORITHMS, "assignment algorithm")
         check_names(self.rules, "rules", phase2_rule_names(), "phase-2 rule")
+        check_mechanism_parameters(mechanism_kwargs(self))
         _levels(self.vmax, "vmax")
         _cost_range(self.cost_range)
         check_float(self.value_grid, "value_grid", minimum=0.0, maximum=1.0)
@@ -149,13 +166,23 @@ class RelayInstanceParams(Params):
         return _cost_range(self.cost_range)
 
 
-@dataclass(frozen=True)
-class TascParams(RelayInstanceParams):
-    """Parameters of the ``tasc`` run kind (Figs. 9–11)."""
+MAX_REPEATS = 1000
 
 
 @dataclass(frozen=True)
-class TruthfulnessParams(RelayInstanceParams):
+class _TascParams(RelayInstanceParams):
+    """Parameters of the ``tasc`` run kind (Figs. 9–11); ``timing_repeats`` > 0 makes a run a
+    timing run (each stage repeated that many times in-process, medians kept)."""
+
+    timing_repeats: int = 0
+
+    def check(self) -> None:
+        super().check()
+        check_int(self.timing_repeats, "timing_repeats", minimum=0, maximum=MAX_REPEATS)
+
+
+@dataclass(frozen=True)
+class _TruthfulnessParams(RelayInstanceParams):
     """Parameters of the ``tasc-truthfulness`` run kind (Fig. 8): one Vmax, the true values
     given to the swept buyer and seller, and the number of points of each sweep."""
 
@@ -179,6 +206,10 @@ class TruthfulnessParams(RelayInstanceParams):
             if check_positive_int(getattr(self, key), key, maximum=10_000) < 2:
                 raise ConfigError(f"{key} must be at least 2")
 
+
+# The mechanisms' parameters (``tasc_tie``, ...) join both schemas, their defaults the classes' own.
+TascParams = with_mechanism_parameters(_TascParams, "TascParams")
+TruthfulnessParams = with_mechanism_parameters(_TruthfulnessParams, "TruthfulnessParams")
 
 TASC_METRICS = (
     "candidates",
@@ -205,7 +236,50 @@ TASC_METRICS = (
     "time_assign_ms",
     "time_clear_ms",
     "time_tasc_ms",
+    "time_tasc_q25_ms",
+    "time_tasc_q75_ms",
+    "time_repeats",
 )
+
+
+def _timed(fn, repeats: int) -> tuple[Any, np.ndarray]:
+    """``fn()`` and its wall-clock times in ms: called once (``repeats`` = 0) or ``repeats``
+    times in a row, the first call's result returned (the calls are deterministic)."""
+    times = np.empty(max(repeats, 1))
+    out = None
+    for i in range(times.size):
+        t0 = time.perf_counter()
+        res = fn()
+        times[i] = (time.perf_counter() - t0) * 1e3
+        out = res if out is None else out
+    return out, times
+
+
+def _timing_columns(t_assign: np.ndarray, t_clear: np.ndarray, repeats: int) -> dict[str, Any]:
+    """The time columns of one row: single timings, or medians (and the quartiles of the
+    auction's time) over ``repeats`` in-process repeats."""
+    if repeats == 0:
+        return {
+            "time_assign_ms": float(t_assign[0]),
+            "time_clear_ms": float(t_clear[0]),
+            "time_tasc_ms": float(t_assign[0] + t_clear[0]),
+        }
+    total = t_assign + t_clear
+    q25, med, q75 = (float(x) for x in np.quantile(total, [0.25, 0.5, 0.75]))
+    return {
+        "time_assign_ms": float(np.median(t_assign)),
+        "time_clear_ms": float(np.median(t_clear)),
+        "time_tasc_ms": med,
+        "time_tasc_q25_ms": q25,
+        "time_tasc_q75_ms": q75,
+        "time_repeats": repeats,
+    }
+
+
+def is_timing_run(params: Any) -> bool:
+    """A ``tasc`` run that measures running time (``timing_repeats`` > 0): the runner
+    computes such runs one at a time."""
+    return int(params.get("timing_repeats", 0) or 0) > 0
 
 
 def _ratio_loss(auction: float, pure: float) -> float:
@@ -239,18 +313,17 @@ def run_tasc(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
     """One network; for each algorithm × Vmax level × phase-2 mechanism: profit, prices,
     trades and the efficiency of the auction against the pure assignment (total capacity,
     trades, minimum capacity over all sources and over the winners, relay gain)."""
-    p = TascParams.from_mapping(params)
+    p = cast(_TascParams, TascParams.from_mapping(params))
     gen = np.random.default_rng(seed)
     n, m = int(p.n), int(p.m)
     net, u, costs, t_net = _draw(p, gen)
     step = float(p.value_grid)
     direct_total = float(net.direct.sum())
-    mechanisms = phase2_mechanisms(p.rules)
+    mechanisms = phase2_mechanisms(p.rules, p)
+    repeats = int(p.timing_repeats)
     rows: list[dict[str, Any]] = []
     for alg in check_names(p.algorithms, "algorithms", ASSIGNMENT_ALGORITHMS, "assignment algorithm"):
-        t0 = time.perf_counter()
-        sigma = assign(net, alg)
-        t_assign = (time.perf_counter() - t0) * 1e3
+        sigma, t_assign = _timed(partial(assign, net, alg), repeats)
         on = sigma >= 0
         pure = net.capacities(sigma)
         pure_total, pure_min, pure_trades = float(pure.sum()), float(pure.min()), float(on.sum())
@@ -258,9 +331,7 @@ def run_tasc(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
         for vmax in p.vmax_levels:
             values = _values(net, u, vmax, step)
             for mech in mechanisms:
-                t0 = time.perf_counter()
-                out = mech(net, values, costs, sigma)
-                t_clear = (time.perf_counter() - t0) * 1e3
+                out, t_clear = _timed(partial(mech, net, values, costs, sigma), repeats)
                 cap = net.capacities(out.traded)
                 total, cmin, trades = float(cap.sum()), float(cap.min()), float(out.n_trades)
                 win = np.flatnonzero(out.buyer_wins)
@@ -301,9 +372,7 @@ def run_tasc(params: dict[str, Any], seed: np.random.SeedSequence) -> RunOutput:
                         "min_capacity_winners": cmin_win,
                         "degradation_min_capacity_winners": (_ratio_loss(cmin_win, pure_min) if win.size else math.nan),
                         "time_network_ms": t_net,
-                        "time_assign_ms": t_assign,
-                        "time_clear_ms": t_clear,
-                        "time_tasc_ms": t_assign + t_clear,
+                        **_timing_columns(t_assign, t_clear, repeats),
                     }
                 )
     return RunOutput(runs=rows)
@@ -336,7 +405,7 @@ def run_truthfulness(params: dict[str, Any], seed: np.random.SeedSequence) -> Ru
     true value) the truthful utility, the best swept utility, whether truth is a best
     response on the sweep (``peaks_at_truth``) and the number of candidate pairs (the
     population the swept agent was drawn from)."""
-    p = TruthfulnessParams.from_mapping(params)
+    p = cast(_TruthfulnessParams, TruthfulnessParams.from_mapping(params))
     gen = np.random.default_rng(seed)
     n, m = int(p.n), int(p.m)
     lo, hi = p.costs_lo_hi
@@ -349,7 +418,7 @@ def run_truthfulness(params: dict[str, Any], seed: np.random.SeedSequence) -> Ru
         costs = np.minimum(on_grid(costs, step), hi)
     bid_grid = np.linspace(0.0, vmax, int(p.bid_points))
     ask_grid = np.linspace(0.0, hi, int(p.ask_points))
-    mechanisms = phase2_mechanisms(p.rules)
+    mechanisms = phase2_mechanisms(p.rules, p)
     rows: list[dict[str, Any]] = []
     sweeps: list[pd.DataFrame] = []
     for alg in check_names(p.algorithms, "algorithms", ASSIGNMENT_ALGORITHMS, "assignment algorithm"):
@@ -426,6 +495,7 @@ TASC_KIND = RunKind(
     metrics=TASC_METRICS,
     id_columns=("n", "m", "algorithm", "rule", "vmax"),
     chunk=100,
+    timing=is_timing_run,
     description="TASC vs pure assignment on random DF networks (profit, efficiency, run time; Fig. 9-11)",
 )
 TASC_TRUTHFULNESS_KIND = RunKind(

@@ -41,8 +41,9 @@ def rank_positions(values, descending):
 __all__ = ["all_matchings", "best", "capacities", "rank_positions"]
 
 
-def literal_algorithm2(bids, asks, sigma, reduction=False):
-    """Algorithm 2 step by step with Python lists (1-indexed positions as in the paper).
+def literal_algorithm2(bids, asks, sigma, reduction=False, tie="second"):
+    """Algorithm 2 step by step with Python lists (1-indexed positions as in the paper);
+    ``tie``: on equal counts in step 5, the "first" pair (alpha, k) or the "second" (k, beta).
 
     Returns (winning buyers, winning sellers, P^b, P^s) or None for no trade.
     """
@@ -65,6 +66,7 @@ def literal_algorithm2(bids, asks, sigma, reduction=False):
     else:
         alpha = max(t for t in range(1, len(S) + 1) if B(t) >= A(k))
         beta = max(t for t in range(1, len(R) + 1) if B(k) >= A(t))
-        x, y = (alpha, k) if len(sigma_set(alpha, k)) > len(sigma_set(k, beta)) else (k, beta)
+        n1, n2 = len(sigma_set(alpha, k)), len(sigma_set(k, beta))
+        x, y = (alpha, k) if n1 > n2 or (tie == "first" and n1 == n2) else (k, beta)
     winners = sigma_set(x, y)
     return sorted(winners), sorted(sigma[i] for i in winners), B(x), A(y)

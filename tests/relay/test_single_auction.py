@@ -27,12 +27,21 @@ def tie_heavy(seed: int):
     return bids, asks, gen.permutation(sigma) if seed % 3 == 0 else sigma
 
 
-@pytest.mark.parametrize("rule, fn", [("tasc", clear), ("trade_reduction", trade_reduction)])
-def test_phase2_matches_literal_algorithm_and_batch_path(rule, fn):
+@pytest.mark.parametrize(
+    "rule, fn, tie",
+    [
+        ("tasc", clear, "second"),
+        ("tasc", lambda b, a, s: clear(b, a, s, tie="first"), "first"),
+        ("trade_reduction", trade_reduction, "second"),
+    ],
+)
+def test_phase2_matches_literal_algorithm_and_batch_path(rule, fn, tie):
     for seed in range(400):
         bids, asks, sigma = tie_heavy(seed)
         out = fn(bids, asks, sigma)
-        ref = literal_algorithm2(bids.tolist(), asks.tolist(), sigma.tolist(), reduction=rule == "trade_reduction")
+        ref = literal_algorithm2(
+            bids.tolist(), asks.tolist(), sigma.tolist(), reduction=rule == "trade_reduction", tie=tie
+        )
         if ref is None:
             assert out.n_trades == 0 and out.profit == 0 and out.boundary is None
         else:
@@ -52,10 +61,10 @@ def test_phase2_matches_literal_algorithm_and_batch_path(rule, fn):
             assert not out.buyer_wins[b] and not out.seller_wins[s]
         # every agent's outcome as the K-profile path computes it, reporting what it reported
         for i in np.flatnonzero(sigma >= 0):
-            res = phase2_responses(bids, asks, sigma, rule, "buyer", int(i), [bids[i, sigma[i]]])
+            res = phase2_responses(bids, asks, sigma, rule, "buyer", int(i), [bids[i, sigma[i]]], tie)
             assert bool(res.wins[0]) == bool(out.buyer_wins[i]) and res.payment[0] == out.buyer_payments[i]
             j = int(sigma[i])
-            res = phase2_responses(bids, asks, sigma, rule, "seller", j, [asks[j]])
+            res = phase2_responses(bids, asks, sigma, rule, "seller", j, [asks[j]], tie)
             assert bool(res.wins[0]) == bool(out.seller_wins[j]) and res.payment[0] == out.seller_payments[j]
 
 

@@ -179,7 +179,8 @@ def test_manipulation_dataset_shapes_the_stored_tables():
 
 def test_manipulation_claims_agree_on_data_built_to_agree():
     claims = M.claims(M.dataset(FakeStore("manip", manipulation_tables(40, agree=True))))
-    assert len(claims) == 9 and all(c.n is not None and c.n > 0 for c in claims)
+    # TASC as written is judged once per denominator (all sampled agents, candidates)
+    assert len(claims) == 10 and all(c.n is not None and c.n > 0 for c in claims)
     assert {c.verdict for c in claims} == {"agrees"}, [(c.statement, c.verdict) for c in claims]
     tr = by_statement(claims, "Trade reduction: no agent gains")
     assert tr.n == 40 * 2 * 2 and "for MWM" in tr.statement
@@ -208,7 +209,8 @@ def test_manipulation_claims_on_a_tiny_sample_read_insufficient_data():
     assert all(c.verdict in VERDICTS for c in claims)
     for words in (
         "Trade reduction: no agent gains",
-        "rare",
+        "rare (some agent gains; < 10%) [reading: tie rule 'second' = (s_{i_k}, r_{j_β}) on equal counts; share of all",
+        "rare (some agent gains; < 10%) [reading: tie rule 'second' = (s_{i_k}, r_{j_β}) on equal counts; share of cand",
         "common",
         "runs a deficit",
         "never run a deficit",
@@ -228,7 +230,8 @@ def test_manipulation_figures_and_section(tmp_path):
     for f in sec.figures:
         assert f.png == tmp_path / f"{f.name}.png" and f.png.stat().st_size > 1000
         assert f.svg.read_text().lstrip().startswith("<?xml")
-    assert len(sec.tables) == 3 and len(sec.claims) == 9 and all(c.n is not None for c in sec.claims)
+    assert len(sec.tables) == 4 and len(sec.claims) == 10 and all(c.n is not None for c in sec.claims)
+    assert any("by step-5 tie rule and denominator" in t for t, _ in sec.tables)
     assert M.build(FakeStore("empty", {}), tmp_path).notes == ["No runs are stored yet."]
 
 

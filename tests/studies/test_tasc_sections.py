@@ -170,11 +170,26 @@ def test_runtime_verdicts_rest_on_medians(tmp_path):
     assert mm.loc[150, "median"] == pytest.approx(mm.loc[100, "median"])  # flat
     assert mm.loc[150, "mean"] > 1.3 * mm.loc[100, "mean"]  # the mean is not
     claims = runtime.claims(frames)
-    assert all("[reading: medians]" in c.statement for c in claims)
+    # stored without repeats: single timings, named as such in every verdict
+    assert all("[reading: medians of single timings]" in c.statement for c in claims)
+    assert all("single wall-clock timings" in c.evidence and "n = 40 instances" in c.evidence for c in claims)
     assert _by(claims, "For MM")[0].verdict == "agrees" and _by(claims, "For MM")[0].n == 40
     assert _by(claims, "For MWM and ORA")[0].verdict == "agrees"
     assert runtime.figures(frames, tmp_path)[0].png.exists()
     assert "median [quartiles]" in runtime.tables(frames)[0][0]
+
+
+def test_runtime_verdicts_name_serial_medians_when_the_runs_repeated_each_timing():
+    runs = time_runs().assign(time_repeats=5)
+    frames = runtime.frames_from_runs(runs)
+    claims = runtime.claims(frames)
+    assert len(claims) == 2
+    assert all("[reading: serial medians of 5 repeats]" in c.statement for c in claims)
+    assert all("median of 5 in-process repeats" in c.evidence for c in claims)
+    assert "serial medians" in runtime.tables(frames)[0][0]
+    # a mix of repeated and single timings is read as single timings
+    mixed = pd.concat([runs, time_runs().assign(time_repeats=np.nan)], ignore_index=True)
+    assert runtime.repeats_of(mixed) == 0
 
 
 # ---------------------------------------------------------------------- Fig. 8

@@ -51,7 +51,16 @@ from auctionlab.mechanisms.relay.baselines import (
 )
 from auctionlab.mechanisms.relay.network import RelayNetwork
 from auctionlab.mechanisms.relay.outcome import AgentOutcomes, RelayOutcome
-from auctionlab.mechanisms.relay.tasc import _assignment, _phase2, assign, check_reports, check_sigma, phase2_responses
+from auctionlab.mechanisms.relay.tasc import (
+    TIE_RULES,
+    _assignment,
+    _phase2,
+    assign,
+    check_reports,
+    check_sigma,
+    check_tie,
+    phase2_responses,
+)
 from auctionlab.registry import Registry
 
 ROLES = ("buyer", "seller")
@@ -217,30 +226,59 @@ class PhaseOneMechanism(ScalarMechanism):
 
 
 @dataclass(frozen=True)
-class TASC(PhaseOneMechanism):
-    """TASC phase 2 exactly as written (Algorithm 2) on the given assignment: IR and budget
-    balanced, not truthful."""
+class AssignedPairsAuction(PhaseOneMechanism):
+    """Phase 2 of TASC on the given assignment (:mod:`~auctionlab.mechanisms.relay.tasc`):
+    the shared body of :class:`TASC` and :class:`TradeReduction`, which differ in ``rule``
+    (how the boundary pair is chosen) and in their parameters: only TASC as written has a
+    step-5 choice, hence a tie rule. Not registered itself."""
 
-    name: ClassVar[str] = "tasc"
-    label: ClassVar[str] = "TASC"
-    color: ClassVar[str] = "#1f77b4"
     budget_balanced: ClassVar[bool] = True
     individually_rational: ClassVar[bool] = True
     rule: ClassVar[str] = "tasc"
 
+    @property
+    def tie_rule(self) -> str:
+        """The step-5 tie rule phase 2 is run with (the default where there is no choice)."""
+        return TIE_RULES[0]
+
     def __call__(self, network, bids, asks, sigma) -> RelayOutcome:
         bids, asks = check_reports(bids, asks)
         sigma, cand, rel = _assignment(sigma, *bids.shape)
-        return _phase2(bids, asks, sigma, self.rule, cand, rel)
+        return _phase2(bids, asks, sigma, self.rule, cand, rel, self.tie_rule)
 
     def scalar_responses(self, network, bids, asks, sigma, role, index, x, cache=None) -> AgentOutcomes:
-        return phase2_responses(bids, asks, sigma, self.rule, role, index, x)
+        return phase2_responses(bids, asks, sigma, self.rule, role, index, x, self.tie_rule)
 
 
 @dataclass(frozen=True)
-class TradeReduction(TASC):
+class TASC(AssignedPairsAuction):
+    """TASC phase 2 exactly as written (Algorithm 2) on the given assignment: IR and budget
+    balanced, not truthful.
+
+    ``tie`` (``tasc_tie`` in specs) is the rule for step 5 when the two candidate boundary
+    pairs have equal winner counts, which the paper leaves open: ``"second"`` (default) takes
+    (s_{i_k}, r_{j_β}), ``"first"`` takes (s_{i_α}, r_{j_k})."""
+
+    tie: str = TIE_RULES[0]
+    name: ClassVar[str] = "tasc"
+    label: ClassVar[str] = "TASC"
+    color: ClassVar[str] = "#1f77b4"
+    rule: ClassVar[str] = "tasc"
+
+    def __post_init__(self) -> None:
+        check_tie(self.tie, "tasc_tie")
+
+    @property
+    def tie_rule(self) -> str:
+        return self.tie
+
+
+@dataclass(frozen=True)
+class TradeReduction(AssignedPairsAuction):
     """The trade-reduction variant of phase 2: truthful, IR and budget balanced for any
-    bid-independent assignment."""
+    bid-independent assignment. Its boundary pair is always (s_{i_k}, r_{j_k}): there is no
+    step-5 choice and so no tie rule (``TradeReduction(tie=...)`` is refused, and specs have
+    no ``trade_reduction_tie``)."""
 
     name: ClassVar[str] = "trade_reduction"
     label: ClassVar[str] = "trade reduction"

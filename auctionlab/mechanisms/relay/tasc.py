@@ -8,6 +8,12 @@ trades. Phase 2 is O(l log l) in the number l of candidate pairs.
 Conventions: buyers are sorted by their bid on their *own assigned* relay, non-increasing;
 sellers by ask, non-decreasing; ties by index (lower first), never by anything reported.
 
+Step 5 compares the winner counts of the two candidate boundary pairs, (s_{i_α}, r_{j_k})
+and (s_{i_k}, r_{j_β}); the paper says nothing about equal counts. The *tie rule* decides
+(:data:`TIE_RULES`): ``"second"`` (the default) takes (s_{i_k}, r_{j_β}), ``"first"`` takes
+(s_{i_α}, r_{j_k}). Neither makes Algorithm 2 truthful; they differ in which manipulations
+pay (in the seller example of :func:`clear`, an ask equal to a bid ties the counts).
+
 Example (Algorithm 2 as written is manipulable; buyer instance, b0 is the boundary buyer and loses):
 
 >>> import numpy as np
@@ -22,13 +28,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from auctionlab._validate import all_nonnegative_finite, as_real_array, check_nonnegative_finite
+from auctionlab._validate import all_nonnegative_finite, as_real_array, check_choice, check_nonnegative_finite
 from auctionlab.errors import ConfigError, InternalError, InvalidAssignmentError, ShapeError
 from auctionlab.mechanisms.relay.assignment import ASSIGNMENT_ALGORITHMS, mm, mwm, ora
 from auctionlab.mechanisms.relay.network import RelayNetwork
 from auctionlab.mechanisms.relay.outcome import AgentOutcomes, RelayOutcome
 
 _F8 = np.dtype(np.float64)
+TIE_PAIRS = {"second": "(s_{i_k}, r_{j_β})", "first": "(s_{i_α}, r_{j_k})"}
+"""Step 5 on equal winner counts: the boundary pair each tie rule takes."""
+TIE_RULES = tuple(TIE_PAIRS)
+"""The tie rules of step 5, the default first."""
+
+
+def check_tie(tie, name: str = "tie") -> str:
+    """A tie rule of step 5, one of :data:`TIE_RULES` (ConfigError naming them otherwise)."""
+    return str(check_choice(tie, name, TIE_RULES))
+
+
 _min = np.minimum.reduce  # the ufunc reduction skips the ndarray-method wrapper
 
 
@@ -144,11 +161,12 @@ def _rank(B: np.ndarray, A: np.ndarray, rel: np.ndarray) -> tuple:
     return by_bid, by_ask, bs, as_, _count(bs >= as_)
 
 
-def _boundary(by_bid, by_ask, bs, as_, k, rule: str) -> tuple:
+def _boundary(by_bid, by_ask, bs, as_, k, rule: str, tie: str = "second") -> tuple:
     """Steps 4–5 on the output of :func:`_rank` (k ≥ 2 where it matters): the boundary
     ranks ``x``, ``y``, the winners ``win`` (a mask in candidate order: buyer ranked above
     x and seller above y), their number, and, for TASC as written, the two candidate
-    boundary indices ``alpha``, ``beta`` (None under trade reduction).
+    boundary indices ``alpha``, ``beta`` (None under trade reduction). ``tie``: the step-5
+    tie rule (:data:`TIE_RULES`).
 
     The two counts step 5 compares are the sizes of the two candidate winner sets, so the
     chosen set is one of the masks already counted (no third pass)."""
@@ -166,10 +184,8 @@ def _boundary(by_bid, by_ask, bs, as_, k, rule: str) -> tuple:
     w1 = (pos_b < _col(alpha - 1)) & top_a
     w2 = top_b & (pos_a < _col(beta - 1))
     n1, n2 = _count(w1), _count(w2)
-    # Tie rule (the paper gives none): on equal counts the second pair, (s_{i_k}, r_{j_β}).
-    # In the seller example of TASC's manipulability (see the tests) the deviating ask equals a bid, α counts it (≥), and
-    # the counts tie 1–1; this rule is the one under which the stated gain appears.
-    first = n1 > n2
+    # Equal counts: the second pair, (s_{i_k}, r_{j_β}), unless the tie rule says "first".
+    first = n1 >= n2 if tie == "first" else n1 > n2
     return (
         _pick(first, alpha, k),
         _pick(first, k, beta),
@@ -212,9 +228,11 @@ def _phase2(
     rule: str,
     cand: np.ndarray | None = None,
     rel: np.ndarray | None = None,
+    tie: str = "second",
 ) -> RelayOutcome:
     """Phase 2 of one auction on inputs already checked by :func:`check_reports` and
-    :func:`check_sigma` (``cand``, ``rel``: the assigned buyers and their relays, when known).
+    :func:`check_sigma` (``cand``, ``rel``: the assigned buyers and their relays, when known;
+    ``tie``: the step-5 tie rule, checked).
 
     The same steps as :func:`_rank` and :func:`_boundary` (which serve K profiles at once),
     written for one profile with as few array operations as possible (and NumPy's C entry
@@ -250,11 +268,9 @@ def _phase2(
         # ranked below x − 1 whose sellers rank below y − 1.
         w1, w2 = r[: alpha - 1] < k - 1, r[: k - 1] < beta - 1
         n1, n2 = int(np.count_nonzero(w1)), int(np.count_nonzero(w2))
-        # Tie rule (the paper gives none): on equal counts the second pair, (s_{i_k}, r_{j_β}).
-        # In the seller example of TASC's manipulability (see the tests) the deviating ask
-        # equals a bid, α counts it (≥), and the counts tie 1–1; this rule is the one under
-        # which the stated gain appears.
-        x, y, won, wins = (alpha, k, w1, n1) if n1 > n2 else (k, beta, w2, n2)
+        # Equal counts: the second pair, (s_{i_k}, r_{j_β}), unless the tie rule says "first".
+        first = n1 >= n2 if tie == "first" else n1 > n2
+        x, y, won, wins = (alpha, k, w1, n1) if first else (k, beta, w2, n2)
         pairs = ((int(S[alpha - 1]), int(R[k - 1])), (int(S[k - 1]), int(R[beta - 1])))
     buyers = S[: x - 1][won]
     pb, ps = float(bs[x - 1]), float(as_[y - 1])
@@ -283,10 +299,17 @@ def _phase2(
 
 
 def phase2_responses(
-    bids: np.ndarray, asks: np.ndarray, sigma: np.ndarray, rule: str, role: str, index: int, reports: np.ndarray
+    bids: np.ndarray,
+    asks: np.ndarray,
+    sigma: np.ndarray,
+    rule: str,
+    role: str,
+    index: int,
+    reports: np.ndarray,
+    tie: str = "second",
 ) -> AgentOutcomes:
     """Phase 2 for K counterfactual reports of one agent, every other report fixed, in one
-    vectorised pass (the same steps as a single auction, row by row).
+    vectorised pass (the same steps as a single auction, row by row; ``tie``: the step-5 tie rule).
 
     ``reports`` (K,) is the number phase 2 reads from that agent: a buyer's bid on its
     assigned relay, a seller's ask. An agent without a phase-1 partner never trades.
@@ -304,19 +327,22 @@ def phase2_responses(
     A = np.repeat(asks[rel][None, :], K, axis=0)
     (B if role == "buyer" else A)[:, c] = x
     by_bid, by_ask, bs, as_, k = _rank(B, A, rel)
-    xb, ya, win, _, _, _ = _boundary(by_bid, by_ask, bs, as_, k, rule)
+    xb, ya, win, _, _, _ = _boundary(by_bid, by_ask, bs, as_, k, rule, tie)
     wins = win[:, c] & (k >= 2)
     price = _at(bs, np.maximum(xb - 1, 0)) if role == "buyer" else _at(as_, np.maximum(ya - 1, 0))
     return AgentOutcomes(wins, np.where(wins, price, 0.0), np.where(wins, int(rel[c]), -1))
 
 
-def clear(bids, asks, sigma) -> RelayOutcome:
+def clear(bids, asks, sigma, *, tie: str = "second") -> RelayOutcome:
     """TASC phase 2 (Algorithm 2) exactly as written: boundary pair chosen between
-    (s_{i_α}, r_{j_k}) and (s_{i_k}, r_{j_β}) by the larger |Σ(S_{x−1}, R_{y−1})|.
+    (s_{i_α}, r_{j_k}) and (s_{i_k}, r_{j_β}) by the larger |Σ(S_{x−1}, R_{y−1})|, on equal
+    counts the pair the tie rule ``tie`` names (:data:`TIE_RULES`; default the second).
 
     Individually rational and budget balanced, but *not* truthful: an agent can sometimes move
     the choice of the boundary pair to its own advantage. Seller instance: r1 earns 1.0
-    truthfully and 1.8 by asking 1.8 (any ask in [1.75, 1.9]; at 1.7 the two counts tie).
+    truthfully and 1.8 by asking 1.8 (any ask in [1.75, 1.9], under either tie rule: the
+    counts differ). At ask 1.7, equal to a bid, the two counts tie 1–1: under the rule
+    "second" r1 still earns 1.8, under "first" it does not trade.
 
     >>> sigma = np.array([-1, 2, 1, 3, 0])
     >>> bids = np.zeros((5, 4)); bids[[1, 2, 3, 4], [2, 1, 3, 0]] = [3.1, 3.0, 2.6, 1.7]
@@ -328,6 +354,9 @@ def clear(bids, asks, sigma) -> RelayOutcome:
     >>> _, sellers = clear(bids, lie, sigma).utilities(bids, asks)
     >>> round(float(sellers[1]), 6)
     1.8
+    >>> lie[1] = 1.7
+    >>> [round(float(clear(bids, lie, sigma, tie=t).utilities(bids, asks)[1][1]), 6) for t in TIE_RULES]
+    [1.8, 0.0]
 
     The paper's worked example (5 buyers, 7 sellers, MWM; the capacity matrix doubles as the
     bid matrix): winners (s1, r1), (s4, r4), (s5, r6), P^b = 8, P^s = 7, profit 3.
@@ -341,9 +370,10 @@ def clear(bids, asks, sigma) -> RelayOutcome:
     >>> (np.flatnonzero(out.buyer_wins) + 1).tolist(), out.buyer_price, out.seller_price, out.profit
     ([1, 4, 5], 8.0, 7.0, 3.0)
     """
+    tie = check_tie(tie)
     bids, asks = check_reports(bids, asks)
     sigma, cand, rel = _assignment(sigma, *bids.shape)
-    return _phase2(bids, asks, sigma, "tasc", cand, rel)
+    return _phase2(bids, asks, sigma, "tasc", cand, rel, tie)
 
 
 def trade_reduction(bids, asks, sigma) -> RelayOutcome:
@@ -387,12 +417,19 @@ def assign(network: RelayNetwork, algorithm="mwm") -> np.ndarray:
     return sigma
 
 
-def tasc(network: RelayNetwork, bids, asks, algorithm="mwm", *, rule: str = "tasc") -> RelayOutcome:
+def tasc(
+    network: RelayNetwork, bids, asks, algorithm="mwm", *, rule: str = "tasc", tie: str = "second"
+) -> RelayOutcome:
     """The whole auction: phase 1 with ``algorithm`` (a name in ASSIGNMENT_ALGORITHMS or a
-    callable), then phase 2 with ``rule`` ("tasc" as written, or "trade_reduction")."""
+    callable), then phase 2 with ``rule`` ("tasc" as written, or "trade_reduction"). ``tie``
+    is the step-5 tie rule of "tasc" (:data:`TIE_RULES`); trade reduction has no step 5 and
+    accepts only the default."""
     if not isinstance(rule, str) or rule not in PHASE2_RULES:
         raise ConfigError(f"unknown rule {rule!r}; available: {', '.join(PHASE2_RULES)}")
+    tie = check_tie(tie)
+    if rule == "trade_reduction" and tie != TIE_RULES[0]:
+        raise ConfigError(f"tie = {tie!r} has no meaning under trade reduction (it has no step-5 choice)")
     if not isinstance(network, RelayNetwork):
         raise ConfigError(f"network must be a RelayNetwork, got {type(network).__name__}")
     bids, asks = check_reports(bids, asks, network.relayed.shape)
-    return _phase2(bids, asks, assign(network, algorithm), rule)
+    return _phase2(bids, asks, assign(network, algorithm), rule, tie=tie)

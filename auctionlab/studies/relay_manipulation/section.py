@@ -10,9 +10,13 @@ independent. The tests are fixed here in advance:
 
 - "no profitable deviation" (mechanisms declared truthful): the largest maximum gain of
   every sampled agent is ≤ ``TOL`` (1e-9); n = best-response searches;
-- "rare" (TASC as written): some agent gains, but fewer than ``RARE`` = 10% of the sampled
-  agents ("partly" when no gain was found at all, or when the share is above 10%);
-  n = sampled agents;
+- "rare" (TASC as written): some agent gains, but fewer than ``RARE`` = 10% of the agents
+  ("partly" when no gain was found at all, or when the share is above 10%), judged once per
+  reading and named in it: per step-5 tie rule present (a spec sweeps ``tasc_tie``; the
+  first setting is the plain variant, e.g. ``tasc/mwm``, the others carry their setting,
+  ``tasc/mwm [tie=first]``) and per denominator — *all sampled agents* (n = sampled agents)
+  or *candidates*, the sampled agents with a phase-1 partner, the only ones whose report
+  TASC reads (n = such agents);
 - "common" (k-DA): more than ``COMMON`` = 50% of the sampled agents that trade under
   truthful reports can gain, in both roles; n = such agents in the smaller role;
 - "VCG runs a deficit": profit < 0 in more than half of the instances; n = instances;
@@ -39,6 +43,7 @@ from auctionlab.mechanisms.relay.mechanisms import (
     McAfeeHomogeneous,
     TradeReduction,
 )
+from auctionlab.mechanisms.relay.tasc import TIE_PAIRS
 from auctionlab.report.metrics import fmt
 from auctionlab.report.plots import band, new_figure, save
 from auctionlab.report.sections import (
@@ -73,9 +78,12 @@ from auctionlab.studies.relay_common import (
     role_color,
     rows_of,
     split_variant,
+    tie_rule_of,
+    tie_rule_text,
     variant_color,
     variant_label,
     variant_order,
+    variant_setting,
 )
 
 RARE = 0.10
@@ -107,10 +115,58 @@ def per_instance_gains(runs: pd.DataFrame, agents: pd.DataFrame) -> pd.DataFrame
     return g.merge(keys, on="run_id", how="left")
 
 
+def first_setting(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the first mechanism-parameter setting (variants without a setting suffix)."""
+    if frame.empty or "variant" not in frame:
+        return frame
+    return frame[[not variant_setting(v) for v in frame["variant"]]]
+
+
+def tie_of(variant: str, first_tie: str) -> str:
+    """The step-5 tie rule a TASC variant ran with (``first_tie``: the first setting's)."""
+    for part in variant_setting(variant).split(", "):
+        key, _, value = part.partition("=")
+        if key == "tie":
+            return value
+    return first_tie
+
+
+def tie_frequency(agents: pd.DataFrame, first_tie: str) -> pd.DataFrame:
+    """TASC as written: the share of agents with a profitable deviation per grid point and
+    tie rule under both denominators — all sampled agents, and the candidates among them
+    (a phase-1 partner: the agents whose report TASC reads) — pooled over algorithms and
+    roles, with the number of agents behind each share; then the same over all points."""
+    t = rows_of(agents, TASC)
+    if t.empty:
+        return pd.DataFrame()
+    t = t.assign(tie=[tie_of(v, first_tie) for v in t["variant"]])
+    t["profitable"] = t["profitable"].astype(bool)
+    t["relevant"] = t["relevant"].astype(bool)
+    keys = ["n", "m", "vmax", "tie"]
+    rows = []
+    groups = list(t.groupby(keys, sort=True)) + [(("all", "all", "all", tie), g) for tie, g in t.groupby("tie")]
+    for key, g in groups:
+        cand = g[g["relevant"]]
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "tie_pair": TIE_PAIRS.get(str(key[-1]), ""),
+                "agents": len(g),
+                "profitable": int(g["profitable"].sum()),
+                "share_of_all_agents": float(g["profitable"].mean()),
+                "candidates": len(cand),
+                "share_of_candidates": float(cand["profitable"].mean()) if len(cand) else float("nan"),
+                "candidates_fraction": float(g["relevant"].mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def price_of_truthfulness(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per run and algorithm: what trade reduction gives up against TASC as written
-    (trades, welfare share, capacity-gain share; positive = TASC as written has more)."""
-    t = rows_of(runs, TASC).set_index(["run_id", "algorithm"])
+    """Per run and algorithm: what trade reduction gives up against TASC as written (its
+    first setting's tie rule) (trades, welfare share, capacity-gain share; positive = TASC
+    as written has more)."""
+    t = first_setting(rows_of(runs, TASC)).set_index(["run_id", "algorithm"])
     r = rows_of(runs, TradeReduction).set_index(["run_id", "algorithm"])
     common = t.index.intersection(r.index)
     if common.empty:
@@ -292,6 +348,7 @@ def dataset(store) -> dict[str, pd.DataFrame]:
         return {}
     gen = analysis_rng(store, ANALYSIS_STREAM)
     variants = variant_order(runs["variant"].unique())
+    first_tie = tie_rule_of(store.spec.params)
     inst = per_instance_gains(runs, agents)
     summary = _summary(inst, agents, variants, gen)
     eff = _efficiency(runs, variants, gen)
@@ -309,8 +366,10 @@ def dataset(store) -> dict[str, pd.DataFrame]:
             "algorithm": [split_variant(v)[1] for v in variants],
         }
     )
+    keyed = agents.merge(runs[["run_id", "n", "m", "vmax"]].drop_duplicates("run_id"), on="run_id", how="left")
     return {
-        "meta": one_row(name=store.name, instances=int(runs["run_id"].nunique())),
+        "meta": one_row(name=store.name, instances=int(runs["run_id"].nunique()), first_tie=first_tie),
+        "tie_frequency": tie_frequency(keyed, first_tie),
         "runs": runs,
         "agents": agents,
         "variants": order,
@@ -533,29 +592,51 @@ def _truthful_claims(agents: pd.DataFrame, present: list[str]) -> list[Claim]:
     return out
 
 
-def _tasc_claim(agents: pd.DataFrame, summary: pd.DataFrame, variants: list[str]) -> list[Claim]:
+def _tasc_claim(
+    agents: pd.DataFrame, summary: pd.DataFrame, variants: list[str], freq: pd.DataFrame, first_tie: str
+) -> list[Claim]:
+    """ "Rare" for TASC as written, once per reading: tie rule × denominator, both named."""
     t = rows_of(agents, TASC)
     if t.empty:
         return []
-    rate = float(t["profitable"].mean())
-    per = ", ".join(
-        f"{variant_label(v)}: "
-        + "; ".join(
-            f"{r['role']}s {ci_text(r['share_profitable'], r['share_lo'], r['share_hi'])}"
-            for _, r in summary[summary["variant"] == v].iterrows()
+    t = t.assign(tie=[tie_of(v, first_tie) for v in t["variant"]])
+    out = []
+    for tie in dict.fromkeys(t["tie"]):
+        d = t[t["tie"] == tie]
+        mine = [v for v in variants if split_variant(v)[0] == mech_name(TASC) and tie_of(v, first_tie) == tie]
+        per = ", ".join(
+            f"{variant_label(v)}: "
+            + "; ".join(
+                f"{r['role']}s {ci_text(r['share_profitable'], r['share_lo'], r['share_hi'])}"
+                for _, r in summary[summary["variant"] == v].iterrows()
+            )
+            for v in mine
         )
-        for v in variants
-        if split_variant(v)[0] == mech_name(TASC)
-    )
-    return [
-        Claim(
-            "TASC as written: profitable deviations exist but are rare (some agent gains; < 10% of agents)",
-            judge(0 < rate < RARE, len(t), partly=True),
-            f"{int(t['profitable'].sum())} of {len(t)} sampled agents ({rate:.2%}) can gain; largest gain "
-            f"{fmt(float(t['max_gain'].max()))}; per variant {per}.",
-            n=len(t),
-        )
-    ]
+        points = ""
+        if not freq.empty:
+            f = freq[(freq["tie"] == tie) & (freq["n"] != "all")]
+            points = "; by point (n × m, Vmax): " + ", ".join(
+                f"{r['n']} × {r['m']} ({fmt(float(r['vmax']))}): {r['share_of_all_agents']:.1%} of {r['agents']} "
+                f"agents / {r['share_of_candidates']:.1%} of {r['candidates']} candidates"
+                for r in f.to_dict("records")
+            )
+        cand = d[d["relevant"].astype(bool)]
+        for label_, sample in (("all sampled agents", d), ("candidates (sampled agents with a phase-1 partner)", cand)):
+            rate = float(sample["profitable"].mean()) if len(sample) else float("nan")
+            out.append(
+                Claim(
+                    f"TASC as written: profitable deviations exist but are rare (some agent gains; < 10%) "
+                    f"[reading: tie rule {tie_rule_text(tie)} on equal counts; share of {label_}]",
+                    judge(0 < rate < RARE, len(sample), partly=True),
+                    f"{int(sample['profitable'].sum())} of {len(sample)} ({rate:.2%}) can gain; largest gain "
+                    f"{fmt(float(d['max_gain'].max()))}; candidates are {float(d['relevant'].mean()):.0%} of the "
+                    f"sampled agents ({int(d['profitable'].sum())} of {len(d)} sampled agents, "
+                    f"{int(cand['profitable'].sum())} of {len(cand)} candidates); per variant, share of sampled "
+                    f"agents {per}{points}.",
+                    n=len(sample),
+                )
+            )
+    return out
 
 
 def _kda_claim(agents: pd.DataFrame) -> list[Claim]:
@@ -651,7 +732,7 @@ def _price_claim(pot: pd.DataFrame, price_summary: pd.DataFrame) -> list[Claim]:
     )
     return [
         Claim(
-            "Trade reduction trades the same or fewer pairs than TASC as written",
+            "Trade reduction trades the same or fewer pairs than TASC as written (its first tie-rule setting)",
             judge_all(worst >= 0, len(pot)),
             f"smallest per-instance difference {fmt(worst)}; {parts}.",
             n=len(pot),
@@ -667,7 +748,13 @@ def claims(frames: dict[str, pd.DataFrame]) -> list[Claim]:
     present = mech_order(runs["mechanism"].unique())
     return [
         *_truthful_claims(agents, present),
-        *_tasc_claim(agents, frames["summary"], variants),
+        *_tasc_claim(
+            agents,
+            frames["summary"],
+            variants,
+            frames.get("tie_frequency", pd.DataFrame()),
+            meta(frames, "first_tie", "second"),
+        ),
         *_kda_claim(agents),
         *_vcg_claim(runs, frames["efficiency"]),
         *_budget_claim(runs, present),
@@ -713,6 +800,18 @@ def build(store, figdir: Path) -> Section:
             frames["efficiency"],
         )
     )
+    if not frames["tie_frequency"].empty:
+        sec.tables.append(
+            (
+                (
+                    "TASC as written, manipulation frequency by step-5 tie rule and denominator, side by side: the share "
+                    "of all sampled agents with a profitable deviation (agents = n) and of the candidates among them, the "
+                    "sampled agents with a phase-1 partner (candidates = n); pooled over assignment algorithms and roles, "
+                    "per grid point and over all points"
+                ),
+                frames["tie_frequency"],
+            )
+        )
     if not frames["price_summary"].empty:
         sec.tables.append(
             (

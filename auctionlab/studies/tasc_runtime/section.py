@@ -3,11 +3,18 @@
 ``dataset(store)`` -> tidy frames, ``figures(frames, figdir)``, ``claims(frames)``,
 ``build(store, figdir)`` (see :mod:`auctionlab.studies.tasc_profit.section`).
 
-Times are wall clock per auction, taken inside each run while other workers may share
-the cores; a few slow outliers (a worker descheduled mid-auction) pull the mean far
-above the typical time. The verdicts therefore rest on the **median** per (algorithm, m),
-with the inter-quartile range shown as the spread; the mean is tabulated beside it for
-comparison only.
+How the times are taken decides what they mean, and every verdict names its reading:
+
+- **serial medians** (``timing_repeats`` = r > 0 in the spec, the catalog's setting): each
+  run repeats every assignment and clearing r times in its own process and keeps the
+  median (and quartiles) of the r times; the runner executes such runs one at a time with
+  no worker beside them. The figure and the verdicts read the median over instances of
+  these per-instance medians; the spread is the inter-quartile range over instances.
+- **single timings** (results stored without repeats): one wall-clock time per auction,
+  taken while other workers of the sweep may have shared the cores. Still read through
+  medians (robust to descheduled outliers), and the verdicts say so.
+
+Means are tabulated for comparison only, never judged.
 
 Tests fixed before looking at results: "grows with m": the least-squares slope of the
 per-m medians on m has its whole 95% CI above 0; "MM levels off once m ≥ n": the slope of
@@ -40,8 +47,27 @@ def dataset(store: ResultStore) -> dict[str, pd.DataFrame]:
     return frames_from_runs(store.table("runs"))
 
 
+def repeats_of(runs: pd.DataFrame) -> int:
+    """The in-process repeats behind each stored time (0: single timings)."""
+    if "time_repeats" not in runs or runs.empty or runs["time_repeats"].isna().any():
+        return 0
+    return int(runs["time_repeats"].min())
+
+
+def reading(runs: pd.DataFrame) -> str:
+    """The reading of the stored times, in words (named in every verdict)."""
+    r = repeats_of(runs)
+    if r:
+        return (
+            f"serial medians: each instance's time is the median of {r} in-process repeats, runs timed one at a "
+            "time with no concurrent worker; median over instances"
+        )
+    return "single wall-clock timings per instance, possibly while workers shared the cores; median over instances"
+
+
 def frames_from_runs(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """``runs`` (TASC rows) -> ``time`` (median, quartiles, IQR and mean per algorithm and m)
+    """``runs`` (TASC rows) -> ``time`` (median, quartiles, IQR and mean over instances per
+    algorithm and m, of each instance's time: a serial median when the runs repeated it)
     and ``stages`` (median and mean of each stage, all m pooled)."""
     if runs.empty:
         return {"runs": runs}
@@ -90,8 +116,7 @@ def figures(frames, figdir: Path, name: str = NAME) -> list[Figure]:
             (
                 f"Running time of TASC (relay assignment + winner determination and pricing) vs m, "
                 f"n = {int(runs['n'].iloc[0])}, at least {int(s['n'].min())} instances per point: median with the "
-                "inter-quartile band, wall clock on this machine while the sweep ran (other workers may share the cores; "
-                "the median is robust to the slow outliers that causes)."
+                f"inter-quartile band over instances; reading: {reading(runs)}. Wall clock on this machine."
             ),
             png,
             svg,
@@ -108,7 +133,13 @@ def tables(frames) -> list[tuple[str, pd.DataFrame]]:
         for md, a, b, mn in zip(s["median"], s["q25"], s["q75"], s["mean"])
     ]
     t = s.assign(col=s["algorithm"].map(label)).pivot(index="m", columns="col", values="cell").reset_index()
-    out = [("Time per auction in ms: median [quartiles] (mean, for comparison)", t)]
+    out = [
+        (
+            f"Time per auction in ms: median [quartiles] over instances (mean, for comparison); "
+            f"reading: {reading(frames['runs'])}",
+            t,
+        )
+    ]
     if not frames["stages"].empty:
         out.append(
             (
@@ -130,6 +161,9 @@ def claims(frames) -> list[Claim]:
     algs = _algs(runs)
     n = int(runs["n"].iloc[0])
     per = int(s["n"].min())
+    r = repeats_of(runs)
+    tag = f"[reading: serial medians of {r} repeats]" if r else "[reading: medians of single timings]"
+    how = f" Reading: {reading(runs)}; n = {per} instances per (algorithm, m)."
     out: list[Claim] = []
     if s["m"].nunique() < 3:
         return out
@@ -146,9 +180,9 @@ def claims(frames) -> list[Claim]:
     if parts:
         out.append(
             Claim(
-                "For MWM and ORA the running time increases with m (Fig. 11) [reading: medians]",
+                f"For MWM and ORA the running time increases with m (Fig. 11) {tag}",
                 judge(grow, per),
-                "; ".join(parts) + ".",
+                "; ".join(parts) + "." + how,
                 n=per,
             )
         )
@@ -160,13 +194,13 @@ def claims(frames) -> list[Claim]:
         mean_d = d.set_index("m")["mean"]
         out.append(
             Claim(
-                "For MM the running time first increases, then levels off once m ≥ n (Fig. 11) [reading: medians]",
+                f"For MM the running time first increases, then levels off once m ≥ n (Fig. 11) {tag}",
                 judge(ok, per, partly=bool(ta.slope < tb.slope)),
                 f"slope of the medians for m ≤ n: {fmt(tb.slope * 10)} ms per 10 relays; for m ≥ n: "
                 f"{fmt(ta.slope * 10)} (levelling off = below {FLATTEN_RATIO:.2g} of the first); median "
                 f"{fmt(d['median'].iloc[0])} ms at m = {int(d['m'].iloc[0])}, {fmt(d['median'].iloc[-1])} ms at "
                 f"m = {int(d['m'].iloc[-1])} (IQR {fmt(d['iqr'].iloc[-1])}); the means ({fmt(mean_d.iloc[0])} → "
-                f"{fmt(mean_d.iloc[-1])} ms) are not used: a few descheduled auctions dominate them.",
+                f"{fmt(mean_d.iloc[-1])} ms) are not judged." + how,
                 n=per,
             )
         )

@@ -17,8 +17,11 @@ report states both denominators:
   the population (candidate pairs / n for buyers, / m for sellers), since an agent
   without a phase-1 partner never trades and cannot gain.
 
-The phase-2 tie rule of TASC is fixed in the mechanism (when the two boundary pairs'
-winner counts tie, the pair (s_{i_k}, r_{j_β}) is taken); the frequencies hold for it.
+The frequencies hold for one step-5 tie rule of TASC (what it does when the two boundary
+pairs' winner counts tie): the spec's ``tasc_tie``, by default ``"second"``, which takes
+(s_{i_k}, r_{j_β}); ``"first"`` takes (s_{i_α}, r_{j_k}). Every verdict names the tie rule
+and the denominators it was read with. (The relay-manipulation study measures both tie
+rules side by side on the same instances, with exact best responses.)
 """
 
 from __future__ import annotations
@@ -32,10 +35,17 @@ from auctionlab.experiments.store import ResultStore
 from auctionlab.report.metrics import fmt, group_mean_ci, ordered
 from auctionlab.report.plots import RULE_STYLE, band, label, new_figure, save
 from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
+from auctionlab.studies.relay_common import tie_rule_of, tie_rule_text
 
 NAME = "tasc-truthfulness"
 PANEL = "abcdefghijkl"
-TIE_RULE = "on equal winner counts in step 5 the boundary pair (s_{i_k}, r_{j_β}) is taken"
+
+
+def tie_rule(tie: str = "second") -> str:
+    """The step-5 tie rule in words."""
+    return f"{tie_rule_text(tie)}: on equal winner counts in step 5 that boundary pair is taken"
+
+
 TONES = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"]
 
 
@@ -141,7 +151,7 @@ def figures(frames, figdir: Path, name: str = NAME) -> list[Figure]:
     ]
 
 
-def tables(frames) -> list[tuple[str, pd.DataFrame]]:
+def tables(frames, tie: str = "second") -> list[tuple[str, pd.DataFrame]]:
     cases = frames["cases"]
     if cases.empty:
         return []
@@ -168,14 +178,14 @@ def tables(frames) -> list[tuple[str, pd.DataFrame]]:
         (
             (
                 "Manipulation frequency per rule and role, over candidate agents and over all agents "
-                f"(tie rule: {TIE_RULE})"
+                f"(tie rule {tie_rule(tie)})"
             ),
             frames["frequency"],
         ),
     ]
 
 
-def claims(frames) -> list[Claim]:
+def claims(frames, tie: str = "second") -> list[Claim]:
     cases, curves = frames["cases"], frames["curves"]
     if cases.empty:
         return []
@@ -207,18 +217,22 @@ def claims(frames) -> list[Claim]:
                 else " (the share of all agents needs the candidates column, which these runs do not keep)."
             )
         )
+        reading = (
+            "[reading: swept agent drawn among the candidates (agents with a phase-1 partner); frequency over "
+            "candidates and over all agents"
+        )
         if rule == "tasc":
             statement = (
                 "No buyer or seller can raise its utility by reporting other than its true value, "
-                "for either true value and every assignment algorithm (Fig. 8, TASC)"
+                f"for either true value and every assignment algorithm (Fig. 8, TASC) {reading}; tie rule '{tie}']"
             )
             if len(bad):
                 evidence += (
                     " TASC as written is manipulable: the choice between the two boundary pairs depends "
-                    f"on reports (tie rule: {TIE_RULE})."
+                    f"on reports (tie rule {tie_rule(tie)})."
                 )
         else:
-            statement = f"Same test for the {label(rule)} variant (not in the paper)"
+            statement = f"Same test for the {label(rule)} variant (not in the paper) {reading}; no tie rule]"
         out.append(Claim(statement, judge(len(bad) == 0, len(sub), partly=peaks == lines), evidence, n=len(sub)))
     return out
 
@@ -232,7 +246,8 @@ def build(store: ResultStore, figdir: Path) -> Section:
         sec.notes.append("No runs are stored yet.")
         return sec
     sec.figures += figures(frames, figdir, store.name)
-    sec.tables += tables(frames)
-    sec.claims += claims(frames)
+    tie = tie_rule_of(store.spec.params)
+    sec.tables += tables(frames, tie)
+    sec.claims += claims(frames, tie)
     sec.data.append(("fig8_curves", frames["curves"]))
     return sec
