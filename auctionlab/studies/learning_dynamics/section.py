@@ -142,7 +142,8 @@ def figures(frames: dict[str, Any], figdir: Path) -> list[Figure]:
     traj, runs, name = frames["traj"], frames["runs"], frames["name"]
     for market in ("relay", "exchange"):
         t = traj[traj["market"] == market]
-        keys = list(dict.fromkeys(zip(t["setting"], t["rule"])))
+        ran = runs[runs["market"] == market]  # the spec's order
+        keys = [k for k in dict.fromkeys(zip(ran["setting"], ran["rule"])) if k in set(zip(t["setting"], t["rule"]))]
         if not keys:
             continue
         fig, axes = new_figure(1, len(keys), width=3.6, height=3.0)
@@ -328,17 +329,35 @@ def findings(frames: dict[str, Any]) -> list[str]:
         n = len(g)
         small = f" — few runs (n = {n} < {MIN_RUNS}), read as indicative" if n < MIN_RUNS else ""
         modal = ", ".join(f"{k} in {v}" for k, v in g["modal_arm"].value_counts().items())
+        k_arms = _arms(frames, setting)
+        spread = _spread(frames, setting, k_arms)
+        moved = (
+            f" The learners have barely left uniform play (every arm's final mass within {fmt(spread)} of 1/{k_arms}):"
+            " in this many episodes the modal arms are noise, not a destination."
+            if np.isfinite(spread) and spread < 0.02
+            else ""
+        )
         out.append(
             f"Finding ({setting_label('exchange', setting)}, {int(g['episodes'].iloc[0])} episodes, n = {n} runs{small}): "
             f"final mass on the paper's bidder {fmt(float(g['truthful_mass'].mean()))}, on shading "
-            f"{fmt(float(g['shading_mass'].mean()))} (uniform would be {fmt(1 / max(1, _arms(frames, setting)))} per arm); "
+            f"{fmt(float(g['shading_mass'].mean()))} (uniform would be {fmt(1 / max(1, k_arms))} per arm); "
             f"most common modal arm: {modal}; ε {fmt(float(g['eps_mean'].mean()))} per episode on average, at most "
             f"{fmt(float(g['eps'].max()))} ({g['eps_method'].iloc[0]}; mean utility per episode "
             f"{fmt(float(g['mean_utility'].mean())) if 'mean_utility' in g else 'n/a'}); efficiency {fmt(float(g['efficiency'].mean()))}, "
             f"budget per episode {fmt(float(g['budget'].mean()))}, {fmt(float(g['max_rounds_share'].mean()))} of the "
-            "episodes stopped at max_rounds."
+            "episodes stopped at max_rounds." + moved
         )
     return out
+
+
+def _spread(frames: dict[str, Any], setting: str, k: int) -> float:
+    """The largest distance of an arm's final mass (mean over bidders and seeds) from uniform."""
+    t = frames["traj"]
+    t = t[(t["market"] == "exchange") & (t["setting"] == setting) & ~t["param"].str.startswith("market ")]
+    if t.empty or k < 1:
+        return math.nan
+    last = t[t["episode"] == t["episode"].max()]
+    return float((last["mean"] - 1 / k).abs().max())
 
 
 def _arms(frames: dict[str, Any], setting: str) -> int:
