@@ -96,7 +96,7 @@ def reproduce_list() -> list[Study]:
 
 
 def _builtin() -> list[Study]:
-    from auctionlab.studies import ice_runs, ice_strategic, relay_market, relay_strategic, tasc_runs
+    from auctionlab.studies import ice_runs, ice_strategic, learning_runs, relay_market, relay_strategic, tasc_runs
 
     cat = CATALOG_DIR
     return [
@@ -168,6 +168,13 @@ def _builtin() -> list[Study]:
             "auctionlab.studies.tournament_exchange.section:build",
             cat / "tournament-exchange.toml",
             reproduce_cap=1,
+        ),
+        Study(
+            "learning-dynamics",
+            learning_runs.LEARNING_KIND,
+            "auctionlab.studies.learning_dynamics.section:build",
+            cat / "learning-dynamics.toml",
+            reproduce=False,
         ),
         Study("relay-market", relay_market.RELAY_MARKET_KIND, None, None, reproduce=False),
     ]

@@ -1,0 +1,1 @@
+"""The learning-dynamics study's report section."""
