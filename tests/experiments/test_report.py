@@ -170,3 +170,27 @@ def test_reproduce_prints_plain_progress_lines(tmp_path, capsys):
     assert err[0].startswith("[1/1] tasc-truthfulness: 1 run ...")
     assert any(ln.startswith("[1/1] tasc-truthfulness done in ") for ln in err)
     assert any(ln.startswith("report: [1/1] tasc-truthfulness") for ln in err)
+
+
+def test_headline_claims_are_collected_while_a_report_builds_and_ranked(stored, tmp_path):
+    from auctionlab.report.sections import Claim, Section, collecting_sections, headlines
+
+    with collecting_sections() as built:
+        build_report(stored, tmp_path / "r.html")
+    assert sorted(s.name for s in built) == ["tasc-efficiency", "tasc-profit", "tasc-runtime", "tasc-truthfulness"]
+    assert headlines(built) == []  # the TASC sections mark no headline
+    with collecting_sections() as outside:
+        pass
+    assert outside == []  # nothing is collected after its block
+    claim = {k: Claim(f"statement {k}", "agrees", "numbers", n=40, headline=k) for k in (1, 2, 3, 4)}
+    plain = Claim("not a headline", "disagrees", "numbers", n=40)
+    a = Section("a", "A", "", {}, claims=[plain, claim[3], claim[4]])
+    b = Section("b", "B", "", {}, claims=[claim[2]])
+    c = Section("c", "C", "", {}, claims=[claim[1], Claim("tie", "partly", "", n=35, headline=3)])
+    top = headlines([a, b, c])
+    assert [(s.name, cl.statement) for s, cl in top] == [
+        ("c", "statement 1"),
+        ("b", "statement 2"),
+        ("a", "statement 3"),
+    ]
+    assert [cl.statement for _, cl in headlines([a, b, c], k=5)][3:] == ["tie", "statement 4"]

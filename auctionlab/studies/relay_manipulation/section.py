@@ -554,6 +554,7 @@ def _tasc_claim(agents: pd.DataFrame, summary: pd.DataFrame, variants: list[str]
             f"{int(t['profitable'].sum())} of {len(t)} sampled agents ({rate:.2%}) can gain; largest gain "
             f"{fmt(float(t['max_gain'].max()))}; per variant {per}.",
             n=len(t),
+            headline=1,
         )
     ]
 
