@@ -291,7 +291,8 @@ def cmd_reproduce(args) -> None:
     print(f"report: {path.resolve()}  (simulations {t_run:.1f} s, report {total - t_run:.1f} s, total {total:.1f} s)")
     top = headlines(sections)
     if top:
-        print(f"The {len(top)} findings that matter most (verdict and the n it rests on; details in the report):")
+        what = "The finding that matters most" if len(top) == 1 else f"The {len(top)} findings that matter most"
+        print(f"{what} (verdict and the n it rests on; details in the report):")
         for k, (sec, claim) in enumerate(top, 1):
             n = "" if claim.n is None else f", n = {claim.n}"
             print(f"  {k}. [{sec.name}] {claim.statement}: {claim.verdict}{n}.")
