@@ -15,8 +15,8 @@ A :class:`Study` ties together
   efficiency and run-time studies at 300 instances per point (their verdicts are those of
   the paper's 1000), ICE convergence at 30 instances (the claims count instances with
   trade), relay manipulation at 5 instances per point (its claims pool the points: 60
-  instances, thousands of agents), the relay tournament in full (its claims need 30
-  leagues; its spec has 20, so they read "insufficient data" until it has more), the equilibrium
+  instances, thousands of agents), the relay tournament at 8 leagues (its claims need 30;
+  its spec has 20, so they read "insufficient data" at any size it offers), the equilibrium
   study at 2 runs (50 game instances; its learning claims count runs and read
   "insufficient data"), the exchange's manipulation and tournament studies at 2 and 1
   (their verdicts need baselines of the paper's bidder that do not stall, which more
@@ -160,6 +160,7 @@ def _builtin() -> list[Study]:
             relay_strategic.RELAY_TOURNAMENT_KIND,
             "auctionlab.studies.tournament.section:build",
             cat / "tournament.toml",
+            reproduce_cap=8,
         ),
         Study(
             "equilibrium",
