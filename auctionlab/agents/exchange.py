@@ -169,6 +169,11 @@ class ExchangeBidder(mesa.Agent):
         return obs
 
     # ------------------------------------------------------------------ the decision
+    @property
+    def stationary(self) -> bool:
+        """The strategy's ``stationary`` flag: whether the exchange may stop a run whose state repeats."""
+        return bool(getattr(self.strategy, "stationary", False))
+
     def revise(self, feedback: Feedback) -> tuple[np.ndarray, np.ndarray]:
         """New bounds for the engine: the strategy's answer to this query."""
         return self.strategy.report(self.truth, exchange_observation(feedback, self.index, self.bidder))

@@ -5,8 +5,9 @@
   or resume one experiment (a spec file or a catalog name) into ``DIR`` (default
   ``results/<name>``); ``--solver`` sets the ICE runs' MIP backend;
 - ``auctionlab report DIR`` — figures, tables and ``report.html`` from stored results only;
-- ``auctionlab reproduce`` — the TASC paper's §6 at paper scale plus a small ICE run, then the
-  report (``results/report.html``);
+- ``auctionlab reproduce`` — the TASC paper's §6 and the strategic studies, each at the sample
+  its verdicts need (the studies' ``reproduce_cap``), then the report (``results/report.html``),
+  ending with the report's path and its three headline findings;
 - ``auctionlab demo`` — TASC with every assignment algorithm on one random network.
 - ``auctionlab strategies`` — every registered strategy with its parameters and classifier;
 - ``auctionlab show NAME`` — a catalog spec's TOML (or a strategy's spec entry) to copy.
@@ -228,7 +229,8 @@ def cmd_reproduce(args) -> None:
     from auctionlab.errors import ConfigError
     from auctionlab.experiments.catalog import REPRODUCE, REPRODUCE_CAPS, catalog_spec
     from auctionlab.experiments.runner import run_experiment
-    from auctionlab.report.html import build_report
+    from auctionlab.report.html import build_report, experiment_dirs
+    from auctionlab.report.sections import collecting_sections, headlines
 
     names = args.only or list(REPRODUCE)
     bad = [n for n in names if n not in REPRODUCE]
@@ -244,9 +246,10 @@ def cmd_reproduce(args) -> None:
     specs = [s if c is None else s.with_(replications=min(s.replications, c)) for s, c in zip(specs, caps)]
     out = Path(args.out)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
-    # Plain progress lines (readable in a pipe or a log, where the runner shows no bar):
-    # one before and one after each experiment, with the elapsed time (the runner's own
-    # progress covers the runs inside one); --no-progress silences them.
+    # Plain progress lines (readable in a pipe or a log): one before and one after each
+    # experiment with the elapsed time; inside one, where the runner shows no bar (stderr
+    # not a terminal), its runs done, elapsed time and ETA every 10 s; one per report
+    # section with an ETA for the report. --no-progress silences them.
     say = (lambda line: None) if args.progress is False else (lambda line: print(line, file=sys.stderr, flush=True))
     total_runs = sum(s.n_runs for s in specs)
     t0 = time.perf_counter()
@@ -258,7 +261,7 @@ def cmd_reproduce(args) -> None:
                 f"({time.perf_counter() - t0:.0f} s elapsed)"
             )
             t1 = time.perf_counter()
-            summary = run_experiment(spec, out / spec.name, executor=ex, progress=args.progress)
+            summary = run_experiment(spec, out / spec.name, executor=ex, progress=args.progress, log=say)
             print(summary, flush=True)
             done_runs += spec.n_runs
             elapsed = time.perf_counter() - t0
@@ -267,11 +270,41 @@ def cmd_reproduce(args) -> None:
                 f"elapsed, {done_runs} of {total_runs} runs"
             )
     t_run = time.perf_counter() - t0
-    path = build_report(
-        out, title="auctionlab: reproducing the TASC paper (§6), and strategic studies of TASC and ICE", log=say
-    )
+    n_sections = len(experiment_dirs(out))
+    say(f"report: building {n_sections} section{'s' if n_sections != 1 else ''} ... ({t_run:.0f} s elapsed)")
+    done_sections = 0
+
+    def say_section(line: str) -> None:
+        nonlocal done_sections
+        done_sections += 1
+        spent = time.perf_counter() - t0 - t_run
+        left = max(n_sections - done_sections, 0)
+        say(f"{line}, ETA {spent / done_sections * left:.0f} s" if left else line)
+
+    with collecting_sections() as sections:
+        path = build_report(
+            out,
+            title="auctionlab: reproducing the TASC paper (§6), and strategic studies of TASC and ICE",
+            log=say_section,
+        )
     total = time.perf_counter() - t0
-    print(f"report: {path}  (simulations {t_run:.1f} s, report {total - t_run:.1f} s, total {total:.1f} s)")
+    print(f"report: {path.resolve()}  (simulations {t_run:.1f} s, report {total - t_run:.1f} s, total {total:.1f} s)")
+    top = headlines(sections)
+    if top:
+        what = "The finding that matters most" if len(top) == 1 else f"The {len(top)} findings that matter most"
+        print(f"{what} (verdict and the n it rests on; details in the report):")
+        for k, (sec, claim) in enumerate(top, 1):
+            n = "" if claim.n is None else f", n = {claim.n}"
+            print(f"  {k}. [{sec.name}] {claim.statement}: {claim.verdict}{n}.")
+            print(f"     {_shorten(claim.evidence, 300)}")
+
+
+def _shorten(text: str, width: int) -> str:
+    """One line of at most ``width`` characters (cut at a word, with an ellipsis)."""
+    line = " ".join(str(text).split())
+    if len(line) <= width:
+        return line
+    return line[: width - 1].rsplit(" ", 1)[0] + " …"
 
 
 # ---------------------------------------------------------------------- strategy catalog: strategies, show
@@ -409,7 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("dir", help="an experiment directory, or a directory of them")
     p.add_argument("--out", default=None, help="HTML file (default DIR/report.html)")
 
-    p = sub.add_parser("reproduce", help="the TASC paper's experiments at paper scale + ICE, then the report")
+    p = sub.add_parser(
+        "reproduce", help="the TASC paper's experiments and the strategic studies (TASC, ICE), then the report"
+    )
     p.add_argument("--out", default=str(DEFAULT_RESULTS), help="results directory (default results)")
     execution(p, "all cores")
     p.add_argument("--only", nargs="+", default=None, help="run only these catalog experiments")

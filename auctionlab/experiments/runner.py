@@ -272,11 +272,16 @@ def run_experiment(
     executor: cf.Executor | None = None,
     progress: bool | None = None,
     chunk: int | None = None,
+    log: Callable[[str], None] | None = None,
+    log_every: float = 10.0,
 ) -> RunSummary:
     """Run (or resume) ``spec`` into the directory ``out`` and return a summary.
 
     ``progress``: None = a tqdm bar only when stderr is a terminal; True/False force it.
     ``chunk`` overrides the runs per task (scheduling only; results never depend on it).
+    ``log``: where there is no bar (stderr not a terminal, ``progress`` None), a plain line
+    with the runs done, the elapsed time and an ETA goes to ``log`` at most every
+    ``log_every`` seconds (readable in a pipe or a log file).
     """
     spec = load_spec(spec)
     kind = resolve_kind(spec.model)
@@ -284,6 +289,10 @@ def run_experiment(
         check_int(chunk, "chunk", minimum=1)
     if progress is not None:
         check_bool(progress, "progress")
+    if log is not None and not callable(log):
+        raise ConfigError(f"log must be a callable taking a line of text, got {type(log).__name__}")
+    if isinstance(log_every, bool) or not isinstance(log_every, (int, float)) or not log_every > 0:
+        raise ConfigError(f"log_every must be a positive number of seconds, got {log_every!r}")
     if executor is not None and not isinstance(executor, cf.Executor):
         raise ConfigError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
     if not isinstance(out, (str, os.PathLike)):
@@ -294,7 +303,10 @@ def run_experiment(
     model_ref(spec.model)  # fails early (ConfigError) for lambdas and other objects workers could not import
     store = ResultStore.for_spec(out, spec)
     try:
-        return _run_store(spec, kind, store, Path(out), executor, progress, size)
+        ticker = _Ticker(
+            spec.name, spec.n_runs, log if progress is None and not sys.stderr.isatty() else None, log_every
+        )
+        return _run_store(spec, kind, store, Path(out), executor, progress, size, ticker)
     finally:
         store.close()
 
@@ -307,8 +319,11 @@ def _run_store(
     executor: cf.Executor | None,
     progress: bool | None,
     size: int,
+    ticker: _Ticker | None = None,
 ) -> RunSummary:
     done = store.done_runs()
+    if ticker is not None:
+        ticker.start(len(done))
     pending = sorted(set(range(spec.n_runs)) - done)
     timing = kind.timing is not None and any(kind.is_timing(p) for p in spec.point_params())
     # timing runs never go to the given executor: one at a time, in this process
@@ -361,6 +376,8 @@ def _run_store(
         compute += res.seconds
         computed += len(res.run_ids)
         bar.update(len(res.run_ids))
+        if ticker is not None:
+            ticker.update(len(res.run_ids))
         if res.failed and error is None:
             rid, msg = next(iter(res.failed.items()))
             error = RunFailedError(f"run {rid} of {spec.name!r} failed: {msg}")
@@ -438,6 +455,30 @@ def _deferred_interrupts():
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+class _Ticker:
+    """Plain progress lines (runs done, elapsed, ETA) at most every ``every`` seconds."""
+
+    def __init__(self, name: str, total: int, log: Callable[[str], None] | None, every: float) -> None:
+        self.name, self.total, self.log, self.every = name, total, log, float(every)
+        self.initial = self.done = 0
+        self.t0 = self.last = time.perf_counter()
+
+    def start(self, initial: int) -> None:
+        self.initial = self.done = initial
+        self.t0 = self.last = time.perf_counter()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if self.log is None or self.done >= self.total or now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = now - self.t0
+        rate = (self.done - self.initial) / elapsed if elapsed > 0 else 0.0
+        eta = f"ETA {(self.total - self.done) / rate:.0f} s" if rate > 0 else "ETA unknown"
+        self.log(f"  {self.name}: {self.done}/{self.total} runs, {elapsed:.0f} s elapsed, {eta}")
 
 
 def _progress_bar(spec: ExperimentSpec, initial: int, progress: bool | None):

@@ -244,7 +244,9 @@ class ExchangeMarket(mesa.Model):
       ``price_eps`` (both relative, at the engine's defaults), ``payment_rule`` (any registered payment rule), ``solver`` (a MIP
       backend) and ``track_alpha_thresh`` (default "always": the ``alpha_thresh`` reporter
       has a value every round; "needed" skips the solves where the closing rule cannot
-      use it, NaN there).
+      use it, NaN there) and ``stop_on_stall`` (default True: a run whose state repeats
+      while every bidder's strategy is stationary closes at once, ``closed_by`` "stalled",
+      with the outcome of the run to ``max_rounds``).
     - ``population``: the bidders' strategies, see :func:`parse_population`; default all straightforward.
     - ``collect_agents``: record the agent table (default True).
     - ``rng``: seed or ``numpy.random.Generator`` (never ``seed=``).
@@ -276,6 +278,7 @@ class ExchangeMarket(mesa.Model):
         payment_rule: str = "threshold",
         solver: str = "highs",
         track_alpha_thresh: str = "always",
+        stop_on_stall: bool = True,
         population: PopulationSpec | None = None,
         collect_agents: bool = True,
         rng: Any = None,
@@ -308,6 +311,7 @@ class ExchangeMarket(mesa.Model):
             payment_rule=payment_rule,
             solver=solver,
             track_alpha_thresh=track_alpha_thresh,
+            stop_on_stall=stop_on_stall,
         )
         strategies = parse_population(population, names)
         collect_agents = check_bool(collect_agents, "collect_agents")
@@ -574,6 +578,7 @@ ENGINE_DEFAULTS: dict[str, Any] = {
     "payment_rule": "threshold",
     "solver": "highs",
     "track_alpha_thresh": "always",
+    "stop_on_stall": True,
 }
 
 
@@ -595,6 +600,7 @@ def engine_params(**params: Any) -> dict[str, Any]:
         "payment_rule": check_rule(p["payment_rule"]),
         "solver": p["solver"],
         "track_alpha_thresh": check_track_alpha_thresh(p["track_alpha_thresh"]),
+        "stop_on_stall": check_bool(p["stop_on_stall"], "stop_on_stall"),
     }
     if not isinstance(out["solver"], str):
         raise ConfigError(f"solver must be the name of a MIP backend, got {out['solver']!r}")

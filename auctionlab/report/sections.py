@@ -9,7 +9,9 @@ back to :func:`generic_section` (means with CIs of every metric per grid point).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,12 +43,17 @@ MIN_N = 30  # samples below which a claim reads "insufficient data" unless the c
 class Claim:
     """A statement (the paper's, or a property the mechanism should have), this reproduction's
     verdict on it (one of :data:`VERDICTS`), the numbers behind it, and the sample size ``n``
-    the verdict rests on (``None`` only for claims that are not statistical)."""
+    the verdict rests on (``None`` only for claims that are not statistical).
+
+    ``headline``: a section marks the claim that carries one of the project's key findings
+    with its rank (1 first); :func:`headlines` picks the top ones from a built report (as
+    ``auctionlab reproduce`` prints them at its end). ``None``: not a headline."""
 
     statement: str
     verdict: str
     evidence: str
     n: int | None = None
+    headline: int | None = None
 
     def __post_init__(self) -> None:
         verdict = _OLD_WORDS.get(self.verdict, self.verdict)
@@ -89,6 +96,32 @@ class Section:
 
 SectionBuilder = Callable[[ResultStore, Path], Section]
 SECTIONS: Registry[SectionBuilder] = Registry("report section")
+
+_COLLECTING: ContextVar[list[Section] | None] = ContextVar("auctionlab_sections_built", default=None)
+
+
+@contextmanager
+def collecting_sections() -> Iterator[list[Section]]:
+    """Inside the block, every section :func:`build_section` builds is appended to the
+    list it yields (e.g. to read the claims of a report as it is built)."""
+    built: list[Section] = []
+    token = _COLLECTING.set(built)
+    try:
+        yield built
+    finally:
+        _COLLECTING.reset(token)
+
+
+def headlines(sections: list[Section], k: int = 3) -> list[tuple[Section, Claim]]:
+    """The ``k`` claims marked ``headline`` with the smallest ranks (ties in report order)."""
+    marked = [
+        (c.headline, i, j, s, c)
+        for i, s in enumerate(sections)
+        for j, c in enumerate(s.claims)
+        if c.headline is not None
+    ]
+    marked.sort(key=lambda t: (t[0], t[1], t[2]))
+    return [(s, c) for _, _, _, s, c in marked[:k]]
 
 
 def settings_of(store: ResultStore) -> dict[str, Any]:
@@ -152,6 +185,15 @@ def build_section(store: ResultStore, figdir: Path) -> Section:
     A user's own spec of a known kind gets that study's section under a title of its own (not
     the paper's figure), and every metric the spec asked for is tabled even when the study's
     section does not show it."""
+    sec = _build_section(store, figdir)
+    built = _COLLECTING.get()
+    if built is not None:
+        built.append(sec)
+    return sec
+
+
+def _build_section(store: ResultStore, figdir: Path) -> Section:
+    """The section itself (:func:`build_section` records it for the headline findings)."""
     from auctionlab.studies import study_for
 
     spec = store.spec

@@ -189,6 +189,12 @@ class ExchangeStrategy(Strategy):
 
     name: ClassVar[str] = "exchange_strategy"
     classifier: ClassVar[dict[str, Any]] = {**Strategy.classifier, "role": "bidder"}
+    stationary: ClassVar[bool] = False
+    """Whether every answer depends only on the truth and the feedback — not on the round
+    number (beyond round 0 or later), on earlier queries, on what it learned or on chance.
+    The exchange stops a run whose state repeats only when every proxy is stationary
+    (``IterativeExchange(stop_on_stall=...)``); a subclass of a stationary strategy that
+    reads the round or keeps state must set it to False."""
 
     def report(self, true_type: Any, obs: Observation) -> Bounds:
         fb = obs.info.get("feedback") if obs.info is not None else None
@@ -222,6 +228,10 @@ class ExchangeWrapper(ExchangeStrategy, Wrapper):
     @staticmethod
     def default_base() -> ExchangeStrategy:
         return Straightforward()
+
+    @property
+    def stationary(self) -> bool:  # type: ignore[override]  # a deterministic wrapper is as stationary as its base
+        return bool(getattr(self.base, "stationary", False))
 
     @property
     def params(self) -> dict[str, Any]:
@@ -277,6 +287,7 @@ class Straightforward(ExchangeStrategy):
 
     name = "straightforward"
     classifier = {**ExchangeStrategy.classifier, "truthful": True}
+    stationary = True  # reads the round number only as round 0 or later
     REVEAL: ClassVar[tuple[str, ...]] = ("rp", "provisional", "all")
     FINAL: ClassVar[tuple[str, ...]] = ("rp", "truth")
 
@@ -440,6 +451,7 @@ class Stubborn(ExchangeStrategy):
 
     name = "stubborn"
     classifier = {**ExchangeStrategy.classifier, "deviation": "stubborn"}
+    stationary = True
 
     def decide(self, truth: np.ndarray, fb: FeedbackLike) -> Bounds:
         return fb.lower, fb.upper
@@ -543,6 +555,11 @@ class StrategyProxy:
     @property
     def classifier(self) -> dict[str, Any]:
         return self.strategy.classifier
+
+    @property
+    def stationary(self) -> bool:
+        """The strategy's :attr:`ExchangeStrategy.stationary` (what stall detection reads)."""
+        return bool(getattr(self.strategy, "stationary", False))
 
     def revise(self, feedback: FeedbackLike) -> Bounds:
         return self.strategy.report(self.truth, exchange_observation(feedback, self.index, self.bidder))

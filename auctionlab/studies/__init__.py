@@ -9,7 +9,18 @@ A :class:`Study` ties together
 - ``section``: the report section builder, ``"module:function"`` (imported only when a
   report is built, so running a study never imports plotting code) or a callable;
 - ``reproduce_cap``: the replications ``auctionlab reproduce`` caps it at (``None`` = the
-  spec's own), and its place in :data:`STUDIES` is its place in the report.
+  spec's own), and its place in :data:`STUDIES` is its place in the report. Each cap is
+  the sample the study's verdicts need (every claim needs ``MIN_N`` = 30 samples, counted
+  per grid point or per instance with trade, as the claim says), not more: TASC's profit,
+  efficiency and run-time studies at 300 instances per point (their verdicts are those of
+  the paper's 1000), ICE convergence at 30 instances (the claims count instances with
+  trade), relay manipulation at 5 instances per point (its claims pool the points: 60
+  instances, thousands of agents), the relay tournament at 8 leagues (its claims need 30;
+  its spec has 20, so they read "insufficient data" at any size it offers), the equilibrium
+  study at 2 runs (50 game instances; its learning claims count runs and read
+  "insufficient data"), the exchange's manipulation and tournament studies at 2 and 1
+  (their verdicts need baselines of the paper's bidder that do not stall, which more
+  replications do not bring: they read "insufficient data" at any affordable size).
 
 A report section is chosen by the spec's ``analysis`` key if it has one, else by its run
 kind (the study marked ``default_for_kind``), so a user's own spec of a known kind gets the
@@ -111,6 +122,7 @@ def _builtin() -> list[Study]:
             tasc_runs.TASC_KIND,
             "auctionlab.studies.tasc_profit.section:build",
             cat / "tasc-profit.toml",
+            reproduce_cap=300,
             needs=("profit", "zero_profit"),
         ),
         Study(
@@ -118,6 +130,7 @@ def _builtin() -> list[Study]:
             tasc_runs.TASC_KIND,
             "auctionlab.studies.tasc_efficiency.section:build",
             cat / "tasc-efficiency.toml",
+            reproduce_cap=300,
             default_for_kind=False,
         ),
         Study(
@@ -125,6 +138,7 @@ def _builtin() -> list[Study]:
             tasc_runs.TASC_KIND,
             "auctionlab.studies.tasc_runtime.section:build",
             cat / "tasc-runtime.toml",
+            reproduce_cap=300,
             default_for_kind=False,
         ),
         Study(
@@ -139,7 +153,7 @@ def _builtin() -> list[Study]:
             relay_strategic.RELAY_MANIPULATION_KIND,
             "auctionlab.studies.relay_manipulation.section:build",
             cat / "relay-manipulation.toml",
-            reproduce_cap=20,
+            reproduce_cap=5,
         ),
         Study(
             "tournament",
@@ -153,7 +167,7 @@ def _builtin() -> list[Study]:
             relay_strategic.RELAY_EQUILIBRIUM_KIND,
             "auctionlab.studies.equilibrium.section:build",
             cat / "equilibrium.toml",
-            reproduce_cap=1,
+            reproduce_cap=2,
         ),
         Study(
             "ice-manipulation",

@@ -16,8 +16,21 @@ N_BOOT = 2000
 ANALYSIS_STREAM = 1_000_003  # spawn key of the report's bootstrap generator (apart from any run's)
 TOL = 1e-6
 MAX_ROUNDS = "max_rounds"
+STALLED = "stalled"
+NOT_CLOSED = (MAX_ROUNDS, STALLED)  # stopped without the closing rule: at max_rounds, or stalled on the way there
 CLOSED_BY_RULE = ("cutoffs", "no_optimistic_trade")
+STALL_NOTE = (
+    "Runs whose state repeated exactly (bounds, prices, provisional trade) while every bidder was stationary "
+    "stop at once as stalled: every later round would have repeated it, so they end with the outcome of the "
+    "run to max_rounds and are counted here with the runs stopped at max_rounds (their rounds count only the "
+    "rounds run)."
+)
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+
+
+def stopped(closed_by: Any) -> Any:
+    """Per run, whether it stopped without the closing rule (:data:`NOT_CLOSED`): a boolean Series."""
+    return closed_by.isin(NOT_CLOSED)
 
 
 def rules_in(columns: Sequence[str], prefix: str) -> list[Any]:

@@ -16,13 +16,16 @@ final trade size, payment, true utility and the payment it would make in the tru
 one-shot exchange; ``runs`` = one row per (run, bidder kind), including how far the final
 payments sit from the truthful one-shot payments under the same rule (its root-mean-square
 and largest absolute difference over all bidders), how the run closed (``closed_by``:
-"cutoffs", "no_optimistic_trade" or "max_rounds") and the last round in which a bidder
+"cutoffs", "no_optimistic_trade", "max_rounds" or "stalled": its state repeated, so it
+closed with the outcome of the run to ``max_rounds``; ``rounds`` counts the rounds run)
+and the last round in which a bidder
 failed the activity rule (``last_rp_failure_round``, -1 for none).
 
 Engine parameters (every ICE run kind, :class:`EngineParams`): ``cutoff_eff``,
 ``cutoff_thresh``, ``max_rounds``, ``max_queries``, ``rp_tol``, ``price_eps``,
-``payment_rule`` (any registered payment rule), ``track_alpha_thresh`` and ``solver`` (a
-MIP backend name, ``auctionlab run --solver`` overrides it) go to the exchange. This kind
+``payment_rule`` (any registered payment rule), ``track_alpha_thresh``, ``solver`` (a
+MIP backend name, ``auctionlab run --solver`` overrides it) and ``stop_on_stall`` go to
+the exchange. This kind
 records the αthresh trajectory, so it defaults to ``track_alpha_thresh = "always"``:
 ``rounds_to_alpha_thresh`` needs αthresh in every round up to the first that reaches the
 cutoff, and ``final_alpha_thresh`` is the last-and-final round's, which "needed" never
@@ -75,6 +78,7 @@ _ENGINE = (
     "payment_rule",
     "track_alpha_thresh",
     "solver",
+    "stop_on_stall",
 )
 
 
@@ -92,6 +96,7 @@ class EngineParams(Params):
     payment_rule: str = "threshold"
     track_alpha_thresh: str = "needed"
     solver: str = "highs"
+    stop_on_stall: bool = True
 
     def check(self) -> None:
         from auctionlab.mechanisms.exchange.closing import TRACK_ALPHA_THRESH, check_cutoff
@@ -106,6 +111,7 @@ class EngineParams(Params):
         check_choice(self.payment_rule, "payment_rule", tuple(PAYMENT_RULES))
         check_choice(self.track_alpha_thresh, "track_alpha_thresh", TRACK_ALPHA_THRESH)
         check_solver(self.solver)
+        check_bool(self.stop_on_stall, "stop_on_stall")
 
     def engine(self) -> dict[str, Any]:
         """The exchange's keyword arguments (for :class:`~auctionlab.models.exchange.ExchangeMarket`)."""

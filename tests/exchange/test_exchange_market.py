@@ -209,9 +209,10 @@ def test_manipulation_gain_reruns_the_exchange_with_one_proxy_replaced():
     # A finding, not a property of ICE: against the paper's bidder neither shading nor
     # stubbornness gains anything on this instance. The paper's bidder reveals only what
     # the activity rule requires; here no check ever fails, so no bidder's bounds move
-    # from the initial ones, the run is stopped at max_rounds, and a deviator (who also
-    # only answers failed checks) reports exactly what the paper's bidder would.
-    assert model.result.closed_by == "max_rounds" and model.steps == 7
+    # from the initial ones, the run stalls (round 1 repeats round 0: it stops after its
+    # last-and-final round 2 with the outcome of the run to max_rounds), and a deviator
+    # (who also only answers failed checks) reports exactly what the paper's bidder would.
+    assert model.result.closed_by == "stalled" and model.steps == 3
     assert own == pytest.approx({"buyer": 6.0, "seller": 4.0})
     assert df.gain.tolist() == [0.0, 0.0]
     best = max_gain(manipulation_gain(cf, ("bidder", 1), [Misreport(0.25, sides="sell")]))

@@ -7,7 +7,8 @@ from auctionlab.errors import ConfigError, RevisionError
 from auctionlab.mechanisms.exchange import OR, XOR, Exchange, leaf, random_exchange
 from auctionlab.mechanisms.exchange.ice import IterativeExchange, bidders_frame, rounds_frame, run_ice
 from auctionlab.mechanisms.exchange.proxies import Proxy
-from auctionlab.strategies.exchange import EagerProxy, StraightforwardProxy
+from auctionlab.strategies.exchange import EagerProxy, LateRevealer, Misreport, StraightforwardProxy, Stubborn, bind
+from auctionlab.strategies.exchange_learning import LearningProxy
 
 from .examples import example2, fig1
 
@@ -67,7 +68,14 @@ def test_the_papers_bidder_stalls_on_example1():
     ex, truth = fig1(), fig1((10, 10), (-5, -5))
     proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
     res = run_ice(
-        ex, proxies, cutoff_eff=0.9, cutoff_thresh=0.9, max_rounds=6, truth=truth, track_alpha_thresh="always"
+        ex,
+        proxies,
+        cutoff_eff=0.9,
+        cutoff_thresh=0.9,
+        max_rounds=6,
+        truth=truth,
+        track_alpha_thresh="always",
+        stop_on_stall=False,
     )
     assert [r.alpha_thresh for r in res.history[:-1]] == pytest.approx([0.4] * 6)
     assert res.closed_by == "max_rounds" and res.rounds == 7 and res.efficiency == 1.0
@@ -189,3 +197,84 @@ def test_parallel_payments_give_identical_results():
     a, b = rounds_frame(serial.history), rounds_frame(parallel.history)
     cols = [c for c in a.columns if not c.startswith("time_")]
     assert a[cols].equals(b[cols])
+
+
+# ---------------------------------------------------------------------- stall detection
+def _same_outcome(a, b):
+    """Final trade, payments under every rule, the last-and-final round's αeff / PP / PO,
+    and the prices and trade of the last round before it: equal bit for bit."""
+    assert np.array_equal(a.allocation.trade_matrix, b.allocation.trade_matrix)
+    assert a.payments == b.payments and a.payments_by_rule == b.payments_by_rule
+    assert a.utilities == b.utilities and a.efficiency == b.efficiency
+    fa, fb = a.history[-1], b.history[-1]
+    assert (fa.alpha_eff, fa.pp, fa.po) == (fb.alpha_eff, fb.pp, fb.po)
+    assert np.array_equal(a.history[-2].prices, b.history[-2].prices)
+    assert np.array_equal(a.history[-2].trade, b.history[-2].trade)
+
+
+def test_a_stalled_run_stops_early_with_the_outcome_of_the_run_to_max_rounds():
+    """Example 1 with the paper's bidder: round 1 leaves exactly the state round 0 left
+    (no check fails, no bound moves, prices 7 / 7 again), so every later round repeats it.
+    The run goes to its last-and-final round at once, with the outcome of the run to max_rounds."""
+    ex, truth = fig1(), fig1((10, 10), (-5, -5))
+    proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
+    kw = dict(cutoff_eff=0.9, cutoff_thresh=0.9, max_rounds=6, truth=truth, track_alpha_thresh="always")
+    stopped = run_ice(ex, proxies, **kw)
+    full = run_ice(ex, proxies, stop_on_stall=False, **kw)
+    assert stopped.closed_by == "stalled" and stopped.rounds == 3
+    assert full.closed_by == "max_rounds" and full.rounds == 7
+    _same_outcome(stopped, full)
+    assert stopped.payments == pytest.approx({"buyer": 14.0, "seller": -14.0})
+    # every round of the full run from round 1 on repeats round 1 (apart from the last-and-final one)
+    for r in full.history[1:-1]:
+        assert np.array_equal(r.prices, full.history[1].prices) and r.alpha_thresh == full.history[1].alpha_thresh
+    assert [r.alpha_eff for r in stopped.history] == [r.alpha_eff for r in full.history[:2]] + [
+        full.history[-1].alpha_eff
+    ]
+
+
+@pytest.mark.parametrize("seed", [5, 9])
+def test_generated_stalls_have_the_outcome_of_the_run_to_max_rounds(seed):
+    """Generated instances where the prices still move for a few rounds (the price LP's trade
+    pool grows) before the state repeats: same trade, payments, prices and αeff as running on."""
+    pair = random_exchange(4, 2, rng=seed, nodes=8, max_units=2, bound_width=0.5)
+    ex, truth = pair.bounded, pair.truth
+    proxies = {b: StraightforwardProxy(truth.bidder(b).tree.lower, 0.5) for b in ex.names}
+    stopped = run_ice(ex, proxies, max_rounds=10, truth=truth)
+    full = run_ice(ex, proxies, max_rounds=10, truth=truth, stop_on_stall=False)
+    assert stopped.closed_by == "stalled" and full.closed_by == "max_rounds"
+    assert stopped.rounds == 4 and full.rounds == 11
+    _same_outcome(stopped, full)
+    for ra, rb in zip(stopped.history[:-1], full.history):  # the rounds both ran are the same rounds
+        assert np.array_equal(ra.prices, rb.prices) and np.array_equal(ra.trade, rb.trade)
+
+
+class _Unmarked:
+    """A proxy that keeps its bounds but does not declare itself stationary."""
+
+    def revise(self, fb):
+        return fb.lower, fb.upper
+
+
+def test_no_stall_stop_without_stationary_proxies_or_with_direct_submissions():
+    ex, truth = fig1(), fig1((10, 10), (-5, -5))
+    kw = dict(cutoff_eff=0.9, cutoff_thresh=0.9, max_rounds=5)
+    assert run_ice(ex, keep_all(ex), **kw).closed_by == "stalled"
+    mixed = {"buyer": Proxy(), "seller": _Unmarked()}
+    res = run_ice(ex, mixed, **kw)
+    assert res.closed_by == "max_rounds" and res.rounds == 6
+    ice = IterativeExchange(ex, **kw)
+    while not ice.done:  # bounds submitted directly: the engine cannot know the caller repeats itself
+        for b in ex.names:
+            ice.submit(b, *ice.bounds(b))
+        ice.close_round()
+    assert ice.result().closed_by == "max_rounds"
+    with pytest.raises(ConfigError, match="stop_on_stall"):
+        IterativeExchange(ex, stop_on_stall="yes")
+
+
+def test_which_strategies_are_stationary():
+    truth = np.zeros(3)
+    assert bind(Misreport(0.25), truth).stationary and bind(Stubborn(), truth).stationary
+    assert LateRevealer().stationary and LateRevealer(base=Stubborn()).stationary
+    assert not bind(LearningProxy(), truth).stationary

@@ -84,10 +84,21 @@ def test_bad_spec_file_is_reported_before_any_work(tmp_path, capsys):
 def test_reproduce_tiny(tmp_path, capsys):
     """The main job's code path end to end at one replication per point."""
     assert main(["reproduce", "--out", str(tmp_path), "--replications", "1", "--workers", "1"]) == 0
-    out = capsys.readouterr().out
+    cap = capsys.readouterr()
+    out = cap.out
     assert "report:" in out and (tmp_path / "report.html").exists()
+    assert f"report: {(tmp_path / 'report.html').resolve()}" in out
     html = (tmp_path / "report.html").read_text()
     assert "ICE convergence" in html and "Fig. 11" in html
+    # it ends with the three headline claims, each with its verdict and n, in rank order
+    tail = out[out.index("findings that matter most") :].splitlines()
+    heads = [line for line in tail if line.startswith(("  1. ", "  2. ", "  3. "))]
+    assert [h[:5] for h in heads] == ["  1. ", "  2. ", "  3. "]
+    assert "[relay-manipulation] TASC as written" in heads[0] and "[ice-convergence]" in heads[1]
+    assert "[ice-manipulation]" in heads[2] and all(", n = " in h for h in heads)
+    # the report's progress: one line per section, with an ETA until the last
+    err = cap.err
+    assert "report: building" in err and ", ETA " in err
 
 
 def test_demo_still_works(capsys):

@@ -60,6 +60,30 @@ def convergence_runs(n: int, stall_every: int = 0) -> tuple[pd.DataFrame, pd.Dat
     return pd.DataFrame(runs), pd.DataFrame(rounds)
 
 
+def test_stalled_runs_count_with_the_runs_stopped_at_max_rounds():
+    """A run the exchange stopped as stalled would have run to max_rounds with the same outcome:
+    the section counts it there, and its stall signature is read from its repeating round."""
+    runs, rounds = convergence_runs(40, stall_every=4)
+    stopped = runs["closed_by"] == "max_rounds"
+    runs.loc[stopped, "closed_by"] = "stalled"
+    runs.loc[stopped, "rounds"] = 3  # two rounds, the second repeating the first, then the last-and-final one
+    rounds = rounds[
+        ~rounds["run_id"].isin(runs.loc[stopped, "run_id"])
+        | (rounds["proxy"] != "straightforward")
+        | (rounds["round"] < 3)
+    ]
+    rounds.loc[rounds["proxy"] == "straightforward", "rp_failures"] = 0
+    f = conv.frames_from(runs, rounds, params={"cutoff_thresh": 0.9})
+    s = f["summary"].set_index("proxy")
+    assert s.loc["straightforward", "hit_max_rounds"] == 10 and s.loc["straightforward", "closed_by_cutoffs"] == 30
+    assert (
+        s.loc["straightforward", "stalled_quiet"] == 10 and s.loc["straightforward", "stalled_alpha_thresh_move"] == 0.0
+    )
+    claim = by_statement(conv.claims(f), "With the paper's bidder")
+    assert claim.verdict == "partly" and claim.n == 40 and claim.headline == 2
+    assert "10 stopped at max_rounds or stalled" in claim.evidence
+
+
 def test_convergence_dataset_flags_and_summary():
     runs, rounds = convergence_runs(40, stall_every=4)
     f = conv.frames_from(runs, rounds, params={"cutoff_thresh": 0.9})

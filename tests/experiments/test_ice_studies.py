@@ -101,9 +101,12 @@ def test_convergence_columns_and_closing(stored):
         assert col in runs.columns, col
     for col in ("round", "alpha_eff", "alpha_thresh", "pp", "po", "efficiency"):
         assert col in rounds.columns, col
-    assert runs["closed_by"].isin(["cutoffs", "no_optimistic_trade", "max_rounds"]).all()
+    assert runs["closed_by"].isin(["cutoffs", "no_optimistic_trade", "max_rounds", "stalled"]).all()
     stopped = runs["closed_by"] == "max_rounds"
     assert (runs.loc[stopped, "rounds"] == 8 + 1).all()  # max_rounds = 8, then the last-and-final round
+    stalled = runs["closed_by"] == "stalled"  # bidders who stop revealing: their state repeats, they stop early
+    assert stalled.any() and runs.loc[stalled, "proxy"].isin(["straightforward", "stubborn"]).all()
+    assert (runs.loc[stalled, "rounds"] <= 8 + 1).all()
     assert (runs["last_rp_failure_round"] < runs["rounds"]).all()
     closed = runs[runs["closed_by"] == "cutoffs"]
     assert (closed["rounds_to_alpha_thresh"] <= closed["rounds"]).all()

@@ -237,3 +237,27 @@ def test_figures_and_tables_are_kept_per_results_folder(tmp_path):
     assert csvs[0][0].read_text() != csvs[1][0].read_text()
     assert "id='a'" in html and "id='b'" in html and "href='figures/a/same-name.svg'" in html
     assert "href='tables/b/same-name-1.csv'" in html
+
+
+def test_headline_claims_are_collected_while_a_report_builds_and_ranked(stored, tmp_path):
+    from auctionlab.report.sections import Claim, Section, collecting_sections, headlines
+
+    with collecting_sections() as built:
+        build_report(stored, tmp_path / "r.html")
+    assert sorted(s.name for s in built) == ["tasc-efficiency", "tasc-profit", "tasc-runtime", "tasc-truthfulness"]
+    assert headlines(built) == []  # the TASC sections mark no headline
+    with collecting_sections() as outside:
+        pass
+    assert outside == []  # nothing is collected after its block
+    claim = {k: Claim(f"statement {k}", "agrees", "numbers", n=40, headline=k) for k in (1, 2, 3, 4)}
+    plain = Claim("not a headline", "disagrees", "numbers", n=40)
+    a = Section("a", "A", "", {}, claims=[plain, claim[3], claim[4]])
+    b = Section("b", "B", "", {}, claims=[claim[2]])
+    c = Section("c", "C", "", {}, claims=[claim[1], Claim("tie", "partly", "", n=35, headline=3)])
+    top = headlines([a, b, c])
+    assert [(s.name, cl.statement) for s, cl in top] == [
+        ("c", "statement 1"),
+        ("b", "statement 2"),
+        ("a", "statement 3"),
+    ]
+    assert [cl.statement for _, cl in headlines([a, b, c], k=5)][3:] == ["tie", "statement 4"]

@@ -288,3 +288,17 @@ def test_a_damaged_shard_is_named_then_recomputed(tmp_path):
     summary = run_experiment(counting_spec(log, reps=6), out)
     assert summary.computed == 2 and len(logged(log)) == n + 2 and len(summary.quarantined) >= 1
     pd.testing.assert_frame_equal(ResultStore.open(out).table("runs"), before)
+
+
+def test_plain_progress_lines_with_elapsed_and_eta_where_there_is_no_bar(tmp_path):
+    spec = small_specs()[0]  # 2 points x 3 replications, 2 runs per task
+    lines: list[str] = []
+    run_experiment(spec, tmp_path / "a", log=lines.append, log_every=1e-9)
+    assert 1 <= len(lines) < spec.n_runs  # one per finished task but the last (stderr is not a terminal here)
+    first = lines[0].split()
+    assert first[:2] == ["tasc-profit:", f"2/{spec.n_runs}"] and "elapsed," in first and first[-3] == "ETA"
+    quiet: list[str] = []
+    run_experiment(spec, tmp_path / "b", log=quiet.append)  # at most one line per 10 s: none for a quick run
+    assert quiet == []
+    with pytest.raises(ConfigError, match="log_every"):
+        run_experiment(spec, tmp_path / "c", log=print, log_every=0)

@@ -2,8 +2,8 @@
 
 Specs are TOML files beside this module (copy one to start your own). ``REPRODUCE`` is
 what ``auctionlab reproduce`` runs, in order, and ``REPRODUCE_CAPS`` the replications it caps
-each at: the TASC paper runs at full scale, the strategic studies at reduced replications
-(run ``auctionlab run NAME`` for the full study). Both come from the studies' declarations.
+each at: every study at the sample its verdicts need, below its catalog size (run
+``auctionlab run NAME`` for the full study). Both come from the studies' declarations.
 """
 
 from __future__ import annotations

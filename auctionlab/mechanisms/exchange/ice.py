@@ -15,6 +15,20 @@ Each round t:
 3. after the last-and-final round the trade is WD(v̲) and payments are Threshold
    payments at v̲.
 
+A run closes by the closing rule (``closed_by`` "cutoffs" or "no_optimistic_trade"), at
+``max_rounds`` ("max_rounds"), or, with ``stop_on_stall``, as soon as it has stalled
+("stalled"): when the state a round leaves — every bidder's bounds, the provisional
+prices, trade and satisfied nodes, the price LP's trade pool — is exactly the state the
+previous round left, and every proxy of the round declared itself stationary (its answer
+depends only on the feedback, not on the round number, on earlier queries or on chance).
+Nothing else the next round computes depends on the round number (the activity rule,
+the penalty, winner determination, the payments and the price LP are functions of that
+state, and every solve starts from a cleared solver state), so every later round would
+repeat it: the closing rule would never fire, and the run to ``max_rounds`` would end
+with the same last-and-final round. A stalled run goes to that round at once; its trade,
+payments, prices and αeff are those of the run to ``max_rounds``; only ``rounds`` (the
+rounds actually run, the last-and-final one included) is smaller.
+
 One :class:`~auctionlab.mechanisms.exchange.mip.WDProgram` is built for the whole run and
 re-bound to each round's bounds; the price LP's trade pool Λ_i persists across rounds.
 The history is data (:attr:`IterativeExchange.history`), convertible to pandas.
@@ -32,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from auctionlab._validate import check_choice, check_float, check_int
+from auctionlab._validate import check_bool, check_choice, check_float, check_int
 from auctionlab.errors import ConfigError, InternalError, InvalidInputError, RevisionError, StateError
 from auctionlab.mechanisms.exchange.activity import TOL, NodePrices, RPResult, definition_holds, revealed_preference
 from auctionlab.mechanisms.exchange.backends import get_backend
@@ -64,6 +78,10 @@ PRICE_EPS = 1e-7
 """Default relaxation ε of the price LP's fixed constraints, in the value unit: a tenth of
 the default RP tolerance, so the activity rule's verdicts do not hinge on the relaxation."""
 
+
+CLOSED_BY = ("cutoffs", "no_optimistic_trade", "max_rounds", "stalled")
+"""How a run closed: by the cutoffs, with no trade at the upper values (both the closing
+rule), at ``max_rounds``, or because it stalled (its state repeated: see the module docstring)."""
 
 SOLVE_KINDS = ("wd", "fixed", "vcg_lower", "vcg_upper", "vcg_alpha", "truth", "rp", "penalty", "rwd", "lp")
 """Solve counts in a round record: winner determination on the whole exchange at the
@@ -118,14 +136,16 @@ class RoundRecord:
 @dataclass(frozen=True, eq=False)
 class ICEResult:
     """The final outcome: trade WD(v̲), payments at v̲ under the run's payment rule, and
-    the history. ``payments_by_rule`` holds the final trade's payments under every
+    the history. ``rounds`` counts the rounds run, the last-and-final one included: a
+    run that ``closed_by`` "stalled" would have repeated its last round until
+    ``max_rounds`` with this same outcome (see the module docstring). ``payments_by_rule`` holds the final trade's payments under every
     registered payment rule: the bidding never depends on the payment rule, so one run
     gives them all (the same numbers as a run with that ``payment_rule``)."""
 
     allocation: Allocation
     payments: dict[str, float]
-    rounds: int
-    closed_by: str  # "cutoffs", "no_optimistic_trade" or "max_rounds"
+    rounds: int  # rounds run, the last-and-final one included (a stalled run stops early)
+    closed_by: str  # one of CLOSED_BY: "cutoffs", "no_optimistic_trade", "max_rounds" or "stalled"
     history: list[RoundRecord]
     utilities: dict[str, float] | None = None
     efficiency: float | None = None
@@ -181,6 +201,12 @@ class IterativeExchange:
     each round's V_{−i} solves in parallel, in ``workers`` chunks (default: what the
     executor reports, else twice the cores); results are identical to serial. Give it only
     to a run that is not itself one of several parallel runs (one level of parallelism).
+
+    ``stop_on_stall`` (default True): go to the last-and-final round as soon as a round
+    leaves exactly the state the previous round left, when every bidder of that round bid
+    through :meth:`bid` with a proxy whose ``stationary`` attribute is true (``closed_by``
+    "stalled"; see the module docstring). The outcome is the one of the run to
+    ``max_rounds``; False runs to ``max_rounds`` anyway.
     """
 
     def __init__(
@@ -202,6 +228,7 @@ class IterativeExchange:
         solver: str = "highs",
         pattern_limit: int = DEFAULT_LIMIT,
         integer_lambda: bool = False,
+        stop_on_stall: bool = True,
     ) -> None:
         if not isinstance(exchange, Exchange):
             raise ConfigError(f"exchange must be an Exchange, got {type(exchange).__name__}")
@@ -235,6 +262,7 @@ class IterativeExchange:
         if not isinstance(integer_lambda, (bool, np.bool_)):
             raise ConfigError(f"integer_lambda must be True or False, got {integer_lambda!r}")
         self.integer_lambda = bool(integer_lambda)
+        self.stop_on_stall = check_bool(stop_on_stall, "stop_on_stall")
         self.unit = value_unit(exchange)
         self._ex = _rescale(exchange, 1.0 / self.unit)  # current bounds, in the value unit
         self._truth_int = None if truth is None else _rescale(truth, 1.0 / self.unit)
@@ -258,6 +286,7 @@ class IterativeExchange:
         self._satisfied: list[np.ndarray] | None = None
         self.history: list[RoundRecord] = []
         self._result: ICEResult | None = None
+        self._left: tuple | None = None  # the state the last round left (stall detection)
         self._start_round()
 
     # ------------------------------------------------------------------ models and pickling
@@ -295,6 +324,7 @@ class IterativeExchange:
         self._activity_time = 0.0
         self._activity_highs = 0.0  # HiGHS time of this round's RP checks (before close_round)
         self._rp_solves = 0
+        self._stationary = [False] * n  # bid through bid() by a stationary proxy, nothing else submitted
 
     def bounds(self, bidder: str | int) -> tuple[np.ndarray, np.ndarray]:
         i = self._index(bidder)
@@ -353,8 +383,16 @@ class IterativeExchange:
 
         Raises :class:`RevisionError` (state unchanged) when the revision changes the tree
         shape, lowers a lower bound, raises an upper bound or crosses lower > upper.
-        Returns the RP result (None in round 0, where there is no check).
+        Returns the RP result (None in round 0, where there is no check). A revision
+        submitted here directly (not through :meth:`bid`) keeps this round from counting
+        as a repeat for stall detection.
         """
+        i = self._index(bidder)
+        res = self._submit(i, lower, upper)
+        self._stationary[i] = False
+        return res
+
+    def _submit(self, bidder: str | int, lower, upper) -> RPResult | None:
         if self.done:
             raise StateError("the exchange has closed; no more revisions")
         i = self._index(bidder)
@@ -407,13 +445,14 @@ class IterativeExchange:
             raise ConfigError(f"the proxy of bidder {self._ex.names[i]!r} has no revise(feedback) method: {proxy!r}")
         fb = self.feedback(i)
         lo, hi = self._ask(i, proxy, fb)
-        res = self.submit(i, lo, hi)
+        res = self._submit(i, lo, hi)
         while res is not None and not res.passed and self._queries[i] < self.max_queries:
             fb = self.feedback(i)
             lo, hi = self._ask(i, proxy, fb)
             if np.array_equal(lo, fb.lower) and np.array_equal(hi, fb.upper):
                 break  # the proxy gives up: penalty at the close of the round
-            res = self.submit(i, lo, hi)
+            res = self._submit(i, lo, hi)
+        self._stationary[i] = bool(getattr(proxy, "stationary", False))
         return res
 
     def _ask(self, i: int, proxy: Proxy, fb: Feedback) -> tuple[np.ndarray, np.ndarray]:
@@ -611,14 +650,38 @@ class IterativeExchange:
         else:
             self._prices, self.trade = prices, trade
             self._satisfied = [alloc.satisfied[b] for b in ex.names]
-            if closing or self.round + 1 >= self.max_rounds:
+            left = self._state_left()
+            stalled = (
+                self.stop_on_stall
+                and not closing
+                and all(self._stationary)
+                and self._left is not None
+                and _same_state(left, self._left)
+            )
+            self._left = left
+            if closing or stalled or self.round + 1 >= self.max_rounds:
                 self.final = True
-                self.closed_by = (
-                    "max_rounds" if not closing else ("no_optimistic_trade" if not optimistic else "cutoffs")
-                )
+                if closing:
+                    self.closed_by = "no_optimistic_trade" if not optimistic else "cutoffs"
+                else:
+                    self.closed_by = "stalled" if stalled else "max_rounds"
             self.round += 1
             self._start_round()
         return record
+
+    def _state_left(self) -> tuple:
+        """What the next round starts from: bounds, prices, provisional trade, satisfied
+        nodes and the size of the trade pool (which only grows)."""
+        if self._prices is None or self.trade is None or self._satisfied is None:
+            raise InternalError("the state of a round is read before its prices and trade are set")
+        return (
+            self._ex.lower.copy(),
+            self._ex.upper.copy(),
+            self._prices.copy(),
+            self.trade.copy(),
+            [s.copy() for s in self._satisfied],
+            self.pool.size(),
+        )
 
     def _highs_time(self) -> float:
         """Seconds spent inside HiGHS so far by the WD and bidder models (not the price LPs)."""
@@ -718,6 +781,21 @@ class IterativeExchange:
         while not self.done:
             self.step(proxies)
         return self.result()
+
+
+def _same_state(a: tuple, b: tuple) -> bool:
+    """Two :meth:`IterativeExchange._state_left` states are exactly equal (floats bit for bit)."""
+    lo_a, hi_a, p_a, t_a, sat_a, pool_a = a
+    lo_b, hi_b, p_b, t_b, sat_b, pool_b = b
+    return (
+        pool_a == pool_b
+        and np.array_equal(lo_a, lo_b)
+        and np.array_equal(hi_a, hi_b)
+        and np.array_equal(p_a, p_b)
+        and np.array_equal(t_a, t_b)
+        and len(sat_a) == len(sat_b)
+        and all(np.array_equal(x, y) for x, y in zip(sat_a, sat_b))
+    )
 
 
 VALUE_BAND = (1e-3, 1e6)

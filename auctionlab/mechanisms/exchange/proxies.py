@@ -50,6 +50,10 @@ class Proxy:
 
     name = "Proxy"
     classifier: dict = {"truthful": False, "deviation": None, "stochastic": False, "learning": False}
+    stationary = True
+    """Its answer depends only on the feedback (not on the round number, earlier queries
+    or chance): the exchange may stop a run whose state repeats. A proxy without this
+    attribute, or with it False, never lets a run stop before ``max_rounds`` that way."""
 
     def revise(self, feedback: Feedback) -> tuple[np.ndarray, np.ndarray]:
         return feedback.lower, feedback.upper

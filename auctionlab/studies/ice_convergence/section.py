@@ -47,14 +47,16 @@ from auctionlab.report.sections import (
 )
 from auctionlab.studies.ice_common import (
     ANALYSIS_STREAM,
-    MAX_ROUNDS,
     PALETTE,
+    STALL_NOTE,
+    STALLED,
     TOL,
     ci,
     ci_str,
     reduced_heading,
     rule,
     share_ci,
+    stopped,
 )
 
 REFERENCE = "straightforward"  # the paper's bidder (registry name)
@@ -92,7 +94,7 @@ def frames_from(
     ):
         if k not in runs:
             runs[k] = v
-    runs["hit_max_rounds"] = runs["closed_by"] == MAX_ROUNDS
+    runs["hit_max_rounds"] = stopped(runs["closed_by"])
     runs["no_trade"] = runs["closed_by"] == "no_optimistic_trade"
     keys = [k for k in CELL_KEYS if k in runs and runs[k].nunique(dropna=False) > 1]
     runs["cell"] = runs.apply(lambda r: cell_label({k: r[k] for k in keys}), axis=1) if keys else "all runs"
@@ -174,7 +176,8 @@ def _stall(rounds: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     out = []
     for r in runs[runs["hit_max_rounds"]].itertuples():
         h = rounds[(rounds["run_id"] == r.run_id) & (rounds["proxy"] == r.proxy) & (rounds["round"] < r.rounds)]
-        tail = h[h["round"] >= r.rounds - QUIET]
+        # a stalled run's last round before the last-and-final one is the round every later one repeats
+        tail = h[h["round"] >= r.rounds - (2 if r.closed_by == STALLED else QUIET)]
         quiet = bool((tail.get("rp_failures", pd.Series(dtype=float)).fillna(0) == 0).all())
         at = tail["alpha_thresh"].astype(float).to_numpy() if "alpha_thresh" in tail else np.array([])
         at = at[np.isfinite(at)]
@@ -363,7 +366,7 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
         who = "the paper's bidder" if p == REFERENCE else ("the eager extension" if p == EXTENSION else p)
         ev = (
             f"{main}, {n} instances with trade at the optimistic values: {int(stalled.sum())} stopped at "
-            f"max_rounds (share {ci_str(*est)}), {int((trade['closed_by'] == 'cutoffs').sum())} closed by the "
+            f"max_rounds or stalled (share {ci_str(*est)}), {int((trade['closed_by'] == 'cutoffs').sum())} closed by the "
             f"cutoffs; mean rounds {fmt(float(trade['rounds'].mean())) if n else 'n/a'}."
         )
         if stalled.any():
@@ -379,6 +382,7 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
                 judge(not stalled.any(), n, partly=bool((~stalled).any())),
                 ev,
                 n,
+                headline=2 if p == REFERENCE else None,
             )
         )
     # efficiency and payment accuracy of runs that closed by the rule
@@ -564,6 +568,7 @@ def build(store: Any, figdir: Path) -> Section:
     text = finding(frames)
     if text:
         sec.notes.append(text)
+    sec.notes.append(STALL_NOTE)
     keep = [
         c
         for c in ("run_id", "proxy", "cell", "round", "alpha_eff", "alpha_thresh", "efficiency")

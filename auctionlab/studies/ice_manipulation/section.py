@@ -39,14 +39,15 @@ from auctionlab.report.plots import new_figure, save
 from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.studies.ice_common import (
     ANALYSIS_STREAM,
-    MAX_ROUNDS,
     PALETTE,
+    STALL_NOTE,
     TOL,
     ci,
     ci_str,
     paired_ci,
     reduced_heading,
     rules_in,
+    stopped,
 )
 from auctionlab.studies.ice_convergence.section import stall_finding
 
@@ -96,7 +97,7 @@ def frames_from(
         }
     cases["strategy"] = _strategy_names(cases, params)
     cases["baseline_trade"] = cases["baseline_traded_units"] > 0
-    cases["hit_max_rounds"] = (cases["closed_by"] == MAX_ROUNDS) | (cases["baseline_closed_by"] == MAX_ROUNDS)
+    cases["hit_max_rounds"] = stopped(cases["closed_by"]) | stopped(cases["baseline_closed_by"])
     rules = rules_in(list(cases.columns), "gain_")
     per_inst = (
         cases.groupby(["deviation", "run_id"], sort=False)
@@ -307,6 +308,7 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
                 judge(not larger.any(), n, partly=bool((~larger).any())),
                 ev,
                 n,
+                headline=3,
             )
         )
     vcg = [r for r in rules if not r.budget_balanced]
@@ -348,8 +350,8 @@ def claims(frames: dict[str, Any]) -> list[Claim]:
         )
     slow = cases[cases["strategy"].isin(SLOW)]
     if not slow.empty:  # a claim about max_rounds: those runs are its subject
-        per = slow.groupby("deviation")["closed_by"].apply(lambda s: float((s == MAX_ROUNDS).mean()))
-        base_rate = float((base["baseline_closed_by"] == MAX_ROUNDS).mean())
+        per = slow.groupby("deviation")["closed_by"].apply(lambda s: float(stopped(s).mean()))
+        base_rate = float(stopped(base["baseline_closed_by"]).mean())
         n = int(slow.groupby("deviation").size().min())
         out.append(
             Claim(
@@ -405,7 +407,7 @@ def build(store: Any, figdir: Path) -> Section:
     sec.claims.extend(claims(frames))
     cases = frames["cases"]
     base = cases.drop_duplicates("run_id")
-    base_stalled = base["baseline_trade"] & (base["baseline_closed_by"] == MAX_ROUNDS)
+    base_stalled = base["baseline_trade"] & stopped(base["baseline_closed_by"])
     text = stall_finding(
         ref,
         int(base_stalled.sum()),
@@ -415,6 +417,7 @@ def build(store: Any, figdir: Path) -> Section:
     )
     if text:
         sec.notes.append(text)
+    sec.notes.append(STALL_NOTE)
     sec.notes.append(
         f"{int((~base['baseline_trade']).sum())} of {len(base)} instances have no trade in the baseline and "
         f"{int(cases['hit_max_rounds'].sum())} of {len(cases)} cases stopped at max_rounds (deviation or baseline); "

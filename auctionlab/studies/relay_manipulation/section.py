@@ -634,6 +634,8 @@ def _tasc_claim(
                     f"{int(cand['profitable'].sum())} of {len(cand)} candidates); per variant, share of sampled "
                     f"agents {per}{points}.",
                     n=len(sample),
+                    # the headline: the first reading (the spec's own tie rule) over all sampled agents
+                    headline=1 if not out else None,
                 )
             )
     return out

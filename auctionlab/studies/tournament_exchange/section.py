@@ -41,14 +41,15 @@ from auctionlab.report.plots import new_figure, save
 from auctionlab.report.sections import Claim, Figure, Section, judge, settings_of
 from auctionlab.studies.ice_common import (
     ANALYSIS_STREAM,
-    MAX_ROUNDS,
     PALETTE,
+    STALL_NOTE,
     TOL,
     ci,
     ci_str,
     paired_ci,
     reduced_heading,
     rules_in,
+    stopped,
 )
 from auctionlab.studies.ice_convergence.section import stall_finding
 from auctionlab.studies.tournament_common import moran_caption, moran_table, result_set
@@ -108,7 +109,7 @@ def frames_from(
     if prof.empty:
         frames.update(results=None, strategies=[], u=np.zeros((0, 0, 0)), entry=pd.DataFrame(), ref=None, rules=[])
         return frames
-    prof["hit_max_rounds"] = prof["closed_by"] == MAX_ROUNDS
+    prof["hit_max_rounds"] = stopped(prof["closed_by"])
     try:
         results = result_set(prof)
     except InvalidInputError:  # no instance with every profile stored yet
@@ -429,6 +430,7 @@ def build(store: Any, figdir: Path) -> Section:
         )
         if text:
             sec.notes.append(text)
+    sec.notes.append(STALL_NOTE)
     sec.notes.append(
         "A[a, b] is the payoff of a single a-proxy among b-proxies; the replicator dynamics assume a "
         "proxy's fitness in a mixed population is linear in the shares (f = A x). Instances differ in "
