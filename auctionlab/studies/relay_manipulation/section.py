@@ -600,7 +600,7 @@ def _tasc_claim(
     if t.empty:
         return []
     t = t.assign(tie=[tie_of(v, first_tie) for v in t["variant"]])
-    out = []
+    out: list[Claim] = []
     for tie in dict.fromkeys(t["tie"]):
         d = t[t["tie"] == tie]
         mine = [v for v in variants if split_variant(v)[0] == mech_name(TASC) and tie_of(v, first_tie) == tie]
