@@ -123,7 +123,7 @@ def _fmt_cell(x) -> str:
         if v == int(v) and abs(v) < 1e6:
             return str(int(v))
         return f"{x:.4g}" if 1e-3 <= abs(v) < 1e5 else f"{x:.3e}"
-    return html.escape(str(x))
+    return rich(str(x))  # text cells carry the same light markup as statements (e.g. a tie rule's pair)
 
 
 def _td(x) -> str:

@@ -138,7 +138,7 @@ def _builtin() -> list[Study]:
             tasc_runs.TASC_KIND,
             "auctionlab.studies.tasc_runtime.section:build",
             cat / "tasc-runtime.toml",
-            reproduce_cap=300,
+            reproduce_cap=50,  # timing runs go one at a time (serial medians): 50 instances per m keep the slopes' CIs tight
             default_for_kind=False,
         ),
         Study(

@@ -355,8 +355,12 @@ def clear(bids, asks, sigma, *, tie: str = "second") -> RelayOutcome:
     >>> round(float(sellers[1]), 6)
     1.8
     >>> lie[1] = 1.7
-    >>> [round(float(clear(bids, lie, sigma, tie=t).utilities(bids, asks)[1][1]), 6) for t in TIE_RULES]
-    [1.8, 0.0]
+    >>> earned = {}
+    >>> for t in TIE_RULES:
+    ...     _, sellers = clear(bids, lie, sigma, tie=t).utilities(bids, asks)
+    ...     earned[t] = round(float(sellers[1]), 6)
+    >>> earned
+    {'second': 1.8, 'first': 0.0}
 
     The paper's worked example (5 buyers, 7 sellers, MWM; the capacity matrix doubles as the
     bid matrix): winners (s1, r1), (s4, r4), (s5, r6), P^b = 8, P^s = 7, profit 3.
