@@ -229,7 +229,7 @@ def cmd_reproduce(args) -> None:
     from auctionlab.errors import ConfigError
     from auctionlab.experiments.catalog import REPRODUCE, REPRODUCE_CAPS, catalog_spec
     from auctionlab.experiments.runner import run_experiment
-    from auctionlab.report.html import build_report, experiment_dirs
+    from auctionlab.report.html import build_report, experiment_dirs, plain
     from auctionlab.report.sections import collecting_sections, headlines
 
     names = args.only or list(REPRODUCE)
@@ -295,8 +295,8 @@ def cmd_reproduce(args) -> None:
         print(f"{what} (verdict and the n it rests on; details in the report):")
         for k, (sec, claim) in enumerate(top, 1):
             n = "" if claim.n is None else f", n = {claim.n}"
-            print(f"  {k}. [{sec.name}] {claim.statement}: {claim.verdict}{n}.")
-            print(f"     {_shorten(claim.evidence, 300)}")
+            print(f"  {k}. [{sec.name}] {plain(claim.statement)}: {claim.verdict}{n}.")
+            print(f"     {_shorten(plain(claim.evidence), 300)}")
 
 
 def _shorten(text: str, width: int) -> str:

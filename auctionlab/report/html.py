@@ -72,6 +72,16 @@ def rich(text: str) -> str:
     return _SUB.sub(r"\1<sub>\2</sub>", out)
 
 
+def plain(text: str) -> str:
+    """The same light markup as terminal text: emphasis dropped, braces of subscripts dropped.
+
+    >>> plain("*relay gain*, pair (s_{i_k}, r_{j_β}), P^b")
+    'relay gain, pair (s_ik, r_jβ), P^b'
+    """
+    out = _EM.sub(r"\1", str(text))
+    return _SUB_BRACED.sub(lambda mt: mt.group(1) + "_" + mt.group(2).replace("_", ""), out)
+
+
 def anchor(name: str) -> str:
     """An HTML id for a section name."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", str(name)).strip("-") or "section"
