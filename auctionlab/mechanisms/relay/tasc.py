@@ -161,6 +161,14 @@ def _rank(B: np.ndarray, A: np.ndarray, rel: np.ndarray) -> tuple:
     return by_bid, by_ask, bs, as_, _count(bs >= as_)
 
 
+def _first_pair(n1, n2, tie: str):
+    """Step 5: whether the first candidate pair, (s_{i_α}, r_{j_k}), is the boundary — its
+    winner count ``n1`` is larger than the second's ``n2``, or equal under the tie rule
+    "first" (the default "second" takes (s_{i_k}, r_{j_β}) on equal counts). Scalars or
+    row-wise arrays."""
+    return n1 >= n2 if tie == "first" else n1 > n2
+
+
 def _boundary(by_bid, by_ask, bs, as_, k, rule: str, tie: str = "second") -> tuple:
     """Steps 4–5 on the output of :func:`_rank` (k ≥ 2 where it matters): the boundary
     ranks ``x``, ``y``, the winners ``win`` (a mask in candidate order: buyer ranked above
@@ -184,8 +192,7 @@ def _boundary(by_bid, by_ask, bs, as_, k, rule: str, tie: str = "second") -> tup
     w1 = (pos_b < _col(alpha - 1)) & top_a
     w2 = top_b & (pos_a < _col(beta - 1))
     n1, n2 = _count(w1), _count(w2)
-    # Equal counts: the second pair, (s_{i_k}, r_{j_β}), unless the tie rule says "first".
-    first = n1 >= n2 if tie == "first" else n1 > n2
+    first = _first_pair(n1, n2, tie)
     return (
         _pick(first, alpha, k),
         _pick(first, k, beta),
@@ -268,8 +275,7 @@ def _phase2(
         # ranked below x − 1 whose sellers rank below y − 1.
         w1, w2 = r[: alpha - 1] < k - 1, r[: k - 1] < beta - 1
         n1, n2 = int(np.count_nonzero(w1)), int(np.count_nonzero(w2))
-        # Equal counts: the second pair, (s_{i_k}, r_{j_β}), unless the tie rule says "first".
-        first = n1 >= n2 if tie == "first" else n1 > n2
+        first = _first_pair(n1, n2, tie)
         x, y, won, wins = (alpha, k, w1, n1) if first else (k, beta, w2, n2)
         pairs = ((int(S[alpha - 1]), int(R[k - 1])), (int(S[k - 1]), int(R[beta - 1])))
     buyers = S[: x - 1][won]
